@@ -1,0 +1,49 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+DEMO_DIR ?= mlpages-demo
+
+.PHONY: demo test lint pytest venv pipeline data site bench ci-local clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## The main job: a sandbox repository with weeks of real pipeline runs, and its site.
+demo: $(STAMP)
+	$(BIN)/mlpages demo $(DEMO_DIR)
+
+## Lint (the same checks as pre-commit) and then the whole test suite.
+test: lint pytest
+
+lint: $(STAMP)
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+## This repository's own pipeline: deterministic raw data, then `dvc repro`.
+data: $(STAMP)
+	$(BIN)/python -m mlpages.pipeline.generate --out data/raw
+	$(BIN)/dvc add data/raw -q
+
+pipeline: data
+	$(BIN)/dvc repro
+
+## The report site of this repository.
+site: $(STAMP)
+	$(BIN)/mlpages build . --out site
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_history.py
+	$(BIN)/python benchmarks/bench_site.py
+
+clean:
+	rm -rf site $(DEMO_DIR) .mlpages-cache

@@ -1,0 +1,3 @@
+from mlpages.cli import main
+
+main()

@@ -1,0 +1,56 @@
+"""Thin command line: parse options, call the library, turn expected errors into one line."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from mlpages import __version__
+from mlpages.errors import MlpagesError
+
+# name -> "module:attribute" of a click command. Imported only when the command runs (or for
+# --help), so `mlpages diff` does not pay for pandas, scikit-learn or plotly.
+COMMANDS: dict[str, str] = {}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mlpages")
+def cli() -> None:
+    """Git-native MLOps: validate, gate, register, monitor, and report from git history."""
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as stop:
+        sys.exit(stop.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except MlpagesError as exc:
+        click.echo(f"mlpages: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
