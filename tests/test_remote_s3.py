@@ -1,0 +1,144 @@
+"""The DVC remote on a real S3-compatible server: push, fresh clone, the report reads it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from s3server import start_s3_server
+
+from mlpages.remote import RemoteConfig, S3ObjectSource, object_key, read_remote_config
+
+pytestmark = pytest.mark.xdist_group("s3")
+
+STAGE_SCRIPT = """\
+import json, sys, yaml
+p = yaml.safe_load(open("params.yaml"))["train"]
+json.dump({"acc": p["lr"] * 2, "nested": {"loss": 1 - p["lr"]}}, open("metrics.json", "w"))
+with open("curve.csv", "w") as f:
+    f.write("step,value\\n")
+    for i in range(20):
+        f.write(f"{i},{p['lr'] * i}\\n")
+"""
+
+DVC_YAML = """\
+stages:
+  train:
+    cmd: python train.py
+    deps: [train.py]
+    params: [train.lr]
+    metrics: [metrics.json]
+    plots: [curve.csv]
+"""
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True):
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=check)
+
+
+@pytest.fixture
+def s3(tmp_path: Path):
+    server = start_s3_server(tmp_path)
+    server.client().create_bucket(Bucket="mlpages-remote")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pushed_repo(tmp_path: Path, s3, make_repo):
+    """A DVC repo of three runs whose metrics/plots live only in the DVC cache, pushed to S3."""
+    env = {
+        **os.environ,
+        **s3.credentials,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    repo = make_repo(name="origin")
+    run(["dvc", "init", "-q"], repo.path, env)
+    run(["dvc", "config", "core.analytics", "false"], repo.path, env)
+    run(["dvc", "remote", "add", "-d", "storage", "s3://mlpages-remote/store"], repo.path, env)
+    run(
+        ["dvc", "remote", "modify", "--local", "storage", "endpointurl", s3.endpoint],
+        repo.path,
+        env,
+    )
+    repo.write({"train.py": STAGE_SCRIPT, "dvc.yaml": DVC_YAML})
+    shas = []
+    for lr in (0.1, 0.2, 0.3):
+        repo.write({"params.yaml": f"train:\n  lr: {lr}\n"})
+        run(["dvc", "repro", "-q"], repo.path, env)
+        shas.append(repo.commit(f"run lr={lr}"))
+    run(["dvc", "push", "-q", "--all-commits"], repo.path, env)
+    return repo, shas, env
+
+
+@pytest.fixture
+def s3_env(s3, monkeypatch):
+    for key, value in s3.credentials.items():
+        monkeypatch.setenv(key, value)
+    return s3.credentials
+
+
+def test_remote_config_is_read_from_config_and_local(pushed_repo, s3):
+    repo, _, _ = pushed_repo
+    remote = read_remote_config(repo.path)
+    assert remote is not None
+    assert remote.url == "s3://mlpages-remote/store"
+    assert remote.endpoint_url == s3.endpoint  # from config.local, never committed
+    assert "endpointurl" not in (repo.path / ".dvc" / "config").read_text()
+
+
+def test_objects_pushed_by_dvc_are_fetched_once(pushed_repo, tmp_path: Path, s3_env):
+    repo, _, _ = pushed_repo
+    lock = repo.git("show", "HEAD~2:dvc.lock")
+    import yaml
+
+    outs = yaml.safe_load(lock)["stages"]["train"]["outs"]
+    metrics_md5 = next(o["md5"] for o in outs if o["path"] == "metrics.json")
+    source = S3ObjectSource(read_remote_config(repo.path), tmp_path / "fetched")
+    data = source.read(metrics_md5, legacy=False)
+    assert json.loads(data)["acc"] == pytest.approx(0.2)
+    assert source.fetched == 1
+    again = S3ObjectSource(read_remote_config(repo.path), tmp_path / "fetched")
+    assert again.read(metrics_md5, legacy=False) == data
+    assert again.fetched == 0  # served by the local fetch cache
+    assert source.read("0" * 32, legacy=False) is None
+    assert source.unavailable is None  # a missing object is not a broken remote
+
+
+def test_wrong_credentials_give_one_clear_reason(pushed_repo, tmp_path: Path, s3_env):
+    repo, _, _ = pushed_repo
+    remote = read_remote_config(repo.path)
+    bad = RemoteConfig(
+        name=remote.name,
+        url=remote.url,
+        endpoint_url=remote.endpoint_url,
+        access_key_id="AKIAWRONGWRONGWRONG0",
+        secret_access_key="wrong",
+    )
+    source = S3ObjectSource(bad, tmp_path / "fetched")
+    assert source.read("a" * 32, legacy=False) is None
+    assert source.unavailable and "credentials refused" in source.unavailable
+    missing_bucket = RemoteConfig(
+        name="x", url="s3://no-such-bucket/p", endpoint_url=remote.endpoint_url
+    )
+    source = S3ObjectSource(missing_bucket, tmp_path / "fetched2")
+    assert source.read("a" * 32, legacy=False) is None
+    assert source.unavailable and "does not exist" in source.unavailable
+
+
+def test_stopped_server_marks_remote_unavailable_fast(pushed_repo, s3, tmp_path: Path, s3_env):
+    repo, _, _ = pushed_repo
+    s3.stop()
+    source = S3ObjectSource(read_remote_config(repo.path), tmp_path / "fetched", timeout=1)
+    assert source.read("b" * 32, legacy=False) is None
+    assert source.unavailable and "unreachable" in source.unavailable
+    assert source.read("c" * 32, legacy=False) is None  # no second timeout
+
+
+def test_object_keys_follow_dvc_layouts():
+    assert object_key("store", "ab" + "c" * 30, legacy=False) == "store/files/md5/ab/" + "c" * 30
+    assert object_key("", "ab" + "c" * 30, legacy=True) == "ab/" + "c" * 30
