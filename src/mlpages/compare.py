@@ -1,0 +1,421 @@
+"""Differences between two snapshots: metrics, params, pipeline stages, data and the gate verdict.
+
+Pure functions from two :class:`~mlpages.models.Snapshot` objects to a frozen :class:`SnapshotDiff`.
+The site's compare pages and the pull-request markdown (``diff_markdown``) both use this module, so
+a number shown on a PR and on the site can never disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import PurePosixPath
+from typing import Any
+
+from mlpages.config import Config
+from mlpages.models import HashInfo, Snapshot, Stage, Value, encode_value
+
+# Dependencies with these suffixes are code, not data, when deciding "did the data change".
+CODE_SUFFIXES = frozenset(
+    {".py", ".ipynb", ".r", ".sh", ".bash", ".jl", ".js", ".ts", ".scala", ".java", ".sql", ".m"}
+)
+PARAMS_SUFFIXES = frozenset({".yaml", ".yml", ".toml", ".json", ".py"})
+
+
+@dataclass(frozen=True)
+class MetricDelta:
+    """One metric at both sides. ``status``: better | worse | same | changed | added | removed."""
+
+    path: str
+    key: str
+    old: Value
+    new: Value
+    change: float | int | None  # new - old, only when both sides are numbers
+    relative: float | None  # change / |old|; None when old is 0 or not finite
+    direction: int  # +1 higher is better, -1 lower is better
+    status: str
+
+    @property
+    def changed(self) -> bool:
+        return self.status != "same"
+
+    @property
+    def name(self) -> str:
+        return f"{self.path}:{self.key}"
+
+
+@dataclass(frozen=True)
+class ParamChange:
+    """One param that differs. ``status``: modified | added | removed."""
+
+    path: str
+    key: str
+    old: Value
+    new: Value
+    status: str
+
+
+@dataclass(frozen=True)
+class ParamRename:
+    """A removed and an added key of one file holding the same value: most likely a rename."""
+
+    path: str
+    old_key: str
+    new_key: str
+    value: Value
+
+
+@dataclass(frozen=True)
+class StageChange:
+    """A pipeline stage whose lock entry differs. ``status``: added | removed | modified."""
+
+    key: str
+    status: str
+    cmd_changed: bool = False
+    deps: tuple[str, ...] = ()  # dependency paths whose hash changed (or appeared/vanished)
+    params: tuple[str, ...] = ()  # "params.yaml:train.lr"
+    outs: tuple[str, ...] = ()
+    lock: str = "same"  # same | added | removed | missing (declared, never run at either side)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Human words for what changed, in pipeline order: cmd, deps, params, outs."""
+        words: list[str] = []
+        if self.lock == "added":
+            words.append("now run (new dvc.lock entry)")
+        elif self.lock == "removed":
+            words.append("no dvc.lock entry any more")
+        if self.cmd_changed:
+            words.append("cmd")
+        words.extend(f"dep {p}" for p in self.deps)
+        words.extend(f"param {p}" for p in self.params)
+        words.extend(f"out {p}" for p in self.outs)
+        return tuple(words)
+
+
+@dataclass(frozen=True)
+class DataChange:
+    """A data input whose content hash differs. ``source``: tracked (.dvc file) | dep."""
+
+    path: str
+    source: str
+    status: str  # modified | added | removed
+    old_hash: str | None
+    new_hash: str | None
+    old_size: int | None = None
+    new_size: int | None = None
+    old_nfiles: int | None = None
+    new_nfiles: int | None = None
+
+
+@dataclass(frozen=True)
+class GateSummary:
+    """The head side's gate report, reduced to what a reviewer needs."""
+
+    verdict: str  # blessed | rejected | unknown
+    rubber_stamp: bool
+    champion: str | None  # version or short sha of the champion
+    reasons: tuple[str, ...]
+    failed_rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SnapshotDiff:
+    """Everything that differs between a base and a head snapshot."""
+
+    base: str  # sha, or "workspace"
+    head: str
+    metrics: tuple[MetricDelta, ...]  # every metric of either side, sorted by (path, key)
+    params: tuple[ParamChange, ...]  # changed params only, sorted by (path, key)
+    renames: tuple[ParamRename, ...]
+    stages: tuple[StageChange, ...]
+    data: tuple[DataChange, ...]
+    gate: GateSummary | None
+    base_problems: int = 0
+    head_problems: int = 0
+
+    @property
+    def changed_metrics(self) -> tuple[MetricDelta, ...]:
+        return tuple(m for m in self.metrics if m.changed)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing a reviewer would care about differs."""
+        return not (self.changed_metrics or self.params or self.stages or self.data)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON (NaN/Inf tagged as in models.encode_value)."""
+        return _jsonable(self)
+
+
+def metric_direction(config: Config, path: str, key: str) -> int:
+    """+1/-1 for a metric: a configured pattern may name the bare key or ``file:key``."""
+    patterns = [*config.higher_is_better, *config.lower_is_better]
+    if any(fnmatchcase(key, p) for p in patterns):
+        return config.metric_direction(key)
+    return config.metric_direction(f"{path}:{key}")
+
+
+def is_number(value: Value) -> bool:
+    """Numbers that take part in arithmetic (booleans do not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def same_value(old: Value, new: Value) -> bool:
+    """Equality where NaN equals NaN and 1 equals 1.0, but True does not equal 1."""
+    if is_number(old) and is_number(new):
+        both_nan = all(isinstance(v, float) and math.isnan(v) for v in (old, new))
+        return both_nan or old == new
+    return type(old) is type(new) and old == new
+
+
+def compare_metric(path: str, key: str, old: Value, new: Value, direction: int) -> MetricDelta:
+    """Delta, relative change and better/worse status of one metric."""
+    change: float | int | None = None
+    relative: float | None = None
+    if old is None and new is not None:
+        status = "added"
+    elif new is None and old is not None:
+        status = "removed"
+    elif same_value(old, new):
+        status = "same"
+        if is_number(old) and is_number(new):
+            change = 0 if isinstance(old, int) and isinstance(new, int) else 0.0
+            relative = 0.0
+    elif is_number(old) and is_number(new):
+        change = new - old  # type: ignore[operator]
+        finite = math.isfinite(old) and math.isfinite(new)  # type: ignore[arg-type]
+        if finite and old != 0:
+            relative = change / abs(old)  # type: ignore[arg-type]
+        if finite:
+            status = "better" if change * direction > 0 else "worse"  # type: ignore[operator]
+        else:
+            # NaN or Inf on either side: a metric that stopped being finite is never "better".
+            status = "worse" if not math.isfinite(new) else "changed"  # type: ignore[arg-type]
+    else:
+        status = "changed"
+    return MetricDelta(path, key, old, new, change, relative, direction, status)
+
+
+def compare_metrics(base: Snapshot, head: Snapshot, config: Config) -> tuple[MetricDelta, ...]:
+    """Every metric of either side, with deltas, sorted by file then key."""
+    deltas: list[MetricDelta] = []
+    for path in sorted(set(base.metrics) | set(head.metrics)):
+        old_values = base.metrics.get(path, {})
+        new_values = head.metrics.get(path, {})
+        for key in sorted(set(old_values) | set(new_values)):
+            old, new = old_values.get(key), new_values.get(key)
+            if old is None and new is None:
+                continue
+            direction = metric_direction(config, path, key)
+            deltas.append(compare_metric(path, key, old, new, direction))
+    return tuple(deltas)
+
+
+def compare_params(base: Snapshot, head: Snapshot) -> tuple[ParamChange, ...]:
+    """Params that were added, removed or modified, sorted by file then key."""
+    changes: list[ParamChange] = []
+    for path in sorted(set(base.params) | set(head.params)):
+        old_values = base.params.get(path, {})
+        new_values = head.params.get(path, {})
+        for key in sorted(set(old_values) | set(new_values)):
+            in_old, in_new = key in old_values, key in new_values
+            old, new = old_values.get(key), new_values.get(key)
+            if in_old and in_new:
+                if not same_value(old, new):
+                    changes.append(ParamChange(path, key, old, new, "modified"))
+            elif in_new:
+                changes.append(ParamChange(path, key, None, new, "added"))
+            else:
+                changes.append(ParamChange(path, key, old, None, "removed"))
+    return tuple(changes)
+
+
+def detect_renames(changes: tuple[ParamChange, ...]) -> tuple[ParamRename, ...]:
+    """Pair a removed and an added key of the same file when exactly one pair shares a value."""
+    renames: list[ParamRename] = []
+    for path in sorted({c.path for c in changes}):
+        removed = [c for c in changes if c.path == path and c.status == "removed"]
+        added = [c for c in changes if c.path == path and c.status == "added"]
+        for gone in removed:
+            same_old = [r for r in removed if same_value(r.old, gone.old)]
+            matches = [a for a in added if same_value(a.new, gone.old)]
+            if len(same_old) == 1 and len(matches) == 1:
+                renames.append(ParamRename(path, gone.key, matches[0].key, gone.old))
+    return tuple(renames)
+
+
+def _by_path(infos: tuple[HashInfo, ...]) -> dict[str, HashInfo]:
+    return {info.path: info for info in infos}
+
+
+def _changed_paths(old: dict[str, HashInfo], new: dict[str, HashInfo]) -> tuple[str, ...]:
+    paths = set(old) | set(new)
+    return tuple(
+        sorted(
+            p
+            for p in paths
+            if p not in old or p not in new or old[p].fingerprint != new[p].fingerprint
+        )
+    )
+
+
+def compare_stage(old: Stage | None, new: Stage | None) -> StageChange | None:
+    """What differs in one stage's lock entry (None when nothing does)."""
+    if old is None and new is None:
+        return None
+    if old is None:
+        assert new is not None
+        return StageChange(new.key, "added", lock="added" if new.locked else "missing")
+    if new is None:
+        return StageChange(old.key, "removed", lock="removed" if old.locked else "missing")
+    if not old.locked and not new.locked:
+        if old.cmd != new.cmd:
+            return StageChange(new.key, "modified", cmd_changed=True, lock="missing")
+        return None
+    if old.locked != new.locked:
+        return StageChange(new.key, "modified", lock="added" if new.locked else "removed")
+    old_params = dict(old.lock_params)
+    new_params = dict(new.lock_params)
+    params = tuple(
+        sorted(
+            k
+            for k in set(old_params) | set(new_params)
+            if k not in old_params
+            or k not in new_params
+            or not same_value(old_params[k], new_params[k])
+        )
+    )
+    change = StageChange(
+        new.key,
+        "modified",
+        cmd_changed=(old.lock_cmd or old.cmd) != (new.lock_cmd or new.cmd),
+        deps=_changed_paths(_by_path(old.lock_deps), _by_path(new.lock_deps)),
+        params=params,
+        outs=_changed_paths(_by_path(old.lock_outs), _by_path(new.lock_outs)),
+    )
+    if change.cmd_changed or change.deps or change.params or change.outs:
+        return change
+    return None
+
+
+def compare_stages(base: Snapshot, head: Snapshot) -> tuple[StageChange, ...]:
+    """Stages added, removed or modified, in the head's pipeline order, then removed ones."""
+    old_stages = {s.key: s for s in base.stages}
+    new_stages = {s.key: s for s in head.stages}
+    order = [s.key for s in head.stages] + [k for k in old_stages if k not in new_stages]
+    changes = (compare_stage(old_stages.get(k), new_stages.get(k)) for k in order)
+    return tuple(c for c in changes if c is not None)
+
+
+def _is_data_dep(path: str, produced: set[str], params_files: set[str]) -> bool:
+    if path in produced or path in params_files:
+        return False
+    if any(path.startswith(out.rstrip("/") + "/") for out in produced):
+        return False
+    return PurePosixPath(path).suffix.lower() not in CODE_SUFFIXES
+
+
+def data_inputs(snapshot: Snapshot) -> dict[str, tuple[str, HashInfo]]:
+    """Data a pipeline reads: ``.dvc``-tracked outputs and stage deps no stage produces."""
+    inputs: dict[str, tuple[str, HashInfo]] = {
+        info.path: ("tracked", info) for info in snapshot.tracked
+    }
+    produced = {o.path for s in snapshot.stages for o in s.lock_outs}
+    produced |= {o.path for s in snapshot.stages for o in s.outs}
+    params_files = {p.split(":", 1)[0] for s in snapshot.stages for p in s.params if ":" in p}
+    params_files |= {k.split(":", 1)[0] for s in snapshot.stages for k, _ in s.lock_params}
+    params_files |= set(snapshot.params)
+    for stage in snapshot.stages:
+        for dep in stage.lock_deps:
+            if dep.path not in inputs and _is_data_dep(dep.path, produced, params_files):
+                inputs[dep.path] = ("dep", dep)
+    return inputs
+
+
+def compare_data(base: Snapshot, head: Snapshot) -> tuple[DataChange, ...]:
+    """Data inputs whose content hash differs (or that appeared or vanished)."""
+    old_inputs, new_inputs = data_inputs(base), data_inputs(head)
+    changes: list[DataChange] = []
+    for path in sorted(set(old_inputs) | set(new_inputs)):
+        old = old_inputs.get(path)
+        new = new_inputs.get(path)
+        old_info = old[1] if old else None
+        new_info = new[1] if new else None
+        if old_info and new_info and old_info.fingerprint == new_info.fingerprint:
+            continue
+        status = "modified" if old_info and new_info else ("added" if new_info else "removed")
+        source = new[0] if new else old[0]  # type: ignore[index]
+        changes.append(
+            DataChange(
+                path=path,
+                source=source,
+                status=status,
+                old_hash=old_info.fingerprint if old_info else None,
+                new_hash=new_info.fingerprint if new_info else None,
+                old_size=old_info.size if old_info else None,
+                new_size=new_info.size if new_info else None,
+                old_nfiles=old_info.nfiles if old_info else None,
+                new_nfiles=new_info.nfiles if new_info else None,
+            )
+        )
+    return tuple(changes)
+
+
+def gate_summary(report: Any) -> GateSummary | None:
+    """Read a gate report (untrusted JSON) into a summary; None when there is no report."""
+    if not isinstance(report, dict):
+        return None
+    verdict = report.get("verdict")
+    verdict = verdict if verdict in ("blessed", "rejected") else "unknown"
+    reasons = tuple(str(r) for r in report.get("reasons") or () if isinstance(r, str | int | float))
+    rules = report.get("rules") if isinstance(report.get("rules"), list) else []
+    failed = tuple(
+        str(rule.get("reason") or rule.get("rule") or "rule failed")
+        for rule in rules
+        if isinstance(rule, dict) and rule.get("passed") is False
+    )
+    champion = report.get("champion")
+    label = None
+    if isinstance(champion, dict):
+        version, sha = champion.get("version"), champion.get("sha")
+        label = str(version) if version else (str(sha)[:7] if sha else None)
+    return GateSummary(
+        verdict=verdict,
+        rubber_stamp=bool(report.get("rubber_stamp")),
+        champion=label,
+        reasons=reasons,
+        failed_rules=failed,
+    )
+
+
+def compare_snapshots(base: Snapshot, head: Snapshot, config: Config | None = None) -> SnapshotDiff:
+    """The full difference between ``base`` and ``head`` (gate verdict from the head side)."""
+    config = config or Config()
+    params = compare_params(base, head)
+    return SnapshotDiff(
+        base=base.sha,
+        head=head.sha,
+        metrics=compare_metrics(base, head, config),
+        params=params,
+        renames=detect_renames(params),
+        stages=compare_stages(base, head),
+        data=compare_data(base, head),
+        gate=gate_summary(head.reports.get("gate")),
+        base_problems=len(base.problems),
+        head_problems=len(head.problems),
+    )
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "__dataclass_fields__"):
+        out = {name: _jsonable(getattr(obj, name)) for name in obj.__dataclass_fields__}
+        if isinstance(obj, StageChange):
+            out["reasons"] = list(obj.reasons)
+        return out
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    return encode_value(obj)
