@@ -31,7 +31,7 @@ pytest: $(STAMP)
 
 ## This repository's own pipeline: deterministic raw data, then `dvc repro`.
 data: $(STAMP)
-	$(BIN)/python -m mlpages.pipeline.generate --out data/raw
+	$(BIN)/python -m mlpages.pipeline.generate --out data/raw --truth data/events.json
 	$(BIN)/dvc add data/raw -q
 
 pipeline: data

@@ -1,0 +1,418 @@
+"""Deterministic generator of weekly loan-application batches with injected drift and breakage.
+
+Every week is drawn from its own seeded stream (``default_rng([seed, week])``), so a week can be
+generated alone and regenerating gives byte-identical CSV files. Events (covariate drift, concept
+drift, a schema-broken batch) are applied on top of the same random draws, so a drifted week differs
+from its stable twin only by what was injected. The ground truth goes to ``events.json``.
+
+    python -m mlpages.pipeline.generate --out data/raw --weeks 16 --truth data/events.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+START_DATE = datetime(2024, 1, 1)  # a Monday: week 1 starts here
+DEFAULT_SEED = 20240101
+DEFAULT_WEEKS = 16
+
+NUMERIC = (
+    "income",
+    "loan_amount",
+    "debt_to_income",
+    "credit_score",
+    "age",
+    "employment_years",
+    "num_open_accounts",
+)
+CATEGORIES: dict[str, dict[str, float]] = {
+    "region": {"north": 0.22, "south": 0.26, "east": 0.2, "west": 0.2, "central": 0.12},
+    "purpose": {
+        "debt_consolidation": 0.34,
+        "home_improvement": 0.16,
+        "car": 0.18,
+        "education": 0.1,
+        "business": 0.1,
+        "medical": 0.12,
+    },
+    "home_ownership": {"rent": 0.4, "mortgage": 0.42, "own": 0.18},
+    "employment_type": {
+        "salaried": 0.62,
+        "self_employed": 0.14,
+        "contract": 0.16,
+        "unemployed": 0.08,
+    },
+}
+CATEGORICAL = tuple(CATEGORIES)
+TARGET = "default"
+TIMESTAMP = "application_date"
+COLUMNS = (TIMESTAMP, *NUMERIC, *CATEGORICAL, TARGET)
+
+# The true logistic model: intercept, weights on standardised numeric features, category effects.
+INTERCEPT = -2.2
+WEIGHTS: dict[str, float] = {
+    "credit_score": -0.95,
+    "debt_to_income": 0.75,
+    "loan_to_income": 0.45,
+    "income": -0.3,
+    "employment_years": -0.25,
+    "age": -0.15,
+    "num_open_accounts": 0.15,
+}
+EFFECTS: dict[str, dict[str, float]] = {
+    "purpose": {"business": 0.45, "medical": 0.3, "education": 0.2, "car": -0.15},
+    "home_ownership": {"rent": 0.3, "own": -0.25},
+    "employment_type": {"unemployed": 0.7, "contract": 0.3, "self_employed": 0.2},
+    "region": {"south": 0.1, "west": -0.1},
+}
+
+
+@dataclass(frozen=True)
+class CovariateDrift:
+    """From ``week`` on: numeric features shifted/scaled and categorical mixes replaced."""
+
+    week: int
+    shift: dict[str, float] = field(default_factory=dict)  # feature -> shift in its own unit
+    scale: dict[str, float] = field(default_factory=dict)  # feature -> multiplier
+    mix: dict[str, dict[str, float]] = field(default_factory=dict)  # feature -> new probabilities
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return tuple(sorted({*self.shift, *self.scale, *self.mix}))
+
+
+@dataclass(frozen=True)
+class ConceptDrift:
+    """From ``week`` on: the label model uses these weights/effects instead (features unchanged)."""
+
+    week: int
+    weights: dict[str, float] = field(default_factory=dict)
+    effects: dict[str, dict[str, float]] = field(default_factory=dict)
+    intercept_shift: float = 0.0
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        names = {"loan_amount" if w == "loan_to_income" else w for w in self.weights}
+        return tuple(sorted(names | set(self.effects)))
+
+
+@dataclass(frozen=True)
+class SchemaBreak:
+    """At ``week`` only: a missing column, strings in a numeric column, out-of-range values."""
+
+    week: int
+    missing: tuple[str, ...] = ()
+    wrong_type: tuple[str, ...] = ()
+    out_of_range: tuple[str, ...] = ()
+    fraction: float = 0.05  # share of rows made wrong-typed / out of range
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What happens over the weeks: the events injected and the batch size."""
+
+    name: str = "stable"
+    rows_per_week: int = 2000
+    covariate: tuple[CovariateDrift, ...] = ()
+    concept: tuple[ConceptDrift, ...] = ()
+    breaks: tuple[SchemaBreak, ...] = ()
+
+
+def default_scenario(rows_per_week: int = 2000) -> Scenario:
+    """Covariate drift from week 6, a schema-broken batch at week 9, concept drift from week 11."""
+    return Scenario(
+        name="default",
+        rows_per_week=rows_per_week,
+        covariate=(
+            CovariateDrift(
+                week=6,
+                scale={"income": 1.35, "loan_amount": 1.5},
+                shift={"credit_score": -45.0},
+                mix={
+                    "region": {
+                        "north": 0.1,
+                        "south": 0.16,
+                        "east": 0.14,
+                        "west": 0.48,
+                        "central": 0.12,
+                    }
+                },
+            ),
+        ),
+        concept=(
+            ConceptDrift(
+                week=11,
+                weights={"credit_score": -0.2, "debt_to_income": -0.3, "employment_years": 0.5},
+                effects={"employment_type": {"self_employed": 1.4, "unemployed": -0.4}},
+            ),
+        ),
+        breaks=(
+            SchemaBreak(
+                week=9,
+                missing=("employment_years",),
+                wrong_type=("credit_score",),
+                out_of_range=("age",),
+            ),
+        ),
+    )
+
+
+def stable_scenario(rows_per_week: int = 2000) -> Scenario:
+    """No events: every week from the same distribution."""
+    return Scenario(name="stable", rows_per_week=rows_per_week)
+
+
+SCENARIOS = {"default": default_scenario, "stable": stable_scenario}
+
+
+def _active(events: tuple[Any, ...], week: int) -> Any:
+    started = [e for e in events if e.week <= week]
+    return max(started, key=lambda e: e.week) if started else None
+
+
+def _draw_category(u: Any, probabilities: dict[str, float]) -> Any:
+    import numpy as np
+
+    names = list(probabilities)
+    p = np.array([probabilities[n] for n in names], dtype=float)
+    edges = np.cumsum(p / p.sum())
+    index = np.minimum(np.searchsorted(edges, u, side="right"), len(names) - 1)
+    return np.array(names, dtype=object)[index]
+
+
+def generate_week(
+    week: int, scenario: Scenario | None = None, seed: int = DEFAULT_SEED
+) -> pd.DataFrame:
+    """One weekly batch (rows sorted by application time), with the scenario's events applied."""
+    import numpy as np
+    import pandas as pd
+
+    if week < 1:
+        raise ValueError(f"weeks are numbered from 1, got {week}")
+    scenario = scenario or default_scenario()
+    rng = np.random.default_rng([seed, week])
+    n = int(
+        scenario.rows_per_week
+        + rng.integers(-scenario.rows_per_week // 20, scenario.rows_per_week // 20 + 1)
+    )
+
+    # Base draws: identical for a week whatever the scenario, so events only change what they touch.
+    z = rng.standard_normal((n, 6))
+    uniforms = rng.random((n, len(CATEGORICAL) + 4))
+    accounts = rng.poisson(5.0, n).astype(float)
+    seconds = np.sort(rng.integers(0, 7 * 24 * 3600, n))
+
+    cat_u = {c: uniforms[:, i] for i, c in enumerate(CATEGORICAL)}
+    u_label, u_null_income, u_null_emp, u_break = (
+        uniforms[:, len(CATEGORICAL) + i] for i in range(4)
+    )
+
+    drift = _active(scenario.covariate, week)
+    mix = {**CATEGORIES, **(drift.mix if drift else {})}
+    cats = {c: _draw_category(cat_u[c], mix[c]) for c in CATEGORICAL}
+
+    age = np.clip(np.round(41 + 12 * z[:, 0]), 18, 85)
+    income = np.exp(10.85 + 0.45 * z[:, 1] + 0.012 * (age - 41))
+    loan = income * np.exp(-1.2 + 0.5 * z[:, 2])
+    dti = np.clip(0.3 + 0.12 * z[:, 3], 0.0, 0.95)
+    credit = 690 + 65 * z[:, 4] + 0.8 * (age - 41)
+    employment = np.clip((age - 18) * (0.35 + 0.15 * np.tanh(z[:, 5])), 0, None)
+    employment = np.where(cats["employment_type"] == "unemployed", 0.0, employment)
+
+    values = {"income": income, "loan_amount": loan, "debt_to_income": dti, "credit_score": credit}
+    if drift:
+        for name, factor in drift.scale.items():
+            values[name] = values[name] * factor
+        for name, delta in drift.shift.items():
+            values[name] = values[name] + delta
+    income, loan, dti, credit = (
+        values[k] for k in ("income", "loan_amount", "debt_to_income", "credit_score")
+    )
+    credit = np.clip(np.round(credit), 300, 850)
+
+    features = {
+        "credit_score": (credit - 690) / 65,
+        "debt_to_income": (dti - 0.3) / 0.12,
+        "loan_to_income": (np.log(loan / income) + 1.2) / 0.5,
+        "income": (np.log(income) - 10.85) / 0.45,
+        "employment_years": (employment - 8) / 5,
+        "age": (age - 41) / 12,
+        "num_open_accounts": (accounts - 5) / 2.2,
+    }
+    concept = _active(scenario.concept, week)
+    weights = {**WEIGHTS, **(concept.weights if concept else {})}
+    effects = {
+        c: {**EFFECTS.get(c, {}), **((concept.effects if concept else {}).get(c, {}))}
+        for c in CATEGORICAL
+    }
+    logit = (
+        INTERCEPT
+        + (concept.intercept_shift if concept else 0.0)
+        + sum(weights[k] * v for k, v in features.items())
+    )
+    for column, table in effects.items():
+        logit = logit + np.vectorize(lambda v, t=table: t.get(v, 0.0), otypes=[float])(cats[column])
+    label = (u_label < 1.0 / (1.0 + np.exp(-logit))).astype(int)
+
+    frame = pd.DataFrame(
+        {
+            TIMESTAMP: [
+                (START_DATE + timedelta(weeks=week - 1, seconds=int(s))).isoformat()
+                for s in seconds
+            ],
+            "income": np.where(u_null_income < 0.01, np.nan, np.round(income, 2)),
+            "loan_amount": np.round(loan, 2),
+            "debt_to_income": np.round(dti, 4),
+            "credit_score": credit.astype(int),
+            "age": age.astype(int),
+            "employment_years": np.where(u_null_emp < 0.02, np.nan, np.round(employment, 1)),
+            "num_open_accounts": accounts.astype(int),
+            **{c: cats[c].astype(str) for c in CATEGORICAL},
+            TARGET: label,
+        },
+        columns=list(COLUMNS),
+    )
+    broken = next((b for b in scenario.breaks if b.week == week), None)
+    return _break_schema(frame, broken, u_break) if broken else frame
+
+
+def _break_schema(frame: pd.DataFrame, spec: SchemaBreak, u: Any) -> pd.DataFrame:
+    """Apply a schema break: negative/huge values, strings in numeric columns, dropped columns."""
+    frame = frame.copy()
+    hit = u < spec.fraction
+    for column in spec.out_of_range:
+        frame[column] = frame[column].where(~hit, -frame[column].abs() - 1)
+    for column in spec.wrong_type:
+        as_text = frame[column].astype(object)
+        as_text[hit] = [f"{v} pts" for v in frame.loc[hit, column]]
+        frame[column] = as_text
+    return frame.drop(columns=list(spec.missing))
+
+
+def events_for(scenario: Scenario, weeks: int) -> list[dict[str, Any]]:
+    """Ground truth of the injected events within ``weeks``, for scoring drift detection."""
+    events: list[dict[str, Any]] = []
+    for drift in scenario.covariate:
+        if drift.week <= weeks:
+            events.append(
+                {
+                    "kind": "covariate_drift",
+                    "week": drift.week,
+                    "weeks": list(range(drift.week, weeks + 1)),
+                    "features": list(drift.features),
+                    "detail": {"shift": drift.shift, "scale": drift.scale, "mix": drift.mix},
+                }
+            )
+    for concept in scenario.concept:
+        if concept.week <= weeks:
+            events.append(
+                {
+                    "kind": "concept_drift",
+                    "week": concept.week,
+                    "weeks": list(range(concept.week, weeks + 1)),
+                    "features": list(concept.features),
+                    "detail": {"weights": concept.weights, "effects": concept.effects},
+                }
+            )
+    for spec in scenario.breaks:
+        if spec.week <= weeks:
+            for anomaly, columns in (
+                ("missing_column", spec.missing),
+                ("type_change", spec.wrong_type),
+                ("out_of_range", spec.out_of_range),
+            ):
+                if columns:
+                    events.append(
+                        {
+                            "kind": "schema_break",
+                            "anomaly": anomaly,
+                            "week": spec.week,
+                            "weeks": [spec.week],
+                            "features": list(columns),
+                            "detail": {"fraction": spec.fraction},
+                        }
+                    )
+    return sorted(events, key=lambda e: (e["week"], e["kind"], e.get("anomaly", "")))
+
+
+def batch_name(week: int) -> str:
+    """File name of a weekly batch: ``week_07.csv``."""
+    return f"week_{week:02d}.csv"
+
+
+def write_week(frame: pd.DataFrame, path: Path) -> None:
+    """Write one batch as CSV with fixed formatting (byte-identical on regeneration)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, lineterminator="\n")
+
+
+def write_events(scenario: Scenario, weeks: int, seed: int, path: Path) -> None:
+    """Write the ground truth (``events.json``) with the scenario and seed that produced it."""
+    truth = {
+        "scenario": scenario.name,
+        "seed": seed,
+        "weeks": weeks,
+        "rows_per_week": scenario.rows_per_week,
+        "events": events_for(scenario, weeks),
+        "scenario_definition": asdict(scenario),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
+
+
+def generate(
+    out: Path,
+    weeks: int,
+    scenario: Scenario,
+    seed: int = DEFAULT_SEED,
+    truth: Path | None = None,
+    first_week: int = 1,
+) -> list[Path]:
+    """Write weeks ``first_week..weeks`` into ``out`` (and the ground truth); return the files."""
+    written = []
+    for week in range(first_week, weeks + 1):
+        path = out / batch_name(week)
+        write_week(generate_week(week, scenario, seed), path)
+        written.append(path)
+    if truth is not None:
+        write_events(scenario, weeks, seed, truth)
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: ``python -m mlpages.pipeline.generate --out data/raw --weeks 16``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("data/raw"), help="folder of the batches")
+    parser.add_argument("--weeks", type=int, default=DEFAULT_WEEKS, help="number of weeks")
+    parser.add_argument("--first-week", type=int, default=1, help="first week to write")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--rows", type=int, default=2000, help="rows per week (about)")
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="default")
+    parser.add_argument(
+        "--truth",
+        type=Path,
+        default=None,
+        help="where to write events.json (keep it outside --out)",
+    )
+    args = parser.parse_args(argv)
+    if args.truth is not None and args.out.resolve() in args.truth.resolve().parents:
+        parser.error("--truth must be outside --out (the ground truth is not part of the data)")
+    scenario = SCENARIOS[args.scenario](args.rows)
+    files = generate(args.out, args.weeks, scenario, args.seed, args.truth, args.first_week)
+    print(
+        f"wrote {len(files)} weekly batches to {args.out} (scenario {scenario.name})",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    main()
