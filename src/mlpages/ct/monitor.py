@@ -1,0 +1,636 @@
+"""Production monitoring: score a batch with the production model and record how it went.
+
+For one batch: predictions, their statistics (mean, histogram with fixed edges), per-feature drift
+vs. the training reference (the statistics of :mod:`mlpages.ct.drift`), prediction drift (PSI of the
+batch's scores vs. the reference's scores), real metrics when the batch has labels, a label-free
+estimate when it does not, and the alerts these raise against the thresholds of
+``params.yaml`` ``monitor:``. Entries accumulate in ``reports/monitoring.json``, committed to git,
+so the monitoring history is the git history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlpages.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+HIST_EDGES: tuple[float, ...] = tuple(round(i / 10, 1) for i in range(11))
+ALERT_KINDS = ("drift", "performance", "prediction_drift", "data")
+LOWER_IS_BETTER = frozenset({"log_loss", "brier"})
+# The monitor's defaults for ct.drift: a quarter of the features drifting is a dataset drift.
+DEFAULT_DRIFT: dict[str, Any] = {"share": 0.25}
+_WEEK = re.compile(r"(\d+)(?!.*\d)")
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """Thresholds and columns of the monitor (``params.yaml`` ``monitor:`` section)."""
+
+    label: str = "default"
+    exclude: tuple[str, ...] = ()  # columns that are not model inputs (ids, timestamps)
+    metric: str = "roc_auc"  # the metric whose floor and drop raise a performance alert
+    min_metric: float = 0.7  # absolute floor
+    max_drop: float = 0.05  # drop vs. the model's baseline (its first batches) that alerts
+    baseline_batches: int = 3  # how many first labelled batches of a model form its baseline
+    prediction_psi: float = 0.2  # PSI of the score distribution that alerts
+    min_confidence: float = 0.0  # label-free: alert when the estimated accuracy falls below
+    max_bad_values: float = 0.01  # share of non-numeric / missing-column values: a data alert
+    drift: dict[str, Any] = field(default_factory=dict)  # DriftSettings of mlpages.ct.drift
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something the monitor found: kind (drift|performance|prediction_drift|data) and detail."""
+
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class BatchEntry:
+    """One batch's monitoring result: one element of ``monitoring.json`` ``batches``."""
+
+    batch: str
+    week: int | None
+    model_version: str | None
+    rows: int
+    prediction_mean: float | None
+    prediction_hist: tuple[int, ...]
+    hist_edges: tuple[float, ...]
+    drift: dict[str, float]
+    drifted_features: tuple[str, ...]
+    prediction_drift: float | None
+    labels: bool
+    metrics: dict[str, float]
+    estimated: dict[str, float]
+    alerts: tuple[Alert, ...]
+    model_hash: str | None = None
+    baseline: dict[str, float] = field(default_factory=dict)
+    share_drifted: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON entry (NaN/Inf become null)."""
+        return {
+            "batch": self.batch,
+            "week": self.week,
+            "model_version": self.model_version,
+            "model_hash": self.model_hash,
+            "rows": self.rows,
+            "prediction_mean": _finite(self.prediction_mean),
+            "prediction_hist": list(self.prediction_hist),
+            "hist_edges": list(self.hist_edges),
+            "drift": {k: _finite(v) for k, v in self.drift.items()},
+            "drifted_features": list(self.drifted_features),
+            "share_drifted": _finite(self.share_drifted),
+            "prediction_drift": _finite(self.prediction_drift),
+            "labels": self.labels,
+            "metrics": {k: _finite(v) for k, v in self.metrics.items()},
+            "baseline": {k: _finite(v) for k, v in self.baseline.items()},
+            "estimated": {k: _finite(v) for k, v in self.estimated.items()},
+            "alerts": [{"kind": a.kind, "detail": a.detail} for a in self.alerts],
+        }
+
+
+def _finite(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), 6)
+
+
+def settings_from_params(section: dict[str, Any] | None) -> MonitorSettings:
+    """Build :class:`MonitorSettings` from the ``monitor:`` mapping of params.yaml."""
+    section = dict(section or {})
+    defaults = MonitorSettings()
+    values: dict[str, Any] = {}
+    for name in MonitorSettings.__dataclass_fields__:
+        if name not in section or section[name] is None:
+            continue
+        raw = section[name]
+        default = getattr(defaults, name)
+        if isinstance(default, str):
+            values[name] = str(raw)
+        elif isinstance(default, tuple):
+            if isinstance(raw, str) or not isinstance(raw, list | tuple):
+                raise ConfigError(f"params monitor.{name} must be a list, got {raw!r}")
+            values[name] = tuple(str(v) for v in raw)
+        elif isinstance(default, dict):
+            if not isinstance(raw, dict):
+                raise ConfigError(f"params monitor.{name} must be a mapping, got {raw!r}")
+            values[name] = dict(raw)
+        else:
+            if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
+                raise ConfigError(f"params monitor.{name} must be a number >= 0, got {raw!r}")
+            values[name] = type(default)(raw)
+    return MonitorSettings(**values)
+
+
+# --- the model ---------------------------------------------------------------------------------
+
+
+def load_model(path: Path) -> Any:
+    """Load a pickled/joblib model; a missing or unreadable file raises DataError."""
+    import joblib
+
+    if not path.is_file():
+        raise DataError(f"{path}: no model file")
+    try:
+        return joblib.load(path)
+    except Exception as exc:  # any unpickling failure is the user's file, not our bug
+        raise DataError(f"{path}: cannot load the model: {type(exc).__name__}: {exc}") from None
+
+
+def file_hash(path: Path) -> str:
+    """md5 of a file (identifies the model version when the registry has none)."""
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def model_features(model: Any, frame: pd.DataFrame, settings: MonitorSettings) -> list[str]:
+    """The columns the model reads: its ``feature_names_in_`` or every non-label column."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        return [str(n) for n in names]
+    skip = {settings.label, *settings.exclude}
+    return [c for c in frame.columns if c not in skip]
+
+
+def predict_scores(model: Any, frame: pd.DataFrame, features: list[str]) -> np.ndarray:
+    """Positive-class probabilities (or decision scores squashed to 0..1) for every row."""
+    import numpy as np
+
+    inputs = frame[features]
+    if hasattr(model, "predict_proba"):
+        proba = np.asarray(model.predict_proba(inputs), dtype=float)
+        scores = proba[:, -1] if proba.ndim == 2 else proba
+    elif hasattr(model, "decision_function"):
+        scores = 1.0 / (1.0 + np.exp(-np.asarray(model.decision_function(inputs), dtype=float)))
+    else:
+        raise DataError("the model has neither predict_proba nor decision_function")
+    return np.clip(scores, 0.0, 1.0)
+
+
+# --- statistics --------------------------------------------------------------------------------
+
+
+def prediction_histogram(scores: np.ndarray, edges: tuple[float, ...] = HIST_EDGES) -> list[int]:
+    """Counts of scores per bin of the fixed ``edges`` (the last bin includes 1.0)."""
+    import numpy as np
+
+    counts, _ = np.histogram(np.asarray(scores, dtype=float), bins=np.asarray(edges))
+    return [int(c) for c in counts]
+
+
+def prediction_psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
+    """Population stability index of the batch's scores vs. the reference's (ct.drift's PSI)."""
+    import numpy as np
+
+    from mlpages.ct.drift import psi_numeric
+
+    reference = np.asarray(reference, dtype=float)
+    current = np.asarray(current, dtype=float)
+    if reference.size == 0 or current.size == 0:
+        return float("nan")
+    return psi_numeric(reference, current, bins)
+
+
+def performance_metrics(
+    labels: np.ndarray, scores: np.ndarray, cutoff: float = 0.5
+) -> dict[str, float]:
+    """Real metrics of a labelled batch: roc_auc, accuracy, f1, log_loss, brier, ...."""
+    import numpy as np
+    from sklearn import metrics
+
+    y = np.asarray(labels, dtype=int)
+    p = np.clip(np.asarray(scores, dtype=float), 1e-7, 1 - 1e-7)
+    predicted = (p >= cutoff).astype(int)
+    both = len(np.unique(y)) == 2
+    return {
+        "roc_auc": float(metrics.roc_auc_score(y, p)) if both else float("nan"),
+        "accuracy": float(metrics.accuracy_score(y, predicted)),
+        "f1": float(metrics.f1_score(y, predicted, zero_division=0)),
+        "precision": float(metrics.precision_score(y, predicted, zero_division=0)),
+        "recall": float(metrics.recall_score(y, predicted, zero_division=0)),
+        "log_loss": float(metrics.log_loss(y, p, labels=[0, 1])),
+        "brier": float(metrics.brier_score_loss(y, p)),
+        "positive_rate": float(y.mean()),
+    }
+
+
+def label_free_estimate(scores: np.ndarray, cutoff: float = 0.5) -> dict[str, float]:
+    """Label-free estimates, valid for a calibrated model: confidence (= expected accuracy)."""
+    import numpy as np
+
+    p = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
+    confident = np.where(p >= cutoff, p, 1.0 - p)
+    return {
+        "confidence": float(confident.mean()),
+        "expected_accuracy": float(confident.mean()),
+        "expected_positive_rate": float(p.mean()),
+    }
+
+
+def week_of(batch_name: str) -> int | None:
+    """The week number in a batch name (``week_07.csv`` -> 7), if there is one."""
+    match = _WEEK.search(Path(batch_name).stem)
+    return int(match.group(1)) if match else None
+
+
+# --- one batch ---------------------------------------------------------------------------------
+
+
+def monitor_batch(
+    model: Any,
+    batch: pd.DataFrame,
+    reference: pd.DataFrame,
+    *,
+    batch_name: str,
+    settings: MonitorSettings | None = None,
+    model_version: str | None = None,
+    model_hash: str | None = None,
+    history: tuple[dict[str, Any], ...] = (),
+    baseline: dict[str, float] | None = None,
+) -> BatchEntry:
+    """Score ``batch`` with ``model`` and compare it with ``reference`` (the training data).
+
+    ``history``: earlier entries of the monitoring record (JSON dicts); the first labelled batches
+    scored by the same model form its performance baseline unless ``baseline`` is given.
+    """
+    import numpy as np
+
+    settings = settings or MonitorSettings()
+    features = model_features(model, reference, settings)
+    alerts: list[Alert] = []
+    missing = [c for c in features if c not in batch.columns]
+    if missing:
+        alerts.append(Alert("data", f"missing model input column(s) {missing}: batch not scored"))
+        return _unscored_entry(batch, batch_name, model_version, model_hash, settings, alerts)
+
+    batch_inputs, bad = _coerce_like(batch[features], reference[features])
+    bad_share = max(bad.values(), default=0.0)
+    if bad_share > settings.max_bad_values:
+        worst = ", ".join(f"{c} ({v:.1%})" for c, v in sorted(bad.items()) if v > 0)
+        alerts.append(Alert("data", f"non-numeric values in numeric column(s): {worst}"))
+
+    scores = predict_scores(model, batch_inputs, features)
+    reference_scores = predict_scores(model, reference, features)
+    drift_scores, drifted, share = feature_drift(reference[features], batch_inputs, settings)
+    psi = prediction_psi(reference_scores, scores)
+
+    labels = settings.label in batch.columns and batch[settings.label].notna().all()
+    metrics: dict[str, float] = {}
+    estimated: dict[str, float] = {}
+    if labels:
+        metrics = performance_metrics(batch[settings.label].to_numpy(), scores)
+    else:
+        estimated = label_free_estimate(scores)
+    if baseline is None:
+        baseline = _baseline(history, model_version, model_hash, settings)
+
+    min_share = float({**DEFAULT_DRIFT, **settings.drift}["share"])
+    if drifted and share >= min_share:
+        alerts.append(
+            Alert(
+                "drift",
+                f"{len(drifted)} of {len(drift_scores)} features drifted ({share:.0%} >= "
+                f"{min_share:.0%}): {', '.join(drifted)}",
+            )
+        )
+    if math.isfinite(psi) and psi >= settings.prediction_psi:
+        alerts.append(
+            Alert("prediction_drift", f"prediction PSI {psi:.3f} >= {settings.prediction_psi:g}")
+        )
+    alerts.extend(_performance_alerts(metrics, estimated, baseline, settings))
+    return BatchEntry(
+        batch=batch_name,
+        week=week_of(batch_name),
+        model_version=model_version,
+        model_hash=model_hash,
+        rows=len(batch),
+        prediction_mean=float(np.mean(scores)) if len(scores) else None,
+        prediction_hist=tuple(prediction_histogram(scores)),
+        hist_edges=HIST_EDGES,
+        drift=drift_scores,
+        drifted_features=tuple(drifted),
+        share_drifted=share,
+        prediction_drift=psi,
+        labels=bool(labels),
+        metrics=metrics,
+        baseline=baseline,
+        estimated=estimated,
+        alerts=tuple(alerts),
+    )
+
+
+def _unscored_entry(
+    batch: pd.DataFrame,
+    batch_name: str,
+    model_version: str | None,
+    model_hash: str | None,
+    settings: MonitorSettings,
+    alerts: list[Alert],
+) -> BatchEntry:
+    return BatchEntry(
+        batch=batch_name,
+        week=week_of(batch_name),
+        model_version=model_version,
+        model_hash=model_hash,
+        rows=len(batch),
+        prediction_mean=None,
+        prediction_hist=(0,) * (len(HIST_EDGES) - 1),
+        hist_edges=HIST_EDGES,
+        drift={},
+        drifted_features=(),
+        prediction_drift=None,
+        labels=settings.label in batch.columns,
+        metrics={},
+        estimated={},
+        alerts=tuple(alerts),
+    )
+
+
+def _coerce_like(
+    batch: pd.DataFrame, reference: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Coerce the batch's numeric columns to numbers; also return the share of bad values."""
+    import pandas as pd
+
+    batch = batch.copy()
+    bad: dict[str, float] = {}
+    for column in reference.columns:
+        if not pd.api.types.is_numeric_dtype(reference[column]):
+            continue
+        values = pd.to_numeric(batch[column], errors="coerce")
+        wrong = int((values.isna() & batch[column].notna()).sum())
+        bad[column] = wrong / max(len(batch), 1)
+        batch[column] = values
+    return batch, bad
+
+
+def _same_model(entry: dict[str, Any], version: str | None, model_hash: str | None) -> bool:
+    if model_hash is not None and entry.get("model_hash") is not None:
+        return entry.get("model_hash") == model_hash
+    return entry.get("model_version") == version
+
+
+def _baseline(
+    history: tuple[dict[str, Any], ...],
+    version: str | None,
+    model_hash: str | None,
+    settings: MonitorSettings,
+) -> dict[str, float]:
+    """Mean metric over the model's first labelled, healthy batches (its normal performance)."""
+    values: list[float] = []
+    for entry in history:
+        if not _same_model(entry, version, model_hash):
+            continue
+        value = (entry.get("metrics") or {}).get(settings.metric)
+        kinds = {a.get("kind") for a in entry.get("alerts", ())}
+        if value is None or kinds & {"data", "performance"}:
+            continue
+        values.append(float(value))
+        if len(values) >= settings.baseline_batches:
+            break
+    return {settings.metric: sum(values) / len(values)} if values else {}
+
+
+def _performance_alerts(
+    metrics: dict[str, float],
+    estimated: dict[str, float],
+    baseline: dict[str, float],
+    settings: MonitorSettings,
+) -> list[Alert]:
+    alerts: list[Alert] = []
+    name = settings.metric
+    value = metrics.get(name)
+    if value is not None and math.isfinite(value):
+        lower = name in LOWER_IS_BETTER
+        if (value > settings.min_metric) if lower else (value < settings.min_metric):
+            side = "above the ceiling" if lower else "below the floor"
+            alerts.append(
+                Alert("performance", f"{name} {value:.3f} {side} {settings.min_metric:g}")
+            )
+        elif name in baseline:
+            drop = (value - baseline[name]) if lower else (baseline[name] - value)
+            if drop > settings.max_drop:
+                alerts.append(
+                    Alert(
+                        "performance",
+                        f"{name} {value:.3f} is {drop:.3f} worse than the model's baseline "
+                        f"{baseline[name]:.3f} (max drop {settings.max_drop:g})",
+                    )
+                )
+    confidence = estimated.get("confidence")
+    if confidence is not None and confidence < settings.min_confidence:
+        alerts.append(
+            Alert(
+                "performance",
+                f"estimated accuracy {confidence:.3f} (no labels) "
+                f"below {settings.min_confidence:g}",
+            )
+        )
+    return alerts
+
+
+def feature_drift(
+    reference: pd.DataFrame, batch: pd.DataFrame, settings: MonitorSettings
+) -> tuple[dict[str, float], list[str], float]:
+    """Per-feature normalised drift scores, the drifted features and their share (ct.drift)."""
+    from mlpages.ct.drift import detect_drift, drift_settings
+    from mlpages.ct.schema import infer_schema
+
+    options = {**DEFAULT_DRIFT, **settings.drift}
+    report = detect_drift(
+        reference, batch, infer_schema([reference]), drift_settings(options, "params monitor.drift")
+    )
+    scores = {
+        f.feature: normalised_score(f.statistic, f.p_value, f.threshold) for f in report.features
+    }
+    return scores, list(report.drifted), float(report.share_drifted)
+
+
+def normalised_score(statistic: float, p_value: float | None, threshold: float) -> float:
+    """One scale for every drift method: 1.0 is the threshold, above 1 means drifted.
+
+    Distances (Wasserstein, Jensen–Shannon, PSI): statistic / threshold. Tests (KS, chi-squared):
+    log(p) / log(alpha), so p = alpha scores 1 and smaller p-values score higher.
+    """
+    if p_value is not None:
+        if p_value <= 0:
+            return math.inf
+        return math.log(p_value) / math.log(threshold) if 0 < threshold < 1 else 0.0
+    return statistic / threshold if threshold > 0 else math.inf
+
+
+# --- the cumulative record ---------------------------------------------------------------------
+
+
+def merge_entry(
+    record: dict[str, Any] | None, entry: BatchEntry, settings: MonitorSettings
+) -> dict[str, Any]:
+    """The record with ``entry`` added, or replacing the entry of the same batch (idempotent)."""
+    batches = [dict(b) for b in (record or {}).get("batches", ()) if isinstance(b, dict)]
+    new = entry.to_json()
+    for index, old in enumerate(batches):
+        if old.get("batch") == entry.batch:
+            batches[index] = new
+            break
+    else:
+        batches.append(new)
+    return {
+        "threshold": {"metric": settings.metric, "min": settings.min_metric},
+        "batches": batches,
+    }
+
+
+def history_before(record: dict[str, Any] | None, batch_name: str) -> tuple[dict[str, Any], ...]:
+    """Entries of the record that precede ``batch_name`` (all of them if it is new)."""
+    batches = [b for b in (record or {}).get("batches", ()) if isinstance(b, dict)]
+    names = [b.get("batch") for b in batches]
+    if batch_name in names:
+        batches = batches[: names.index(batch_name)]
+    return tuple(batches)
+
+
+def read_record(path: Path) -> dict[str, Any] | None:
+    """The monitoring record at ``path`` (None when absent); a corrupt file raises DataError."""
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a monitoring record (invalid JSON: {exc})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("batches", []), list):
+        raise DataError(f"{path}: not a monitoring record (expected {{'batches': [...]}})")
+    return record
+
+
+def write_record(path: Path, record: dict[str, Any]) -> None:
+    """Write the record as indented JSON (strict: no NaN) with a trailing newline."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
+
+
+# --- the run (I/O edge) ------------------------------------------------------------------------
+
+IO_KEYS = ("model", "data_dir", "batch", "window", "reference", "batch_days")
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    """What :func:`run_monitor` did: the entry, the whole record and the retraining decision."""
+
+    entry: BatchEntry
+    record: dict[str, Any]
+    decision: Any = None  # TriggerDecision | None
+
+
+def parse_time(value: str | float | int, what: str) -> float:
+    """Epoch seconds from a number or an ISO date/time (UTC when no zone is given)."""
+    from datetime import UTC, datetime
+
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{what}: expected an ISO date or epoch seconds, got {value!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def run_monitor(
+    *,
+    model_path: Path | None = None,
+    batch_path: Path | None = None,
+    reference_paths: tuple[Path, ...] = (),
+    params_path: Path | None = Path("params.yaml"),
+    out_path: Path = Path("reports/monitoring.json"),
+    trigger_path: Path | None = None,
+    model_version: str | None = None,
+    trained_at: str | None = None,
+    now: str | None = None,
+) -> MonitorResult:
+    """Monitor one batch from files, update the record and (optionally) write the trigger."""
+    import time
+
+    from mlpages.ct.batches import expand_inputs, read_batches, select_batch
+    from mlpages.ct.trigger import (
+        TriggerSettings,
+        batches_since_training,
+        decide_retraining,
+        trigger_settings_from_params,
+        write_trigger,
+    )
+    from mlpages.ct.validate import load_params_section
+
+    section = load_params_section(params_path, "monitor")
+    known = {*MonitorSettings.__dataclass_fields__, *TriggerSettings.__dataclass_fields__, *IO_KEYS}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(f"{params_path}: unknown monitor key(s) {', '.join(unknown)}")
+    settings = settings_from_params({k: v for k, v in section.items() if k not in IO_KEYS})
+    policy = trigger_settings_from_params(section)
+
+    model_path = model_path or Path(section.get("model", "models/model.pkl"))
+    batch_path = batch_path or Path(section.get("data_dir", "data/raw"))
+    window = section.get("window", 4)
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ConfigError(f"params monitor.window must be an integer >= 1, got {window!r}")
+    if batch_path.is_dir():
+        selection = select_batch(batch_path, str(section.get("batch", "latest")), window)
+        batch_file, default_reference = selection.batch[0], selection.reference
+    else:
+        batch_file, default_reference = batch_path, ()
+    if not reference_paths and section.get("reference"):
+        raw = section["reference"]
+        reference_paths = tuple(Path(p) for p in ([raw] if isinstance(raw, str) else raw))
+    reference_files = expand_inputs(reference_paths) if reference_paths else default_reference
+    if not reference_files:
+        raise DataError(f"{batch_file.name}: no reference data (pass --reference)")
+
+    model = load_model(model_path)
+    record = read_record(out_path)
+    model_hash = file_hash(model_path)
+    entry = monitor_batch(
+        model,
+        read_batches([batch_file]),
+        read_batches(reference_files),
+        batch_name=batch_file.name,
+        settings=settings,
+        model_version=model_version,
+        model_hash=model_hash,
+        history=history_before(record, batch_file.name),
+    )
+    record = merge_entry(record, entry, settings)
+    write_record(out_path, record)
+
+    decision = None
+    if trigger_path is not None:
+        upto = (*history_before(record, entry.batch), entry.to_json())
+        seen = batches_since_training({"batches": list(upto)})
+        if trained_at is not None:
+            current = parse_time(now, "--now") if now is not None else time.time()
+            days = round((current - parse_time(trained_at, "--trained-at")) / 86400, 2)
+        else:
+            batch_days = section.get("batch_days", 7)
+            days = float(seen * batch_days)
+        decision = decide_retraining(
+            entry.to_json(), policy, batches_since_training=seen, days_since_training=days
+        )
+        write_trigger(trigger_path, decision)
+    return MonitorResult(entry=entry, record=record, decision=decision)
