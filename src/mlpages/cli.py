@@ -12,7 +12,9 @@ from mlpages.errors import MlpagesError
 
 # name -> "module:attribute" of a click command. Imported only when the command runs (or for
 # --help), so `mlpages diff` does not pay for pandas, scikit-learn or plotly.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "monitor": "mlpages.commands.monitor:monitor_command",
+}
 
 
 class LazyGroup(click.Group):
