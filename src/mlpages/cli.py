@@ -13,6 +13,8 @@ from mlpages.errors import MlpagesError
 # name -> "module:attribute" of a click command. Imported only when the command runs (or for
 # --help), so `mlpages diff` does not pay for pandas, scikit-learn or plotly.
 COMMANDS: dict[str, str] = {
+    "validate": "mlpages.commands.validate:validate_command",
+    "schema": "mlpages.commands.schema:schema_group",
     "monitor": "mlpages.commands.monitor:monitor_command",
 }
 
