@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "validate": "mlpages.commands.validate:validate_command",
     "schema": "mlpages.commands.schema:schema_group",
     "monitor": "mlpages.commands.monitor:monitor_command",
+    "diff": "mlpages.commands.diff:diff_command",
 }
 
 

@@ -1,0 +1,195 @@
+"""`mlpages diff`: what a change does to the pipeline, as PR-comment markdown or JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from mlpages.errors import MlpagesError, NotAGitRepository, ShallowClone
+
+WORKSPACE = "workspace"
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of the comparison: a commit sha, or None for the work tree."""
+
+    rev: str | None
+    label: str
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+
+
+def _resolve(root: Path, rev: str) -> str:
+    proc = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise MlpagesError(f"unknown revision {rev!r} in {root}")
+    return proc.stdout.strip()
+
+
+def _label(rev: str, sha: str) -> str:
+    return sha[:7] if _SHA.match(rev) else rev
+
+
+def default_branch(root: Path, configured: str) -> str | None:
+    """The configured default branch, else origin/HEAD, else main/master (local or origin)."""
+    candidates = [configured, f"origin/{configured}"] if configured else []
+    symref = _git(root, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD").stdout.strip()
+    if symref:
+        candidates.append(symref)
+    candidates += ["main", "master", "origin/main", "origin/master"]
+    for name in candidates:
+        if _git(root, "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}").returncode == 0:
+            return name
+    return None
+
+
+def work_tree_dirty(root: Path) -> bool:
+    """True when tracked files changed or new files appeared (ignored files do not count)."""
+    return bool(_git(root, "status", "--porcelain").stdout.strip())
+
+
+def choose_sides(
+    root: Path, base: str | None, head: str | None, configured_branch: str, shallow: bool
+) -> tuple[Side, Side, str]:
+    """Resolve BASE and HEAD with the documented defaults; also return an explanation."""
+    if head is not None:
+        sha = _resolve(root, head)
+        head_side = Side(sha, _label(head, sha))
+    elif work_tree_dirty(root):
+        head_side = Side(None, WORKSPACE)
+    else:
+        sha = _resolve(root, "HEAD")
+        head_side = Side(sha, sha[:7])
+    if base is not None:
+        sha = _resolve(root, base)
+        return Side(sha, _label(base, sha)), head_side, f"base {base}"
+    branch = default_branch(root, configured_branch)
+    if branch is None:
+        raise MlpagesError(
+            "cannot find the default branch (set default_branch in mlpages.yaml or pass BASE)"
+        )
+    tip = head_side.rev or "HEAD"
+    proc = _git(root, "merge-base", branch, tip)
+    if proc.returncode != 0:
+        if shallow:
+            raise ShallowClone(
+                "this is a shallow clone: fetch the full history "
+                "(actions/checkout with fetch-depth: 0) or pass BASE"
+            )
+        raise MlpagesError(f"{branch} and {tip} have no common ancestor; pass BASE")
+    merge_base = proc.stdout.strip()
+    if head_side.rev == merge_base:
+        # On the default branch itself: show what the last commit did.
+        parent = _git(root, "rev-parse", "--verify", "--quiet", f"{merge_base}^1").stdout.strip()
+        if parent:
+            return Side(parent, parent[:7]), head_side, f"{branch} is HEAD: base is its parent"
+    return Side(merge_base, merge_base[:7]), head_side, f"base is the merge-base with {branch}"
+
+
+def site_link(site_url: str | None, branch: str | None) -> str | None:
+    """The compare page of ``branch`` on the published site (the picker page without one)."""
+    if not site_url:
+        return None
+    from mlpages.site.urls import compare_path
+
+    page = compare_path(branch) if branch else "compare.html"
+    return site_url.rstrip("/") + "/" + page
+
+
+@click.command(name="diff")
+@click.argument("base", required=False)
+@click.argument("head", required=False)
+@click.option(
+    "--repo",
+    "repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Repository to compare in.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["md", "json"]),
+    default="md",
+    show_default=True,
+    help="Markdown for a PR comment, or the full diff as JSON.",
+)
+@click.option("--site-url", default=None, help="Published site URL; adds a compare-page link.")
+@click.option(
+    "--branch",
+    default=None,
+    help="Branch whose compare page to link (default: the checked-out branch).",
+)
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
+def diff_command(
+    base: str | None,
+    head: str | None,
+    repo: Path,
+    output_format: str,
+    site_url: str | None,
+    branch: str | None,
+    output: Path | None,
+) -> None:
+    """Compare metrics, params, stages, data and the gate between BASE and HEAD.
+
+    BASE defaults to the merge-base with the default branch (HEAD's parent on the default
+    branch itself); HEAD defaults to the work tree when it has changes, else the HEAD commit.
+    """
+    from mlpages.compare import compare_snapshots
+    from mlpages.config import load_config
+    from mlpages.diff_markdown import render_markdown
+    from mlpages.history import locate_repo
+    from mlpages.snapshot import snapshot_of
+
+    if not repo.is_dir():
+        raise NotAGitRepository(f"{repo}: no such directory")
+    location = locate_repo(repo)
+    root = location.root
+    config = load_config(root)
+    base_side, head_side, why = choose_sides(
+        root, base, head, config.default_branch, location.shallow
+    )
+    base_snapshot = snapshot_of(root, base_side.rev, config)
+    head_snapshot = snapshot_of(root, head_side.rev, config)
+    diff = compare_snapshots(base_snapshot, head_snapshot, config)
+    if branch is None and head is None:
+        current = _git(root, "symbolic-ref", "-q", "--short", "HEAD").stdout.strip()
+        branch = current or None
+    if output_format == "json":
+        payload = {
+            "base_label": base_side.label,
+            "head_label": head_side.label,
+            "explanation": why,
+            **diff.to_json(),
+            "base": base_side.rev or WORKSPACE,
+            "head": head_side.rev or WORKSPACE,
+            "site_url": site_link(site_url, branch),
+        }
+        text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
+    else:
+        text = render_markdown(
+            diff,
+            base_label=base_side.label,
+            head_label=head_side.label,
+            site_url=site_link(site_url, branch),
+        )
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
