@@ -15,6 +15,7 @@ from mlpages.errors import MlpagesError
 COMMANDS: dict[str, str] = {
     "validate": "mlpages.commands.validate:validate_command",
     "schema": "mlpages.commands.schema:schema_group",
+    "gate": "mlpages.commands.gate:gate_command",
     "monitor": "mlpages.commands.monitor:monitor_command",
     "diff": "mlpages.commands.diff:diff_command",
 }
