@@ -1,0 +1,361 @@
+"""The model registry of a repository, read from its GTO-format git tags.
+
+``read_registry(repo)`` reads every tag with ONE ``git for-each-ref`` call and the artifact
+declarations (``dvc.yaml`` ``artifacts:``, sub-folder ``dvc.yaml`` files, a legacy
+``artifacts.yaml``) with ONE ``git cat-file --batch`` call, then resolves the state with GTO's
+default semantics (see :mod:`mlpages.registry_read`). The gate uses :func:`production_version`
+and :func:`model_hash_at` to find the champion and load it from the DVC cache by hash.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from mlpages.errors import ConfigError, NotAGitRepository, RegistryError
+from mlpages.models import HashInfo
+from mlpages.registry_read import (
+    ArtifactState,
+    Declaration,
+    ModelVersion,
+    Registry,
+    RegistryEvent,
+    StageSpan,
+    TagRecord,
+    group_tags,
+    parse_tag_name,
+    resolve_registry,
+)
+
+__all__ = [
+    "ArtifactState",
+    "Declaration",
+    "ModelVersion",
+    "Registry",
+    "RegistryEvent",
+    "StageSpan",
+    "allowed_stages",
+    "declarations_at",
+    "model_hash_at",
+    "production_version",
+    "read_registry",
+    "read_tags",
+]
+
+GTO_CONFIG = ".gto"
+_FIELDS = (
+    "%(refname)",
+    "%(objecttype)",
+    "%(*objectname)",
+    "%(*objecttype)",
+    "%(taggername)",
+    "%(taggeremail)",
+    "%(taggerdate:unix)",
+    "%(contents)",
+)
+
+
+def run_git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
+    """Run git in ``repo``; a failure becomes a RegistryError with git's own message."""
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=repo, input=stdin, capture_output=True, check=False
+        )
+    except FileNotFoundError:
+        raise NotAGitRepository(f"{repo}: no such folder") from None
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        text = message[-1] if message else f"git {args[0]} failed"
+        if "not a git repository" in text.lower():
+            raise NotAGitRepository(f"{repo}: not a git repository")
+        raise RegistryError(text)
+    return proc.stdout
+
+
+def read_tags(repo: Path) -> list[TagRecord]:
+    """Every annotated tag pointing at a commit (lightweight tags are ignored, as GTO does)."""
+    fmt = "%00".join(_FIELDS) + "%00"
+    raw = run_git(repo, "for-each-ref", f"--format={fmt}", "refs/tags").decode("utf-8", "replace")
+    parts = raw.split("\0")
+    records = []
+    width = len(_FIELDS)
+    for start in range(0, len(parts) - width + 1, width):
+        ref, objtype, peeled, peeled_type, tagger, email, date, message = parts[
+            start : start + width
+        ]
+        ref = ref.lstrip("\n")
+        if objtype != "tag" or peeled_type != "commit":
+            continue
+        records.append(
+            TagRecord(
+                name=ref.removeprefix("refs/tags/"),
+                sha=peeled,
+                time=int(date) if date.strip().lstrip("-").isdigit() else 0,
+                author=tagger,
+                author_email=email.strip().removeprefix("<").removesuffix(">"),
+                message=message.strip(),
+            )
+        )
+    return records
+
+
+def read_blobs(repo: Path, specs: Iterable[str]) -> dict[str, bytes | None]:
+    """``rev:path`` -> file bytes (None when missing), read with one ``git cat-file --batch``."""
+    wanted = list(dict.fromkeys(s for s in specs if "\n" not in s))
+    if not wanted:
+        return {}
+    out = run_git(repo, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in wanted).encode())
+    result: dict[str, bytes | None] = {}
+    pos = 0
+    for spec in wanted:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if header[-1:] in ([b"missing"], [b"ambiguous"]) or len(header) != 3:
+            result[spec] = None
+            continue
+        size = int(header[2])
+        result[spec] = out[pos : pos + size] if header[1] == b"blob" else None
+        pos += size + 1
+    return result
+
+
+def resolve_commit(repo: Path, rev: str) -> str:
+    """The commit sha of ``rev``; RegistryError when it does not name a commit."""
+    try:
+        return (
+            run_git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
+        )
+    except RegistryError:
+        raise RegistryError(f"{rev!r} is not a commit in {repo}") from None
+
+
+def _yaml(data: bytes | None) -> Any:
+    import yaml
+
+    if data is None:
+        return None
+    try:
+        return yaml.safe_load(data)
+    except yaml.YAMLError:
+        return None
+
+
+def _join(folder: str, path: str) -> str:
+    if "://" in path:  # remote storage (s3://bucket/model.pkl): kept as written
+        return path
+    return posixpath.normpath(posixpath.join(folder, path)) if folder else posixpath.normpath(path)
+
+
+def parse_declarations(dvcfile: str, data: bytes | None) -> dict[str, Declaration]:
+    """Artifacts declared in one dvc.yaml (``folder:name`` outside the root) or artifacts.yaml."""
+    raw = _yaml(data)
+    if not isinstance(raw, dict):
+        return {}
+    folder = posixpath.dirname(dvcfile)
+    if posixpath.basename(dvcfile) == "artifacts.yaml":
+        section, name_prefix = raw, ""
+    else:
+        section, name_prefix = raw.get("artifacts"), f"{folder}:" if folder else ""
+    if not isinstance(section, dict):
+        return {}
+    found = {}
+    for key, spec in section.items():
+        spec = spec if isinstance(spec, dict) else {}
+        path = spec.get("path")
+        name = f"{name_prefix}{key}"
+        found[name] = Declaration(
+            name=name,
+            path=_join(folder, str(path)) if path else "",
+            type=str(spec["type"]) if spec.get("type") is not None else None,
+            desc=str(spec.get("desc") or spec.get("description") or ""),
+            source=dvcfile,
+        )
+    return found
+
+
+def declaring_files(name: str) -> tuple[str, ...]:
+    """The files that may declare artifact ``name``: ``cv:seg`` -> cv/dvc.yaml."""
+    if ":" in name:
+        folder = name.rsplit(":", 1)[0].strip("/")
+        return (f"{folder}/dvc.yaml",)
+    return ("dvc.yaml", "artifacts.yaml")
+
+
+def declarations_at(
+    repo: Path, rev: str, names: Iterable[str] | None = None
+) -> dict[str, Declaration]:
+    """Artifacts declared at ``rev``; all of them (every dvc.yaml) when ``names`` is None."""
+    if names is None:
+        listing = run_git(repo, "ls-tree", "-r", "-z", "--name-only", rev).decode(
+            "utf-8", "replace"
+        )
+        files = [
+            f
+            for f in listing.split("\0")
+            if f in ("dvc.yaml", "artifacts.yaml") or f.endswith("/dvc.yaml")
+        ]
+    else:
+        files = sorted({f for n in names for f in declaring_files(n)})
+    blobs = read_blobs(repo, [f"{rev}:{f}" for f in files])
+    found: dict[str, Declaration] = {}
+    for file in files:
+        for name, declaration in parse_declarations(file, blobs.get(f"{rev}:{file}")).items():
+            found.setdefault(name, declaration)  # dvc.yaml wins over a legacy artifacts.yaml
+    return found
+
+
+def allowed_stages(repo: Path) -> tuple[str, ...] | None:
+    """Stages allowed by ``.gto`` (``stages: [dev, prod]``); None when any stage is allowed."""
+    config = Path(repo) / GTO_CONFIG
+    if not config.exists():
+        return None
+    raw = _yaml(config.read_bytes())
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config}: expected a mapping (stages: [...])")
+    stages = raw.get("stages")
+    if stages is None:
+        return None
+    if not isinstance(stages, list) or not all(isinstance(s, str) for s in stages):
+        raise ConfigError(f"{config}: 'stages' must be a list of names")
+    return tuple(stages)
+
+
+def _head(repo: Path) -> str | None:
+    try:
+        return resolve_commit(repo, "HEAD")
+    except RegistryError:
+        return None  # an empty repository
+
+
+def read_registry(repo: Path) -> Registry:
+    """The registry of ``repo``: versions, stages and events from its GTO tags."""
+    repo = Path(repo)
+    tags = read_tags(repo)
+    grouped = group_tags(tags)
+    head = _head(repo)
+    specs: dict[tuple[str, str], None] = {}
+    for name, artifact_tags in grouped.items():
+        for tag in artifact_tags:
+            for file in declaring_files(name):
+                specs[(tag.sha, file)] = None
+    blobs = read_blobs(repo, [f"{sha}:{file}" for sha, file in specs])
+    paths: dict[str, dict[str, str | None]] = {}
+    for name, artifact_tags in grouped.items():
+        for tag in artifact_tags:
+            declared = None
+            for file in declaring_files(name):
+                declared = declared or parse_declarations(file, blobs[f"{tag.sha}:{file}"]).get(
+                    name
+                )
+            paths.setdefault(name, {})[tag.sha] = declared.path if declared else None
+    declarations = declarations_at(repo, head) if head else {}
+    return resolve_registry(tags, declarations, paths, allowed_stages(repo))
+
+
+def production_version(repo: Path, artifact: str, stage: str = "prod") -> ModelVersion | None:
+    """The version of ``artifact`` holding ``stage`` now (the gate's champion), or None."""
+    state = read_registry(repo).artifacts.get(artifact)
+    if state is None or state.deprecated:
+        return None
+    return state.holder(stage)
+
+
+# --- the artifact's hash at a commit (dvc.lock / .dvc files) ----------------------------------
+
+
+def _hash_info(path: str, entry: dict) -> HashInfo:
+    md5 = entry.get("md5")
+    other = next((str(entry[k]) for k in ("etag", "checksum", "version_id") if entry.get(k)), None)
+    return HashInfo(
+        path=path,
+        md5=str(md5) if md5 else None,
+        hash_name=str(entry["hash"]) if entry.get("hash") else None,
+        size=entry.get("size") if isinstance(entry.get("size"), int) else None,
+        nfiles=entry.get("nfiles") if isinstance(entry.get("nfiles"), int) else None,
+        other=other,
+    )
+
+
+def locked_outputs(lock_path: str, lock: Any, dvcyaml: Any) -> list[HashInfo]:
+    """Outputs recorded in a dvc.lock (schema 2.0 or DVC 1.x), paths made repo-relative."""
+    if not isinstance(lock, dict):
+        return []
+    folder = posixpath.dirname(lock_path)
+    stages = lock.get("stages") if "schema" in lock else lock
+    declared = dvcyaml.get("stages") if isinstance(dvcyaml, dict) else None
+    outs = []
+    for name, entry in (stages or {}).items() if isinstance(stages, dict) else ():
+        if not isinstance(entry, dict):
+            continue
+        spec = declared.get(str(name).split("@")[0]) if isinstance(declared, dict) else None
+        wdir = spec.get("wdir", ".") if isinstance(spec, dict) else "."
+        for out in entry.get("outs") or ():
+            if isinstance(out, dict) and out.get("path"):
+                outs.append(_hash_info(_join(_join(folder, str(wdir)), str(out["path"])), out))
+    return outs
+
+
+def tracked_outputs(dvcfile_path: str, data: Any) -> list[HashInfo]:
+    """Outputs of a single-stage ``.dvc`` file (``dvc add``), paths made repo-relative."""
+    if not isinstance(data, dict):
+        return []
+    base = _join(posixpath.dirname(dvcfile_path), str(data.get("wdir", ".")))
+    return [
+        _hash_info(_join(base, str(out["path"])), out)
+        for out in data.get("outs") or ()
+        if isinstance(out, dict) and out.get("path")
+    ]
+
+
+def outputs_at(repo: Path, sha: str) -> list[HashInfo]:
+    """Every output recorded at commit ``sha`` in its dvc.lock and .dvc files."""
+    listing = run_git(repo, "ls-tree", "-r", "-z", "--name-only", sha).decode("utf-8", "replace")
+    files = [f for f in listing.split("\0") if f and not f.startswith(".dvc/")]
+    locks = [f for f in files if posixpath.basename(f) == "dvc.lock"]
+    dvcs = [f for f in files if f.endswith(".dvc")]
+    yamls = [posixpath.join(posixpath.dirname(f), "dvc.yaml") for f in locks]
+    blobs = read_blobs(repo, [f"{sha}:{f}" for f in locks + dvcs + yamls])
+    outs: list[HashInfo] = []
+    for lock, dvcyaml in zip(locks, yamls, strict=True):
+        lock_data = _yaml(blobs.get(f"{sha}:{lock}"))
+        outs += locked_outputs(lock, lock_data, _yaml(blobs.get(f"{sha}:{dvcyaml}")))
+    for file in dvcs:
+        outs += tracked_outputs(file, _yaml(blobs.get(f"{sha}:{file}")))
+    return outs
+
+
+def model_hash_at(repo: Path, sha: str, artifact_path: str) -> HashInfo | None:
+    """The hash recorded at ``sha`` for ``artifact_path`` (or for the directory output holding it).
+
+    An exact output wins; for a file inside a directory output the directory's entry is returned
+    (its ``path`` says so, and its ``.dir`` listing in the cache names the file).
+    """
+    target = posixpath.normpath(artifact_path)
+    outs = outputs_at(Path(repo), sha)
+    exact = next((o for o in outs if o.path == target), None)
+    if exact is not None:
+        return exact
+    covering = [o for o in outs if target.startswith(o.path.rstrip("/") + "/")]
+    return max(covering, key=lambda o: len(o.path)) if covering else None
+
+
+def artifact_present_at(repo: Path, sha: str, path: str) -> bool:
+    """True when ``path`` is in git or a recorded DVC output at ``sha`` (URLs: assumed True)."""
+    if not path or "://" in path:
+        return bool(path)
+    try:
+        run_git(repo, "cat-file", "-e", f"{sha}:{path}")
+        return True
+    except RegistryError:
+        return model_hash_at(repo, sha, path) is not None
+
+
+def is_registry_tag(name: str) -> bool:
+    """True for tag names in GTO's format."""
+    return parse_tag_name(name) is not None
