@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "gate": "mlpages.commands.gate:gate_command",
     "monitor": "mlpages.commands.monitor:monitor_command",
     "diff": "mlpages.commands.diff:diff_command",
+    "registry": "mlpages.commands.registry:registry_group",
 }
 
 
