@@ -76,7 +76,7 @@ def monitor_command(
     now: str | None,
 ) -> None:
     """Monitor a production batch: predictions, drift, performance, alerts, retrain trigger."""
-    from mlpages.ct.monitor import run_monitor
+    from mlpages.ct.monitor_run import run_monitor
 
     result = run_monitor(
         model_path=model_path,

@@ -50,6 +50,7 @@ class TriggerDecision:
     model_version: str | None = None
     batches_since_training: int | None = None
     days_since_training: float | None = None
+    blocked: str | None = None  # why a retraining was held back (an untrustworthy batch)
 
     def to_json(self) -> dict[str, Any]:
         """The report object (the documented keys plus context for the site)."""
@@ -60,6 +61,7 @@ class TriggerDecision:
             "model_version": self.model_version,
             "batches_since_training": self.batches_since_training,
             "days_since_training": self.days_since_training,
+            "blocked": self.blocked,
         }
 
 
@@ -98,7 +100,8 @@ def decide_retraining(
 ) -> TriggerDecision:
     """Decide whether to retrain after the monitoring ``entry`` of the newest batch."""
     reasons: list[TriggerReason] = []
-    if entry is not None:
+    broken = [a for a in (entry or {}).get("alerts", ()) if a.get("kind") == "data"]
+    if entry is not None and not broken:
         reasons.extend(_alert_reasons(entry, settings))
     if (
         settings.new_data_batches > 0
@@ -124,6 +127,11 @@ def decide_retraining(
                 f"(retrain every {settings.schedule_days:g} days)",
             )
         )
+    blocked = None
+    if broken:
+        # Training on a broken batch would bake its defects into the model: fix the data first.
+        blocked = f"{entry.get('batch')}: data problem ({broken[0].get('detail', '')})"
+        reasons = []
     return TriggerDecision(
         retrain=bool(reasons),
         reasons=tuple(reasons),
@@ -131,6 +139,7 @@ def decide_retraining(
         model_version=None if entry is None else entry.get("model_version"),
         batches_since_training=batches_since_training,
         days_since_training=days_since_training,
+        blocked=blocked,
     )
 
 

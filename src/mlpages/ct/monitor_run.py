@@ -1,0 +1,140 @@
+"""Run the monitor from files: the production model, the newest batch, the training reference.
+
+The I/O edge of :mod:`mlpages.ct.monitor` (what ``mlpages monitor`` and the ``monitor`` DVC stage
+call): read params, pick the batch and its reference, score, merge the entry into
+``reports/monitoring.json`` and write the retraining decision to ``reports/trigger.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlpages.ct.monitor import (
+    BatchEntry,
+    MonitorSettings,
+    file_hash,
+    history_before,
+    load_model,
+    merge_entry,
+    monitor_batch,
+    read_record,
+    settings_from_params,
+    write_record,
+)
+from mlpages.errors import ConfigError, DataError
+
+IO_KEYS = ("model", "data_dir", "batch", "window", "reference", "batch_days")
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    """What :func:`run_monitor` did: the entry, the whole record and the retraining decision."""
+
+    entry: BatchEntry
+    record: dict[str, Any]
+    decision: Any = None  # TriggerDecision | None
+
+
+def parse_time(value: str | float | int, what: str) -> float:
+    """Epoch seconds from a number or an ISO date/time (UTC when no zone is given)."""
+    from datetime import UTC, datetime
+
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{what}: expected an ISO date or epoch seconds, got {value!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def run_monitor(
+    *,
+    model_path: Path | None = None,
+    batch_path: Path | None = None,
+    reference_paths: tuple[Path, ...] = (),
+    params_path: Path | None = Path("params.yaml"),
+    out_path: Path = Path("reports/monitoring.json"),
+    trigger_path: Path | None = None,
+    model_version: str | None = None,
+    trained_at: str | None = None,
+    now: str | None = None,
+) -> MonitorResult:
+    """Monitor one batch from files, update the record and (optionally) write the trigger."""
+    import time
+
+    from mlpages.ct.batches import expand_inputs, read_batches, select_batch
+    from mlpages.ct.trigger import (
+        TriggerSettings,
+        batches_since_training,
+        decide_retraining,
+        trigger_settings_from_params,
+        write_trigger,
+    )
+    from mlpages.ct.validate import load_params_section
+
+    section = load_params_section(params_path, "monitor")
+    known = {*MonitorSettings.__dataclass_fields__, *TriggerSettings.__dataclass_fields__, *IO_KEYS}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(f"{params_path}: unknown monitor key(s) {', '.join(unknown)}")
+    settings = settings_from_params({k: v for k, v in section.items() if k not in IO_KEYS})
+    policy = trigger_settings_from_params(section)
+
+    model_path = model_path or Path(section.get("model", "models/model.pkl"))
+    batch_path = batch_path or Path(section.get("data_dir", "data/raw"))
+    window = section.get("window", 4)
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ConfigError(f"params monitor.window must be an integer >= 1, got {window!r}")
+    if batch_path.is_dir():
+        selection = select_batch(batch_path, str(section.get("batch", "latest")), window)
+        batch_file, default_reference = selection.batch[0], selection.reference
+    else:
+        batch_file, default_reference = batch_path, ()
+    if not reference_paths and section.get("reference"):
+        raw = section["reference"]
+        reference_paths = tuple(Path(p) for p in ([raw] if isinstance(raw, str) else raw))
+    reference_files = expand_inputs(reference_paths) if reference_paths else default_reference
+    if not reference_files:
+        raise DataError(f"{batch_file.name}: no reference data (pass --reference)")
+
+    model = load_model(model_path)
+    record = read_record(out_path)
+    model_hash = file_hash(model_path)
+    entry = monitor_batch(
+        model,
+        read_batches([batch_file]),
+        read_batches(reference_files),
+        batch_name=batch_file.name,
+        settings=settings,
+        model_version=model_version,
+        model_hash=model_hash,
+        history=history_before(record, batch_file.name),
+    )
+    record = merge_entry(record, entry, settings)
+    write_record(out_path, record)
+
+    decision = None
+    if trigger_path is not None:
+        upto = (*history_before(record, entry.batch), entry.to_json())
+        seen = batches_since_training({"batches": list(upto)})
+        if trained_at is not None:
+            current = parse_time(now, "--now") if now is not None else time.time()
+            days = round((current - parse_time(trained_at, "--trained-at")) / 86400, 2)
+        else:
+            batch_days = section.get("batch_days", 7)
+            days = float(seen * batch_days)
+        decision = decide_retraining(
+            entry.to_json(), policy, batches_since_training=seen, days_since_training=days
+        )
+        write_trigger(trigger_path, decision)
+    return MonitorResult(entry=entry, record=record, decision=decision)
