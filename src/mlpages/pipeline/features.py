@@ -20,7 +20,7 @@ def to_finite(frame: Any) -> np.ndarray:
     import pandas as pd
 
     table = pd.DataFrame(frame).apply(pd.to_numeric, errors="coerce")
-    values = table.to_numpy(dtype=float, na_value=np.nan)
+    values = np.array(table.to_numpy(dtype=float, na_value=np.nan), copy=True)
     values[~np.isfinite(values)] = np.nan
     return values
 
