@@ -1,0 +1,275 @@
+"""The monitor: one batch's statistics, alerts, the cumulative record and `mlpages monitor`."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlpages.ct.monitor import (
+    HIST_EDGES,
+    MonitorSettings,
+    label_free_estimate,
+    merge_entry,
+    monitor_batch,
+    normalised_score,
+    performance_metrics,
+    prediction_histogram,
+    prediction_psi,
+    read_record,
+    settings_from_params,
+    week_of,
+)
+from mlpages.errors import ConfigError, DataError
+from mlpages.pipeline.common import DataSpec
+from mlpages.pipeline.generate import (
+    CATEGORICAL,
+    NUMERIC,
+    TARGET,
+    TIMESTAMP,
+    default_scenario,
+    generate_week,
+    stable_scenario,
+)
+from mlpages.pipeline.train import save_model, train_model
+
+ROWS = 600
+SPEC = DataSpec(TARGET, TIMESTAMP, NUMERIC, CATEGORICAL)
+PARAMS = {"model": "logistic_regression", "seed": 0, "logistic_regression": {"max_iter": 500}}
+
+
+@pytest.fixture(scope="module")
+def world():
+    """Reference weeks 1-4, a model trained on them, and later weeks of the default scenario."""
+    import pandas as pd
+
+    scenario = default_scenario(ROWS)
+    weeks = {w: generate_week(w, scenario) for w in (1, 2, 3, 4, 5, 6, 9)}
+    reference = pd.concat([weeks[w] for w in (1, 2, 3, 4)], ignore_index=True)
+    model = train_model(reference, SPEC, PARAMS)
+    return {"weeks": weeks, "reference": reference, "model": model}
+
+
+def test_stable_batch_has_statistics_metrics_and_no_alerts(world):
+    batch = world["weeks"][5]
+    entry = monitor_batch(world["model"], batch, world["reference"], batch_name="week_05.csv")
+    assert entry.week == 5 and entry.rows == len(batch)
+    assert sum(entry.prediction_hist) == len(batch)
+    assert entry.hist_edges == HIST_EDGES and len(entry.prediction_hist) == len(HIST_EDGES) - 1
+    assert 0.05 < entry.prediction_mean < 0.5
+    assert entry.labels is True and entry.estimated == {}
+    assert {"roc_auc", "accuracy", "f1", "log_loss", "brier"} <= set(entry.metrics)
+    assert entry.metrics["roc_auc"] > 0.7
+    assert set(entry.drift) == set(NUMERIC) | set(CATEGORICAL)
+    assert entry.drifted_features == ()
+    assert entry.prediction_drift < 0.1
+    assert entry.alerts == ()
+
+
+def test_without_labels_the_estimate_is_marked_as_such(world):
+    batch = world["weeks"][5].drop(columns=[TARGET])
+    entry = monitor_batch(world["model"], batch, world["reference"], batch_name="week_05.csv")
+    data = entry.to_json()
+    assert data["labels"] is False and data["metrics"] == {}
+    assert 0.5 <= data["estimated"]["confidence"] <= 1.0
+    assert data["estimated"]["expected_positive_rate"] == pytest.approx(entry.prediction_mean)
+
+
+def test_covariate_drift_raises_a_drift_alert_naming_the_features(world):
+    entry = monitor_batch(
+        world["model"], world["weeks"][6], world["reference"], batch_name="week_06.csv"
+    )
+    assert {"income", "loan_amount", "credit_score", "region"} <= set(entry.drifted_features)
+    assert all(entry.drift[f] > 1 for f in entry.drifted_features)
+    drift_alerts = [a for a in entry.alerts if a.kind == "drift"]
+    assert len(drift_alerts) == 1 and "income" in drift_alerts[0].detail
+
+
+def test_batch_missing_a_model_input_is_a_data_alert_not_a_crash(world):
+    entry = monitor_batch(
+        world["model"], world["weeks"][9], world["reference"], batch_name="week_09.csv"
+    )
+    assert [a.kind for a in entry.alerts] == ["data"]
+    assert "employment_years" in entry.alerts[0].detail
+    assert entry.prediction_mean is None and entry.to_json()["prediction_mean"] is None
+
+
+def test_non_numeric_values_raise_a_data_alert_but_the_batch_is_scored(world):
+    batch = world["weeks"][5].copy()
+    batch["credit_score"] = batch["credit_score"].astype(object)
+    batch.loc[: len(batch) // 10, "credit_score"] = "n/a"
+    entry = monitor_batch(world["model"], batch, world["reference"], batch_name="week_05.csv")
+    kinds = [a.kind for a in entry.alerts]
+    assert "data" in kinds and "credit_score" in entry.alerts[kinds.index("data")].detail
+    assert entry.prediction_mean is not None
+
+
+def test_performance_alerts_floor_and_drop_from_the_model_baseline(world):
+    batch = world["weeks"][5]
+    history = tuple(
+        {"batch": f"w{i}", "model_hash": "m", "metrics": {"roc_auc": 0.99}, "alerts": []}
+        for i in range(3)
+    )
+    entry = monitor_batch(
+        world["model"],
+        batch,
+        world["reference"],
+        batch_name="week_05.csv",
+        model_hash="m",
+        history=history,
+    )
+    assert entry.baseline == {"roc_auc": pytest.approx(0.99)}
+    assert [a.kind for a in entry.alerts] == ["performance"]
+    assert "baseline 0.990" in entry.alerts[0].detail
+    other_model = monitor_batch(
+        world["model"],
+        batch,
+        world["reference"],
+        batch_name="week_05.csv",
+        model_hash="other",
+        history=history,
+    )
+    assert other_model.alerts == () and other_model.baseline == {}
+    floor = monitor_batch(
+        world["model"],
+        batch,
+        world["reference"],
+        batch_name="week_05.csv",
+        settings=MonitorSettings(min_metric=0.99),
+    )
+    assert [a.kind for a in floor.alerts] == ["performance"]
+    assert "below the floor" in floor.alerts[0].detail
+
+
+def test_prediction_statistics_are_exact_on_known_values():
+    assert prediction_histogram(np.array([0.0, 0.05, 0.1, 0.95, 1.0])) == [
+        2,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        2,
+    ]
+    rng = np.random.default_rng(0)
+    same = rng.beta(2, 5, 4000)
+    assert prediction_psi(same, rng.beta(2, 5, 4000)) < 0.02
+    assert prediction_psi(same, rng.beta(5, 2, 4000)) > 1.0
+    assert math.isnan(prediction_psi(same, np.array([])))
+    estimate = label_free_estimate(np.array([0.9, 0.2, 0.5, 0.7]))
+    assert estimate["confidence"] == pytest.approx((0.9 + 0.8 + 0.5 + 0.7) / 4)
+    metrics = performance_metrics(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9]))
+    assert metrics["roc_auc"] == pytest.approx(0.75)
+    assert metrics["accuracy"] == pytest.approx(0.5)
+    assert math.isnan(performance_metrics(np.array([1, 1]), np.array([0.3, 0.8]))["roc_auc"])
+
+
+def test_normalised_drift_score_puts_every_method_on_one_scale():
+    assert normalised_score(0.1, None, 0.1) == pytest.approx(1.0)
+    assert normalised_score(0.3, None, 0.1) == pytest.approx(3.0)
+    assert normalised_score(0.2, 0.05, 0.05) == pytest.approx(1.0)
+    assert normalised_score(0.2, 0.0025, 0.05) == pytest.approx(2.0)
+    assert normalised_score(0.2, 0.5, 0.05) < 1
+    assert math.isinf(normalised_score(0.9, 0.0, 0.05))
+
+
+def test_merge_replaces_the_same_batch_and_appends_new_ones(world):
+    model, reference = world["model"], world["reference"]
+    first = monitor_batch(model, world["weeks"][5], reference, batch_name="week_05.csv")
+    second = monitor_batch(model, world["weeks"][6], reference, batch_name="week_06.csv")
+    settings = MonitorSettings()
+    record = merge_entry(None, first, settings)
+    record = merge_entry(record, second, settings)
+    again = merge_entry(record, first, settings)
+    assert [b["batch"] for b in again["batches"]] == ["week_05.csv", "week_06.csv"]
+    assert again == record
+    assert again["threshold"] == {"metric": "roc_auc", "min": settings.min_metric}
+    json.dumps(again, allow_nan=False)
+
+
+def test_settings_from_params_and_record_errors(tmp_path):
+    settings = settings_from_params({"min_metric": 0.8, "exclude": ["id"], "drift": {"share": 0.5}})
+    assert settings.min_metric == 0.8 and settings.exclude == ("id",)
+    with pytest.raises(ConfigError, match="max_drop"):
+        settings_from_params({"max_drop": "a lot"})
+    with pytest.raises(ConfigError, match="exclude"):
+        settings_from_params({"exclude": "id"})
+    assert read_record(tmp_path / "none.json") is None
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(DataError, match="not a monitoring record"):
+        read_record(bad)
+    assert week_of("week_07.csv") == 7 and week_of("batch.csv") is None
+
+
+# --- the command on files ---------------------------------------------------------------------
+
+
+def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mlpages", "monitor", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_monitor_command_appends_idempotently_and_writes_the_trigger(tmp_path, world):
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    stable = stable_scenario(ROWS)
+    for week in (1, 2, 3, 4):
+        world["weeks"][week].to_csv(raw / f"week_{week:02d}.csv", index=False)
+    generate_week(5, stable).to_csv(raw / "week_05.csv", index=False)
+    save_model(world["model"], tmp_path / "models" / "model.pkl")
+    (tmp_path / "params.yaml").write_text(
+        "monitor:\n  window: 4\n  schedule_days: 21\n  drift:\n    share: 0.25\n"
+    )
+
+    first = run_cli(tmp_path, "--trigger-out", "reports/trigger.json")
+    assert first.returncode == 0, first.stderr
+    record = json.loads((tmp_path / "reports" / "monitoring.json").read_text())
+    assert [b["batch"] for b in record["batches"]] == ["week_05.csv"]
+    assert record["batches"][0]["model_hash"]
+    trigger = json.loads((tmp_path / "reports" / "trigger.json").read_text())
+    assert trigger["retrain"] is False and trigger["batches_since_training"] == 1
+
+    again = run_cli(tmp_path, "--trigger-out", "reports/trigger.json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "reports" / "monitoring.json").read_text()) == record
+
+    world["weeks"][6].to_csv(raw / "week_06.csv", index=False)
+    drifted = run_cli(tmp_path, "--trigger-out", "reports/trigger.json")
+    assert drifted.returncode == 0, drifted.stderr
+    assert "drift" in drifted.stderr
+    record = json.loads((tmp_path / "reports" / "monitoring.json").read_text())
+    assert [b["batch"] for b in record["batches"]] == ["week_05.csv", "week_06.csv"]
+    trigger = json.loads((tmp_path / "reports" / "trigger.json").read_text())
+    assert trigger["retrain"] is True
+    kinds = [r["kind"] for r in trigger["reasons"]]
+    assert "drift" in kinds
+    assert trigger["days_since_training"] == 14.0 and "schedule" not in kinds
+
+
+def test_monitor_command_errors_are_one_clear_line(tmp_path, world):
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    world["weeks"][5].to_csv(raw / "week_05.csv", index=False)
+    missing_model = run_cli(tmp_path, "--reference", str(raw / "week_05.csv"))
+    assert missing_model.returncode == 1
+    assert missing_model.stderr.strip().splitlines() == [
+        "mlpages: error: models/model.pkl: no model file"
+    ]
+    (tmp_path / "params.yaml").write_text("monitor:\n  treshold: 3\n")
+    typo = run_cli(tmp_path)
+    assert typo.returncode == 1 and "unknown monitor key(s) treshold" in typo.stderr
+    assert "Traceback" not in typo.stderr
