@@ -1,0 +1,68 @@
+"""``mlpages build``: write the static report site of a repository."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+
+def _interactive() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+@click.command(name="build")
+@click.argument("repo", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    default="site",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Output folder (replaced atomically; relative paths are relative to REPO).",
+)
+@click.option(
+    "--strict", is_flag=True, help="Exit 1 if any commit had problems (site still written)."
+)
+@click.option(
+    "--base-url",
+    default="",
+    help="Public URL of the site (e.g. GitHub Pages); links stay relative.",
+)
+@click.option(
+    "--title", default="", help="Site title (default: config title, then the folder name)."
+)
+def build(repo: Path, out: Path, strict: bool, base_url: str, title: str) -> None:
+    """Build the static report site from the repository's git history."""
+    from mlpages.config import load_config
+    from mlpages.site.build import build_site
+
+    out = out if out.is_absolute() else repo / out
+    config = load_config(repo)
+    progress = None
+    if _interactive():
+        state: dict[str, object] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            bar = state.get(phase)
+            if bar is None:
+                bar = click.progressbar(length=max(total, 1), label=phase.ljust(8), file=sys.stderr)
+                bar.__enter__()
+                state[phase] = bar
+            bar.update(done - bar.pos)
+            if done >= total:
+                bar.__exit__(None, None, None)
+
+    report = build_site(repo, out, config, title=title, base_url=base_url, progress=progress)
+    click.echo(
+        f"Built {report.pages} pages from {report.commits} commits into {report.out} "
+        f"in {report.seconds['total']:.1f}s ({report.rendered} rendered, {report.written} files "
+        f"written, {report.unchanged} unchanged)."
+    )
+    if report.problem_commits:
+        click.echo(f"{len(report.problem_commits)} commits had problems (shown on their pages).")
+    if strict and (report.problem_commits or report.repo_problems):
+        click.echo("mlpages: error: --strict: problems found", err=True)
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,192 @@
+"""One page per commit: what the commit is, what it changed and everything the pipeline produced."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+from mlpages.compare import compare_metrics, compare_params, compare_stages
+from mlpages.models import SNAPSHOT_SCHEMA_VERSION, Snapshot
+from mlpages.site.page_core import Asset, Page, SiteData, fingerprint, format_value
+from mlpages.site.page_dag import anchor_id, layout_dag
+from mlpages.site.urls import commit_path
+
+FIGURE_ROWS = 1000  # rows per series on a commit page: keeps the page small
+IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".svg"}
+
+
+def stage_status(parent: Snapshot | None, snap: Snapshot) -> dict[str, str]:
+    """Stage key -> added | modified | unlocked | same, compared with the parent's lock."""
+    status: dict[str, str] = {}
+    if parent is None:
+        return {s.key: ("added" if s.locked else "unlocked") for s in snap.stages}
+    for change in compare_stages(parent, snap):
+        status[change.key] = change.status
+    for stage in snap.stages:
+        if not stage.locked:
+            status[stage.key] = "unlocked"
+    return status
+
+
+def stage_changes(parent: Snapshot | None, snap: Snapshot) -> dict[str, tuple[str, ...]]:
+    """Stage key -> the words saying what changed in it."""
+    if parent is None:
+        return {}
+    return {c.key: c.reasons for c in compare_stages(parent, snap)}
+
+
+def params_rows(parent: Snapshot | None, snap: Snapshot) -> list[dict[str, Any]]:
+    """Every param of the commit (and removed ones), with the parent's value when it differs."""
+    changed = {(c.path, c.key): c for c in compare_params(parent, snap)} if parent else {}
+    rows = []
+    keys = {(f, k) for f, values in snap.params.items() for k in values} | set(changed)
+    for file, key in sorted(keys):
+        change = changed.get((file, key))
+        rows.append(
+            {
+                "file": file,
+                "key": key,
+                "value": format_value(snap.params.get(file, {}).get(key)),
+                "old": format_value(change.old) if change else "",
+                "status": change.status if change else "same",
+            }
+        )
+    return rows
+
+
+def metrics_rows(site: SiteData, parent: Snapshot | None, snap: Snapshot) -> list[dict[str, Any]]:
+    """Every metric of the commit with its delta against the parent."""
+    base = parent or Snapshot(sha="", has_dvc=False)
+    rows = []
+    for delta in compare_metrics(base, snap, site.config):
+        if delta.status == "removed" and parent is None:
+            continue
+        rows.append(
+            {
+                "file": delta.path,
+                "key": delta.key,
+                "value": format_value(delta.new),
+                "old": format_value(delta.old) if parent else "",
+                "change": delta.change,
+                "relative": delta.relative,
+                "status": delta.status if parent else "same",
+            }
+        )
+    return rows
+
+
+def registered_versions(site: SiteData, sha: str) -> list[Any]:
+    """Model versions registered at this commit (empty without a registry)."""
+    registry = site.registry
+    if registry is None:
+        return []
+    return [
+        version
+        for artifact in registry.artifacts.values()
+        for version in artifact.versions
+        if version.sha == sha
+    ]
+
+
+def _figures(site: SiteData, snap: Snapshot) -> list[dict[str, Any]]:
+    """One Plotly figure per plot definition whose files are tables (images are shown as such)."""
+    from mlpages.site import charts
+
+    limit = min(site.config.max_plot_rows, FIGURE_ROWS)
+    figures = []
+    for plot in snap.plots:
+        kinds = {snap.plot_data[f].kind for f in plot.files if f in snap.plot_data}
+        if kinds == {"image"}:
+            continue
+        figures.append(charts.plot_figure(plot, snap.plot_data, max_rows=limit))
+    return figures
+
+
+def _images(site: SiteData, snap: Snapshot) -> list[tuple[str, str, bytes]]:
+    """(plot file, site path, bytes) of every image plot readable at this commit."""
+    images = []
+    for path, data in sorted(snap.plot_data.items()):
+        if data.kind != "image" or not data.image_sha:
+            continue
+        raw = site.history.read_image(data.image_sha)
+        if raw is None:
+            continue
+        ext = (data.image_ext or "").lower()
+        ext = ext if ext.startswith(".") else f".{ext}"
+        if ext not in IMAGE_TYPES:
+            continue
+        digest = hashlib.sha256(raw).hexdigest()[:20]
+        images.append((path, f"img/{digest}{ext}", raw))
+    return images
+
+
+def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, bytes]]) -> dict:
+    """Everything ``commit.html`` shows."""
+    commit = site.commit(sha)
+    snap = site.snapshot(sha) or Snapshot(sha=sha, has_dvc=False)
+    parent_sha = site.parent(sha)
+    parent = site.snapshot(parent_sha)
+    status = stage_status(parent, snap)
+    reasons = stage_changes(parent, snap)
+    stages = [
+        {
+            "stage": stage,
+            "status": status.get(stage.key, "same"),
+            "reasons": reasons.get(stage.key, ()),
+            "anchor": anchor_id(stage.key),
+        }
+        for stage in snap.stages
+    ]
+    return {
+        "commit": commit,
+        "sha": sha,
+        "refs": site.refs_at(sha),
+        "parents": [(p, p in site.history.commits) for p in commit.parents],
+        "on_mainline": sha in site.mainline_set,
+        "snap": snap,
+        "params": params_rows(parent, snap),
+        "metrics": metrics_rows(site, parent, snap),
+        "has_parent": parent is not None,
+        "dag": layout_dag(snap.stages, status) if snap.stages else None,
+        "stages": stages,
+        "figures": _figures(site, snap),
+        "images": [(path, site_path) for path, site_path, _ in images],
+        "missing_plots": sorted(p for p, d in snap.plot_data.items() if d.kind == "missing"),
+        "validation": snap.reports.get("validation"),
+        "gate": snap.reports.get("gate"),
+        "versions": registered_versions(site, sha),
+    }
+
+
+def commit_key(site: SiteData, sha: str) -> str:
+    """Everything a commit page depends on besides the (immutable) snapshots of sha and parent."""
+    snap = site.snapshot(sha)
+    parent = site.parent(sha)
+    return fingerprint(
+        sha,
+        parent,
+        SNAPSHOT_SCHEMA_VERSION,
+        sha in site.mainline_set,
+        [(r.name, r.sha) for r in site.refs_at(sha)],
+        [(v.artifact, v.version, v.stages, v.deregistered) for v in registered_versions(site, sha)],
+        len(snap.problems) if snap else -1,
+    )
+
+
+def commit_pages(site: SiteData) -> Iterator[Page | Asset]:
+    """A page per commit, plus the image files its plots show."""
+    for sha in site.history.order:
+        snap = site.snapshot(sha)
+        images = _images(site, snap) if snap else []
+        for _, site_path, raw in images:
+            yield Asset(site_path, raw)
+        commit = site.commit(sha)
+        yield Page(
+            path=commit_path(sha),
+            template="commit.html",
+            context=lambda sha=sha, images=images: commit_context(site, sha, images),
+            key=commit_key(site, sha),
+            title=f"{sha[:8]} {commit.subject}",
+            nav="runs",
+        )

@@ -1,0 +1,241 @@
+"""The shared vocabulary of the site: the data every page builder reads and the pages it returns.
+
+A page builder is a function ``pages(site: SiteData) -> Iterable[Page]``. ``build.py`` calls the
+builders of every module in ``PAGE_MODULES`` (see there), renders each page's template with its
+context and writes the files. Builders are pure: they read ``SiteData`` and never touch the disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol
+
+from mlpages.config import Config
+from mlpages.models import Commit, Ref, Snapshot, Value
+from mlpages.site.urls import commit_path
+
+
+class HistoryLike(Protocol):
+    """What the site reads from ``mlpages.snapshot.RepoHistory`` (see docs/internals.md)."""
+
+    root: Path
+    commits: dict[str, Commit]
+    order: tuple[str, ...]
+    refs: tuple[Ref, ...]
+    default_branch: str | None
+    mainline: tuple[str, ...]
+    snapshots: dict[str, Snapshot]
+    shallow: bool
+    problems: tuple
+
+    def read_image(self, image_sha: str) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class Page:
+    """One output file: ``path`` (site-relative, POSIX) rendered from ``template`` with ``context``.
+
+    ``context`` may be a zero-argument callable so that expensive contexts (figures, SVG) are only
+    computed when the page must be rendered. ``key`` fingerprints everything the page depends on
+    besides the site-wide inputs (templates, title, navigation): when it equals the key recorded by
+    the previous build, the page is neither rendered nor rewritten. ``None`` = always render.
+    """
+
+    path: str
+    template: str
+    context: Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+    key: str | None = None
+    title: str = ""
+    nav: str = ""  # the navigation entry highlighted on this page ("runs", "models", ...)
+
+    def resolve_context(self) -> Mapping[str, Any]:
+        return self.context() if callable(self.context) else self.context
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A non-HTML file of the site (data scripts, images), written as bytes."""
+
+    path: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class SiteData:
+    """Everything gathered before rendering: history, registry, configuration, site options."""
+
+    history: HistoryLike
+    config: Config
+    registry: Any = None  # mlpages.registry.Registry when the registry module is available
+    title: str = "mlpages"
+    base_url: str = ""
+    generated: int = 0  # epoch seconds (SOURCE_DATE_EPOCH or the newest commit)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # --- graph helpers ----------------------------------------------------------------------
+
+    @cached_property
+    def refs_by_sha(self) -> dict[str, tuple[Ref, ...]]:
+        out: dict[str, list[Ref]] = {}
+        for ref in self.history.refs:
+            out.setdefault(ref.sha, []).append(ref)
+        return {sha: tuple(sorted(refs, key=_ref_order)) for sha, refs in out.items()}
+
+    def refs_at(self, sha: str) -> tuple[Ref, ...]:
+        return self.refs_by_sha.get(sha, ())
+
+    def commit(self, sha: str) -> Commit:
+        return self.history.commits[sha]
+
+    def snapshot(self, sha: str | None) -> Snapshot | None:
+        return self.history.snapshots.get(sha) if sha else None
+
+    def parent(self, sha: str) -> str | None:
+        """The first parent of ``sha`` when it is part of the history."""
+        parents = self.history.commits[sha].parents
+        return parents[0] if parents and parents[0] in self.history.commits else None
+
+    @cached_property
+    def head(self) -> str | None:
+        """The newest commit of the default branch (or the newest commit at all)."""
+        if self.history.mainline:
+            return self.history.mainline[0]
+        return self.history.order[0] if self.history.order else None
+
+    @cached_property
+    def branches(self) -> tuple[Ref, ...]:
+        """Local branches (remote ones when the clone has no local branch of that name)."""
+        local = [r for r in self.history.refs if r.kind == "branch"]
+        names = {r.short for r in local}
+        remote = [
+            r
+            for r in self.history.refs
+            if r.kind == "remote"
+            and not r.short.endswith("/HEAD")
+            and r.short.split("/", 1)[-1] not in names
+        ]
+        return tuple(sorted(local + remote, key=lambda r: r.short))
+
+    def ancestors(self, sha: str) -> set[str]:
+        """``sha`` and every commit reachable from it within the history."""
+        seen: set[str] = set()
+        stack = [sha]
+        commits = self.history.commits
+        while stack:
+            current = stack.pop()
+            if current in seen or current not in commits:
+                continue
+            seen.add(current)
+            stack.extend(commits[current].parents)
+        return seen
+
+    @cached_property
+    def mainline_set(self) -> frozenset[str]:
+        return frozenset(self.history.mainline)
+
+    def merge_base(self, sha: str) -> str | None:
+        """The newest commit of the default branch that ``sha`` contains."""
+        if not self.history.mainline:
+            return None
+        reachable = self.ancestors(sha)
+        return next((m for m in self.history.mainline if m in reachable), None)
+
+    def commit_url(self, sha: str) -> str:
+        return commit_path(sha)
+
+    @cached_property
+    def stamp(self) -> str:
+        """A fingerprint of the site-wide inputs every page depends on."""
+        return fingerprint(self.title, self.base_url, sorted(vars_of(self.config).items()))
+
+
+def vars_of(obj: Any) -> dict[str, Any]:
+    return {k: repr(v) for k, v in vars(obj).items()}
+
+
+def _ref_order(ref: Ref) -> tuple[int, str]:
+    return ({"branch": 0, "tag": 1, "remote": 2}.get(ref.kind, 3), ref.short)
+
+
+def fingerprint(*parts: Any) -> str:
+    """A short stable hash of ``parts`` (JSON-encoded, repr for anything else)."""
+    raw = json.dumps(parts, sort_keys=True, default=repr, separators=(",", ":"))
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def format_value(value: Value) -> str:
+    """Display form of a param or metric: 5 significant digits for floats, like DVC."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return f"{value:.5g}"
+    return str(value)
+
+
+def format_delta(delta: float) -> str:
+    if not math.isfinite(delta):
+        return format_value(delta)
+    return ("+" if delta > 0 else "") + f"{delta:.3g}"
+
+
+def delta_of(new: Value, old: Value) -> float | None:
+    """``new - old`` when both are finite numbers, else None."""
+    if is_number(new) and is_number(old):
+        diff = float(new) - float(old)  # type: ignore[arg-type]
+        return diff if math.isfinite(diff) else None
+    return None
+
+
+def judge(delta: float | None, direction: int) -> str:
+    """CSS class of a change: ``better``, ``worse`` or ``same`` given the metric direction."""
+    if delta is None or delta == 0:
+        return "same"
+    return "better" if delta * direction > 0 else "worse"
+
+
+def json_safe(value: Any) -> Any:
+    """Replace NaN/Inf by strings and tuples by lists so ``JSON.parse`` accepts the result."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return format_value(value)
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+_SCRIPT_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
+
+
+def json_for_script(value: Any) -> str:
+    """Compact JSON that is safe inside ``<script type="application/json">`` (no break-out)."""
+    text = json.dumps(json_safe(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.translate(_SCRIPT_ESCAPES).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def flat_values(groups: Mapping[str, Mapping[str, Value]]) -> dict[str, Value]:
+    """``{file: {key: v}}`` → ``{"file:key": v}``."""
+    return {f"{file}:{key}": v for file, values in groups.items() for key, v in values.items()}
+
+
+def page_list(pages: Iterable[Page]) -> list[Page]:
+    return list(pages)

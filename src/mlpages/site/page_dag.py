@@ -1,0 +1,158 @@
+"""The pipeline DAG of a snapshot: edges from outs to deps, a layered layout, drawn as inline SVG.
+
+The layout is computed here (longest-path layers, barycentre ordering); the SVG itself is written by
+the ``_partials/dag.html`` template so every label goes through autoescaping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlpages.models import Stage
+
+NODE_H = 34
+LAYER_GAP = 46
+NODE_GAP = 18
+MARGIN = 8
+CHAR_W = 7.0
+
+
+@dataclass(frozen=True)
+class DagNode:
+    key: str
+    label: str  # possibly shortened; the full key is in the tooltip
+    status: str  # same | modified | added | unlocked | frozen
+    x: float
+    y: float
+    w: float
+    h: float
+    anchor: str  # fragment id of the stage's details on the page
+
+
+@dataclass(frozen=True)
+class DagEdge:
+    source: str
+    target: str
+    path: str  # SVG path data
+
+
+@dataclass(frozen=True)
+class DagLayout:
+    nodes: tuple[DagNode, ...]
+    edges: tuple[DagEdge, ...]
+    width: float
+    height: float
+
+
+def _covers(out: str, dep: str) -> bool:
+    return dep == out or dep.startswith(out.rstrip("/") + "/") or out.startswith(dep + "/")
+
+
+def stage_edges(stages: tuple[Stage, ...]) -> list[tuple[str, str]]:
+    """(producer, consumer) pairs: a stage depends on a path another stage outputs."""
+    edges: list[tuple[str, str]] = []
+    for consumer in stages:
+        for producer in stages:
+            if producer.key == consumer.key:
+                continue
+            outs = [o.path for o in producer.outs]
+            if any(_covers(out, dep) for dep in consumer.deps for out in outs):
+                edges.append((producer.key, consumer.key))
+    return edges
+
+
+def _layers(keys: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
+    layer = dict.fromkeys(keys, 0)
+    # Longest path from the sources; bounded so a (malformed) cycle cannot loop forever.
+    for _ in range(len(keys)):
+        moved = False
+        for source, target in edges:
+            if layer[target] < layer[source] + 1:
+                layer[target] = layer[source] + 1
+                moved = True
+        if not moved:
+            break
+    return layer
+
+
+def _order(rows: list[list[str]], edges: list[tuple[str, str]]) -> list[list[str]]:
+    preds: dict[str, list[str]] = {}
+    succs: dict[str, list[str]] = {}
+    for s, t in edges:
+        preds.setdefault(t, []).append(s)
+        succs.setdefault(s, []).append(t)
+    for sweep in range(4):
+        neighbours = preds if sweep % 2 == 0 else succs
+        sequence = rows[1:] if sweep % 2 == 0 else rows[-2::-1]
+        reference = rows[:-1] if sweep % 2 == 0 else rows[:0:-1]
+        for row, ref in zip(sequence, reference, strict=True):
+            position = {k: i for i, k in enumerate(ref)}
+
+            def centre(
+                key: str,
+                row: list[str] = row,
+                position: dict = position,
+                neighbours: dict = neighbours,
+            ) -> float:
+                near = [position[n] for n in neighbours.get(key, []) if n in position]
+                return sum(near) / len(near) if near else row.index(key)
+
+            row.sort(key=centre)
+    return rows
+
+
+def layout_dag(stages: tuple[Stage, ...], status: dict[str, str] | None = None) -> DagLayout:
+    """Place the stages in layers (top to bottom) and route the edges."""
+    status = status or {}
+    keys = [s.key for s in stages]
+    edges = stage_edges(stages)
+    layer = _layers(keys, edges)
+    rows: list[list[str]] = [[] for _ in range(max(layer.values(), default=-1) + 1)]
+    for key in keys:
+        rows[layer[key]].append(key)
+    rows = _order(rows, edges)
+    widths = {k: min(max(len(k) * CHAR_W + 28, 96), 230) for k in keys}
+    row_widths = [sum(widths[k] for k in row) + NODE_GAP * (len(row) - 1) for row in rows]
+    width = max(row_widths, default=0) + 2 * MARGIN
+    nodes: dict[str, DagNode] = {}
+    by_key = {s.key: s for s in stages}
+    for index, row in enumerate(rows):
+        x = MARGIN + (width - 2 * MARGIN - row_widths[index]) / 2
+        y = MARGIN + index * (NODE_H + LAYER_GAP)
+        for key in row:
+            w = widths[key]
+            max_chars = int((w - 28) / CHAR_W)
+            label = key if len(key) <= max_chars else key[: max_chars - 1] + "…"
+            stage = by_key[key]
+            state = status.get(key, "same")
+            if state == "same" and stage.frozen:
+                state = "frozen"
+            nodes[key] = DagNode(key, label, state, x, y, w, NODE_H, anchor_id(key))
+            x += w + NODE_GAP
+    paths = []
+    side = width
+    for source, target in edges:
+        a, b = nodes[source], nodes[target]
+        x1, y1 = a.x + a.w / 2, a.y + a.h
+        x2, y2 = b.x + b.w / 2, b.y
+        between = [nodes[k] for r in rows[layer[source] + 1 : layer[target]] for k in r]
+        if between:
+            # A long edge would cross the stages in between: route it round their right side.
+            x1, x2 = a.x + a.w * 0.8, b.x + b.w * 0.8
+            bypass = max(n.x + n.w for n in between) + 14
+            side = max(side, bypass + MARGIN)
+            d = f"M{x1:.1f},{y1:.1f} C{bypass:.1f},{y1 + 30:.1f} {bypass:.1f},{y2 - 30:.1f} "
+        else:
+            bend = max((y2 - y1) / 2, 12)
+            d = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} "
+        paths.append(DagEdge(source, target, d + f"{x2:.1f},{y2 - 1:.1f}"))
+    width = side
+    height = MARGIN * 2 + len(rows) * NODE_H + max(len(rows) - 1, 0) * LAYER_GAP
+    return DagLayout(tuple(nodes[k] for k in keys), tuple(paths), width, height)
+
+
+def anchor_id(stage_key: str) -> str:
+    """A safe fragment id for a stage (stage keys may contain ':' and '@')."""
+    from mlpages.site.urls import slug
+
+    return "stage-" + slug(stage_key)

@@ -1,0 +1,83 @@
+"""The lineage page: the current pipeline DAG with hashes, and where each stage changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlpages.compare import compare_stages
+from mlpages.site.page_core import Page, SiteData
+from mlpages.site.page_dag import anchor_id, layout_dag
+
+MAX_HISTORY = 50  # changes listed per stage (newest first)
+
+
+def stage_history(site: SiteData) -> dict[str, list[dict[str, Any]]]:
+    """Stage key -> the mainline commits where its lock entry changed, newest first."""
+    history: dict[str, list[dict[str, Any]]] = {}
+    mainline = site.history.mainline
+    for index, sha in enumerate(mainline):
+        snap = site.snapshot(sha)
+        if snap is None:
+            continue
+        parent_sha = mainline[index + 1] if index + 1 < len(mainline) else None
+        parent = site.snapshot(parent_sha)
+        if parent is None:
+            changes = [(s.key, "added", ("first commit with this stage",)) for s in snap.stages]
+        else:
+            changes = [(c.key, c.status, c.reasons) for c in compare_stages(parent, snap)]
+        for key, status, reasons in changes:
+            entries = history.setdefault(key, [])
+            if len(entries) < MAX_HISTORY:
+                entries.append(
+                    {"sha": sha, "commit": site.commit(sha), "status": status, "reasons": reasons}
+                )
+    return history
+
+
+def model_provenance(site: SiteData) -> list[dict[str, Any]]:
+    """Every registered model version with the data hashes of its commit."""
+    registry = site.registry
+    if registry is None:
+        return []
+    rows = []
+    for artifact in registry.artifacts.values():
+        for version in reversed(artifact.versions):
+            snap = site.snapshot(version.sha)
+            rows.append(
+                {
+                    "artifact": artifact.name,
+                    "version": version,
+                    "known": version.sha in site.history.commits,
+                    "data": [(h.path, h.fingerprint) for h in snap.tracked] if snap else [],
+                }
+            )
+    return rows
+
+
+def lineage_context(site: SiteData) -> dict[str, Any]:
+    """Everything ``lineage.html`` shows."""
+    head = site.snapshot(site.head)
+    stages = head.stages if head else ()
+    history = stage_history(site)
+    return {
+        "head": site.head,
+        "head_commit": site.commit(site.head) if site.head else None,
+        "dag": layout_dag(stages) if stages else None,
+        "stages": [
+            {"stage": s, "anchor": anchor_id(s.key), "history": history.get(s.key, [])}
+            for s in stages
+        ],
+        "tracked": head.tracked if head else (),
+        "provenance": model_provenance(site),
+    }
+
+
+def lineage_page(site: SiteData) -> Page:
+    """``lineage.html``."""
+    return Page(
+        path="lineage.html",
+        template="lineage.html",
+        context=lambda: lineage_context(site),
+        title="Lineage",
+        nav="lineage",
+    )

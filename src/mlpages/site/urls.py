@@ -1,0 +1,45 @@
+"""Relative URLs between pages, so the site works from ``file://`` and under any sub-path."""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def relative_url(from_page: str, target: str) -> str:
+    """The link from site page ``from_page`` to site path ``target`` (both site-relative, POSIX)."""
+    if "://" in target or target.startswith(("#", "data:", "mailto:")):
+        return target
+    target, _, fragment = target.partition("#")
+    start = posixpath.dirname(from_page) or "."
+    rel = posixpath.relpath(target or from_page, start)
+    if target.endswith("/") and not rel.endswith("/"):
+        rel += "/"
+    return rel + (f"#{fragment}" if fragment else "")
+
+
+def commit_path(sha: str) -> str:
+    """Site path of a commit page."""
+    return f"commit/{sha[:12]}.html"
+
+
+def slug(name: str) -> str:
+    """A file-name-safe slug for a repository-controlled name (branch, stage), unique per name."""
+    cleaned = _UNSAFE.sub("-", name).strip("-.")[:60] or "x"
+    digest = hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{cleaned}-{digest}"
+
+
+def compare_path(branch: str) -> str:
+    """Site path of the page comparing ``branch`` with its merge-base on the default branch."""
+    return f"compare/{slug(branch)}.html"
+
+
+def absolute_url(base_url: str, path: str) -> str:
+    """The canonical URL of a page when the site is published at ``base_url`` (may be empty)."""
+    if not base_url:
+        return ""
+    return base_url.rstrip("/") + "/" + path
