@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "monitor": "mlpages.commands.monitor:monitor_command",
     "diff": "mlpages.commands.diff:diff_command",
     "registry": "mlpages.commands.registry:registry_group",
+    "build": "mlpages.commands.build:build",
 }
 
 
