@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from mlpages.models import PlotData, PlotDef
+from mlpages.registry import StageSpan as RegistrySpan
 from mlpages.site import charts, charts_mlops
 from mlpages.site.charts_mlops import BatchPoint, StageSpan, TrendPoint, VersionMarker
 
@@ -302,25 +303,34 @@ def registry_events() -> list[SimpleNamespace]:
     ]
 
 
-def test_stage_spans_latest_assignment_wins() -> None:
-    spans = charts_mlops.stage_spans(registry_events(), until=1000)
-    assert spans == [
-        StageSpan("prod", "v1.0.0", 200, 400),
-        StageSpan("prod", "v1.1.0", 400, 500),
-        StageSpan("prod", "v1.0.0", 500, 1000, open=True, rollback=True),
-        StageSpan("staging", "v1.1.0", 350, 600),
+def registry_timeline() -> list[RegistrySpan]:
+    def span(stage, version, start, end, rollback=False):
+        return RegistrySpan("churn", stage, version, "a" * 40, start, end, "t", rollback)
+
+    return [
+        span("prod", "v1.0.0", 200, 400),
+        span("prod", "v1.1.0", 400, 500),
+        span("prod", "v1.0.0", 500, None, rollback=True),
+        span("staging", "v1.1.0", 350, 600),
     ]
+
+
+def test_spans_from_the_registry_timeline_end_open_spans_at_until() -> None:
+    spans = charts_mlops.spans_from_timeline(registry_timeline(), until=1000)
+    assert spans[2] == StageSpan("prod", "v1.0.0", 500, 1000, open=True, rollback=True)
+    assert spans[3] == StageSpan("staging", "v1.1.0", 350, 600)
 
 
 def test_stage_timeline_figure_marks_rollbacks_and_registrations() -> None:
     events = registry_events()
-    spans = charts_mlops.stage_spans(events, until=1000)
+    spans = charts_mlops.spans_from_timeline(registry_timeline(), until=1000)
     markers = charts_mlops.version_markers(events, "prod", "churn")
     assert [m.kind for m in markers] == ["register", "promote", "register", "promote", "rollback"]
     fig = charts_mlops.stage_timeline_figure(spans, markers, ["prod", "staging"])
     bars = [t for t in fig["data"] if t["type"] == "bar"]
     assert [b["name"] for b in bars] == ["v1.0.0", "v1.1.0"]
     assert bars[0]["x"] == [200_000, 500_000]  # durations in ms on a date axis
+    assert bars[0]["text"][1] == "v1.0.0 (now)"
     rollback = next(t for t in fig["data"] if t["name"] == "rollback")
     assert rollback["customdata"] == ["v1.0.0"]
     assert fig["layout"]["yaxis"]["categoryarray"] == ["prod", "staging", "registered"]

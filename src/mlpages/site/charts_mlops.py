@@ -118,31 +118,20 @@ def version_markers(
     return sorted(markers, key=lambda m: (m.time, m.label))
 
 
-def stage_spans(events: Iterable[Any], until: int) -> list[StageSpan]:
-    """Which version held each stage when (GTO default: one version per stage, latest wins)."""
-    spans: list[StageSpan] = []
-    current: dict[str, tuple[str, int, bool]] = {}  # stage -> (version, start, by rollback)
-
-    def close(stage: str, at: int) -> None:
-        version, start, rollback = current.pop(stage)
-        spans.append(StageSpan(stage, version, start, max(at, start), False, rollback))
-
-    for event in sorted(events, key=lambda e: e.time):
-        if event.kind == "assign" and event.stage:
-            if event.stage in current:
-                close(event.stage, event.time)
-            current[event.stage] = (event.version, event.time, bool(event.rollback))
-        elif event.kind == "unassign" and current.get(event.stage, ("",))[0] == event.version:
-            close(event.stage, event.time)
-        elif event.kind == "deregister":
-            for stage in [s for s, v in current.items() if v[0] == event.version]:
-                close(stage, event.time)
-        elif event.kind == "deprecate":
-            for stage in list(current):
-                close(stage, event.time)
-    for stage, (version, start, rollback) in current.items():
-        spans.append(StageSpan(stage, version, start, max(until, start), True, rollback))
-    return sorted(spans, key=lambda s: (s.stage, s.start))
+def spans_from_timeline(timeline: Iterable[Any], until: int) -> list[StageSpan]:
+    """Chart spans from the registry's stage timeline (``end`` None = holds the stage now)."""
+    spans = [
+        StageSpan(
+            stage=span.stage,
+            version=span.version,
+            start=span.start,
+            end=max(until if span.end is None else span.end, span.start),
+            open=span.end is None,
+            rollback=bool(span.rollback),
+        )
+        for span in timeline
+    ]
+    return sorted(spans, key=lambda s: (s.stage, s.start, s.version))
 
 
 # --- figures -----------------------------------------------------------------------------------
