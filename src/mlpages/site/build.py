@@ -155,13 +155,16 @@ def make_environment() -> Any:
     return render_helpers.environment(TEMPLATES)
 
 
-def _template_stamp() -> str:
+def _code_stamp() -> str:
+    """A hash of the site's templates, static files and page code: a change re-renders all."""
     digest = hashlib.sha256(__version__.encode())
-    for folder in (TEMPLATES, STATIC):
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                digest.update(str(path.relative_to(folder)).encode())
-                digest.update(path.read_bytes())
+    package = Path(__file__).parent
+    sources = [*TEMPLATES.rglob("*"), *STATIC.rglob("*"), *package.glob("*.py")]
+    sources.append(package.parent / "compare.py")
+    for path in sorted(sources):
+        if path.is_file():
+            digest.update(str(path.relative_to(package.parent)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:24]
 
 
@@ -177,7 +180,7 @@ def render_site(
     built = {item.path for item in items}
     nav = [(nav_id, label, path) for nav_id, label, path in NAV if path in built]
     plotly_path, _ = plotly_asset()
-    stamp = fingerprint(site.stamp, _template_stamp(), nav, plotly_path)
+    stamp = fingerprint(site.stamp, _code_stamp(), nav, plotly_path)
     same_stamp = previous.get("stamp") == stamp
     old_keys: dict[str, str] = previous.get("keys", {}) if same_stamp else {}
     files: dict[str, bytes | None] = {}
