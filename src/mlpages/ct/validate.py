@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlpages.ct.batches import BatchSelection, expand_inputs, read_batch, select_batch
 from mlpages.ct.schema import ColumnSchema, Schema, load_schema
-from mlpages.errors import ConfigError, ValidationFailed
+from mlpages.errors import ConfigError, DataError, ValidationFailed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -306,6 +306,9 @@ def select_inputs(
     """Resolve the batch(es) to check and the reference: explicit paths win over params."""
     if not batches:
         batches = [root / settings.data_dir]
+    for path in batches:
+        if not path.exists():
+            raise DataError(f"{path}: no such file or folder")
     if len(batches) == 1 and batches[0].is_dir():
         chosen = select_batch(batches[0], settings.batch, settings.window)
     else:
