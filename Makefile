@@ -41,6 +41,15 @@ pipeline: data
 site: $(STAMP)
 	$(BIN)/mlpages build . --out site
 
+## Continuous training: the steps the GitHub workflows run (scripts/ct.sh; see docs/ci.md).
+.PHONY: ct-train ct-register ct-pr ct-promote ct-rollback ct-site
+ct-train ct-register ct-pr ct-promote ct-rollback ct-site: $(STAMP)
+	scripts/ct.sh $(@:ct-%=%)
+
+## The train.yml and pr.yml sequences against a temporary clone with a local bare origin.
+ci-local: $(STAMP)
+	$(BIN)/python -m pytest -q tests/test_ci_local.py tests/test_workflows.py
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_history.py
 	$(BIN)/python benchmarks/bench_site.py
