@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "diff": "mlpages.commands.diff:diff_command",
     "registry": "mlpages.commands.registry:registry_group",
     "build": "mlpages.commands.build:build",
+    "history": "mlpages.commands.history:history_command",
 }
 
 

@@ -1,0 +1,97 @@
+"""``mlpages history``: the snapshots of every commit (a debug view of the history engine)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+HISTORY_JSON_SCHEMA = 1
+
+
+def history_json(history: Any) -> dict[str, Any]:
+    """The documented ``mlpages history --json`` document (see docs/history.md)."""
+    from dataclasses import asdict
+
+    commits = []
+    for sha in history.order:
+        commit = history.commits[sha]
+        commits.append(
+            {
+                "sha": sha,
+                "parents": list(commit.parents),
+                "author": {"name": commit.author.name, "email": commit.author.email},
+                "author_time": commit.author_time,
+                "author_tz": commit.author_tz,
+                "committer": {"name": commit.committer.name, "email": commit.committer.email},
+                "commit_time": commit.commit_time,
+                "subject": commit.subject,
+                "body": commit.body,
+                "refs": [ref.name for ref in history.refs_at(sha)],
+                "snapshot": history.snapshots[sha].to_json(),
+            }
+        )
+    return {
+        "schema": HISTORY_JSON_SCHEMA,
+        "root": str(history.root),
+        "default_branch": history.default_branch,
+        "shallow": history.shallow,
+        "problems": [asdict(p) for p in history.problems],
+        "refs": [
+            {
+                "name": r.name,
+                "short": r.short,
+                "kind": r.kind,
+                "sha": r.sha,
+                "annotated": r.annotated,
+                "tag_message": r.tag_message,
+                "tag_time": r.tag_time,
+            }
+            for r in history.refs
+        ],
+        "mainline": list(history.mainline),
+        "commits": commits,
+    }
+
+
+@click.command(name="history")
+@click.argument("repo", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print every snapshot as one JSON document.")
+@click.option("--no-cache", is_flag=True, help="Ignore and do not write the snapshot cache.")
+@click.option("--strict", is_flag=True, help="Exit 1 if any commit has problems.")
+def history_command(repo: Path, as_json: bool, no_cache: bool, strict: bool) -> None:
+    """Show what the history engine reads from every commit (params, metrics, problems)."""
+    from mlpages.config import load_config
+    from mlpages.errors import MlpagesError
+    from mlpages.history import locate_repo
+    from mlpages.snapshot import collect
+
+    root = locate_repo(repo).root
+    history = collect(root, load_config(root), use_cache=not no_cache)
+    for problem in history.problems:
+        click.echo(f"mlpages: warning: {problem.message}", err=True)
+    if as_json:
+        json.dump(history_json(history), sys.stdout, separators=(",", ":"), allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        for sha in history.order:
+            commit = history.commits[sha]
+            snap = history.snapshots[sha]
+            when = datetime.fromtimestamp(commit.commit_time, UTC).strftime("%Y-%m-%d")
+            refs = ",".join(r.short for r in history.refs_at(sha))
+            n_metrics = sum(len(v) for v in snap.metrics.values())
+            line = (
+                f"{sha[:8]} {when} stages={len(snap.stages)} metrics={n_metrics} "
+                f"problems={len(snap.problems)} {('(' + refs + ') ') if refs else ''}"
+                f"{commit.subject[:60]}"
+            )
+            click.echo(line)
+    bad = sum(1 for s in history.snapshots.values() if s.problems)
+    if strict and (bad or history.shallow):
+        raise MlpagesError(
+            f"{bad} commits have problems" + (" (shallow clone)" if history.shallow else "")
+        )

@@ -1,0 +1,595 @@
+"""Pure parsers for DVC's own files: dvc.yaml, dvc.lock (DVC 1.x/2.x/3.x), ``.dvc`` files and
+legacy artifacts.yaml. Bytes in, values and :class:`Problem` out; nothing here raises on bad input.
+
+Data files (params, metrics, plots) are parsed in :mod:`mlpages.dvcfiles_data`; DVC templating
+(``vars``, ``${}``, ``foreach``, ``matrix``) lives in :mod:`mlpages.dvcfiles_template`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mlpages.dvcfiles_data import _one_line, decode_text, flatten, load_yaml
+from mlpages.dvcfiles_template import (
+    TemplateError,
+    expand_foreach,
+    expand_matrix,
+    has_template,
+    interpolate,
+    merge,
+    parse_vars_entry,
+    select_keys,
+)
+from mlpages.models import Artifact, HashInfo, OutDecl, PlotDef, Problem, Stage, Value
+
+DEFAULT_PARAMS = "params.yaml"
+HASH_KEYS = ("md5", "etag", "checksum", "version_id")
+
+
+def join(base: str, *parts: str) -> str:
+    """Join POSIX paths relative to the repository root and normalise (``.`` for the root)."""
+    path = posixpath.normpath(posixpath.join(base or ".", *[p for p in parts if p]))
+    return "." if path in ("", ".") else path.removeprefix("./")
+
+
+def dirname(path: str) -> str:
+    """Folder of a repo-relative file (``.`` for the root)."""
+    return posixpath.dirname(path) or "."
+
+
+# --- dvc.lock ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    """One stage of a dvc.lock, paths still relative to the stage's wdir."""
+
+    cmd: str
+    deps: tuple[HashInfo, ...] = ()
+    outs: tuple[HashInfo, ...] = ()
+    params: tuple[tuple[str, str, Value], ...] = ()  # (file, key, value)
+
+
+@dataclass(frozen=True)
+class LockFile:
+    stages: dict[str, LockEntry] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+    schema: str | None = None
+
+
+def _cmd_text(cmd: Any) -> str:
+    if isinstance(cmd, list):
+        return " && ".join(str(c) for c in cmd)
+    return "" if cmd is None else str(cmd)
+
+
+def parse_hash_entry(raw: Any, base: str = ".") -> HashInfo | None:
+    """A deps/outs item of dvc.lock or a .dvc file; ``base`` is joined to its path."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("path"), str | int | float):
+        return None
+    md5 = raw.get("md5")
+    other = next((str(raw[k]) for k in HASH_KEYS[1:] if raw.get(k) is not None), None)
+    size, nfiles = raw.get("size"), raw.get("nfiles")
+    hash_name = raw.get("hash")
+    return HashInfo(
+        path=join(base, str(raw["path"])),
+        md5=str(md5) if md5 is not None else None,
+        hash_name=str(hash_name) if isinstance(hash_name, str) else None,
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        nfiles=nfiles if isinstance(nfiles, int) and not isinstance(nfiles, bool) else None,
+        other=other,
+    )
+
+
+def _hash_list(raw: Any) -> tuple[HashInfo, ...]:
+    if not isinstance(raw, list):
+        return ()
+    return tuple(h for h in (parse_hash_entry(item) for item in raw) if h is not None)
+
+
+def parse_lock_entry(raw: Any) -> LockEntry | None:
+    """One stage mapping of a dvc.lock (any schema)."""
+    if not isinstance(raw, dict):
+        return None
+    params: list[tuple[str, str, Value]] = []
+    raw_params = raw.get("params")
+    if isinstance(raw_params, dict):
+        for file, values in raw_params.items():
+            if isinstance(values, dict):
+                for key, value in flatten(values, keep_lists=True).items():
+                    params.append((str(file), key, value))
+    return LockEntry(
+        cmd=_cmd_text(raw.get("cmd")),
+        deps=_hash_list(raw.get("deps")),
+        outs=_hash_list(raw.get("outs")),
+        params=tuple(params),
+    )
+
+
+def split_lock_sections(data: bytes) -> tuple[bytes, list[bytes]] | None:
+    """Split a block-style dvc.lock into (header, [one YAML text per stage]).
+
+    Returns None when the layout is not the one DVC writes; callers then parse the whole file.
+    Identical sections across versions of a big lock file are then parsed only once.
+    """
+    if b"\t" in data or b"\r" in data:
+        return None
+    lines = data.split(b"\n")
+    try:
+        start = lines.index(b"stages:")
+    except ValueError:
+        return None
+    header_lines = lines[:start]
+    if not any(line.startswith(b"schema:") for line in header_lines):
+        return None
+    sections: list[bytes] = []
+    current: list[bytes] = []
+    for line in lines[start + 1 :]:
+        if not line.strip() or line.lstrip().startswith(b"#"):
+            if current:
+                current.append(line)
+            continue
+        if not line.startswith(b" "):
+            return None  # another top-level key after stages: unusual, parse the whole file
+        if line.startswith(b"  ") and line[2:3] not in (b" ", b"-"):
+            if line[2:3] in (b"{", b"[", b"&", b"*", b"?"):
+                return None
+            if current:
+                sections.append(b"\n".join(current))
+            current = [line]
+        elif not current:
+            return None
+        else:
+            current.append(line)
+    if current:
+        sections.append(b"\n".join(current))
+    return b"\n".join(header_lines), sections
+
+
+SectionCache = dict[bytes, Any]
+
+
+def parse_dvc_lock(data: bytes, path: str, sections: SectionCache | None = None) -> LockFile:
+    """Parse a dvc.lock. ``sections`` caches parsed stage sections across versions of the file."""
+    text = decode_text(data)
+    if text is None:
+        return LockFile(problems=(Problem("binary", path, "dvc.lock is not text"),))
+    split = split_lock_sections(data)
+    if split is not None:
+        header_text, parts = split
+        stages: dict[str, LockEntry] = {}
+        ok = True
+        for part in parts:
+            parsed = sections.get(part) if sections is not None else None
+            if parsed is None:
+                try:
+                    raw = load_yaml(part)
+                except Exception:
+                    ok = False
+                    break
+                if not isinstance(raw, dict) or len(raw) != 1:
+                    ok = False
+                    break
+                name, value = next(iter(raw.items()))
+                parsed = (str(name), parse_lock_entry(value))
+                if sections is not None:
+                    sections[part] = parsed
+            name, entry = parsed
+            if entry is not None:
+                stages[name] = entry
+        if ok:
+            schema = None
+            for line in header_text.split(b"\n"):
+                if line.startswith(b"schema:"):
+                    schema = line[7:].decode("utf-8", "replace").strip().strip("'\"")
+            return LockFile(stages=stages, schema=schema)
+    try:
+        raw = load_yaml(text)
+    except Exception as exc:
+        return LockFile(problems=(Problem("yaml-error", path, _one_line(exc)),))
+    if raw is None:
+        return LockFile()
+    if not isinstance(raw, dict):
+        return LockFile(problems=(Problem("bad-type", path, "dvc.lock is not a mapping"),))
+    if "schema" in raw or isinstance(raw.get("stages"), dict):
+        body = raw.get("stages") if isinstance(raw.get("stages"), dict) else {}
+        schema = str(raw.get("schema")) if raw.get("schema") is not None else None
+    else:  # DVC 1.x: stage names at the top level
+        body, schema = raw, None
+    stages = {}
+    for name, value in body.items():
+        entry = parse_lock_entry(value)
+        if entry is not None:
+            stages[str(name)] = entry
+    return LockFile(stages=stages, schema=schema)
+
+
+# --- .dvc files and artifacts.yaml -------------------------------------------------------------
+
+
+def parse_dvc_file(data: bytes, path: str) -> tuple[tuple[HashInfo, ...], tuple[Problem, ...]]:
+    """The outputs of a ``.dvc`` file (``dvc add``/``dvc import``), repo-relative."""
+    text = decode_text(data)
+    if text is None:
+        return (), (Problem("binary", path, "not a text file"),)
+    try:
+        raw = load_yaml(text)
+    except Exception as exc:
+        return (), (Problem("yaml-error", path, _one_line(exc)),)
+    if raw is None:
+        return (), ()
+    if not isinstance(raw, dict):
+        return (), (Problem("bad-type", path, "a .dvc file must be a mapping"),)
+    base = (
+        join(dirname(path), str(raw["wdir"])) if isinstance(raw.get("wdir"), str) else dirname(path)
+    )
+    outs = raw.get("outs")
+    items = outs if isinstance(outs, list) else []
+    return tuple(h for h in (parse_hash_entry(i, base) for i in items) if h is not None), ()
+
+
+def parse_artifacts(
+    raw: Any, dvcfile: str, path: str
+) -> tuple[tuple[Artifact, ...], tuple[Problem, ...]]:
+    """``artifacts:`` of a dvc.yaml (or a legacy artifacts.yaml) at ``dvcfile``."""
+    if raw is None:
+        return (), ()
+    if not isinstance(raw, dict):
+        return (), (Problem("bad-type", path, "artifacts must be a mapping"),)
+    folder = dirname(dvcfile)
+    out = []
+    for name, spec in raw.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+            continue
+        labels = spec.get("labels")
+        full = str(name) if folder == "." else f"{folder}:{name}"
+        out.append(
+            Artifact(
+                name=full,
+                path=join(folder, spec["path"]),
+                type=str(spec["type"]) if spec.get("type") is not None else None,
+                desc=str(spec.get("desc") or ""),
+                labels=tuple(str(x) for x in labels) if isinstance(labels, list) else (),
+            )
+        )
+    return tuple(out), ()
+
+
+def parse_artifacts_yaml(
+    data: bytes, path: str
+) -> tuple[tuple[Artifact, ...], tuple[Problem, ...]]:
+    """A legacy (GTO) artifacts.yaml: ``name: {path, type, description, labels}``."""
+    text = decode_text(data)
+    if text is None:
+        return (), (Problem("binary", path, "not a text file"),)
+    try:
+        raw = load_yaml(text)
+    except Exception as exc:
+        return (), (Problem("yaml-error", path, _one_line(exc)),)
+    if isinstance(raw, dict):
+        raw = {
+            k: {**v, "desc": v.get("desc") or v.get("description") or ""}
+            for k, v in raw.items()
+            if isinstance(v, dict)
+        }
+    return parse_artifacts(raw, path, path)
+
+
+# --- dvc.yaml ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DvcYaml:
+    """A parsed dvc.yaml, paths repo-relative, stages expanded (no lock information yet)."""
+
+    path: str
+    stages: tuple[Stage, ...] = ()
+    params: tuple[str, ...] = ()  # top-level params files
+    metrics: tuple[str, ...] = ()  # top-level metrics paths
+    plots: tuple[PlotDef, ...] = ()  # stage plots then top-level plots
+    artifacts: tuple[Artifact, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    reads: tuple[str, ...] = ()  # files read for templating (vars, params.yaml)
+
+
+ReadFile = Callable[[str], bytes | None]
+
+
+def _out_items(raw: Any, section: str, base: str) -> list[tuple[str, dict[str, Any]]]:
+    items = []
+    if not isinstance(raw, list):
+        return items
+    for item in raw:
+        if isinstance(item, str | int | float) and not isinstance(item, bool):
+            items.append((join(base, str(item)), {}))
+        elif isinstance(item, dict):
+            for key, opts in item.items():
+                items.append((join(base, str(key)), opts if isinstance(opts, dict) else {}))
+    return items
+
+
+def _stage_params(raw: Any, wdir: str) -> tuple[str, ...]:
+    out: list[str] = []
+    if not isinstance(raw, list):
+        return ()
+    for item in raw:
+        if isinstance(item, str):
+            out.append(f"{join(wdir, DEFAULT_PARAMS)}:{item}")
+        elif isinstance(item, dict):
+            for file, keys in item.items():
+                target = join(wdir, str(file))
+                if isinstance(keys, list):
+                    out.extend(f"{target}:{k}" for k in keys)
+                else:
+                    out.append(f"{target}:")
+    return tuple(out)
+
+
+def _y_pairs(y: Any, default_file: str | None) -> tuple[tuple[str, str], ...]:
+    if isinstance(y, dict):
+        pairs = []
+        for file, fields in y.items():
+            for f in fields if isinstance(fields, list) else [fields]:
+                pairs.append((str(file), str(f)))
+        return tuple(pairs)
+    if default_file is None or y is None:
+        return ()
+    return tuple((default_file, str(f)) for f in (y if isinstance(y, list) else [y]))
+
+
+def _x_field(x: Any) -> str | None:
+    if isinstance(x, dict):
+        return str(next(iter(x.values()))) if x else None
+    return None if x is None else str(x)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _plot_def(
+    plot_id: str, files: tuple[str, ...], opts: dict[str, Any], y_default: str | None, base: str
+) -> PlotDef:
+    y = tuple((join(base, f), field_) for f, field_ in _y_pairs(opts.get("y"), y_default))
+    return PlotDef(
+        id=plot_id,
+        files=files,
+        template=str(opts.get("template") or "linear"),
+        x=_x_field(opts.get("x")),
+        y=y,
+        x_label=_opt_str(opts.get("x_label")),
+        y_label=_opt_str(opts.get("y_label")),
+        title=_opt_str(opts.get("title")),
+        header=opts.get("header") is not False,
+    )
+
+
+def _build_stage(
+    name: str, spec: dict[str, Any], dvcfile: str, folder: str
+) -> tuple[Stage, list[PlotDef]]:
+    wdir = join(folder, str(spec["wdir"])) if isinstance(spec.get("wdir"), str) else folder
+    deps = []
+    raw_deps = spec.get("deps")
+    for item in raw_deps if isinstance(raw_deps, list) else []:
+        if isinstance(item, str | int | float) and not isinstance(item, bool):
+            deps.append(join(wdir, str(item)))
+        elif isinstance(item, dict):
+            deps.extend(join(wdir, str(k)) for k in item)
+    outs: list[OutDecl] = []
+    plots: list[PlotDef] = []
+    for section in ("outs", "metrics", "plots"):
+        for path, opts in _out_items(spec.get(section), section, wdir):
+            cache = opts.get("cache") is not False
+            outs.append(
+                OutDecl(path=path, section=section, cache=cache, persist=bool(opts.get("persist")))
+            )
+            if section == "plots":
+                plots.append(_plot_def(path, (path,), opts, path, "."))
+    stage = Stage(
+        name=name,
+        dvcfile=dvcfile,
+        wdir=wdir,
+        cmd=_cmd_text(spec.get("cmd")),
+        deps=tuple(deps),
+        outs=tuple(outs),
+        params=_stage_params(spec.get("params"), wdir),
+        frozen=bool(spec.get("frozen")),
+        always_changed=bool(spec.get("always_changed")),
+        desc=str(spec.get("desc") or ""),
+    )
+    return stage, plots
+
+
+def _top_plots(raw: Any, folder: str, path: str) -> tuple[list[PlotDef], list[Problem]]:
+    plots: list[PlotDef] = []
+    if raw is None:
+        return plots, []
+    if not isinstance(raw, list):
+        return plots, [Problem("bad-type", path, "top-level plots must be a list")]
+    for item in raw:
+        if isinstance(item, str):
+            file = join(folder, item)
+            plots.append(_plot_def(file, (file,), {}, file, "."))
+        elif isinstance(item, dict):
+            for plot_id, opts in item.items():
+                opts = opts if isinstance(opts, dict) else {}
+                pid = str(plot_id)
+                if isinstance(opts.get("y"), dict):
+                    files = tuple(dict.fromkeys(join(folder, str(f)) for f in opts["y"]))
+                    plots.append(_plot_def(pid, files, opts, None, folder))
+                else:
+                    file = join(folder, pid)
+                    plots.append(_plot_def(file, (file,), opts, pid, folder))
+    return plots, []
+
+
+def _load_context(
+    raw: dict[str, Any], folder: str, read_file: ReadFile, problems: list[Problem], path: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Build the interpolation context: params.yaml of the folder, then ``vars``."""
+    from mlpages.dvcfiles_data import load_structured
+
+    context: dict[str, Any] = {}
+    reads: list[str] = []
+
+    def load(rel: str, keys: tuple[str, ...] | None, required: bool) -> None:
+        target = join(folder, rel)
+        reads.append(target)
+        data = read_file(target)
+        if data is None:
+            if required:
+                problems.append(Problem("missing-file", target, f"vars file of {path} not found"))
+            return
+        loaded, file_problems = load_structured(data, target)
+        problems.extend(file_problems)
+        if isinstance(loaded, dict):
+            try:
+                merge(context, select_keys(loaded, keys))
+            except TemplateError as exc:
+                problems.append(Problem("bad-type", target, str(exc)))
+
+    load(DEFAULT_PARAMS, None, required=False)
+    entries = raw.get("vars")
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, str):
+            file, keys = parse_vars_entry(entry)
+            if file != DEFAULT_PARAMS or keys is not None:
+                load(file, keys, required=True)
+        elif isinstance(entry, dict):
+            merge(context, entry)
+    return context, reads
+
+
+def parse_dvc_yaml(data: bytes, path: str, read_file: ReadFile | None = None) -> DvcYaml:
+    """Parse a dvc.yaml at repo-relative ``path``; ``read_file`` supplies vars/params files."""
+    text = decode_text(data)
+    if text is None:
+        return DvcYaml(path=path, problems=(Problem("binary", path, "dvc.yaml is not text"),))
+    try:
+        raw = load_yaml(text)
+    except RecursionError:
+        return DvcYaml(path=path, problems=(Problem("unsupported", path, "nested too deeply"),))
+    except Exception as exc:
+        return DvcYaml(path=path, problems=(Problem("yaml-error", path, _one_line(exc)),))
+    if raw is None:
+        return DvcYaml(path=path)
+    if not isinstance(raw, dict):
+        return DvcYaml(
+            path=path, problems=(Problem("bad-type", path, "dvc.yaml must be a mapping"),)
+        )
+    try:
+        return _parse_dvc_yaml_mapping(raw, path, read_file or (lambda _p: None))
+    except RecursionError:
+        return DvcYaml(path=path, problems=(Problem("unsupported", path, "nested too deeply"),))
+
+
+def _parse_dvc_yaml_mapping(raw: dict[str, Any], path: str, read_file: ReadFile) -> DvcYaml:
+    folder = dirname(path)
+    problems: list[Problem] = []
+    reads: list[str] = []
+    context: dict[str, Any] = {}
+    if has_template(raw):
+        context, reads = _load_context(raw, folder, read_file, problems, path)
+
+    def resolve(obj: Any, where: str, local: dict[str, Any] | None = None) -> Any:
+        if not reads and not has_template(obj):
+            return obj
+        try:
+            return interpolate(obj, local or context)
+        except TemplateError as exc:
+            problems.append(Problem("unsupported", path, f"{where}: {exc}"))
+            return None
+
+    stages: list[Stage] = []
+    plots: list[PlotDef] = []
+    raw_stages = raw.get("stages")
+    if raw_stages is not None and not isinstance(raw_stages, dict):
+        problems.append(Problem("bad-type", path, "stages must be a mapping"))
+        raw_stages = {}
+    for name, spec in (raw_stages or {}).items():
+        name = str(name)
+        if not isinstance(spec, dict):
+            problems.append(Problem("bad-type", path, f"stage {name!r} must be a mapping"))
+            continue
+        local = context
+        if isinstance(spec.get("vars"), list):
+            local = dict(context)
+            for entry in spec["vars"]:
+                if isinstance(entry, dict):
+                    merge(local, entry)
+        try:
+            if "foreach" in spec:
+                expanded = list(expand_foreach(name, spec, local))
+            elif "matrix" in spec:
+                expanded = list(expand_matrix(name, spec, local))
+            else:
+                resolved = resolve(spec, f"stage {name!r}", local)
+                expanded = [(name, resolved)] if isinstance(resolved, dict) else []
+        except TemplateError as exc:
+            problems.append(Problem("unsupported", path, f"stage {name!r}: {exc}"))
+            continue
+        for stage_name, stage_spec in expanded:
+            if not isinstance(stage_spec, dict):
+                continue
+            stage, stage_plots = _build_stage(stage_name, stage_spec, path, folder)
+            stages.append(stage)
+            plots.extend(stage_plots)
+
+    top_params = resolve(raw.get("params"), "params")
+    params = (
+        tuple(join(folder, str(p)) for p in top_params or [] if isinstance(p, str))
+        if isinstance(top_params, list)
+        else ()
+    )
+    top_metrics = resolve(raw.get("metrics"), "metrics")
+    metrics = (
+        tuple(join(folder, str(m)) for m in top_metrics if isinstance(m, str))
+        if isinstance(top_metrics, list)
+        else ()
+    )
+    top_plots, plot_problems = _top_plots(resolve(raw.get("plots"), "plots"), folder, path)
+    plots.extend(top_plots)
+    problems.extend(plot_problems)
+    artifacts, art_problems = parse_artifacts(
+        resolve(raw.get("artifacts"), "artifacts"), path, path
+    )
+    problems.extend(art_problems)
+    return DvcYaml(
+        path=path,
+        stages=tuple(stages),
+        params=params,
+        metrics=metrics,
+        plots=tuple(plots),
+        artifacts=artifacts,
+        problems=tuple(problems),
+        reads=tuple(dict.fromkeys(reads)),
+    )
+
+
+def merge_lock(stage: Stage, entry: LockEntry | None) -> Stage:
+    """The declared stage with its dvc.lock entry (paths made repo-relative through wdir)."""
+    if entry is None:
+        return stage
+    wdir = stage.wdir
+
+    def rebase(items: tuple[HashInfo, ...]) -> tuple[HashInfo, ...]:
+        return tuple(replace(h, path=join(wdir, h.path)) for h in items)
+
+    return replace(
+        stage,
+        locked=True,
+        lock_cmd=entry.cmd,
+        lock_deps=rebase(entry.deps),
+        lock_outs=rebase(entry.outs),
+        lock_params=tuple((f"{join(wdir, f)}:{k}", v) for f, k, v in entry.params),
+    )
+
+
+def lock_only_stage(name: str, entry: LockEntry, dvcfile: str) -> Stage:
+    """A stage known only from dvc.lock (its dvc.yaml is missing or unreadable)."""
+    folder = dirname(dvcfile)
+    stage = Stage(name=name, dvcfile=dvcfile, wdir=folder, cmd=entry.cmd)
+    return merge_lock(stage, entry)

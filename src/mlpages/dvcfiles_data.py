@@ -1,0 +1,301 @@
+"""Pure parsers for a pipeline's data files: params, metrics and plot data (bytes in, values out).
+
+Every parser returns its result together with a tuple of :class:`Problem`; none of them raises on
+bad input (random bytes included).
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import json
+import math
+import posixpath
+import tomllib
+from collections.abc import Iterable
+from typing import Any
+
+from mlpages.models import PlotData, Problem, Value
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".svg")
+TABLE_EXTENSIONS = (".csv", ".tsv", ".json", ".yaml", ".yml")
+METRIC_EXTENSIONS = (".json", ".yaml", ".yml", ".toml")
+
+
+def load_yaml(data: bytes | str) -> Any:
+    """Parse YAML with libyaml when available (safe loader); raises yaml.YAMLError."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(data, Loader=loader)
+
+
+def is_binary(data: bytes) -> bool:
+    """Heuristic used by git: a NUL byte in the first 8 kB."""
+    return b"\0" in data[:8000]
+
+
+def decode_text(data: bytes) -> str | None:
+    """UTF-8 (with or without BOM) text, or None for bytes that are not text."""
+    if is_binary(data):
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+
+
+def _scalar(value: Any) -> Value | type[Ellipsis]:  # Ellipsis = not a scalar
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return ...
+
+
+def flatten(obj: Any, *, keep_lists: bool, prefix: str = "") -> dict[str, Value]:
+    """Flatten nested mappings with dots. Lists: compact JSON strings or dropped; see callers."""
+    out: dict[str, Value] = {}
+    if not isinstance(obj, dict):
+        return out
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, keep_lists=keep_lists, prefix=name + "."))
+        elif isinstance(value, list | tuple):
+            if keep_lists:
+                out[name] = json.dumps(value, default=str, separators=(", ", ": "))
+        else:
+            scalar = _scalar(value)
+            if scalar is ...:
+                out[name] = str(value)  # dates and other YAML types: keep their text
+            elif scalar is not None or keep_lists:
+                out[name] = scalar
+    return out
+
+
+def load_structured(data: bytes, path: str) -> tuple[Any, tuple[Problem, ...]]:
+    """Load a params/metrics file by extension: .json, .toml, .py, everything else YAML."""
+    ext = posixpath.splitext(path)[1].lower()
+    text = decode_text(data)
+    if text is None:
+        return None, (Problem("binary", path, "not a text file"),)
+    try:
+        if ext == ".json":
+            return json.loads(text), ()
+        if ext == ".toml":
+            return tomllib.loads(text), ()
+        if ext == ".py":
+            return parse_python_params(text), ()
+        return load_yaml(text), ()
+    except RecursionError:
+        return None, (Problem("unsupported", path, "nested too deeply"),)
+    except (ValueError, SyntaxError, tomllib.TOMLDecodeError) as exc:
+        kind = "json-error" if ext == ".json" else "yaml-error"
+        if ext in (".toml", ".py"):
+            kind = "unsupported" if ext == ".py" else "yaml-error"
+        return None, (Problem(kind, path, _one_line(exc)),)
+    except Exception as exc:  # yaml.YAMLError and friends
+        return None, (Problem("yaml-error", path, _one_line(exc)),)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] or type(exc).__name__
+
+
+def parse_python_params(text: str) -> dict[str, Any]:
+    """Module-level (and class-level) constants of a params.py, via ``ast.literal_eval``."""
+    tree = ast.parse(text)
+    out: dict[str, Any] = {}
+
+    def assignments(body: Iterable[ast.stmt], target: dict[str, Any]) -> None:
+        for node in body:
+            if isinstance(node, ast.ClassDef):
+                inner: dict[str, Any] = {}
+                assignments(node.body, inner)
+                if inner:
+                    target[node.name] = inner
+                continue
+            if isinstance(node, ast.Assign):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+                value_node = node.value
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                if node.value is None:
+                    continue
+                names, value_node = [node.target.id], node.value
+            else:
+                continue
+            try:
+                value = ast.literal_eval(value_node)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue
+            for name in names:
+                target[name] = value
+
+    assignments(tree.body, out)
+    return out
+
+
+def parse_params(data: bytes, path: str) -> tuple[dict[str, Value], tuple[Problem, ...]]:
+    """A params file flattened to ``{"train.lr": 0.1}``; lists become compact JSON strings."""
+    raw, problems = load_structured(data, path)
+    if problems:
+        return {}, problems
+    if raw is None:
+        return {}, ()
+    if not isinstance(raw, dict):
+        return {}, (Problem("bad-type", path, f"expected a mapping, got {type(raw).__name__}"),)
+    return flatten(raw, keep_lists=True), ()
+
+
+def parse_metrics(data: bytes, path: str) -> tuple[dict[str, Value], tuple[Problem, ...]]:
+    """A metrics file flattened to ``{"test.acc": 0.9}``: numbers, strings, booleans; NaN kept."""
+    raw, problems = load_structured(data, path)
+    if problems:
+        return {}, problems
+    if raw is None:
+        return {}, ()
+    if isinstance(raw, bool | int | float):
+        return {"": raw}, ()  # a bare number file (old DVC metrics)
+    if not isinstance(raw, dict):
+        return {}, (Problem("bad-type", path, f"expected a mapping, got {type(raw).__name__}"),)
+    return flatten(raw, keep_lists=False), ()
+
+
+# --- plots ------------------------------------------------------------------------------------
+
+
+def _convert_column(values: list[str]) -> list[Value]:
+    try:
+        return list(map(int, values))
+    except ValueError:
+        pass
+    try:
+        return list(map(float, values))
+    except ValueError:
+        pass
+    out: list[Value] = []
+    for v in values:
+        try:
+            out.append(int(v))
+        except ValueError:
+            try:
+                out.append(float(v))
+            except ValueError:
+                out.append(v)
+    return out
+
+
+def downsample(rows: list[tuple[Value, ...]], max_rows: int) -> tuple[list, bool]:
+    """Evenly spaced rows (first and last kept) when there are more than ``max_rows``."""
+    n = len(rows)
+    if max_rows <= 0 or n <= max_rows:
+        return rows, False
+    if max_rows == 1:
+        return [rows[-1]], True
+    step = (n - 1) / (max_rows - 1)
+    return [rows[round(i * step)] for i in range(max_rows)], True
+
+
+def _table(path: str, columns: list[str], rows: list[tuple[Value, ...]], max_rows: int) -> PlotData:
+    kept, truncated = downsample(rows, max_rows)
+    return PlotData(
+        path=path, kind="table", columns=tuple(columns), rows=tuple(kept), truncated=truncated
+    )
+
+
+def _parse_delimited(text: str, path: str, sep: str, header: bool, max_rows: int) -> PlotData:
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    records = [r for r in reader if r]
+    if not records:
+        return PlotData(path=path, kind="table")
+    if header:
+        columns, body = records[0], records[1:]
+    else:
+        columns, body = [str(i) for i in range(len(records[0]))], records
+    width = len(columns)
+    body = [r if len(r) == width else (r + [""] * width)[:width] for r in body]
+    converted = [_convert_column(list(col)) for col in zip(*body, strict=True)] if body else []
+    rows = list(zip(*converted, strict=True)) if converted else []
+    return _table(path, columns, rows, max_rows)
+
+
+def _first_records(obj: Any, depth: int = 0) -> list | None:
+    if isinstance(obj, list):
+        if obj and all(isinstance(r, dict) for r in obj):
+            return obj
+        return None
+    if isinstance(obj, dict) and depth < 8:
+        for value in obj.values():
+            found = _first_records(value, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _cell(value: Any) -> Value:
+    scalar = _scalar(value)
+    if scalar is ...:
+        return json.dumps(value, default=str)
+    return scalar
+
+
+def _records_table(records: list[dict], path: str, max_rows: int) -> PlotData:
+    columns: dict[str, None] = {}
+    for record in records:
+        for key in record:
+            columns.setdefault(str(key), None)
+    names = list(columns)
+    rows = [tuple(_cell(r.get(k, r.get(_maybe_int(k)))) for k in names) for r in records]
+    return _table(path, names, rows, max_rows)
+
+
+def _maybe_int(key: str) -> Any:
+    return int(key) if key.lstrip("-").isdigit() else key
+
+
+def parse_plot_table(
+    data: bytes, path: str, *, header: bool = True, max_rows: int = 5000
+) -> tuple[PlotData, tuple[Problem, ...]]:
+    """Plot data of a .csv/.tsv/.json/.yaml file as columns and rows (down-sampled)."""
+    ext = posixpath.splitext(path)[1].lower()
+    missing = PlotData(path=path, kind="missing")
+    text = decode_text(data)
+    if text is None:
+        return missing, (Problem("binary", path, "not a text file"),)
+    try:
+        if ext in (".csv", ".tsv"):
+            return _parse_delimited(
+                text, path, "\t" if ext == ".tsv" else ",", header, max_rows
+            ), ()
+        raw = json.loads(text) if ext == ".json" else load_yaml(text)
+    except RecursionError:
+        return missing, (Problem("unsupported", path, "nested too deeply"),)
+    except (ValueError, csv.Error) as exc:
+        kind = "json-error" if ext == ".json" else "bad-type"
+        return missing, (Problem(kind, path, _one_line(exc)),)
+    except Exception as exc:  # yaml errors
+        return missing, (Problem("yaml-error", path, _one_line(exc)),)
+    records = _first_records(raw)
+    if records is None:
+        return missing, (Problem("bad-type", path, "no list of records found"),)
+    return _records_table(records, path, max_rows), ()
+
+
+def plot_kind(path: str) -> str:
+    """``image`` | ``table`` | ``unsupported`` by file extension."""
+    ext = posixpath.splitext(path)[1].lower()
+    if ext in IMAGE_EXTENSIONS:
+        return "image"
+    if ext in TABLE_EXTENSIONS:
+        return "table"
+    return "unsupported"
+
+
+def is_finite_number(value: Value) -> bool:
+    """True for ints and finite floats (not booleans)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, float) and math.isfinite(value)

@@ -1,0 +1,202 @@
+"""DVC's templating, as far as reports need it: ``vars``, ``${...}`` interpolation,
+``foreach``/``do`` and ``matrix`` expansion (stage names ``name@key`` as in dvc.lock).
+Pure functions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+# ${ a.b[0].c } ; a backslash escapes: \${not interpolated}
+_TOKEN = re.compile(r"(?<!\\)\$\{\s*([^{}]*?)\s*\}")
+_PART = re.compile(r"([^.\[\]]+)|\[\s*(-?\d+)\s*\]")
+
+
+class TemplateError(ValueError):
+    """An interpolation that cannot be resolved (unknown key, bad foreach data...)."""
+
+
+def has_template(obj: Any) -> bool:
+    """True if any string inside ``obj`` contains ``${``."""
+    if isinstance(obj, str):
+        return "${" in obj
+    if isinstance(obj, dict):
+        return any(has_template(k) or has_template(v) for k, v in obj.items())
+    if isinstance(obj, list):
+        return any(has_template(v) for v in obj)
+    return False
+
+
+def lookup(context: Mapping[str, Any], expr: str) -> Any:
+    """Resolve ``a.b[0].c`` in ``context``."""
+    expr = expr.strip()
+    if not expr:
+        raise TemplateError("empty interpolation ${}")
+    current: Any = context
+    pos = 0
+    for match in _PART.finditer(expr):
+        if match.start() != pos and expr[pos : match.start()] not in (".", ""):
+            raise TemplateError(f"cannot parse ${{{expr}}}")
+        pos = match.end()
+        key, index = match.group(1), match.group(2)
+        if key is not None:
+            key = key.strip()
+            if isinstance(current, dict) and key in current:
+                current = current[key]
+            elif isinstance(current, list) and key.lstrip("-").isdigit():
+                try:
+                    current = current[int(key)]
+                except IndexError:
+                    raise TemplateError(f"index {key} out of range in ${{{expr}}}") from None
+            else:
+                raise TemplateError(f"could not find '{expr}'")
+        else:
+            if not isinstance(current, list):
+                raise TemplateError(f"'{expr}' indexes a non-list")
+            try:
+                current = current[int(index)]
+            except IndexError:
+                raise TemplateError(f"index {index} out of range in ${{{expr}}}") from None
+    if pos != len(expr):
+        raise TemplateError(f"cannot parse ${{{expr}}}")
+    return current
+
+
+def to_str(value: Any) -> str:
+    """How DVC writes a value into a string: booleans lower-case, lists and dicts as CLI args."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "None"
+    if isinstance(value, dict):
+        return " ".join(f"--{k} {to_str(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return " ".join(to_str(v) for v in value)
+    return str(value)
+
+
+def interpolate_str(text: str, context: Mapping[str, Any]) -> Any:
+    """Interpolate one string. A string that is exactly ``${x}`` keeps the value's type."""
+    if "${" not in text:
+        return text
+    whole = _TOKEN.fullmatch(text)
+    if whole:
+        return lookup(context, whole.group(1))
+    result = _TOKEN.sub(lambda m: to_str(lookup(context, m.group(1))), text)
+    return result.replace("\\${", "${")
+
+
+def interpolate(obj: Any, context: Mapping[str, Any]) -> Any:
+    """Interpolate every string (keys included) inside ``obj``."""
+    if isinstance(obj, str):
+        return interpolate_str(obj, context)
+    if isinstance(obj, dict):
+        return {
+            (interpolate_str(k, context) if isinstance(k, str) else k): interpolate(v, context)
+            for k, v in obj.items()
+        }
+    if isinstance(obj, list):
+        return [interpolate(v, context) for v in obj]
+    return obj
+
+
+def merge(into: dict[str, Any], new: Mapping[str, Any]) -> None:
+    """Deep-merge ``new`` into ``into`` (mappings merged, everything else replaced)."""
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _is_composite(value: Any) -> bool:
+    return isinstance(value, dict | list)
+
+
+def expand_foreach(
+    name: str, definition: dict[str, Any], context: Mapping[str, Any]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield (expanded name, interpolated definition) for a ``foreach``/``do`` stage."""
+    data = definition.get("foreach")
+    if isinstance(data, str):
+        data = interpolate_str(data, context)
+    template = definition.get("do")
+    if not isinstance(template, dict):
+        raise TemplateError(f"stage {name!r}: foreach without a 'do' mapping")
+    if isinstance(data, dict):
+        items = [(to_str(k), v, True) for k, v in data.items()]
+    elif isinstance(data, list):
+        if any(_is_composite(v) for v in data):
+            items = [(str(i), v, False) for i, v in enumerate(data)]
+        else:
+            items = [(to_str(v), v, False) for v in data]
+    else:
+        raise TemplateError(f"stage {name!r}: foreach expects a list or a mapping")
+    for key, value, with_key in items:
+        local = dict(context)
+        local["item"] = value
+        if with_key:
+            local["key"] = key
+        yield f"{name}@{key}", interpolate(template, local)
+
+
+def expand_matrix(
+    name: str, definition: dict[str, Any], context: Mapping[str, Any]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield (expanded name, interpolated definition) for a ``matrix`` stage."""
+    matrix = definition.get("matrix")
+    if isinstance(matrix, str):
+        matrix = interpolate_str(matrix, context)
+    if not isinstance(matrix, dict):
+        raise TemplateError(f"stage {name!r}: matrix expects a mapping of lists")
+    axes: dict[str, list] = {}
+    for key, values in matrix.items():
+        if isinstance(values, str):
+            values = interpolate_str(values, context)
+        if not isinstance(values, list):
+            raise TemplateError(f"stage {name!r}: matrix axis {key!r} is not a list")
+        axes[str(key)] = values
+    template = {k: v for k, v in definition.items() if k != "matrix"}
+    for combination in itertools.product(*(list(enumerate(v)) for v in axes.values())):
+        item: dict[str, Any] = {}
+        fragments = []
+        for axis, (i, value) in zip(axes, combination, strict=True):
+            item[axis] = value
+            fragments.append(f"{axis}{i}" if _is_composite(value) else to_str(value))
+        key = "-".join(fragments)
+        local = dict(context)
+        local["item"] = item
+        local["key"] = key
+        yield f"{name}@{key}", interpolate(template, local)
+
+
+def parse_vars_entry(entry: str) -> tuple[str, tuple[str, ...] | None]:
+    """``"file.yaml:a,b"`` -> ("file.yaml", ("a", "b")); ``"file.yaml"`` -> ("file.yaml", None)."""
+    path, sep, keys = entry.partition(":")
+    if not sep:
+        return path, None
+    return path, tuple(k.strip() for k in keys.split(",") if k.strip())
+
+
+def select_keys(data: Mapping[str, Any], keys: tuple[str, ...] | None) -> dict[str, Any]:
+    """The whole mapping, or only ``keys`` (dotted keys allowed) nested as in the file."""
+    if keys is None:
+        return dict(data)
+    out: dict[str, Any] = {}
+    for key in keys:
+        value = lookup(data, key)
+        parts = key.split(".")
+        target = out
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    return out
+
+
+def stable_key(obj: Any) -> str:
+    """A deterministic text form of a context (for cache keys)."""
+    return json.dumps(obj, sort_keys=True, default=str)

@@ -1,0 +1,310 @@
+"""Every commit's pipeline facts: :func:`collect` (whole history) and :func:`snapshot_of` (one rev).
+
+Contract (docs/internals.md, "History engine"): ``collect(repo, config, progress=None)`` returns
+a :class:`RepoHistory`; snapshots are cached on disk by commit sha + schema version, so a rebuild
+after one new commit computes one snapshot.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlpages.config import Config
+from mlpages.dvccache import DvcObjects, ObjectSource, default_sources
+from mlpages.errors import MlpagesError, NotADvcRepository
+from mlpages.history import GitReader, RepoLocation, TreeEntry, locate_repo
+from mlpages.models import Commit, Problem, Ref, Snapshot
+from mlpages.snapshot_build import (
+    Entry,
+    SnapshotBuilder,
+    TooLarge,
+    WorkTreeView,
+    is_dvc_file,
+    skip_dir,
+)
+from mlpages.snapshot_cache import SnapshotCache
+
+Progress = Callable[[str, int, int], None]  # (phase "history", done, total)
+SHALLOW_MESSAGE = (
+    "this is a shallow clone: history is truncated, so older commits are missing. "
+    "In GitHub Actions use actions/checkout with `fetch-depth: 0`; elsewhere run "
+    "`git fetch --unshallow`."
+)
+
+
+class TreeIndex:
+    """DVC files below each tree, memoised by tree sha (unchanged folders are never re-read)."""
+
+    def __init__(self, reader: GitReader) -> None:
+        self.reader = reader
+        self._memo: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    def dvc_files(self, tree_sha: str) -> tuple[tuple[str, str], ...]:
+        """(relative path, blob sha) of every DVC file below a tree."""
+        memo = self._memo.get(tree_sha)
+        if memo is not None:
+            return memo
+        entries = self.reader.tree(tree_sha)
+        found: list[tuple[str, str]] = []
+        for entry in (entries or {}).values():
+            if entry.is_tree:
+                if not skip_dir(entry.name):
+                    found.extend((f"{entry.name}/{p}", s) for p, s in self.dvc_files(entry.sha))
+            elif entry.is_blob and is_dvc_file(entry.name):
+                found.append((entry.name, entry.sha))
+        result = tuple(found)
+        self._memo[tree_sha] = result
+        return result
+
+
+class GitView:
+    """The files of one commit, read through the shared :class:`GitReader`."""
+
+    def __init__(self, reader: GitReader, index: TreeIndex, tree: str) -> None:
+        self.reader = reader
+        self.index = index
+        self.tree = tree
+
+    def dvc_files(self) -> dict[str, str]:
+        return dict(self.index.dvc_files(self.tree))
+
+    def has_dvc_dir(self) -> bool:
+        root = self.reader.tree(self.tree) or {}
+        entry = root.get(".dvc")
+        return entry is not None and entry.is_tree
+
+    def entry(self, path: str) -> Entry | None:
+        if path == ".." or path.startswith("../"):
+            return None
+        found: TreeEntry | None = self.reader.lookup(self.tree, path)
+        if found is None:
+            return None
+        if found.is_tree:
+            return Entry("tree", found.sha)
+        if found.is_blob:
+            return Entry("blob", found.sha)
+        return None
+
+    def read(self, blob_id: str, max_bytes: int) -> bytes | TooLarge | None:
+        got = self.reader.read_blob(blob_id, max_bytes)
+        if got is None:
+            return None
+        size, data = got
+        return TooLarge(size) if data is None else data
+
+    def files_below(self, tree_id: str, prefix: str) -> Iterator[tuple[str, str]]:
+        yield from self.reader.walk_blobs(tree_id, prefix.rstrip("/") + "/")
+
+
+@dataclass
+class RepoHistory:
+    """All commits, refs and snapshots of a repository (see docs/internals.md)."""
+
+    root: Path
+    commits: dict[str, Commit]
+    order: tuple[str, ...]
+    refs: tuple[Ref, ...]
+    default_branch: str | None
+    mainline: tuple[str, ...]
+    snapshots: dict[str, Snapshot]
+    shallow: bool = False
+    problems: tuple[Problem, ...] = ()
+    git_dir: Path | None = None
+    computed: int = 0  # snapshots computed by this collect (the others came from the cache)
+    _objects: DvcObjects | None = field(default=None, repr=False)
+    _reader: GitReader | None = field(default=None, repr=False)
+    _refs_by_sha: dict[str, tuple[Ref, ...]] | None = field(default=None, repr=False)
+
+    def refs_at(self, sha: str) -> tuple[Ref, ...]:
+        """Refs pointing at a commit (branches, remotes, tags, exps, pulls)."""
+        if self._refs_by_sha is None:
+            by_sha: dict[str, list[Ref]] = {}
+            for ref in self.refs:
+                by_sha.setdefault(ref.sha, []).append(ref)
+            self._refs_by_sha = {k: tuple(v) for k, v in by_sha.items()}
+        return self._refs_by_sha.get(sha, ())
+
+    def read_image(self, image_sha: str) -> bytes | None:
+        """Bytes of a plot image: a git blob sha, or ``md5:<hash>`` for a DVC-cached image."""
+        if image_sha.startswith("md5:"):
+            if self._objects is None:
+                return None
+            md5 = image_sha[4:]
+            return self._objects.read_object(md5, legacy=False, max_bytes=None).data
+        if self._reader is None:
+            self._reader = GitReader(self.root)
+            weakref.finalize(self, self._reader.close)
+        got = self._reader.read_blob(image_sha)
+        return got[1] if got is not None else None
+
+    def close(self) -> None:
+        """Stop the git process opened by :meth:`read_image` (if any)."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
+def default_cache_dir(location: RepoLocation, config: Config) -> Path:
+    """Config.cache_dir (relative to the work tree) or ``<git-dir>/mlpages-cache``."""
+    if config.cache_dir:
+        path = Path(config.cache_dir).expanduser()
+        return path if path.is_absolute() else location.root / path
+    return location.git_dir / "mlpages-cache"
+
+
+def resolve_default_branch(
+    refs: Sequence[Ref], symrefs: dict[str, str], head_branch: str | None, config: Config
+) -> Ref | None:
+    """config.default_branch, then origin/HEAD, main, master, then the current branch."""
+    branches = {r.short: r for r in refs if r.kind == "branch"}
+    remotes = {r.short: r for r in refs if r.kind == "remote"}
+
+    def find(name: str) -> Ref | None:
+        if name in branches:
+            return branches[name]
+        if f"origin/{name}" in remotes:
+            return remotes[f"origin/{name}"]
+        for short, ref in sorted(remotes.items()):
+            if short.split("/", 1)[-1] == name:
+                return ref
+        return next((r for r in refs if r.name == name), None)
+
+    candidates: list[str] = []
+    if config.default_branch:
+        candidates.append(config.default_branch)
+    origin_head = symrefs.get("refs/remotes/origin/HEAD", "")
+    if origin_head.startswith("refs/remotes/origin/"):
+        candidates.append(origin_head[len("refs/remotes/origin/") :])
+    candidates += ["main", "master"]
+    if head_branch and head_branch.startswith("refs/heads/"):
+        candidates.append(head_branch[len("refs/heads/") :])
+    for name in candidates:
+        ref = find(name)
+        if ref is not None:
+            return ref
+    return None
+
+
+def first_parent_chain(commits: dict[str, Commit], tip: str | None) -> tuple[str, ...]:
+    """The first-parent chain from ``tip``, newest first (stops at commits not read)."""
+    chain: list[str] = []
+    seen: set[str] = set()
+    sha = tip
+    while sha and sha in commits and sha not in seen:
+        chain.append(sha)
+        seen.add(sha)
+        parents = commits[sha].parents
+        sha = parents[0] if parents else None
+    return tuple(chain)
+
+
+def collect(
+    repo: Path,
+    config: Config,
+    progress: Progress | None = None,
+    *,
+    sources: Sequence[ObjectSource] | None = None,
+    use_cache: bool = True,
+) -> RepoHistory:
+    """Read every commit reachable from any ref and build (or load) its snapshot."""
+    location = locate_repo(Path(repo))
+    objects = DvcObjects(
+        sources if sources is not None else default_sources(location.root, config),
+        config.max_file_bytes,
+    )
+    problems: list[Problem] = []
+    if location.shallow:
+        problems.append(Problem("shallow-clone", ".", SHALLOW_MESSAGE))
+    with GitReader(location.root) as reader:
+        refs = reader.refs()
+        head_sha, head_branch = reader.head()
+        tips = [r.sha for r in refs] + ([head_sha] if head_sha else [])
+        order = reader.rev_list(tips)
+        commits = reader.read_commits(order)
+        missing_commits = [sha for sha in order if sha not in commits]
+        if missing_commits:
+            problems.append(
+                Problem("missing-blob", ".", f"{len(missing_commits)} commit objects unreadable")
+            )
+        order = [sha for sha in order if sha in commits]
+        default = resolve_default_branch(refs, reader.symrefs, head_branch, config)
+        default_name = (
+            default.short.split("/", 1)[-1]
+            if default and default.kind == "remote"
+            else (default.short if default else None)
+        )
+        mainline = first_parent_chain(commits, default.sha if default else head_sha)
+
+        cache = SnapshotCache(default_cache_dir(location, config), config) if use_cache else None
+        cached = cache.load(order) if cache is not None else {}
+        snapshots: dict[str, Snapshot] = {}
+        builder = SnapshotBuilder(config, objects)
+        index = TreeIndex(reader)
+        computed = 0
+        total = len(order)
+        try:
+            for done, sha in enumerate(order, 1):
+                hit = cached.get(sha)
+                if hit is not None and not any(objects.has(m, legacy) for m, legacy in hit[1]):
+                    snapshots[sha] = hit[0]
+                else:
+                    view = GitView(reader, index, commits[sha].tree)
+                    snapshot, missing = builder.build(sha, view)
+                    snapshots[sha] = snapshot
+                    computed += 1
+                    if cache is not None:
+                        cache.store(snapshot, missing)
+                if progress is not None and (done % 100 == 0 or done == total):
+                    progress("history", done, total)
+        finally:
+            if cache is not None:
+                cache.close()
+
+    if not any(s.has_dvc for s in snapshots.values()) and not (location.root / ".dvc").is_dir():
+        raise NotADvcRepository(
+            f"{location.root}: no DVC files (dvc.yaml, dvc.lock, *.dvc, .dvc/) in any commit"
+            " — run `dvc init` first"
+        )
+    return RepoHistory(
+        root=location.root,
+        commits=commits,
+        order=tuple(order),
+        refs=refs,
+        default_branch=default_name,
+        mainline=mainline,
+        snapshots=snapshots,
+        shallow=location.shallow,
+        problems=tuple(problems),
+        git_dir=location.git_dir,
+        computed=computed,
+        _objects=objects,
+    )
+
+
+def snapshot_of(
+    repo: Path,
+    rev: str | None,
+    config: Config,
+    *,
+    sources: Sequence[ObjectSource] | None = None,
+) -> Snapshot:
+    """The snapshot of one revision (``None``: the work tree, uncommitted changes included)."""
+    location = locate_repo(Path(repo))
+    objects = DvcObjects(
+        sources if sources is not None else default_sources(location.root, config),
+        config.max_file_bytes,
+    )
+    builder = SnapshotBuilder(config, objects)
+    if rev is None:
+        snapshot, _ = builder.build("", WorkTreeView(location.root))
+        return snapshot
+    with GitReader(location.root) as reader:
+        sha = reader.resolve(rev)
+        if sha is None:
+            raise MlpagesError(f"unknown revision {rev!r}")
+        commit = reader.read_commits([sha])[sha]
+        snapshot, _ = builder.build(sha, GitView(reader, TreeIndex(reader), commit.tree))
+        return snapshot

@@ -1,0 +1,551 @@
+"""Build the :class:`Snapshot` of one commit (or of the work tree) from a file view.
+
+A :class:`FileView` answers "what is at this path" for one revision; the :class:`SnapshotBuilder`
+holds the parse caches shared by every commit of a collect (keyed by blob id, so identical blobs are
+parsed once) and turns a view into a Snapshot. Problems are recorded, never raised.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from mlpages.config import Config
+from mlpages.dvccache import DvcObjects
+from mlpages.dvcfiles import (
+    DEFAULT_PARAMS,
+    DvcYaml,
+    LockFile,
+    dirname,
+    join,
+    lock_only_stage,
+    merge_lock,
+    parse_artifacts_yaml,
+    parse_dvc_file,
+    parse_dvc_lock,
+    parse_dvc_yaml,
+)
+from mlpages.dvcfiles_data import (
+    METRIC_EXTENSIONS,
+    parse_metrics,
+    parse_params,
+    parse_plot_table,
+    plot_kind,
+)
+from mlpages.models import Artifact, HashInfo, PlotData, PlotDef, Problem, Snapshot, Stage, Value
+
+DVC_FILE_NAMES = ("dvc.yaml", "dvc.lock", "artifacts.yaml")
+SKIP_DIRS = ("node_modules", "__pycache__")  # and every hidden folder (.git, .dvc, .venv…)
+
+
+def skip_dir(name: str) -> bool:
+    """Folders never searched for DVC files."""
+    return name.startswith(".") or name in SKIP_DIRS
+
+
+def is_dvc_file(name: str) -> bool:
+    """Names the history engine indexes in every tree."""
+    return name in DVC_FILE_NAMES or (name.endswith(".dvc") and len(name) > 4)
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str  # blob | tree
+    id: str  # blob/tree id ("<sha>" in git, "wt:<path>" in the work tree)
+
+
+class TooLarge:
+    """Marker returned by :meth:`FileView.read` for blobs over the size cap."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+class FileView(Protocol):
+    """One revision's files."""
+
+    def dvc_files(self) -> dict[str, str]:
+        """Repo path -> blob id of every dvc.yaml, dvc.lock, *.dvc and artifacts.yaml."""
+
+    def has_dvc_dir(self) -> bool:
+        """True when the revision has a ``.dvc/`` folder."""
+
+    def entry(self, path: str) -> Entry | None:
+        """What is at ``path``."""
+
+    def read(self, blob_id: str, max_bytes: int) -> bytes | TooLarge | None:
+        """Content of a blob (None: missing from the object store)."""
+
+    def files_below(self, tree_id: str, prefix: str) -> Iterator[tuple[str, str]]:
+        """(repo path, blob id) of every file below a folder."""
+
+
+@dataclass
+class Loaded:
+    """What reading one path produced."""
+
+    data: bytes | None = None
+    source: str = "git"  # git | cache | remote
+    blob_id: str | None = None  # git blob id or "md5:<hash>"
+    files: dict[str, str] | None = None  # for folders: repo path -> blob id / "md5:<hash>"
+    problem: Problem | None = None
+    missing_object: tuple[str, bool] | None = None
+
+
+class SnapshotBuilder:
+    """Turns file views into snapshots, parsing every distinct blob once."""
+
+    def __init__(self, config: Config, objects: DvcObjects) -> None:
+        self.config = config
+        self.objects = objects
+        self.max_bytes = config.max_file_bytes
+        self._yaml: dict[
+            tuple[str, str], list[tuple[tuple[tuple[str, str | None], ...], DvcYaml]]
+        ] = {}
+        self._lock: dict[tuple[str, str], LockFile] = {}
+        self._sections: dict[bytes, Any] = {}
+        self._dvcfile: dict[tuple[str, str], tuple[tuple[HashInfo, ...], tuple[Problem, ...]]] = {}
+        self._artifacts: dict[
+            tuple[str, str], tuple[tuple[Artifact, ...], tuple[Problem, ...]]
+        ] = {}
+        self._params: dict[tuple[str, str], tuple[dict[str, Value], tuple[Problem, ...]]] = {}
+        self._metrics: dict[tuple[str, str], tuple[dict[str, Value], tuple[Problem, ...]]] = {}
+        self._plots: dict[tuple[str, str, bool], tuple[PlotData, tuple[Problem, ...]]] = {}
+        self._merged: dict[tuple[int, int], tuple[Stage, object, Stage]] = {}
+        self._reports: dict[str, tuple[Any, tuple[Problem, ...]]] = {}
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _read_blob(self, view: FileView, path: str, blob_id: str) -> Loaded:
+        data = view.read(blob_id, self.max_bytes)
+        if data is None:
+            return Loaded(
+                problem=Problem(
+                    "missing-blob", path, "blob missing from the object store (partial clone?)"
+                )
+            )
+        if isinstance(data, TooLarge):
+            return Loaded(
+                problem=Problem(
+                    "too-large", path, f"{data.size} bytes, over max_file_bytes={self.max_bytes}"
+                )
+            )
+        return Loaded(data=data, blob_id=blob_id)
+
+    def load(
+        self, view: FileView, path: str, outs: list[HashInfo], want_data: bool = True
+    ) -> Loaded:
+        """Read ``path`` from git, else from the DVC cache through the outputs covering it."""
+        entry = view.entry(path)
+        if entry is not None:
+            if entry.kind == "tree":
+                return Loaded(files=dict(view.files_below(entry.id, path)))
+            if not want_data:
+                return Loaded(blob_id=entry.id)
+            return self._read_blob(view, path, entry.id)
+        for out in outs:  # sorted: the most specific output first
+            if out.path == path or path.startswith(out.path.rstrip("/") + "/"):
+                return self._load_cached(path, out, want_data)
+        return Loaded(problem=Problem("missing-file", path, "not in git and not a DVC output"))
+
+    def _not_in_cache(self, path: str, md5: str, legacy: bool) -> Loaded:
+        return Loaded(
+            problem=Problem(
+                "not-in-cache", path, f"DVC output {md5 or '?'} is not in the DVC cache"
+            ),
+            missing_object=(md5, legacy),
+        )
+
+    def _load_cached(self, path: str, out: HashInfo, want_data: bool) -> Loaded:
+        if out.is_dir and path == out.path:
+            files = self.objects.files_in_dir(out)
+            if files is None:
+                return self._not_in_cache(path, out.md5 or "", out.hash_name != "md5")
+            return Loaded(files={p: f"md5:{m}" for p, m in files.items()}, source="cache")
+        if not out.md5:
+            return Loaded(
+                problem=Problem("unsupported", path, "output has no md5 (cloud-versioned)")
+            )
+        located = self.objects.locate(out, path)
+        if located is None:
+            if out.is_dir and self.objects.dir_listing(out.md5, out.hash_name != "md5") is None:
+                return self._not_in_cache(path, out.md5, out.hash_name != "md5")
+            return Loaded(
+                problem=Problem("missing-file", path, f"not in the DVC output {out.path}")
+            )
+        md5, legacy = located
+        if not want_data:
+            if self.objects.has(md5, legacy):
+                return Loaded(blob_id=f"md5:{md5}", source="cache")
+            return self._not_in_cache(path, md5, legacy)
+        found = self.objects.read_object(md5, legacy)
+        if found.too_large:
+            return Loaded(
+                problem=Problem("too-large", path, f"over max_file_bytes={self.max_bytes}")
+            )
+        if found.data is None:
+            return self._not_in_cache(path, md5, legacy)
+        return Loaded(data=found.data, source=found.source or "cache", blob_id=f"md5:{md5}")
+
+    # --- parsing with caches -------------------------------------------------------------------
+
+    def _dvc_yaml(self, view: FileView, path: str, blob_id: str, data_of: Any) -> DvcYaml:
+        key = (blob_id, path)
+        for reads, parsed in self._yaml.get(key, []):
+            if all(self._blob_id_at(view, p) == bid for p, bid in reads):
+                return parsed
+        loaded = data_of()
+        if loaded.data is None:
+            return DvcYaml(path=path, problems=(loaded.problem,) if loaded.problem else ())
+
+        def read_file(rel: str) -> bytes | None:
+            got = self.load(view, rel, [])
+            return got.data
+
+        parsed = parse_dvc_yaml(loaded.data, path, read_file)
+        reads = tuple((p, self._blob_id_at(view, p)) for p in parsed.reads)
+        self._yaml.setdefault(key, []).append((reads, parsed))
+        return parsed
+
+    @staticmethod
+    def _blob_id_at(view: FileView, path: str) -> str | None:
+        entry = view.entry(path)
+        return entry.id if entry is not None and entry.kind == "blob" else None
+
+    def _cached_parse(self, cache: dict, key: tuple, loaded: Loaded, parse: Any) -> Any:
+        if key in cache:
+            return cache[key]
+        result = parse(loaded.data)
+        if loaded.blob_id is not None:
+            cache[key] = result
+        return result
+
+    def _merge(self, stage: Stage, entry: object | None) -> Stage:
+        if entry is None:
+            return stage
+        key = (id(stage), id(entry))
+        hit = self._merged.get(key)
+        if hit is not None and hit[0] is stage and hit[1] is entry:
+            return hit[2]
+        merged = merge_lock(stage, entry)  # type: ignore[arg-type]
+        self._merged[key] = (stage, entry, merged)
+        return merged
+
+    # --- the snapshot --------------------------------------------------------------------------
+
+    def build(self, sha: str, view: FileView) -> tuple[Snapshot, tuple[tuple[str, bool], ...]]:
+        """The snapshot of one revision and the DVC objects it wanted but could not find."""
+        problems: list[Problem] = []
+        missing: list[tuple[str, bool]] = []
+        files = view.dvc_files()
+        has_dvc = bool(files) or view.has_dvc_dir()
+
+        def read_dvc_file(path: str) -> Loaded:
+            return self._read_blob(view, path, files[path])
+
+        yamls: list[DvcYaml] = []
+        locks: dict[str, LockFile] = {}
+        tracked: list[HashInfo] = []
+        artifacts: list[Artifact] = []
+        for path in sorted(files, key=lambda p: (p.count("/"), p)):
+            name = posixpath.basename(path)
+            blob_id = files[path]
+            if name == "dvc.yaml":
+                parsed = self._dvc_yaml(view, path, blob_id, lambda p=path: read_dvc_file(p))
+                yamls.append(parsed)
+                problems.extend(parsed.problems)
+                artifacts.extend(parsed.artifacts)
+            elif name == "dvc.lock":
+                lock = self._lock.get((blob_id, path))
+                if lock is None:
+                    loaded = read_dvc_file(path)
+                    if loaded.data is None:
+                        lock = LockFile(problems=(loaded.problem,) if loaded.problem else ())
+                    else:
+                        lock = parse_dvc_lock(loaded.data, path, self._sections)
+                        self._lock[(blob_id, path)] = lock
+                locks[path] = lock
+                problems.extend(lock.problems)
+            elif name == "artifacts.yaml":
+                if path != "artifacts.yaml":
+                    continue
+                loaded = read_dvc_file(path)
+                if loaded.data is None:
+                    problems.extend([loaded.problem] if loaded.problem else [])
+                    continue
+                arts, art_problems = self._cached_parse(
+                    self._artifacts,
+                    (blob_id, path),
+                    loaded,
+                    lambda d, p=path: parse_artifacts_yaml(d, p),
+                )
+                artifacts.extend(arts)
+                problems.extend(art_problems)
+            else:
+                loaded = read_dvc_file(path)
+                if loaded.data is None:
+                    problems.extend([loaded.problem] if loaded.problem else [])
+                    continue
+                outs, out_problems = self._cached_parse(
+                    self._dvcfile, (blob_id, path), loaded, lambda d, p=path: parse_dvc_file(d, p)
+                )
+                tracked.extend(outs)
+                problems.extend(out_problems)
+
+        stages: list[Stage] = []
+        plots: list[PlotDef] = []
+        declared_yaml = {y.path for y in yamls}
+        for parsed in yamls:
+            lock = locks.get(join(dirname(parsed.path), "dvc.lock"))
+            lock_stages = lock.stages if lock is not None else {}
+            for stage in parsed.stages:
+                stages.append(self._merge(stage, lock_stages.get(stage.name)))
+            if not parsed.stages and parsed.problems and lock_stages:
+                stages.extend(lock_only_stage(n, e, parsed.path) for n, e in lock_stages.items())
+            plots.extend(parsed.plots)
+        for lock_path, lock in locks.items():
+            yaml_path = join(dirname(lock_path), "dvc.yaml")
+            if yaml_path not in declared_yaml:
+                stages.extend(lock_only_stage(n, e, yaml_path) for n, e in lock.stages.items())
+
+        outs = [o for s in stages for o in s.lock_outs] + tracked
+        outs.sort(key=lambda o: -len(o.path))  # the most specific output first
+
+        def note(loaded: Loaded) -> None:
+            if loaded.problem is not None:
+                problems.append(loaded.problem)
+            if loaded.missing_object is not None:
+                missing.append(loaded.missing_object)
+
+        params = self._collect_params(view, yamls, stages, outs, note)
+        metrics = self._collect_metrics(view, yamls, stages, outs, note)
+        plot_defs, plot_data = self._collect_plots(view, plots, outs, note)
+        reports = self._collect_reports(view, outs, note)
+        snapshot = Snapshot(
+            sha=sha,
+            has_dvc=has_dvc,
+            stages=tuple(stages),
+            params=params,
+            metrics=metrics,
+            plots=tuple(plot_defs),
+            plot_data=plot_data,
+            artifacts=tuple(artifacts),
+            tracked=tuple(tracked),
+            reports=reports,
+            problems=tuple(dict.fromkeys(problems)),
+        )
+        return snapshot, tuple(dict.fromkeys(missing))
+
+    def _collect_params(self, view, yamls, stages, outs, note) -> dict[str, dict[str, Value]]:
+        wanted: dict[str, bool] = {}  # path -> explicitly declared
+        if view.entry(DEFAULT_PARAMS) is not None:
+            wanted[DEFAULT_PARAMS] = False
+        for parsed in yamls:
+            for p in parsed.params:
+                wanted[p] = True
+        for stage in stages:
+            for ref in stage.params:
+                wanted[ref.rsplit(":", 1)[0]] = True
+        result: dict[str, dict[str, Value]] = {}
+        for path in sorted(wanted):
+            loaded = self.load(view, path, outs)
+            if loaded.data is None:
+                if loaded.files is None:
+                    note(loaded)
+                continue
+            ext = posixpath.splitext(path)[1].lower()
+            values, file_problems = self._cached_parse(
+                self._params, (loaded.blob_id, ext), loaded, lambda d, p=path: parse_params(d, p)
+            )
+            for problem in file_problems:
+                note(Loaded(problem=replace(problem, path=path)))
+            result[path] = values
+        return result
+
+    def _collect_metrics(self, view, yamls, stages, outs, note) -> dict[str, dict[str, Value]]:
+        wanted: list[str] = []
+        for stage in stages:
+            wanted.extend(o.path for o in stage.outs if o.section == "metrics")
+        for parsed in yamls:
+            wanted.extend(parsed.metrics)
+        result: dict[str, dict[str, Value]] = {}
+        for path in dict.fromkeys(wanted):
+            loaded = self.load(view, path, outs)
+            if loaded.files is not None:
+                targets = [
+                    (p, bid)
+                    for p, bid in sorted(loaded.files.items())
+                    if posixpath.splitext(p)[1].lower() in METRIC_EXTENSIONS
+                ]
+                for file_path, _ in targets:
+                    self._metrics_file(
+                        view, file_path, self.load(view, file_path, outs), result, note
+                    )
+                continue
+            self._metrics_file(view, path, loaded, result, note)
+        return result
+
+    def _metrics_file(self, view, path, loaded, result, note) -> None:
+        if loaded.data is None:
+            note(loaded)
+            return
+        ext = posixpath.splitext(path)[1].lower()
+        values, file_problems = self._cached_parse(
+            self._metrics, (loaded.blob_id, ext), loaded, lambda d, p=path: parse_metrics(d, p)
+        )
+        for problem in file_problems:
+            note(Loaded(problem=replace(problem, path=path)))
+        result[path] = values
+
+    def _collect_plots(self, view, plots, outs, note) -> tuple[list[PlotDef], dict[str, PlotData]]:
+        defs: list[PlotDef] = []
+        data: dict[str, PlotData] = {}
+        seen_ids: set[str] = set()
+        for plot in plots:
+            if plot.id in seen_ids:
+                continue
+            seen_ids.add(plot.id)
+            files: list[str] = []
+            for file in plot.files:
+                kind = plot_kind(file)
+                loaded = self.load(view, file, outs, want_data=kind == "table")
+                if loaded.files is not None:
+                    inner = sorted(p for p in loaded.files if plot_kind(p) != "unsupported")
+                    files.extend(inner)
+                    for p in inner:
+                        if p not in data:
+                            data[p] = self._plot_file(
+                                view,
+                                p,
+                                plot,
+                                self.load(view, p, outs, want_data=plot_kind(p) == "table"),
+                                note,
+                            )
+                    continue
+                files.append(file)
+                if file not in data:
+                    data[file] = self._plot_file(view, file, plot, loaded, note)
+            defs.append(plot if tuple(files) == plot.files else replace(plot, files=tuple(files)))
+        return defs, data
+
+    def _plot_file(self, view, path: str, plot: PlotDef, loaded: Loaded, note) -> PlotData:
+        kind = plot_kind(path)
+        if loaded.problem is not None:
+            note(loaded)
+            return PlotData(path=path, kind="missing", source=loaded.source)
+        if kind == "image":
+            return PlotData(
+                path=path,
+                kind="image",
+                image_sha=loaded.blob_id,
+                image_ext=posixpath.splitext(path)[1].lower().lstrip("."),
+                source=loaded.source,
+            )
+        if kind != "table" or loaded.data is None:
+            note(Loaded(problem=Problem("unsupported", path, "not a plot data file")))
+            return PlotData(path=path, kind="missing", source=loaded.source)
+        key = (loaded.blob_id or "", path, plot.header)
+        parsed, file_problems = self._cached_parse(
+            self._plots,
+            key,
+            loaded,
+            lambda d: parse_plot_table(
+                d, path, header=plot.header, max_rows=self.config.max_plot_rows
+            ),
+        )
+        for problem in file_problems:
+            note(Loaded(problem=problem))
+        return parsed if parsed.source == loaded.source else replace(parsed, source=loaded.source)
+
+    def _collect_reports(self, view, outs, note) -> dict[str, Any]:
+        reports: dict[str, Any] = {}
+        for key, path in sorted(self.config.reports.items()):
+            if not isinstance(path, str):
+                continue
+            entry = view.entry(path)
+            if entry is None and not any(o.path == path for o in outs):
+                continue
+            loaded = self.load(view, path, outs)
+            if loaded.data is None:
+                note(loaded)
+                continue
+            cache_key = loaded.blob_id or ""
+            if cache_key and cache_key in self._reports:
+                value, report_problems = self._reports[cache_key]
+            else:
+                try:
+                    value, report_problems = json.loads(loaded.data), ()
+                except (ValueError, RecursionError) as exc:
+                    value = None
+                    report_problems = (
+                        Problem("json-error", path, " ".join(str(exc).split())[:300]),
+                    )
+                if cache_key:
+                    self._reports[cache_key] = (value, report_problems)
+            for problem in report_problems:
+                note(Loaded(problem=problem))
+            if value is not None:
+                reports[key] = value
+        return reports
+
+
+class WorkTreeView:
+    """The files of the work tree (for ``snapshot_of(repo, None)``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def dvc_files(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for dirpath, dirnames, filenames in _walk(self.root):
+            rel_dir = Path(dirpath).relative_to(self.root).as_posix()
+            dirnames[:] = [d for d in dirnames if not skip_dir(d)]
+            for name in filenames:
+                if is_dvc_file(name):
+                    rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                    found[rel] = f"wt:{rel}"
+        return found
+
+    def has_dvc_dir(self) -> bool:
+        return (self.root / ".dvc").is_dir()
+
+    def entry(self, path: str) -> Entry | None:
+        if path.startswith("../") or path == "..":
+            return None
+        target = self._path(path)
+        if target.is_dir():
+            return Entry("tree", f"wt:{path}")
+        if target.is_file():
+            return Entry("blob", f"wt:{path}")
+        return None
+
+    def read(self, blob_id: str, max_bytes: int) -> bytes | TooLarge | None:
+        target = self._path(blob_id.removeprefix("wt:"))
+        try:
+            size = target.stat().st_size
+            if size > max_bytes:
+                return TooLarge(size)
+            return target.read_bytes()
+        except OSError:
+            return None
+
+    def files_below(self, tree_id: str, prefix: str) -> Iterator[tuple[str, str]]:
+        base = self._path(tree_id.removeprefix("wt:"))
+        for dirpath, dirnames, filenames in _walk(base):
+            dirnames[:] = [d for d in dirnames if not skip_dir(d)]
+            for name in filenames:
+                rel = (Path(dirpath) / name).relative_to(self.root).as_posix()
+                yield rel, f"wt:{rel}"
+
+
+def _walk(root: Path) -> Iterator[tuple[str, list[str], list[str]]]:
+    import os
+
+    yield from os.walk(root)
