@@ -10,8 +10,9 @@ import pytest
 
 from mlpages.models import PlotData, PlotDef
 from mlpages.registry import StageSpan as RegistrySpan
-from mlpages.site import charts, charts_mlops
-from mlpages.site.charts_mlops import BatchPoint, StageSpan, TrendPoint, VersionMarker
+from mlpages.site import charts, charts_mlops, charts_monitoring
+from mlpages.site.charts_mlops import StageSpan, TrendPoint, VersionMarker
+from mlpages.site.charts_monitoring import BatchPoint
 
 
 def table(path: str, columns: tuple[str, ...], rows: list[tuple]) -> PlotData:
@@ -251,16 +252,16 @@ def batches() -> list[BatchPoint]:
 
 
 def test_drift_heatmap_orders_most_drifted_first_and_flags_cells() -> None:
-    fig = charts_mlops.drift_heatmap(batches())
+    fig = charts_monitoring.drift_heatmap(batches())
     heat, flags = fig["data"]
     assert heat["y"] == ["income", "age"] and heat["x"][0] == "week_00"
     assert heat["z"][0][5] == 0.6
     assert flags["x"] == ["week_04", "week_05"] and set(flags["y"]) == {"income"}
-    assert charts_mlops.drift_heatmap([])["data"] == []
+    assert charts_monitoring.drift_heatmap([])["data"] == []
 
 
 def test_performance_figure_threshold_band_and_version_change() -> None:
-    fig = charts_mlops.performance_figure(batches(), "roc_auc", threshold=0.7)
+    fig = charts_monitoring.performance_figure(batches(), "roc_auc", threshold=0.7)
     measured, estimate = fig["data"]
     assert measured["y"] == [0.8, None, 0.8, None, 0.55, None]
     assert measured["marker"]["color"][4] == "#dc2626"  # below the threshold
@@ -272,12 +273,12 @@ def test_performance_figure_threshold_band_and_version_change() -> None:
 
 
 def test_prediction_distribution_bands() -> None:
-    fig = charts_mlops.prediction_distribution_figure(batches())
+    fig = charts_monitoring.prediction_distribution_figure(batches())
     names = [t["name"] for t in fig["data"]]
     assert names == ["5–95 % low", "5–95 %", "25–75 % low", "25–75 %", "median", "mean"]
     median = fig["data"][4]["y"]
     assert median[0] == pytest.approx(0.5) and median[5] > median[0]
-    assert charts_mlops._quantile((0, 0), (0.0, 0.5, 1.0), 0.5) is None
+    assert charts_monitoring._quantile((0, 0), (0.0, 0.5, 1.0), 0.5) is None
 
 
 def registry_events() -> list[SimpleNamespace]:
@@ -339,8 +340,8 @@ def test_stage_timeline_figure_marks_rollbacks_and_registrations() -> None:
 
 def test_mlops_figures_are_deterministic_json() -> None:
     for build in (
-        lambda: charts_mlops.drift_heatmap(batches()),
-        lambda: charts_mlops.performance_figure(batches(), "roc_auc", 0.7),
-        lambda: charts_mlops.prediction_distribution_figure(batches()),
+        lambda: charts_monitoring.drift_heatmap(batches()),
+        lambda: charts_monitoring.performance_figure(batches(), "roc_auc", 0.7),
+        lambda: charts_monitoring.prediction_distribution_figure(batches()),
     ):
         assert dumps(build()) == dumps(build())

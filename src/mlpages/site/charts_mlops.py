@@ -1,16 +1,16 @@
-"""Plotly figure specs for the MLOps views: metric trends, drift, performance, predictions, stages.
+"""Plotly figure specs for the MLOps views: metric trends with registry markers, stage timelines.
 
 Same rules as :mod:`mlpages.site.charts`: plain deterministic dicts, rounded numbers, NaN/Inf as
 ``null``, repository text escaped for plotly.js labels. The inputs are small frozen dataclasses
-(``TrendPoint``, ``VersionMarker``, ``BatchPoint``, ``StageSpan``) that the page models build from
-the history, the registry and the continuous-training reports.
+(``TrendPoint``, ``VersionMarker``, ``StageSpan``) that the page models build from the history
+and the registry. Monitoring figures live in :mod:`mlpages.site.charts_monitoring`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mlpages.site.charts import PALETTE, axis_title, base_layout, empty_figure, num, text
@@ -46,26 +46,6 @@ class VersionMarker:
     label: str
     kind: str
     sha: str = ""
-
-
-@dataclass(frozen=True)
-class BatchPoint:
-    """One production batch of the monitoring record (``reports/monitoring.json``)."""
-
-    batch: str
-    week: int | None = None
-    model_version: str | None = None
-    rows: int | None = None
-    prediction_mean: float | None = None
-    prediction_hist: tuple[int, ...] = ()
-    hist_edges: tuple[float, ...] = ()
-    drift: dict[str, Any] = field(default_factory=dict)
-    drifted_features: tuple[str, ...] = ()
-    prediction_drift: float | None = None
-    labels: bool = False
-    metrics: dict[str, Any] = field(default_factory=dict)
-    estimated: dict[str, Any] = field(default_factory=dict)
-    alerts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,7 +117,7 @@ def spans_from_timeline(timeline: Iterable[Any], until: int) -> list[StageSpan]:
 # --- figures -----------------------------------------------------------------------------------
 
 
-def _marker_shapes(markers: Sequence[VersionMarker], layout: dict[str, Any], xs: Any) -> None:
+def marker_shapes(markers: Sequence[VersionMarker], layout: dict[str, Any], xs: Any) -> None:
     shapes = layout.setdefault("shapes", [])
     annotations = layout.setdefault("annotations", [])
     for i, marker in enumerate(markers):
@@ -202,235 +182,8 @@ def trend_figure(
     }
     first, last = values[0][0].time, values[-1][0].time
     shown = [m for m in version_markers if first - 86400 * 365 <= m.time <= last + 86400 * 30]
-    _marker_shapes(shown, layout, lambda m: iso(m.time))
+    marker_shapes(shown, layout, lambda m: iso(m.time))
     return {"data": [trace], "layout": layout}
-
-
-def drift_heatmap(batches: Sequence[BatchPoint], title: str | None = None) -> dict[str, Any]:
-    """Drift score per feature (rows) × batch (columns); drifted cells outlined."""
-    features = sorted({f for b in batches for f in b.drift})
-    if not batches or not features:
-        return empty_figure("no drift scores recorded", title)
-    peak = {f: max((num(b.drift.get(f)) or 0) for b in batches) for f in features}
-    features.sort(key=lambda f: (-peak[f], f))
-    columns = [text(b.batch, 60) for b in batches]
-    z = [[num(b.drift.get(f)) for b in batches] for f in features]
-    top = max([v for row in z for v in row if v is not None] + [1.0])
-    layout = base_layout(title, height=min(900, 140 + 26 * len(features)))
-    layout["xaxis"].update({"type": "category", "tickangle": -45 if len(batches) > 12 else 0})
-    layout["yaxis"].update({"type": "category", "autorange": "reversed"})
-    layout["xaxis"]["showgrid"] = layout["yaxis"]["showgrid"] = False
-    heat = {
-        "type": "heatmap",
-        "x": columns,
-        "y": [text(f, 60) for f in features],
-        "z": z,
-        "zmin": 0,
-        "zmax": num(top),
-        "colorscale": [[0, "#f8fafc"], [0.5, "#fdba74"], [1, "#b91c1c"]],
-        "colorbar": {"title": {"text": "drift", "side": "right"}, "thickness": 12},
-        "xgap": 1,
-        "ygap": 1,
-        "hovertemplate": "%{y} · %{x}<br>drift %{z}<extra></extra>",
-        "name": "drift",
-    }
-    flagged = [(text(b.batch, 60), text(f, 60)) for b in batches for f in b.drifted_features]
-    traces: list[dict[str, Any]] = [heat]
-    if flagged:
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "name": "drifted",
-                "x": [x for x, _ in flagged],
-                "y": [y for _, y in flagged],
-                "marker": {"symbol": "x-thin-open", "size": 9, "color": "#111827"},
-                "hovertemplate": "%{y} drifted in %{x}<extra></extra>",
-            }
-        )
-    return {"data": traces, "layout": layout}
-
-
-def _version_changes(batches: Sequence[BatchPoint]) -> list[tuple[str, str]]:
-    changes, previous = [], None
-    for b in batches:
-        if b.model_version and b.model_version != previous and previous is not None:
-            changes.append((text(b.batch, 60), b.model_version))
-        previous = b.model_version or previous
-    return changes
-
-
-def performance_figure(
-    batches: Sequence[BatchPoint],
-    metric: str,
-    threshold: float | None = None,
-    title: str | None = None,
-    higher_is_better: bool = True,
-) -> dict[str, Any]:
-    """The metric per labelled batch and the label-free estimate, below-threshold band shaded."""
-    xs = [text(b.batch, 60) for b in batches]
-    measured = [num(b.metrics.get(metric)) if b.labels else None for b in batches]
-    estimate = [
-        num(next(iter(b.estimated.values()), None)) if b.estimated else None for b in batches
-    ]
-    if not any(v is not None for v in measured + estimate):
-        return empty_figure(f"no {metric} or estimate recorded for any batch", title)
-    layout = base_layout(title, height=320)
-    layout["xaxis"].update({"type": "category", "tickangle": -45 if len(xs) > 12 else 0})
-    axis_title(layout, "yaxis", metric)
-    bad = [
-        threshold is not None
-        and v is not None
-        and (v < threshold if higher_is_better else v > threshold)
-        for v in measured
-    ]
-    traces: list[dict[str, Any]] = []
-    if any(v is not None for v in measured):
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": f"{text(metric)} (labelled batches)",
-                "x": xs,
-                "y": measured,
-                "line": {"color": PALETTE[0], "width": 2},
-                "marker": {
-                    "size": 8,
-                    "color": ["#dc2626" if b else PALETTE[0] for b in bad],
-                },
-                "connectgaps": False,
-            }
-        )
-    if any(v is not None for v in estimate):
-        names = sorted({k for b in batches for k in b.estimated})
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": f"estimate: {text(', '.join(names))} (no labels)",
-                "x": xs,
-                "y": estimate,
-                "line": {"color": PALETTE[8], "width": 1.5, "dash": "dot"},
-                "marker": {"size": 6, "symbol": "circle-open"},
-            }
-        )
-    if threshold is not None:
-        y0, y1 = (-1e9, threshold) if higher_is_better else (threshold, 1e9)
-        layout["shapes"] = [
-            {
-                "type": "rect",
-                "xref": "paper",
-                "yref": "y",
-                "x0": 0,
-                "x1": 1,
-                "y0": y0,
-                "y1": y1,
-                "fillcolor": "rgba(220,38,38,0.08)",
-                "line": {"width": 0},
-                "layer": "below",
-            },
-            {
-                "type": "line",
-                "xref": "paper",
-                "yref": "y",
-                "x0": 0,
-                "x1": 1,
-                "y0": threshold,
-                "y1": threshold,
-                "line": {"color": "#dc2626", "width": 1, "dash": "dash"},
-            },
-        ]
-        values = [v for v in measured + estimate if v is not None] + [threshold]
-        low, high = min(values), max(values)
-        pad = (high - low) * 0.12 or 0.05
-        layout["yaxis"]["range"] = [num(low - pad), num(high + pad)]
-        layout["annotations"] = [
-            {
-                "text": f"threshold {num(threshold)}",
-                "xref": "paper",
-                "yref": "y",
-                "x": 0,
-                "y": threshold,
-                "xanchor": "left",
-                "yanchor": "top" if higher_is_better else "bottom",
-                "showarrow": False,
-                "font": {"size": 10, "color": "#dc2626"},
-            }
-        ]
-    changes = _version_changes(batches)
-    markers = [VersionMarker(i, f"model {v}", "promote") for i, (_, v) in enumerate(changes)]
-    lookup = {i: x for i, (x, _) in enumerate(changes)}
-    _marker_shapes(markers, layout, lambda m: lookup[m.time])
-    return {"data": traces, "layout": layout}
-
-
-def _quantile(hist: Sequence[int], edges: Sequence[float], q: float) -> float | None:
-    total = sum(hist)
-    if total <= 0 or len(edges) != len(hist) + 1:
-        return None
-    target, seen = q * total, 0.0
-    for count, lo, hi in zip(hist, edges, edges[1:], strict=False):
-        if count and seen + count >= target:
-            return lo + (hi - lo) * (target - seen) / count
-        seen += count
-    return edges[-1]
-
-
-def prediction_distribution_figure(
-    batches: Sequence[BatchPoint], title: str | None = None
-) -> dict[str, Any]:
-    """Prediction quantile bands (5–95 %, 25–75 %), median and mean per batch, from histograms."""
-    xs = [text(b.batch, 60) for b in batches]
-    qs = {
-        q: [num(_quantile(b.prediction_hist, b.hist_edges, q)) for b in batches]
-        for q in (0.05, 0.25, 0.5, 0.75, 0.95)
-    }
-    means = [num(b.prediction_mean) for b in batches]
-    if not any(v is not None for v in qs[0.5] + means):
-        return empty_figure("no prediction histograms recorded", title)
-    layout = base_layout(title, height=300)
-    layout["xaxis"].update({"type": "category", "tickangle": -45 if len(xs) > 12 else 0})
-    layout["hovermode"] = "x unified"
-    axis_title(layout, "yaxis", "prediction")
-    blue = "37,99,235"
-
-    def band(lo: float, hi: float, name: str, alpha: float) -> list[dict[str, Any]]:
-        edge = {"type": "scatter", "mode": "lines", "x": xs, "line": {"width": 0}}
-        return [
-            {**edge, "y": qs[lo], "name": f"{name} low", "showlegend": False, "hoverinfo": "skip"},
-            {
-                **edge,
-                "y": qs[hi],
-                "name": name,
-                "fill": "tonexty",
-                "fillcolor": f"rgba({blue},{alpha})",
-                "hoverinfo": "skip",
-            },
-        ]
-
-    traces = band(0.05, 0.95, "5–95 %", 0.15) + band(0.25, 0.75, "25–75 %", 0.3)
-    traces.append(
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": "median",
-            "x": xs,
-            "y": qs[0.5],
-            "line": {"color": f"rgb({blue})", "width": 2},
-            "marker": {"size": 5},
-        }
-    )
-    traces.append(
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": "mean",
-            "x": xs,
-            "y": means,
-            "line": {"color": PALETTE[1], "width": 1.5, "dash": "dot"},
-        }
-    )
-    return {"data": traces, "layout": layout}
 
 
 def stage_timeline_figure(
