@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import git
 
 from mlpages.compare import compare_snapshots
 from mlpages.config import Config
@@ -28,6 +29,7 @@ from mlpages.diff_markdown import (
     render_markdown,
 )
 from mlpages.models import HashInfo, OutDecl, Snapshot, Stage
+from mlpages.site.urls import compare_path
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("MLPAGES_UPDATE_GOLDEN") == "1"
@@ -457,7 +459,7 @@ def test_cli_json_and_defaults(dvc_repo):
     assert "`workspace`" in out.stdout
     roc = next(r for r in table_rows(out.stdout, "Path") if r[1] == "test.roc_auc")
     assert roc[2:7] == ["0.83", "0.9", "0.07", "+8.4%", "🟢 better"]
-    assert "](https://example.org/site/" in out.stdout
+    assert "](https://example.org/site/compare.html)" in out.stdout  # main: the picker
 
 
 @pytest.mark.slow
@@ -468,10 +470,22 @@ def test_cli_feature_branch_uses_merge_base(dvc_repo):
     repo.git("checkout", "-q", "main")
     repo.commit("main moves on", {"README.md": "hi"})
     repo.git("checkout", "-q", "feature")
-    out = run_mlpages(repo.path, "--format", "json")
+    out = run_mlpages(repo.path, "--format", "json", "--site-url", "https://x.org")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert (data["base"], data["head"]) == (head, feature)
+    assert data["site_url"] == "https://x.org/" + compare_path("feature")
+
+    # A CI checkout of the pull request: detached, the branch only as origin/feature.
+    repo.git("checkout", "-q", "main")
+    ci = repo.path.parent / "ci"
+    git(repo.path.parent, "clone", "-q", str(repo.path), str(ci))
+    git(ci, "checkout", "-q", "--detach", feature)
+    out = run_mlpages(ci, head, "--branch", "feature", "--site-url", "https://x.org/")
+    assert out.returncode == 0, out.stderr
+    assert f"](https://x.org/{compare_path('origin/feature')})" in out.stdout
+    out = run_mlpages(ci, head, "--branch", "from-a-fork", "--site-url", "https://x.org/")
+    assert "](https://x.org/compare.html)" in out.stdout
 
 
 def test_cli_errors_are_one_line(tmp_path, make_repo):

@@ -95,6 +95,20 @@ def choose_sides(
     return Side(merge_base, merge_base[:7]), head_side, f"base is the merge-base with {branch}"
 
 
+def site_branch(root: Path, branch: str | None) -> str | None:
+    """The name the site gives ``branch``: the local branch, else its remote-tracking branch.
+
+    The site lists local branches and, when a clone has no local branch of that name, the
+    remote-tracking one (``origin/feature``): a CI checkout of a pull request has only the latter.
+    """
+    if not branch:
+        return None
+    for name in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
+        if _git(root, "rev-parse", "--verify", "--quiet", name).returncode == 0:
+            return branch if name.startswith("refs/heads/") else f"origin/{branch}"
+    return None
+
+
 def site_link(site_url: str | None, branch: str | None) -> str | None:
     """The compare page of ``branch`` on the published site (the picker page without one)."""
     if not site_url:
@@ -171,6 +185,10 @@ def diff_command(
     if branch is None and head is None:
         current = _git(root, "symbolic-ref", "-q", "--short", "HEAD").stdout.strip()
         branch = current or None
+    branch = site_branch(root, branch)
+    default = default_branch(root, config.default_branch) or ""
+    if branch and branch.removeprefix("origin/") == default.removeprefix("origin/"):
+        branch = None  # the default branch has no compare page: link the picker
     if output_format == "json":
         payload = {
             "base_label": base_side.label,
