@@ -63,6 +63,13 @@ import click
     help="When the model was trained (ISO date or epoch seconds), for the schedule trigger; "
     "default: monitor.batch_days per batch the model has scored.",
 )
+@click.option(
+    "--production/--workspace",
+    default=None,
+    help="Score with the registry's production model (loaded from the DVC cache at its commit; "
+    "the --model file when nothing is in production) or with the --model file. "
+    "[params monitor.production, default --workspace]",
+)
 @click.option("--now", default=None, help="Current time for the schedule trigger (ISO or epoch).")
 def monitor_command(
     model_path: Path | None,
@@ -74,6 +81,7 @@ def monitor_command(
     model_version: str | None,
     trained_at: str | None,
     now: str | None,
+    production: bool | None,
 ) -> None:
     """Monitor a production batch: predictions, drift, performance, alerts, retrain trigger."""
     from mlpages.ct.monitor_run import run_monitor
@@ -88,8 +96,11 @@ def monitor_command(
         model_version=model_version,
         trained_at=trained_at,
         now=now,
+        production=production,
     )
     entry = result.entry
+    for note in result.notes:
+        click.echo(f"monitor: {note}", err=True)
     alerts = "; ".join(f"{a.kind}: {a.detail}" for a in entry.alerts) or "no alerts"
     click.echo(f"monitor: {entry.batch} ({entry.rows} rows) -> {out_path}: {alerts}", err=True)
     if result.decision is not None:

@@ -7,9 +7,10 @@ call): read params, pick the batch and its reference, score, merge the entry int
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlpages.ct.monitor import (
     BatchEntry,
@@ -25,7 +26,10 @@ from mlpages.ct.monitor import (
 )
 from mlpages.errors import ConfigError, DataError
 
-IO_KEYS = ("model", "data_dir", "batch", "window", "reference", "batch_days")
+if TYPE_CHECKING:
+    import pandas as pd
+
+IO_KEYS = ("model", "production", "data_dir", "batch", "window", "reference", "batch_days")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,61 @@ class MonitorResult:
     entry: BatchEntry
     record: dict[str, Any]
     decision: Any = None  # TriggerDecision | None
+    notes: tuple[str, ...] = ()  # how the model and reference were found
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """The model that scores the batch and the training reference that goes with it."""
+
+    model: Any
+    version: str | None
+    model_hash: str
+    reference: pd.DataFrame | None  # None: use the reference files of the workspace
+    note: str
+
+
+def production_model(
+    root: Path, model_path: Path, reference: tuple[Path, ...]
+) -> ServedModel | None:
+    """The registry's production model, from the DVC cache at its commit (None if there is none).
+
+    When ``reference`` is one file, it is read at the same commit (git, else the DVC cache), so
+    drift is measured against the data that model was trained on.
+    """
+    import io
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from mlpages.config import load_config
+    from mlpages.ct.champion import champion_model_bytes, read_blob_at, resolve_champion
+    from mlpages.ct.gate import load_model_bytes
+
+    config = load_config(root)
+    champion = resolve_champion(
+        root,
+        artifact=config.model_artifact,
+        stage=config.production_stage,
+        model_path=model_path.as_posix(),
+    )
+    if champion is None:
+        return None
+    data = champion_model_bytes(root, champion)
+    model = load_model_bytes(data, f"production model {champion.label}")
+    note = f"production model {champion.label} (commit {champion.sha[:12]})"
+    frame = None
+    if len(reference) == 1 and not reference[0].is_dir():
+        rel = reference[0].as_posix()
+        try:
+            raw = read_blob_at(root, champion.sha, rel)
+            if raw is None:
+                raw = champion_model_bytes(root, replace(champion, path=rel))
+            frame = pd.read_csv(io.BytesIO(raw))
+            note += f", reference {rel} at that commit"
+        except (DataError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            note += f", reference {rel} from the work tree ({exc})"
+    return ServedModel(model, champion.version, hashlib.md5(data).hexdigest(), frame, note)
 
 
 def parse_time(value: str | float | int, what: str) -> float:
@@ -68,6 +127,8 @@ def run_monitor(
     model_version: str | None = None,
     trained_at: str | None = None,
     now: str | None = None,
+    production: bool | None = None,
+    root: Path = Path("."),
 ) -> MonitorResult:
     """Monitor one batch from files, update the record and (optionally) write the trigger."""
     import time
@@ -107,17 +168,30 @@ def run_monitor(
     if not reference_files:
         raise DataError(f"{batch_file.name}: no reference data (pass --reference)")
 
-    model = load_model(model_path)
+    if production is None:
+        production = section.get("production", False)
+        if not isinstance(production, bool):
+            raise ConfigError(
+                f"params monitor.production must be true or false, got {production!r}"
+            )
+    served = production_model(root, model_path, reference_paths) if production else None
+    if served is None:
+        note = f"model {model_path}" + (" (no production model yet)" if production else "")
+        served = ServedModel(
+            load_model(model_path), model_version, file_hash(model_path), None, note
+        )
+    reference = served.reference
+    if reference is None:
+        reference = read_batches(reference_files)
     record = read_record(out_path)
-    model_hash = file_hash(model_path)
     entry = monitor_batch(
-        model,
+        served.model,
         read_batches([batch_file]),
-        read_batches(reference_files),
+        reference,
         batch_name=batch_file.name,
         settings=settings,
-        model_version=model_version,
-        model_hash=model_hash,
+        model_version=model_version or served.version,
+        model_hash=served.model_hash,
         history=history_before(record, batch_file.name),
     )
     record = merge_entry(record, entry, settings)
@@ -137,4 +211,4 @@ def run_monitor(
             entry.to_json(), policy, batches_since_training=seen, days_since_training=days
         )
         write_trigger(trigger_path, decision)
-    return MonitorResult(entry=entry, record=record, decision=decision)
+    return MonitorResult(entry=entry, record=record, decision=decision, notes=(served.note,))
