@@ -213,3 +213,38 @@ def test_history_of_one_artifact_agrees_with_gto(registry_repo):
     mine = ours(repo, "history", "cv:pool-seg")
     assert sorted(e["ref"] for e in mine) == sorted(e["ref"] for e in theirs)
     assert len(mine) == 4
+
+
+def test_gto_reads_the_tags_we_write(make_repo, monkeypatch):
+    from conftest import GIT_ENV
+
+    from mlpages.registry_write import assign, deprecate, register, rollback, unassign
+
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    builder = make_repo()
+    for n in range(3):
+        builder.commit(f"model {n}", {"dvc.yaml": DVC_YAML, "models/model.pkl": str(n)})
+    steps = [
+        lambda r: register(r, "churn", rev="HEAD~2"),
+        lambda r: register(r, "churn", rev="HEAD~1", bump="minor"),
+        lambda r: register(r, "churn", rev="HEAD", bump="major"),
+        lambda r: assign(r, "churn", "prod", version="v0.0.1"),
+        lambda r: assign(r, "churn", "prod", version="v1.0.0"),
+        lambda r: assign(r, "churn", "dev", version="v0.1.0"),
+        lambda r: rollback(r, "churn", "prod"),
+        lambda r: unassign(r, "churn", "dev"),
+        lambda r: register(r, "remote-model"),
+        lambda r: deprecate(r, "remote-model"),
+    ]
+    for minute, step in enumerate(steps):
+        monkeypatch.setenv("GIT_COMMITTER_DATE", f"{T0 + 60 * minute} +0000")
+        step(builder.path)
+    for flags in ((), ("--deprecated",)):
+        theirs, mine = gto(builder.path, "show", *flags), ours(builder.path, "show", *flags)
+        for name, item in theirs.items():
+            assert {k: mine[name][k] for k in item} == item
+    assert mine["churn"]["stage"] == {"prod": "v0.0.1"}  # no .gto: only the stages in use
+    history = gto(builder.path, "history")
+    assert [e["event"] for e in history][:2] == ["deprecation", "registration"]
+    assert len(history) == len(ours(builder.path, "history")) == len(steps)
