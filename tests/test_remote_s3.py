@@ -142,3 +142,55 @@ def test_stopped_server_marks_remote_unavailable_fast(pushed_repo, s3, tmp_path:
 def test_object_keys_follow_dvc_layouts():
     assert object_key("store", "ab" + "c" * 30, legacy=False) == "store/files/md5/ab/" + "c" * 30
     assert object_key("", "ab" + "c" * 30, legacy=True) == "ab/" + "c" * 30
+
+
+def _fresh_clone(repo, tmp_path: Path, endpoint: str, env: dict[str, str]) -> Path:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo.path), str(clone)], check=True, env=env)
+    run(["dvc", "remote", "modify", "--local", "storage", "endpointurl", endpoint], clone, env)
+    return clone
+
+
+def test_fresh_clone_reads_old_cached_outputs_from_the_remote(pushed_repo, s3, tmp_path, s3_env):
+    from mlpages.config import Config
+    from mlpages.snapshot import collect
+
+    repo, shas, env = pushed_repo
+    clone = _fresh_clone(repo, tmp_path, s3.endpoint, env)
+    assert not (clone / ".dvc" / "cache").exists()
+    history = collect(clone, Config())
+    sources = history._objects.sources
+    remote = next(s for s in sources if s.name == "remote")
+    for sha, lr in zip(shas, (0.1, 0.2, 0.3), strict=True):
+        snapshot = history.snapshots[sha]
+        assert snapshot.metrics["metrics.json"]["acc"] == pytest.approx(lr * 2)
+        assert snapshot.metrics["metrics.json"]["nested.loss"] == pytest.approx(1 - lr)
+        assert snapshot.plot_data["curve.csv"].source == "remote"
+        assert len(snapshot.plot_data["curve.csv"].rows) == 20
+        assert not [p for p in snapshot.problems if p.kind == "not-in-cache"]
+    # Only what the report needs: metrics + plot of three commits (not the whole remote).
+    assert remote.fetched == 6
+    again = collect(clone, Config(), use_cache=False)
+    assert next(s for s in again._objects.sources if s.name == "remote").fetched == 0
+
+    # dvc pull + dvc repro in the fresh clone is a no-op.
+    run(["dvc", "pull", "-q"], clone, env)
+    status = run(["dvc", "status", "--json"], clone, env)
+    assert json.loads(status.stdout or "{}") == {}
+    repro = run(["dvc", "repro"], clone, env)
+    assert "didn't change" in repro.stdout or "up to date" in repro.stdout
+
+
+def test_server_down_mid_history_completes_with_reasons(pushed_repo, s3, tmp_path, s3_env):
+    from mlpages.config import Config
+    from mlpages.snapshot import collect
+
+    repo, shas, env = pushed_repo
+    clone = _fresh_clone(repo, tmp_path, s3.endpoint, env)
+    s3.stop()
+    history = collect(clone, Config())
+    for sha in shas:
+        kinds = {p.kind for p in history.snapshots[sha].problems}
+        assert "not-in-cache" in kinds
+    reasons = [p.message for p in history.problems if p.kind == "remote-error"]
+    assert reasons and "unreachable" in reasons[0]

@@ -89,6 +89,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_file_bytes", int, 5_000_000, "Files larger than this are not parsed (a problem)."),
     Option("max_plot_rows", int, 5_000, "Plot data is down-sampled to this many rows per file."),
     Option("cache_dir", str, "", "Snapshot cache folder; defaults to <git-dir>/mlpages-cache."),
+    Option(
+        "remote_fetch",
+        bool,
+        True,
+        "Fetch DVC-cached outputs missing locally from the default DVC remote (S3 API); "
+        "fetched objects are kept in .dvc/tmp/mlpages-remote.",
+    ),
 )
 
 
@@ -105,6 +112,7 @@ class Config:
     max_file_bytes: int = 5_000_000
     max_plot_rows: int = 5_000
     cache_dir: str = ""
+    remote_fetch: bool = True
 
     def metric_direction(self, name: str) -> int:
         """+1 if higher is better, -1 if lower is better (config first, then name hints)."""

@@ -111,6 +111,12 @@ class LocalCache:
 def default_sources(root: Path, config: Config) -> list[ObjectSource]:
     """The local cache, then every registered factory's source."""
     sources: list[ObjectSource] = [LocalCache(cache_dir_of(root))]
+    if config.remote_fetch:
+        from mlpages.remote import remote_source
+
+        remote = remote_source(root, root / ".dvc" / "tmp" / "mlpages-remote")
+        if remote is not None:
+            sources.append(remote)
     for factory in _FACTORIES:
         source = factory(root, config)
         if source is not None:

@@ -75,6 +75,22 @@ def read_remote_config(repo_root: Path, name: str | None = None) -> RemoteConfig
     )
 
 
+def _plausible_md5(md5: str) -> bool:
+    core = md5.removesuffix(".dir")
+    return 3 <= len(core) <= 64 and all(c in "0123456789abcdef" for c in core)
+
+
+def remote_source(root: Path, fetch_cache: Path) -> S3ObjectSource | None:
+    """The repository's default DVC remote as an object source, when it is an S3 remote."""
+    try:
+        remote = read_remote_config(root)
+    except RemoteError:
+        return None
+    if remote is None or not remote.url.startswith("s3://"):
+        return None
+    return S3ObjectSource(remote, fetch_cache)
+
+
 def object_key(prefix: str, md5: str, legacy: bool) -> str:
     """The key of an object in a DVC remote: DVC 3 ``files/md5/ab/cd…``, legacy ``ab/cd…``."""
     tail = f"{md5[:2]}/{md5[2:]}"
@@ -83,7 +99,12 @@ def object_key(prefix: str, md5: str, legacy: bool) -> str:
 
 
 class S3ObjectSource:
-    """Fetches DVC objects from an S3-compatible remote, caching them under ``fetch_cache``."""
+    """Fetches DVC objects from an S3-compatible remote, caching them under ``fetch_cache``.
+
+    Implements :class:`mlpages.dvccache.ObjectSource`; tried after the local DVC cache.
+    """
+
+    name = "remote"
 
     def __init__(self, remote: RemoteConfig, fetch_cache: Path, timeout: float = 5.0) -> None:
         if not remote.url.startswith("s3://"):
@@ -122,14 +143,16 @@ class S3ObjectSource:
             ),
         )
 
-    def read(self, md5: str, legacy: bool) -> bytes | None:
+    def read(self, md5: str, legacy: bool, max_bytes: int | None = None) -> bytes | None:
         """The object's bytes; None if the remote does not have it or is unavailable."""
         local = self.fetch_cache / object_key("", md5, legacy)
         if local.is_file():
             return local.read_bytes()
-        if self.unavailable:
+        if self.unavailable or not _plausible_md5(md5):
             return None
         data = self._get(md5, legacy)
+        if data is not None and max_bytes is not None and len(data) > max_bytes:
+            return None
         if data is not None:
             local.parent.mkdir(parents=True, exist_ok=True)
             tmp = local.with_name(f"{local.name}.{os.getpid()}.tmp")
@@ -138,16 +161,37 @@ class S3ObjectSource:
             self.fetched += 1
         return data
 
+    def has(self, md5: str, legacy: bool) -> bool:
+        """True when the object is in the fetch cache or the remote answers HEAD for it."""
+        if (self.fetch_cache / object_key("", md5, legacy)).is_file():
+            return True
+        if self.unavailable or not _plausible_md5(md5):
+            return False
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        bucket, prefix = self.remote.bucket_and_prefix
+        try:
+            self._ensure_client().head_object(Bucket=bucket, Key=object_key(prefix, md5, legacy))
+        except ClientError:
+            return False
+        except BotoCoreError as exc:
+            self.unavailable = f"{self.label}: unreachable ({type(exc).__name__}: {exc})"
+            return False
+        return True
+
+    def _ensure_client(self):
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client()
+        return self._client
+
     def _get(self, md5: str, legacy: bool) -> bytes | None:
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
         bucket, prefix = self.remote.bucket_and_prefix
         key = object_key(prefix, md5, legacy)
         try:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._make_client()
-            return self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
+            return self._ensure_client().get_object(Bucket=bucket, Key=key)["Body"].read()
         except NoCredentialsError:
             self.unavailable = f"{self.label}: no credentials (set AWS_ACCESS_KEY_ID/SECRET)"
         except ClientError as exc:

@@ -263,6 +263,10 @@ def collect(
             if cache is not None:
                 cache.close()
 
+    for source in objects.sources:
+        reason = getattr(source, "unavailable", None)  # set by remote sources that failed
+        if reason:
+            problems.append(Problem("remote-error", ".", f"{reason}: outputs not available"))
     if not any(s.has_dvc for s in snapshots.values()) and not (location.root / ".dvc").is_dir():
         raise NotADvcRepository(
             f"{location.root}: no DVC files (dvc.yaml, dvc.lock, *.dvc, .dvc/) in any commit"
