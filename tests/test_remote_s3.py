@@ -131,12 +131,20 @@ def test_wrong_credentials_give_one_clear_reason(pushed_repo, tmp_path: Path, s3
 
 
 def test_stopped_server_marks_remote_unavailable_fast(pushed_repo, s3, tmp_path: Path, s3_env):
+    import yaml
+
     repo, _, _ = pushed_repo
-    s3.stop()
+    outs = yaml.safe_load(repo.git("show", "HEAD:dvc.lock"))["stages"]["train"]["outs"]
+    metrics_md5, plot_md5 = (
+        o["md5"] for o in sorted(outs, key=lambda o: o["path"] != "metrics.json")
+    )
     source = S3ObjectSource(read_remote_config(repo.path), tmp_path / "fetched", timeout=1)
-    assert source.read("b" * 32, legacy=False) is None
+    assert source.read(metrics_md5, legacy=False) is not None
+    s3.stop()  # mid-build: the next object cannot be fetched, what was fetched stays readable
+    assert source.read(plot_md5, legacy=False) is None
     assert source.unavailable and "unreachable" in source.unavailable
     assert source.read("c" * 32, legacy=False) is None  # no second timeout
+    assert source.read(metrics_md5, legacy=False) is not None  # kept in the fetch cache
 
 
 def test_object_keys_follow_dvc_layouts():
