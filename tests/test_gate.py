@@ -1,0 +1,369 @@
+"""The model gate: pure rules, fresh-process loading, and the champion read from the DVC cache."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from mlpages.config import Config
+from mlpages.ct.champion import (
+    Champion,
+    cache_dir,
+    cache_object,
+    champion_model_bytes,
+    locked_output,
+    resolve_champion,
+)
+from mlpages.ct.gate import (
+    GateSettings,
+    RuleResult,
+    Scores,
+    classification_metrics,
+    decide,
+    gate_settings,
+    probe_in_fresh_process,
+    run_gate,
+    score_predictions,
+)
+from mlpages.errors import ConfigError, DataError
+
+LOADS = RuleResult("loads", True, "loads")
+
+
+def _settings(**kw: object) -> GateSettings:
+    base: dict[str, object] = {
+        "floors": {"roc_auc": 0.6, "log_loss": 0.7},
+        "margins": {"roc_auc": 0.01, "log_loss": 0.02},
+    }
+    return GateSettings(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def _scores(auc: float, loss: float, slices: dict[str, float] | None = None) -> Scores:
+    slices = slices or {}
+    return Scores(
+        {"roc_auc": auc, "log_loss": loss},
+        {k: {"roc_auc": v} for k, v in slices.items()},
+        dict.fromkeys(slices, 100),
+    )
+
+
+def _failed(rules: tuple[RuleResult, ...]) -> list[tuple[str, str | None]]:
+    return [(r.rule, r.metric) for r in rules if not r.passed]
+
+
+def test_first_run_is_a_rubber_stamp_on_floors() -> None:
+    verdict, rubber, rules, reasons = decide(_scores(0.7, 0.5), None, LOADS, 100, _settings())
+    assert (verdict, rubber) == ("blessed", True)
+    assert [r.rule for r in rules] == ["loads", "finite_predictions", "floor", "floor"]
+    assert reasons[0].startswith("rubber stamp: there is no champion yet")
+
+
+def test_floors_are_direction_aware() -> None:
+    verdict, _, rules, reasons = decide(_scores(0.55, 0.9), None, LOADS, 100, _settings())
+    assert verdict == "rejected"
+    assert _failed(rules) == [("floor", "roc_auc"), ("floor", "log_loss")]
+    assert reasons == (
+        "roc_auc 0.5500 misses the floor ≥ 0.6",
+        "log_loss 0.9000 misses the floor ≤ 0.7",
+    )
+
+
+def test_non_inferiority_with_margins_both_directions() -> None:
+    champion = _scores(0.80, 0.40)
+    ok = decide(_scores(0.795, 0.415), champion, LOADS, 100, _settings())
+    assert ok[0] == "blessed" and ok[1] is False
+    assert ok[3] == ("all 6 rules passed against the champion",)
+    worse_auc = decide(_scores(0.78, 0.40), champion, LOADS, 100, _settings())
+    assert _failed(worse_auc[2]) == [("non_inferiority", "roc_auc")]
+    assert "roc_auc 0.7800 is worse than allowed" in worse_auc[3][0]
+    worse_loss = decide(_scores(0.80, 0.43), champion, LOADS, 100, _settings())
+    assert _failed(worse_loss[2]) == [("non_inferiority", "log_loss")]
+    rule = next(r for r in worse_loss[2] if r.metric == "log_loss" and r.rule == "non_inferiority")
+    assert rule.threshold == pytest.approx(0.42) and rule.champion == 0.40
+
+
+def test_explicit_directions_and_config_override_the_name_hint() -> None:
+    settings = _settings(margins={"score": 0.0}, floors={})
+    champion = Scores({"score": 1.0})
+    lower = Config(lower_is_better=["score"])
+    assert decide(Scores({"score": 0.9}), champion, LOADS, 1, settings, lower)[0] == "blessed"
+    assert decide(Scores({"score": 0.9}), champion, LOADS, 1, settings, Config())[0] == "rejected"
+    explicit = _settings(margins={"score": 0.0}, floors={}, directions={"score": "lower"})
+    assert decide(Scores({"score": 0.9}), champion, LOADS, 1, explicit, Config())[0] == "blessed"
+
+
+def test_slices_regressions_and_missing_slices_fail() -> None:
+    settings = _settings(slice_column="region", slice_margin=0.05, slices=("n", "s", "w"))
+    champion = _scores(0.8, 0.4, {"n": 0.80, "s": 0.80, "w": 0.7})
+    candidate = _scores(0.8, 0.4, {"n": 0.78, "s": 0.70})
+    verdict, _, rules, reasons = decide(candidate, champion, LOADS, 100, settings)
+    assert verdict == "rejected"
+    assert [(r.slice, r.passed) for r in rules if r.rule == "slice"] == [
+        ("n", True),
+        ("s", False),
+        ("w", False),
+    ]
+    assert any("slice region=w is missing" in r for r in reasons)
+    assert any("slice region=s: roc_auc 0.7000 vs champion 0.8000 (beyond" in r for r in reasons)
+
+
+def test_non_finite_predictions_and_load_failures_reject() -> None:
+    scores = Scores({"roc_auc": 0.9, "log_loss": 0.1}, non_finite=3)
+    broken = RuleResult("loads", False, "the model failed in a fresh process: boom")
+    verdict, _, _, reasons = decide(scores, None, broken, 50, _settings())
+    assert verdict == "rejected"
+    assert reasons == (
+        "the model failed in a fresh process: boom",
+        "3 of 50 predictions are NaN or infinite",
+    )
+    cannot = Scores({"roc_auc": math.nan}, error="ValueError: bad input")
+    assert (
+        "cannot score the test data: ValueError"
+        in decide(cannot, None, LOADS, 5, _settings())[3][0]
+    )
+
+
+def test_metrics_and_slice_scores() -> None:
+    labels = np.array([0, 0, 1, 1, 0, 1])
+    scores = np.array([0.1, 0.4, 0.35, 0.8, np.nan, 0.9])
+    result = score_predictions(labels, scores, 0.5, pd.Series(["a", "a", "a", "b", "b", "b"]))
+    assert result.non_finite == 1
+    assert result.metrics["roc_auc"] == pytest.approx(5 / 6)
+    assert result.slice_rows == {"a": 3, "b": 2}
+    assert math.isnan(result.slices["b"]["roc_auc"])  # one class left in slice b
+    single = classification_metrics([1, 1], [0.2, 0.9], 0.5)
+    assert math.isnan(single["roc_auc"]) and single["recall"] == 0.5
+
+
+def test_settings_are_checked() -> None:
+    settings = gate_settings({"floors": {"roc_auc": 0.7}, "threshold": 0.35, "slices": ["a"]})
+    assert settings.floors == {"roc_auc": 0.7} and settings.threshold == 0.35
+    with pytest.raises(ConfigError, match="unknown gate key"):
+        gate_settings({"floor": {}})
+    with pytest.raises(ConfigError, match="map metric names to numbers"):
+        gate_settings({"margins": {"roc_auc": "small"}})
+    with pytest.raises(ConfigError, match="'higher' or 'lower'"):
+        gate_settings({"directions": {"roc_auc": "up"}})
+
+
+# --- real models -------------------------------------------------------------------------------
+
+
+def _dataset(n: int = 400, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    label = (x1 + 0.5 * x2 + rng.normal(scale=0.8, size=n) > 0).astype(int)
+    return pd.DataFrame({"x1": x1, "x2": x2, "region": rng.choice(["n", "s"], n), "y": label})
+
+
+def _fit(frame: pd.DataFrame, features: tuple[str, ...] = ("x1", "x2")) -> LogisticRegression:
+    return LogisticRegression().fit(frame[list(features)], frame["y"])
+
+
+def test_probe_loads_a_real_model_in_a_fresh_process(tmp_path: Path) -> None:
+    data = _dataset()
+    path = tmp_path / "model.pkl"
+    joblib.dump(_fit(data), path)
+    rule = probe_in_fresh_process(path, data.drop(columns=["y"]).head(5), timeout=60)
+    assert rule.passed, rule.reason
+    assert rule.reason == "loads in a fresh process and answers 5 canned requests"
+
+
+def test_probe_reports_a_broken_pickle_and_nan_answers(tmp_path: Path) -> None:
+    data = _dataset()
+    broken = tmp_path / "broken.pkl"
+    broken.write_bytes(b"not a pickle at all")
+    rule = probe_in_fresh_process(broken, data.head(3), timeout=60)
+    assert not rule.passed and rule.reason.startswith("the model failed in a fresh process:")
+    model = _fit(data)
+    model.coef_[:] = np.nan
+    nan_path = tmp_path / "nan.pkl"
+    joblib.dump(model, nan_path)
+    rule = probe_in_fresh_process(nan_path, data.head(3), timeout=60)
+    assert not rule.passed and "NaN/Inf" in rule.reason
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "T",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "T",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+    return subprocess.run(
+        ["git", "-c", "init.defaultBranch=main", *args],
+        cwd=repo,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+TRAIN_SCRIPT = """
+import sys, joblib, pandas as pd, yaml
+from sklearn.linear_model import LogisticRegression
+features = yaml.safe_load(open("params.yaml"))["train"]["features"]
+data = pd.read_csv("data/train.csv")
+joblib.dump(LogisticRegression().fit(data[features], data["y"]), "models/model.pkl")
+"""
+
+
+def _dvc(repo: Path, *args: str) -> None:
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    subprocess.run([sys.executable, "-m", "dvc", *args], cwd=repo, env=env, check=True)
+
+
+def _train(repo: Path, features: str) -> None:
+    params = re.sub(
+        r"features: \[.*\]", f"features: {features}", (repo / "params.yaml").read_text()
+    )
+    (repo / "params.yaml").write_text(params)
+    _dvc(repo, "repro", "-q")
+
+
+@pytest.fixture(scope="module")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git+DVC repo: tag `weak` trains on x2 only, tag `champion` on x1 and x2 (HEAD)."""
+    repo = tmp_path_factory.mktemp("gate") / "repo"
+    (repo / "data").mkdir(parents=True)
+    (repo / "models").mkdir()
+    _git(repo, "init", "-q")
+    _dvc(repo, "init", "-q")
+    _dataset(seed=1).to_csv(repo / "data/train.csv", index=False)
+    _dataset(seed=2).to_csv(repo / "data/test.csv", index=False)
+    (repo / "train.py").write_text(TRAIN_SCRIPT)
+    (repo / "params.yaml").write_text(
+        "train:\n  features: [x2]\ngate:\n  label: y\n  test_data: data/test.csv\n"
+        "  margins: {roc_auc: 0.01}\n  floors: {roc_auc: 0.6}\n  slice_column: region\n"
+    )
+    (repo / "dvc.yaml").write_text(
+        "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py, data/train.csv]\n"
+        "    params: [train.features]\n    outs: [models/model.pkl]\n"
+    )
+    _train(repo, "[x2]")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "weak model")
+    _git(repo, "tag", "weak")
+    _train(repo, "[x1, x2]")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "champion")
+    _git(repo, "tag", "champion")
+    return repo
+
+
+@pytest.fixture
+def dvc_repo(template_repo: Path, tmp_path: Path) -> Path:
+    """A private copy of the template repository (tests may change it)."""
+    return Path(shutil.copytree(template_repo, tmp_path / "repo", symlinks=True))
+
+
+def _candidate(repo: Path, features: tuple[str, ...]) -> None:
+    """Put a freshly trained candidate in the work tree (what `dvc repro` would leave there)."""
+    joblib.dump(_fit(pd.read_csv(repo / "data/train.csv"), features), repo / "models/model.pkl")
+
+
+def test_champion_is_read_from_the_cache_at_its_revision_not_the_work_tree(dvc_repo: Path) -> None:
+    lock = _git(dvc_repo, "show", "champion:dvc.lock")
+    md5, dvc3, inner = locked_output(lock, "models/model.pkl")
+    assert dvc3 and inner == ""
+    champion = resolve_champion(dvc_repo, explicit_rev="champion")
+    assert champion.source == "revision" and champion.sha == _git(dvc_repo, "rev-parse", "HEAD")
+    _candidate(dvc_repo, ("x2",))  # the work tree now holds a different (weaker) model
+    data = champion_model_bytes(dvc_repo, champion)
+    assert data == cache_object(cache_dir(dvc_repo), md5, True).read_bytes()
+    assert data != (dvc_repo / "models/model.pkl").read_bytes()
+
+
+def test_a_worse_candidate_is_rejected_and_a_better_one_blessed(dvc_repo: Path) -> None:
+    from mlpages.ct.validate import load_params_section
+
+    settings = gate_settings(load_params_section(dvc_repo / "params.yaml", "gate"))
+    _candidate(dvc_repo, ("x2",))
+    worse = run_gate(dvc_repo, settings, champion_rev="champion")
+    assert worse.report.verdict == "rejected" and worse.report.rubber_stamp is False
+    assert any(r.startswith("roc_auc ") for r in worse.report.reasons)
+    written = json.loads((dvc_repo / "reports/gate.json").read_text())
+    assert written["verdict"] == "rejected"
+    assert written["champion"] == {
+        "version": None,
+        "sha": _git(dvc_repo, "rev-parse", "champion"),
+        "source": "revision",
+    }
+    failing = [r for r in written["rules"] if not r["passed"]]
+    assert failing[0]["rule"] == "non_inferiority" and failing[0]["metric"] == "roc_auc"
+    assert failing[0]["candidate"] < failing[0]["champion"]
+
+    _candidate(dvc_repo, ("x1", "x2"))
+    better = run_gate(dvc_repo, settings, champion_rev="weak")
+    assert better.report.verdict == "blessed", better.report.reasons
+    assert better.report.champion_metrics["roc_auc"] < better.report.candidate["metrics"]["roc_auc"]
+    assert better.report.reasons == ("all 6 rules passed against the champion",)
+
+
+def test_no_champion_anywhere_is_a_rubber_stamp(dvc_repo: Path) -> None:
+    settings = GateSettings(label="y", test_data="data/test.csv", floors={"roc_auc": 0.6})
+    outcome = run_gate(dvc_repo, settings)
+    assert outcome.champion is None and outcome.report.rubber_stamp
+    assert outcome.report.verdict == "blessed"
+    assert "rubber stamp" in outcome.report.reasons[0]
+
+
+def test_champion_missing_from_cache_or_lock_is_a_clear_error(dvc_repo: Path) -> None:
+    champion = resolve_champion(dvc_repo, explicit_rev="champion")
+    md5, dvc3, _ = locked_output(_git(dvc_repo, "show", "champion:dvc.lock"), "models/model.pkl")
+    cache_object(cache_dir(dvc_repo), md5, dvc3).unlink()
+    with pytest.raises(DataError, match="not in the DVC cache; run `dvc fetch`"):
+        champion_model_bytes(dvc_repo, champion)
+    elsewhere = Champion(sha=champion.sha, source="revision", path="models/other.pkl")
+    with pytest.raises(DataError, match=r"not an output in its dvc\.lock"):
+        champion_model_bytes(dvc_repo, elsewhere)
+    with pytest.raises(DataError, match="is not a commit"):
+        resolve_champion(dvc_repo, explicit_rev="no-such-tag")
+
+
+def test_locked_output_inside_a_directory_and_legacy_hashes() -> None:
+    lock = (
+        "schema: '2.0'\nstages:\n  train:\n    cmd: x\n    outs:\n"
+        "    - path: models\n      md5: abc.dir\n      hash: md5\n"
+        "  old:\n    cmd: y\n    outs:\n    - path: model.bin\n      md5: 0123456789\n"
+    )
+    assert locked_output(lock, "models/m.pkl") == ("abc.dir", True, "m.pkl")
+    assert locked_output(lock, "model.bin") == ("0123456789", False, "")
+    assert locked_output(lock, "absent.pkl") is None
+    assert cache_object(Path("/c"), "0123456789", False) == Path("/c/01/23456789")
+    assert cache_object(Path("/c"), "0123456789", True) == Path("/c/files/md5/01/23456789")
+
+
+def test_cache_dir_honours_dvc_config(tmp_path: Path) -> None:
+    (tmp_path / ".dvc").mkdir()
+    assert cache_dir(tmp_path) == tmp_path / ".dvc" / "cache"
+    (tmp_path / ".dvc" / "config").write_text("[cache]\n    dir = ../shared-cache\n")
+    assert cache_dir(tmp_path) == tmp_path / ".dvc" / "../shared-cache"
+
+
+def test_cli_fail_on_reject_exit_code(dvc_repo: Path) -> None:
+    _candidate(dvc_repo, ("x2",))
+    command = [sys.executable, "-m", "mlpages", "gate", "--champion-rev", "champion"]
+    hard = subprocess.run(
+        [*command, "--fail-on-reject"], cwd=dvc_repo, capture_output=True, text=True
+    )
+    assert hard.returncode == 3
+    assert "gate: REJECTED vs champion champion" in hard.stderr
+    assert hard.stderr.strip().splitlines()[-1].startswith("mlpages: error: candidate rejected: ")
+    assert "Traceback" not in hard.stderr
+    assert json.loads((dvc_repo / "reports/gate.json").read_text())["verdict"] == "rejected"
