@@ -10,7 +10,7 @@ import pytest
 
 from mlpages.models import PlotData, PlotDef
 from mlpages.registry import StageSpan as RegistrySpan
-from mlpages.site import charts, charts_mlops, charts_monitoring
+from mlpages.site import charts, charts_base, charts_mlops, charts_monitoring
 from mlpages.site.charts_mlops import StageSpan, TrendPoint, VersionMarker
 from mlpages.site.charts_monitoring import BatchPoint
 
@@ -28,14 +28,14 @@ LOSS = table("loss.csv", ("step", "loss", "acc"), [(i, 1 / (i + 1), i / 10) for 
 
 
 def test_number_rounding_and_non_finite() -> None:
-    assert charts.num(0.123456789) == 0.123457
-    assert charts.num(123456789.123) == 123456789.0  # integer digits are never dropped
-    assert charts.num(float("nan")) is None
-    assert charts.num(float("-inf")) is None
-    assert charts.num("2.5") == 2.5
-    assert charts.num("abc") is None
-    assert charts.num(True) == 1
-    assert charts.num(7) == 7
+    assert charts_base.num(0.123456789) == 0.123457
+    assert charts_base.num(123456789.123) == 123456789.0  # integer digits are never dropped
+    assert charts_base.num(float("nan")) is None
+    assert charts_base.num(float("-inf")) is None
+    assert charts_base.num("2.5") == 2.5
+    assert charts_base.num("abc") is None
+    assert charts_base.num(True) == 1
+    assert charts_base.num(7) == 7
 
 
 def test_linear_defaults_x_step_y_last_column() -> None:
@@ -125,6 +125,7 @@ def test_scatter_and_deterministic_jitter() -> None:
     xs = first["data"][0]["x"]
     assert len(set(xs)) > 3  # spread out...
     assert all(abs(x - round(x)) <= 0.3 for x in xs)  # ...but within each value's band
+    assert first["layout"]["xaxis"]["tickvals"] == [0, 1, 2]  # ticks at the true values
 
 
 def test_jitter_on_categories_uses_tick_labels() -> None:

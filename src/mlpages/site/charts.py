@@ -1,10 +1,6 @@
 """Plotly figure specs for DVC plots: pure functions returning compact, deterministic JSON dicts.
 
-A figure is ``{"data": [...], "layout": {...}}`` built from plain dicts (no plotly.py objects, no
-default template, no random uids), so the same input always gives byte-identical JSON. Numbers are
-rounded to six significant digits and NaN/Inf become ``null``. Text read from a repository (file
-names, field names, category values) is put into the figure as data with ``&``, ``<`` and ``>``
-turned into entities, because plotly.js renders a small HTML subset inside labels.
+Figures follow the rules of :mod:`mlpages.site.charts_base` (compact, deterministic, escaped).
 
 The templates follow DVC's (``dvc_render`` Vega-Lite templates): ``linear``/``simple``/``smooth``
 draw lines (``smooth`` adds a smoothed line), ``scatter``/``scatter_jitter`` draw points,
@@ -23,20 +19,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlpages.models import PlotData, PlotDef
-
-PALETTE = (
-    "#2563eb",
-    "#ea580c",
-    "#16a34a",
-    "#9333ea",
-    "#dc2626",
-    "#0891b2",
-    "#ca8a04",
-    "#db2777",
-    "#4b5563",
-    "#65a30d",
+from mlpages.site.charts_base import (
+    PALETTE,
+    axis_title,
+    base_layout,
+    downsample_indices,
+    empty_figure,
+    label_of,
+    note,
+    num,
+    text,
 )
-FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+
 TEMPLATES = (
     "linear",
     "simple",
@@ -49,115 +43,6 @@ TEMPLATES = (
     "bar_horizontal_sorted",
 )
 STEP = "step"
-_SIGNIFICANT = 6
-
-
-# --- value helpers (shared with charts_mlops) --------------------------------------------------
-
-
-def num(value: Any) -> float | int | None:
-    """A finite number rounded to six significant digits (integer digits kept), else ``None``."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            return None
-    if not isinstance(value, float) or not math.isfinite(value):
-        return None
-    if value == 0:
-        return 0.0
-    digits = _SIGNIFICANT - 1 - math.floor(math.log10(abs(value)))
-    return round(value, max(digits, 0)) if digits > 0 else float(round(value))
-
-
-def text(value: Any, limit: int = 200) -> str:
-    """Repository text made inert for plotly.js labels (entities for ``&<>``), truncated."""
-    raw = value if isinstance(value, str) else label_of(value)
-    if len(raw) > limit:
-        raw = raw[: limit - 1] + "…"
-    return raw.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def label_of(value: Any) -> str:
-    """A category label for a cell value: integral floats print without ``.0``."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def base_layout(title: str | None = None, height: int = 340) -> dict[str, Any]:
-    """The compact layout every figure starts from (no plotly default template)."""
-    layout: dict[str, Any] = {
-        "height": height,
-        "margin": {"l": 60, "r": 20, "t": 48 if title else 28, "b": 52},
-        "font": {"family": FONT, "size": 12, "color": "#1f2937"},
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "#ffffff",
-        "colorway": list(PALETTE),
-        "hovermode": "closest",
-        "hoverlabel": {"namelength": -1},
-        "legend": {
-            "orientation": "h",
-            "x": 1,
-            "xanchor": "right",
-            "y": 1.02,
-            "yanchor": "bottom",
-            "font": {"size": 11},
-        },
-        "xaxis": {"automargin": True, "gridcolor": "#eef0f3", "zerolinecolor": "#d1d5db"},
-        "yaxis": {"automargin": True, "gridcolor": "#eef0f3", "zerolinecolor": "#d1d5db"},
-    }
-    if title:
-        layout["title"] = {"text": text(title), "x": 0, "xanchor": "left", "font": {"size": 14}}
-    return layout
-
-
-def axis_title(layout: dict[str, Any], axis: str, title: str | None) -> None:
-    """Set an axis title (escaped) when there is one."""
-    if title:
-        layout[axis]["title"] = {"text": text(title), "standoff": 8}
-
-
-def empty_figure(message: str, title: str | None = None, height: int = 220) -> dict[str, Any]:
-    """A figure without traces that says why (e.g. the data file is missing at this commit)."""
-    layout = base_layout(title, height)
-    layout["xaxis"] = {"visible": False}
-    layout["yaxis"] = {"visible": False}
-    layout["annotations"] = [_note(message, 0.5, 0.5, size=13, anchor="middle")]
-    return {"data": [], "layout": layout}
-
-
-def _note(message: str, x: float, y: float, size: int = 11, anchor: str = "right") -> dict:
-    return {
-        "text": text(message, 400),
-        "xref": "paper",
-        "yref": "paper",
-        "x": x,
-        "y": y,
-        "xanchor": anchor,
-        "showarrow": False,
-        "font": {"size": size, "color": "#6b7280"},
-    }
-
-
-def downsample_indices(total: int, limit: int) -> list[int]:
-    """Evenly spaced row indices (first and last kept) so that at most ``limit`` remain."""
-    if total <= limit or limit <= 0:
-        return list(range(total))
-    if limit == 1:
-        return [0]
-    step = (total - 1) / (limit - 1)
-    return sorted({round(i * step) for i in range(limit)})
-
-
 # --- series extraction ---------------------------------------------------------------------------
 
 
@@ -287,7 +172,10 @@ def _jitter(values: list[Any], rng: random.Random) -> tuple[list[Any], dict | No
         distinct = sorted({v for v in values if v is not None})
         gaps = [b - a for a, b in itertools.pairwise(distinct)]
         spread = (distinct[-1] - distinct[0]) if distinct else 0
-        amplitude = 0.3 * min(gaps) if gaps and len(distinct) <= 50 else 0.01 * spread
+        discrete = bool(gaps) and len(distinct) <= 50
+        amplitude = 0.3 * min(gaps) if discrete else 0.01 * spread
+        if discrete and len(distinct) <= 12:
+            ticks = {"tickvals": distinct, "ticktext": [label_of(v) for v in distinct]}
     return [None if v is None else num(v + amplitude * (2 * rng.random() - 1)) for v in values], (
         ticks
     )
@@ -416,7 +304,7 @@ def _confusion_panels(
                 "z": z,
                 "xaxis": f"x{suffix}",
                 "yaxis": f"y{suffix}",
-                "colorscale": "Blues",
+                "colorscale": [[0, "#f1f5fb"], [0.5, "#7aa6db"], [1, "#1e3a8a"]],
                 "zmin": 0,
                 "showscale": i == n - 1,
                 "texttemplate": fmt,
@@ -511,6 +399,6 @@ def overlay_figure(
     if not traces:
         return empty_figure("; ".join(problems) or "no data", heading)
     if problems:
-        layout.setdefault("annotations", []).append(_note("; ".join(problems), 1, -0.22))
+        layout.setdefault("annotations", []).append(note("; ".join(problems), 1, -0.22))
         layout["margin"]["b"] += 16
     return {"data": traces, "layout": layout}

@@ -1,9 +1,9 @@
 """Plotly figure specs for the MLOps views: metric trends with registry markers, stage timelines.
 
-Same rules as :mod:`mlpages.site.charts`: plain deterministic dicts, rounded numbers, NaN/Inf as
-``null``, repository text escaped for plotly.js labels. The inputs are small frozen dataclasses
-(``TrendPoint``, ``VersionMarker``, ``StageSpan``) that the page models build from the history
-and the registry. Monitoring figures live in :mod:`mlpages.site.charts_monitoring`.
+Same rules as :mod:`mlpages.site.charts_base`: plain deterministic dicts, rounded numbers,
+NaN/Inf as ``null``, repository text escaped for plotly.js labels. The inputs are small frozen
+dataclasses (``TrendPoint``, ``VersionMarker``, ``StageSpan``) that the page models build from
+the history and the registry. Monitoring figures live in :mod:`mlpages.site.charts_monitoring`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlpages.site.charts import PALETTE, axis_title, base_layout, empty_figure, num, text
+from mlpages.site.charts_base import PALETTE, axis_title, base_layout, empty_figure, num, text
 
 MARKER_STYLE = {
     "register": ("#6b7280", "dot"),

@@ -1,6 +1,6 @@
 """Plotly figure specs for production monitoring and data validation (drift, performance, ...).
 
-Same rules as :mod:`mlpages.site.charts`. Inputs are :class:`BatchPoint` objects, one per
+Same rules as :mod:`mlpages.site.charts_base`. Inputs are :class:`BatchPoint` objects, one per
 production batch of the monitoring record, parsed from untrusted JSON by the monitoring page.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlpages.site.charts import PALETTE, axis_title, base_layout, empty_figure, num, text
+from mlpages.site.charts_base import PALETTE, axis_title, base_layout, empty_figure, num, text
 from mlpages.site.charts_mlops import VersionMarker, marker_shapes
 
 
