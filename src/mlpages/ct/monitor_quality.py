@@ -224,6 +224,20 @@ def weeks_table(report: QualityReport) -> str:
     return "\n".join(lines)
 
 
+def seed_summary(scenario_name: str, seeds: range) -> dict[str, int]:
+    """Totals over several seeds: events, detected within one batch, delays, false alarms."""
+    totals = {"runs": 0, "events": 0, "detected": 0, "delay": 0, "stable": 0, "false": 0}
+    for seed in seeds:
+        report = evaluate(scenario_name, seed=seed)
+        totals["runs"] += 1
+        totals["events"] += len(report.events)
+        totals["detected"] += sum(e.delay is not None and e.delay <= 1 for e in report.events)
+        totals["delay"] += sum(e.delay or 0 for e in report.events if e.delay is not None)
+        totals["stable"] += len(report.stable_weeks)
+        totals["false"] += len(report.false_alarms)
+    return totals
+
+
 def main() -> None:
     """Print the replay of the default and stable scenarios and a multi-seed summary."""
     for name in ("default", "stable"):
@@ -232,21 +246,16 @@ def main() -> None:
         for event in report.events:
             print(f"- {event.kind} at week {event.week}: detected at {event.detected_week}")
         print(f"- false alarms on {len(report.stable_weeks)} stable weeks: {report.false_alarms}\n")
-    seeds = range(1, 11)
-    print("## default scenario over seeds 1..10\n")
-    detected = delays = alarms = stable = total = 0
-    for seed in seeds:
-        report = evaluate("default", seed=seed)
-        total += len(report.events)
-        detected += sum(e.delay is not None and e.delay <= 1 for e in report.events)
-        delays += sum(e.delay or 0 for e in report.events if e.delay is not None)
-        alarms += len(report.false_alarms)
-        stable += len(report.stable_weeks)
+    seeds = range(1, 21)
+    print(f"## seeds {seeds.start}..{seeds.stop - 1}\n")
+    print("| scenario | runs | events detected within one batch | total delay | false alarms |")
+    print("| --- | --- | --- | --- | --- |")
+    for name in ("default", "stable"):
+        t = seed_summary(name, seeds)
         print(
-            f"- seed {seed}: delays {[e.delay for e in report.events]}, false {report.false_alarms}"
+            f"| {name} | {t['runs']} | {t['detected']}/{t['events']} | {t['delay']} batches | "
+            f"{t['false']} on {t['stable']} stable weeks |"
         )
-    print(f"\nevents detected within one batch: {detected}/{total}; total delay {delays} batches;")
-    print(f"false alarms: {alarms} on {stable} stable weeks")
 
 
 if __name__ == "__main__":
