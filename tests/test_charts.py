@@ -218,14 +218,22 @@ def test_trend_figure_with_version_markers() -> None:
         for i in range(5)
     ]
     points.append(TrendPoint("f" * 40, 1_700_900_000, "broken", math.nan))
-    markers = [VersionMarker(1_700_000_000 + 2 * 86400, "v1.0.0 → prod", "promote")]
+    markers = [
+        VersionMarker(1_700_000_000 + 86400, "v1.0.0", "register", version="v1.0.0"),
+        VersionMarker(1_700_000_000 + 2 * 86400, "v1.0.0 → prod", "promote", version="v1.0.0"),
+        VersionMarker(1_700_000_000 + 3 * 86400, "v1.1.0", "register", version="v1.1.0"),
+    ]
     fig = charts_mlops.trend_figure(points, "auc", markers)
     (trace,) = fig["data"]
     assert len(trace["x"]) == 5  # the NaN point is left out
     assert trace["x"][0] == "2023-11-14 22:13:20"
     assert trace["text"][0].startswith("00000000 run 0")
-    assert fig["layout"]["shapes"][0]["x0"] == "2023-11-16 22:13:20"
-    assert fig["layout"]["annotations"][0]["text"] == "v1.0.0 → prod"
+    # the registration of a promoted version is not drawn: its promotion says more
+    assert [s["x0"] for s in fig["layout"]["shapes"]] == [
+        "2023-11-16 22:13:20",
+        "2023-11-17 22:13:20",
+    ]
+    assert [a["text"] for a in fig["layout"]["annotations"]] == ["v1.0.0 → prod", "v1.1.0"]
     empty = charts_mlops.trend_figure([], "auc")
     assert empty["data"] == [] and "no value of auc" in empty["layout"]["annotations"][0]["text"]
 

@@ -46,6 +46,7 @@ class VersionMarker:
     label: str
     kind: str
     sha: str = ""
+    version: str = ""  # "artifact version" (or just the version when one artifact is shown)
 
 
 @dataclass(frozen=True)
@@ -88,13 +89,14 @@ def version_markers(
             continue
         name = f"{event.version}" if artifact else f"{event.artifact} {event.version}"
         if event.kind == "register":
-            markers.append(VersionMarker(event.time, name, "register", event.sha))
+            markers.append(VersionMarker(event.time, name, "register", event.sha, name))
         elif event.kind == "assign" and event.stage == production_stage:
             kind = "rollback" if event.rollback else "promote"
             label = f"{name} → {event.stage}" + (" (rollback)" if event.rollback else "")
-            markers.append(VersionMarker(event.time, label, kind, event.sha))
+            markers.append(VersionMarker(event.time, label, kind, event.sha, name))
         elif event.kind == "unassign" and event.stage == production_stage:
-            markers.append(VersionMarker(event.time, f"{name} ✕ {event.stage}", "demote"))
+            label = f"{name} ✕ {event.stage}"
+            markers.append(VersionMarker(event.time, label, "demote", event.sha, name))
     return sorted(markers, key=lambda m: (m.time, m.label))
 
 
@@ -181,7 +183,14 @@ def trend_figure(
         "showlegend": False,
     }
     first, last = values[0][0].time, values[-1][0].time
-    shown = [m for m in version_markers if first - 86400 * 365 <= m.time <= last + 86400 * 30]
+    # A promoted version is labelled by its promotion; its registration line would only crowd.
+    promoted = {m.version for m in version_markers if m.kind in ("promote", "rollback")}
+    shown = [
+        m
+        for m in version_markers
+        if first - 86400 * 365 <= m.time <= last + 86400 * 30
+        and not (m.kind == "register" and m.version and m.version in promoted)
+    ]
     marker_shapes(shown, layout, lambda m: iso(m.time))
     return {"data": [trace], "layout": layout}
 
