@@ -38,7 +38,8 @@ set_output() {
   fi
 }
 
-has_remote() { [ -n "$(dvc remote list 2>/dev/null)" ]; }
+# A remote section in the DVC config (read directly: `dvc remote list` costs a second per call).
+has_remote() { grep -qs "^\['remote " .dvc/config .dvc/config.local; }
 
 # The registry artifact and the production stage, read once from the repository's settings.
 read_settings() {
@@ -140,7 +141,7 @@ cmd_register() {
   tags_before=$(git tag -l | LC_ALL=C sort)
   # Record the run (lock, metrics, reports; DVC-cached outputs are git-ignored) whatever the
   # verdict: the site shows rejected runs too. Only a blessed model gets a version.
-  git add -A
+  git add -A -- . ":(exclude)${SITE_DIR:-site}" ":(exclude)$DIFF_FILE"
   if git diff --cached --quiet; then
     log "nothing changed: the pipeline was up to date"
   else

@@ -1,0 +1,251 @@
+"""The continuous-training workflows, run locally: the same `scripts/ct.sh` steps as train.yml and
+pr.yml, against fresh clones of a local bare "origin" with a local DVC remote.
+
+A tiny real project (scikit-learn model, `mlpages gate` as a DVC stage, a `type: model` artifact)
+goes through: training on push (rubber stamp, registered, staging), a manual promotion, a pull
+request that cripples the model (diff markdown, gate refuses), and the merge of that pull request
+(the run is recorded, nothing is registered or promoted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import GIT_ENV, git
+
+from mlpages.diff_markdown import MARKER
+
+ROOT = Path(__file__).resolve().parents[1]
+CT = ROOT / "scripts" / "ct.sh"
+BIN = Path(sys.executable).parent
+
+pytestmark = pytest.mark.slow
+
+TRAIN_PY = """\
+import json
+from pathlib import Path
+
+import joblib
+import pandas as pd
+import yaml
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+params = yaml.safe_load(Path("params.yaml").read_text())["train"]
+frame = pd.read_csv("data/raw.csv")
+cut = int(len(frame) * 0.7)
+train, test = frame.iloc[:cut], frame.iloc[cut:]
+model = LogisticRegression(C=params["C"]).fit(train[params["features"]], train["default"])
+Path("models").mkdir(exist_ok=True)
+joblib.dump(model, "models/model.pkl")
+test.to_csv("data/test.csv", index=False)
+auc = roc_auc_score(test["default"], model.predict_proba(test[params["features"]])[:, 1])
+Path("reports").mkdir(exist_ok=True)
+Path("reports/metrics.json").write_text(json.dumps({"roc_auc": round(auc, 6), "rows": len(train)}))
+"""
+
+DVC_YAML = """\
+stages:
+  train:
+    cmd: python train.py
+    deps: [train.py, data/raw.csv]
+    params: [train]
+    outs: [models/model.pkl, data/test.csv]
+    metrics:
+      - reports/metrics.json:
+          cache: false
+  gate:
+    cmd: mlpages gate
+    deps: [models/model.pkl, data/test.csv]
+    params: [gate]
+    outs:
+      - reports/gate.json:
+          cache: false
+artifacts:
+  model:
+    path: models/model.pkl
+    type: model
+"""
+
+PARAMS = """\
+train:
+  features: {features}
+  C: 1.0
+gate:
+  model: models/model.pkl
+  test_data: data/test.csv
+  label: default
+  floors: {{roc_auc: 0.55}}
+  margins: {{roc_auc: 0.02}}
+  artifact: model
+  canned_requests: 3
+"""
+
+
+def raw_data(rows: int = 500) -> str:
+    rng = np.random.default_rng(7)
+    x1, x2, noise = rng.normal(size=(3, rows))
+    default = (rng.random(rows) < 1 / (1 + np.exp(-(2.0 * x1 - 1.5 * x2)))).astype(int)
+    lines = ["x1,x2,noise,default"]
+    rows_ = zip(x1, x2, noise, default, strict=True)
+    lines += [f"{a:.5f},{b:.5f},{c:.5f},{d}" for a, b, c, d in rows_]
+    return "\n".join(lines) + "\n"
+
+
+class World:
+    """A bare origin, a DVC remote folder, a developer clone, and fresh CI clones."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.origin = tmp / "origin.git"
+        self.store = tmp / "dvc-store"
+        self.env = {
+            **os.environ,
+            **GIT_ENV,
+            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+            "DVC_NO_ANALYTICS": "1",
+            "DVC_SITE_CACHE_DIR": str(tmp / "dvc-site-cache"),
+        }
+        self.runs = 0
+
+    def run(self, cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+        proc = subprocess.run(
+            list(args), cwd=cwd, env={**self.env, **(env or {})}, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, f"{args} failed:\n{proc.stdout}\n{proc.stderr}"
+        return proc.stdout
+
+    def ct(self, cwd: Path, step: str, **env: str) -> str:
+        return self.run(cwd, "bash", str(CT), step, env=env)
+
+    def ci_clone(self, ref: str = "main") -> Path:
+        """Like actions/checkout with fetch-depth: 0: all branches and tags, `ref` checked out."""
+        self.runs += 1
+        path = self.tmp / f"ci-{self.runs}"
+        git(self.tmp, "clone", "-q", "--no-local", str(self.origin), str(path))
+        if ref != "main":
+            git(path, "checkout", "-q", "--detach", ref)
+        return path
+
+    def origin_tags(self) -> set[str]:
+        out = git(self.tmp, "ls-remote", "--tags", "--refs", str(self.origin))
+        return {line.split("refs/tags/", 1)[1] for line in out.splitlines()}
+
+    def origin_file(self, ref: str, path: str) -> str:
+        return git(self.origin, "show", f"{ref}:{path}")
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> tuple[World, Path]:
+    w = World(tmp_path)
+    git(tmp_path, "init", "-q", "--bare", str(w.origin))
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    git(dev, "init", "-q")
+    (dev / "data").mkdir()
+    (dev / "data" / "raw.csv").write_text(raw_data())
+    (dev / "train.py").write_text(TRAIN_PY)
+    (dev / "dvc.yaml").write_text(DVC_YAML)
+    (dev / "params.yaml").write_text(PARAMS.format(features="[x1, x2]"))
+    w.run(dev, "dvc", "init", "-q")
+    w.run(dev, "dvc", "config", "core.analytics", "false")
+    w.run(dev, "dvc", "remote", "add", "-d", "store", str(w.store))
+    w.run(dev, "dvc", "add", "-q", "data/raw.csv")
+    git(dev, "add", "-A")
+    git(dev, "commit", "-q", "-m", "project: data, training script, gate")
+    git(dev, "remote", "add", "origin", str(w.origin))
+    git(dev, "push", "-q", "origin", "main")
+    w.run(dev, "dvc", "push", "-q")
+    return w, dev
+
+
+def test_train_promote_pr_and_refused_merge(world):
+    w, dev = world
+
+    # --- train.yml on a push to main: repro, rubber stamp, register + staging, push, site ---
+    ci = w.ci_clone()
+    out_file = w.tmp / "train-output"
+    w.ct(ci, "train")
+    w.ct(ci, "register", GITHUB_OUTPUT=str(out_file), REASON="first run")
+    assert "verdict=blessed" in out_file.read_text()
+    tags = w.origin_tags()
+    assert {"model@v0.1.0", "model#staging#1"} <= tags, tags
+    gate = json.loads(w.origin_file("main", "reports/gate.json"))
+    assert gate["verdict"] == "blessed" and gate["rubber_stamp"] is True
+    lock = w.origin_file("main", "dvc.lock")
+    assert "models/model.pkl" in lock and "reports/gate.json" in lock
+    message = git(w.origin, "log", "-1", "--format=%s", "main")
+    assert message.strip() == "ct: record pipeline run (first run)"
+    assert any(w.store.rglob("*")), "dvc push stored nothing in the remote"
+    w.ct(ci, "site")
+    assert (ci / "site" / "index.html").is_file()
+
+    # --- train.yml dispatched with action=promote: staging version -> prod ---
+    ci = w.ci_clone()
+    w.ct(ci, "promote", REASON="looks good")
+    assert any(t.startswith("model#prod#") for t in w.origin_tags())
+    shown = json.loads(w.run(ci, "mlpages", "registry", "show", "--json"))
+    assert shown["model"]["stage"]["prod"] == "v0.1.0"
+
+    # --- a pull request that cripples the model (only the noise feature) ---
+    git(dev, "pull", "-q", "--tags", "origin", "main")
+    git(dev, "checkout", "-q", "-b", "noise-only")
+    (dev / "params.yaml").write_text(PARAMS.format(features="[noise]"))
+    git(dev, "commit", "-q", "-am", "train on the noise feature only")
+    git(dev, "push", "-q", "origin", "noise-only")
+    base = git(w.origin, "rev-parse", "main").strip()
+    tags_before_pr = w.origin_tags()
+
+    ci = w.ci_clone("origin/noise-only")
+    summary, output = w.tmp / "pr-summary.md", w.tmp / "pr-output"
+    w.ct(
+        ci,
+        "pr",
+        BASE_SHA=base,
+        HEAD_REF="noise-only",
+        SITE_URL="https://example.org/site",
+        GITHUB_STEP_SUMMARY=str(summary),
+        GITHUB_OUTPUT=str(output),
+    )
+    markdown = (ci / "mlpages-diff.md").read_text()
+    assert markdown.startswith(MARKER)
+    assert summary.read_text() == markdown
+    assert output.read_text().startswith("markdown<<MLPAGES_") and MARKER in output.read_text()
+    assert "**Gate:** ❌ rejected" in markdown and "`v0.1.0`" in markdown
+    roc = next(line for line in markdown.splitlines() if "| roc_auc |" in line)
+    assert "🔴 worse" in roc
+    assert '| params.yaml | train.features | ["x1", "x2"] | ["noise"] |' in markdown
+    assert "- `train` — " in markdown and "param params.yaml:train.features" in markdown
+    assert "/compare/origin-noise-only-" in markdown  # the site's page for this branch
+    assert w.origin_tags() == tags_before_pr  # a pull request never registers anything
+
+    # --- the pull request is merged anyway: train.yml records the run, promotes nothing ---
+    git(dev, "checkout", "-q", "main")
+    git(dev, "merge", "-q", "--no-ff", "-m", "merge noise-only", "noise-only")
+    git(dev, "push", "-q", "origin", "main")
+    ci = w.ci_clone()
+    out_file = w.tmp / "train-output-2"
+    w.ct(ci, "train")
+    w.ct(ci, "site")  # built before the run is recorded: it must not be committed with it
+    w.ct(ci, "register", GITHUB_OUTPUT=str(out_file))
+    assert "verdict=rejected" in out_file.read_text()
+    committed = git(w.origin, "show", "--name-only", "--format=", "main").split()
+    assert "dvc.lock" in committed and "reports/gate.json" in committed
+    assert not any(path.startswith("site/") for path in committed)
+    gate = json.loads(w.origin_file("main", "reports/gate.json"))
+    assert gate["verdict"] == "rejected" and gate["champion"]["version"] == "v0.1.0"
+    assert w.origin_tags() == tags_before_pr, "a refused model must not be registered or promoted"
+    shown = json.loads(w.run(ci, "mlpages", "registry", "show", "--json"))
+    assert shown["model"]["stage"]["prod"] == "v0.1.0"
+    assert shown["model"]["version"] == "v0.1.0"
+
+
+def test_unknown_step_prints_usage(tmp_path):
+    proc = subprocess.run(["bash", str(CT), "nope"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 2 and "scripts/ct.sh train" in proc.stderr
