@@ -214,6 +214,8 @@ def test_data_inputs_are_tracked_files_and_external_non_code_deps():
                     HashInfo("data/lookup.csv", "l1"),
                     HashInfo("src/featurize.py", "c1"),
                     HashInfo("params.yaml", "p1"),
+                    HashInfo("schema.yaml", "s1"),
+                    HashInfo("data/events.json", "e1"),
                 ),
                 outs=(HashInfo("data/features", "f1.dir"),),
             ),
@@ -224,6 +226,7 @@ def test_data_inputs_are_tracked_files_and_external_non_code_deps():
     assert {path: source for path, (source, _) in inputs.items()} == {
         "data/raw": "tracked",
         "data/lookup.csv": "dep",
+        "data/events.json": "dep",
     }
 
 

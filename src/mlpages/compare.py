@@ -20,7 +20,8 @@ from mlpages.models import HashInfo, Snapshot, Stage, Value, encode_value
 CODE_SUFFIXES = frozenset(
     {".py", ".ipynb", ".r", ".sh", ".bash", ".jl", ".js", ".ts", ".scala", ".java", ".sql", ".m"}
 )
-PARAMS_SUFFIXES = frozenset({".yaml", ".yml", ".toml", ".json", ".py"})
+# ... and these are configuration (schemas, settings), not data. JSON stays data: datasets use it.
+CONFIG_SUFFIXES = frozenset({".yaml", ".yml", ".toml", ".cfg", ".ini", ".conf"})
 
 
 @dataclass(frozen=True)
@@ -314,11 +315,13 @@ def _is_data_dep(path: str, produced: set[str], params_files: set[str]) -> bool:
         return False
     if any(path.startswith(out.rstrip("/") + "/") for out in produced):
         return False
-    return PurePosixPath(path).suffix.lower() not in CODE_SUFFIXES
+    suffix = PurePosixPath(path).suffix.lower()
+    return suffix not in CODE_SUFFIXES and suffix not in CONFIG_SUFFIXES
 
 
 def data_inputs(snapshot: Snapshot) -> dict[str, tuple[str, HashInfo]]:
-    """Data a pipeline reads: ``.dvc``-tracked outputs and stage deps no stage produces."""
+    """Data a pipeline reads: ``.dvc``-tracked outputs, and stage deps that no stage produces
+    and that are neither code nor configuration (by file suffix)."""
     inputs: dict[str, tuple[str, HashInfo]] = {
         info.path: ("tracked", info) for info in snapshot.tracked
     }
