@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,9 @@ from mlpages.registry_read import (
     RegistryEvent,
     StageSpan,
     TagRecord,
-    group_tags,
+    event_order_key,
     parse_tag_name,
-    resolve_registry,
+    resolve_artifact,
 )
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "production_version",
     "read_registry",
     "read_tags",
+    "resolve_registry",
 ]
 
 GTO_CONFIG = ".gto"
@@ -56,6 +57,60 @@ _FIELDS = (
     "%(taggerdate:unix)",
     "%(contents)",
 )
+
+
+# --- assembling the registry (pure) -----------------------------------------------------------
+
+
+def group_tags(tags: Iterable[TagRecord]) -> dict[str, list[TagRecord]]:
+    """Registry tags by artifact name (other tags dropped), in (time, name) order."""
+    grouped: dict[str, list[TagRecord]] = {}
+    for tag in sorted(tags, key=lambda t: (t.time, t.name)):
+        parsed = parse_tag_name(tag.name)
+        if parsed is not None:
+            grouped.setdefault(parsed.artifact, []).append(tag)
+    return grouped
+
+
+def resolve_registry(
+    tags: Iterable[TagRecord],
+    declarations: Mapping[str, Declaration] | None = None,
+    paths: Mapping[str, Mapping[str, str | None]] | None = None,
+    allowed_stages: tuple[str, ...] | None = None,
+) -> Registry:
+    """The whole registry: tagged artifacts plus artifacts declared (at HEAD) but never tagged."""
+    declarations = declarations or {}
+    artifacts: dict[str, ArtifactState] = {}
+    for name, artifact_tags in group_tags(tags).items():
+        artifacts[name] = resolve_artifact(
+            name, artifact_tags, declarations.get(name), (paths or {}).get(name)
+        )
+    for name, declaration in declarations.items():
+        if name not in artifacts:
+            artifacts[name] = ArtifactState(
+                name=name,
+                path=declaration.path,
+                type=declaration.type,
+                versions=(),
+                stages={},
+                deprecated=False,
+                events=(),
+                registered=False,
+            )
+    events = sorted(
+        (e for a in artifacts.values() for e in a.events),
+        key=event_order_key,
+    )
+    used = sorted({s for a in artifacts.values() for s, v in a.stages.items() if v is not None})
+    return Registry(
+        artifacts=dict(sorted(artifacts.items())),
+        events=tuple(events),
+        allowed_stages=allowed_stages,
+        used_stages=tuple(used),
+    )
+
+
+# --- git ---------------------------------------------------------------------------------------
 
 
 def run_git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
@@ -138,8 +193,9 @@ def _yaml(data: bytes | None) -> Any:
 
     if data is None:
         return None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.safe_load(data)
+        return yaml.load(data, Loader=loader)  # a safe loader (C version when built)
     except yaml.YAMLError:
         return None
 
@@ -245,15 +301,21 @@ def read_registry(repo: Path) -> Registry:
             for file in declaring_files(name):
                 specs[(tag.sha, file)] = None
     blobs = read_blobs(repo, [f"{sha}:{file}" for sha, file in specs])
-    paths: dict[str, dict[str, str | None]] = {}
-    for name, artifact_tags in grouped.items():
-        for tag in artifact_tags:
-            declared = None
-            for file in declaring_files(name):
-                declared = declared or parse_declarations(file, blobs[f"{tag.sha}:{file}"]).get(
-                    name
-                )
-            paths.setdefault(name, {})[tag.sha] = declared.path if declared else None
+    parsed: dict[tuple[str, bytes | None], dict[str, Declaration]] = {}  # same blob, one parse
+
+    def declared_path(name: str, sha: str) -> str | None:
+        for file in declaring_files(name):
+            data = blobs[f"{sha}:{file}"]
+            if (file, data) not in parsed:
+                parsed[(file, data)] = parse_declarations(file, data)
+            if name in parsed[(file, data)]:
+                return parsed[(file, data)][name].path
+        return None
+
+    paths = {
+        name: {tag.sha: declared_path(name, tag.sha) for tag in artifact_tags}
+        for name, artifact_tags in grouped.items()
+    }
     declarations = declarations_at(repo, head) if head else {}
     return resolve_registry(tags, declarations, paths, allowed_stages(repo))
 
@@ -269,64 +331,41 @@ def production_version(repo: Path, artifact: str, stage: str = "prod") -> ModelV
 # --- the artifact's hash at a commit (dvc.lock / .dvc files) ----------------------------------
 
 
-def _hash_info(path: str, entry: dict) -> HashInfo:
-    md5 = entry.get("md5")
-    other = next((str(entry[k]) for k in ("etag", "checksum", "version_id") if entry.get(k)), None)
-    return HashInfo(
-        path=path,
-        md5=str(md5) if md5 else None,
-        hash_name=str(entry["hash"]) if entry.get("hash") else None,
-        size=entry.get("size") if isinstance(entry.get("size"), int) else None,
-        nfiles=entry.get("nfiles") if isinstance(entry.get("nfiles"), int) else None,
-        other=other,
+def outputs_at(repo: Path, sha: str) -> list[HashInfo]:
+    """Every output recorded at commit ``sha`` in its dvc.lock and .dvc files (repo-relative).
+
+    Parsed with :mod:`mlpages.dvcfiles` (stage ``wdir``, ``foreach``/``matrix`` names, DVC 1-3
+    lock schemas); the files are read with one ``git cat-file --batch``.
+    """
+    from mlpages.dvcfiles import (
+        lock_only_stage,
+        merge_lock,
+        parse_dvc_file,
+        parse_dvc_lock,
+        parse_dvc_yaml,
     )
 
-
-def locked_outputs(lock_path: str, lock: Any, dvcyaml: Any) -> list[HashInfo]:
-    """Outputs recorded in a dvc.lock (schema 2.0 or DVC 1.x), paths made repo-relative."""
-    if not isinstance(lock, dict):
-        return []
-    folder = posixpath.dirname(lock_path)
-    stages = lock.get("stages") if "schema" in lock else lock
-    declared = dvcyaml.get("stages") if isinstance(dvcyaml, dict) else None
-    outs = []
-    for name, entry in (stages or {}).items() if isinstance(stages, dict) else ():
-        if not isinstance(entry, dict):
-            continue
-        spec = declared.get(str(name).split("@")[0]) if isinstance(declared, dict) else None
-        wdir = spec.get("wdir", ".") if isinstance(spec, dict) else "."
-        for out in entry.get("outs") or ():
-            if isinstance(out, dict) and out.get("path"):
-                outs.append(_hash_info(_join(_join(folder, str(wdir)), str(out["path"])), out))
-    return outs
-
-
-def tracked_outputs(dvcfile_path: str, data: Any) -> list[HashInfo]:
-    """Outputs of a single-stage ``.dvc`` file (``dvc add``), paths made repo-relative."""
-    if not isinstance(data, dict):
-        return []
-    base = _join(posixpath.dirname(dvcfile_path), str(data.get("wdir", ".")))
-    return [
-        _hash_info(_join(base, str(out["path"])), out)
-        for out in data.get("outs") or ()
-        if isinstance(out, dict) and out.get("path")
-    ]
-
-
-def outputs_at(repo: Path, sha: str) -> list[HashInfo]:
-    """Every output recorded at commit ``sha`` in its dvc.lock and .dvc files."""
     listing = run_git(repo, "ls-tree", "-r", "-z", "--name-only", sha).decode("utf-8", "replace")
     files = [f for f in listing.split("\0") if f and not f.startswith(".dvc/")]
     locks = [f for f in files if posixpath.basename(f) == "dvc.lock"]
     dvcs = [f for f in files if f.endswith(".dvc")]
     yamls = [posixpath.join(posixpath.dirname(f), "dvc.yaml") for f in locks]
     blobs = read_blobs(repo, [f"{sha}:{f}" for f in locks + dvcs + yamls])
+
+    def read_file(path: str) -> bytes | None:
+        return read_blobs(repo, [f"{sha}:{path}"]).get(f"{sha}:{path}")
+
     outs: list[HashInfo] = []
-    for lock, dvcyaml in zip(locks, yamls, strict=True):
-        lock_data = _yaml(blobs.get(f"{sha}:{lock}"))
-        outs += locked_outputs(lock, lock_data, _yaml(blobs.get(f"{sha}:{dvcyaml}")))
+    for lock_path, yaml_path in zip(locks, yamls, strict=True):
+        lock = parse_dvc_lock(blobs.get(f"{sha}:{lock_path}") or b"", lock_path)
+        yaml_data = blobs.get(f"{sha}:{yaml_path}")
+        declared = parse_dvc_yaml(yaml_data, yaml_path, read_file).stages if yaml_data else ()
+        by_name = {stage.name: stage for stage in declared}
+        for name, entry in lock.stages.items():
+            stage = by_name.get(name) or lock_only_stage(name, entry, yaml_path)
+            outs.extend(merge_lock(stage, entry).lock_outs)
     for file in dvcs:
-        outs += tracked_outputs(file, _yaml(blobs.get(f"{sha}:{file}")))
+        outs.extend(parse_dvc_file(blobs.get(f"{sha}:{file}") or b"", file)[0])
     return outs
 
 

@@ -1,8 +1,8 @@
 """The pure core of the model registry: GTO tag names, SemVer, and the registry state of tags.
 
 Nothing here touches git. ``mlpages.registry`` reads the tags (one ``git for-each-ref``) and the
-artifact declarations, then calls :func:`resolve_registry`. The semantics are GTO's defaults
-(``gto show`` / ``gto history``, GTO 1.x), checked against the real ``gto`` in the tests:
+artifact declarations, then resolves each artifact here (:func:`resolve_artifact`) with the
+default semantics of ``gto show`` / ``gto history`` (GTO 1.x), checked against the real ``gto``:
 
 * tags are processed in tagger-time order, ties broken by tag name;
 * an assignment at a commit belongs to the version registered at that commit (a commit with no
@@ -267,76 +267,83 @@ class Registry:
 
 @dataclass
 class _Version:
+    """A version while events are replayed: only the latest time of each kind matters."""
+
     name: str
     sha: str
-    order: int
-    registered: bool
-    regs: list[RegistryEvent] = field(default_factory=list)
-    deregs: list[RegistryEvent] = field(default_factory=list)
-    stage_events: dict[str, list[RegistryEvent]] = field(default_factory=dict)
+    seen: int  # first-seen order, the last tie-break
+    registered: bool = False
+    last_reg: int | None = None
+    last_dereg: int | None = None
+    reg_event: RegistryEvent | None = None
+    assigned: dict[str, int] = field(default_factory=dict)  # stage -> latest assignment
+    unassigned: dict[str, int] = field(default_factory=dict)
+
+    def add(self, event: RegistryEvent) -> None:
+        t = event.time
+        if event.kind == REGISTER:
+            self.registered = True
+            self.last_reg = t if self.last_reg is None else max(self.last_reg, t)
+            if self.reg_event is None or event_order_key(event) > event_order_key(self.reg_event):
+                self.reg_event = event
+        elif event.kind == DEREGISTER:
+            self.registered = True
+            self.last_dereg = t if self.last_dereg is None else max(self.last_dereg, t)
+        elif event.stage:
+            times = self.assigned if event.kind == ASSIGN else self.unassigned
+            times[event.stage] = max(times.get(event.stage, t), t)
 
     @property
     def active(self) -> bool:
         if not self.registered:
-            return bool(self.stage_events)
-        if not self.regs:
+            return bool(self.assigned or self.unassigned)
+        if self.last_reg is None:
             return False
-        return not self.deregs or max(e.time for e in self.regs) > max(e.time for e in self.deregs)
+        return self.last_dereg is None or self.last_reg > self.last_dereg
 
     @property
     def created_at(self) -> int:
-        if self.regs:
-            return max(e.time for e in self.regs)
-        times = [e.time for events in self.stage_events.values() for e in events]
-        return max(times, default=0)
+        if self.last_reg is not None:
+            return self.last_reg
+        times = [*self.assigned.values(), *self.unassigned.values(), self.last_dereg or 0]
+        return max(times)
 
     def assigned_at(self, stage: str) -> int | None:
         """Time of the latest assignment if the pair (self, stage) is assigned now."""
-        events = self.stage_events.get(stage, [])
-        assigns = [e.time for e in events if e.kind == ASSIGN]
-        if not assigns:
+        assigned, unassigned = self.assigned.get(stage), self.unassigned.get(stage)
+        if assigned is None or (unassigned is not None and unassigned >= assigned):
             return None
-        unassigns = [e.time for e in events if e.kind == UNASSIGN]
-        if unassigns and max(unassigns) >= max(assigns):
-            return None
-        return max(assigns)
+        return assigned
 
 
-def _event_key(event: RegistryEvent) -> tuple:
+def event_order_key(event: RegistryEvent) -> tuple:
+    """Time order; equal times by GTO's event priority, then tag name."""
     return (event.time, PRIORITY[event.kind], event.tag)
 
 
-def _build_versions(events: list[RegistryEvent]) -> dict[str, _Version]:
-    """Versions as GTO indexes them: version tags first, then stage tags (implicit versions)."""
-    versions: dict[str, _Version] = {}
-    for event in events:
-        if event.kind in (REGISTER, DEREGISTER) and event.version:
-            v = versions.setdefault(
-                event.version, _Version(event.version, event.sha, len(versions), True)
-            )
-            (v.regs if event.kind == REGISTER else v.deregs).append(event)
-    for event in events:
-        if event.kind in (ASSIGN, UNASSIGN) and event.version and event.stage:
-            v = versions.get(event.version)
-            if v is None:
-                v = versions.setdefault(
-                    event.version, _Version(event.version, event.sha, len(versions), False)
-                )
-            v.stage_events.setdefault(event.stage, []).append(event)
-    return versions
+def _add_event(versions: dict[str, _Version], event: RegistryEvent) -> None:
+    if event.version is None:
+        return
+    version = versions.get(event.version)
+    if version is None:
+        version = versions[event.version] = _Version(event.version, event.sha, len(versions))
+    version.add(event)
 
 
 def _holders(versions: Mapping[str, _Version]) -> dict[str, str]:
-    """stage -> version holding it (latest assignment among active versions)."""
+    """stage -> version holding it: the latest assignment among active versions.
+
+    Equal times: the version registered first wins, then the one seen first (as in GTO).
+    """
     best: dict[str, tuple] = {}
     for v in versions.values():
         if not v.active:
             continue
-        for stage in v.stage_events:
+        for stage in v.assigned:
             assigned = v.assigned_at(stage)
             if assigned is None:
                 continue
-            key = (assigned, -v.created_at, -v.order)
+            key = (assigned, -v.created_at, v.registered, -v.seen)
             if stage not in best or key > best[stage][0]:
                 best[stage] = (key, v.name)
     return {stage: name for stage, (_key, name) in best.items()}
@@ -376,17 +383,18 @@ def _interpret(artifact: str, tags: list[TagRecord]) -> list[RegistryEvent]:
             version = version_at_commit(base, event.sha) or event.sha
             event = replace(event, version=version)
         out.append(event)
-    return sorted(out, key=_event_key)
+    return sorted(out, key=event_order_key)
 
 
 def _timeline(
     artifact: str, events: list[RegistryEvent]
-) -> tuple[list[StageSpan], set[str], dict[str, str]]:
+) -> tuple[list[StageSpan], set[str], dict[str, str], dict[str, _Version]]:
     """Replay events (grouped by time) and record who held each stage when.
 
     Returns the spans, the tags of the events that returned a stage to an earlier holder,
-    and the final holders.
+    the final holders and the final versions.
     """
+    versions: dict[str, _Version] = {}
     spans: list[StageSpan] = []
     open_spans: dict[str, StageSpan] = {}
     held_before: dict[str, set[str]] = {}
@@ -399,7 +407,8 @@ def _timeline(
         while group_end < len(events) and events[group_end].time == time:
             group_end += 1
         group = events[index:group_end]
-        versions = _build_versions(events[:group_end])
+        for event in group:
+            _add_event(versions, event)
         holders = _holders(versions)
         for stage in sorted(set(open_spans) | set(holders)):
             new = holders.get(stage)
@@ -430,7 +439,7 @@ def _timeline(
         index = group_end
     spans.extend(open_spans.values())
     spans.sort(key=lambda s: (s.stage, s.start))
-    return spans, rollback_tags, holders
+    return spans, rollback_tags, holders, versions
 
 
 def _cause(group: list[RegistryEvent], version: str, stage: str) -> RegistryEvent | None:
@@ -452,18 +461,17 @@ def resolve_artifact(
 ) -> ArtifactState:
     """The state of one artifact from its tags (any order). ``paths``: sha -> declared path."""
     events = _interpret(name, tags)
-    spans, rollback_tags, holders = _timeline(name, events)
+    spans, rollback_tags, holders, versions = _timeline(name, events)
     events = [
         replace(e, rollback=True) if e.tag in rollback_tags and not e.rollback else e
         for e in events
     ]
-    versions = _build_versions(events)
     held: dict[str, list[str]] = {}
     for stage, version in holders.items():
         held.setdefault(version, []).append(stage)
     model_versions = []
     for v in versions.values():
-        reg = max(v.regs, key=_event_key) if v.regs else None
+        reg = v.reg_event
         model_versions.append(
             ModelVersion(
                 artifact=name,
@@ -486,7 +494,7 @@ def resolve_artifact(
     active = [v for v in model_versions if v.registered and not v.deregistered]
     stages = {
         stage: holders.get(stage)
-        for stage in sorted({s for v in versions.values() for s in v.stage_events})
+        for stage in sorted({s for v in versions.values() for s in (*v.assigned, *v.unassigned)})
     }
     latest_version = model_versions[-1] if model_versions else None
     return ArtifactState(
@@ -507,51 +515,3 @@ def _version_sort_key(v: ModelVersion) -> tuple:
     if is_semver(v.version):
         return (0, semver_key(v.version), "")
     return (1, (), v.version)
-
-
-def group_tags(tags: Iterable[TagRecord]) -> dict[str, list[TagRecord]]:
-    """Registry tags by artifact name (other tags dropped), in (time, name) order."""
-    grouped: dict[str, list[TagRecord]] = {}
-    for tag in sorted(tags, key=lambda t: (t.time, t.name)):
-        parsed = parse_tag_name(tag.name)
-        if parsed is not None:
-            grouped.setdefault(parsed.artifact, []).append(tag)
-    return grouped
-
-
-def resolve_registry(
-    tags: Iterable[TagRecord],
-    declarations: Mapping[str, Declaration] | None = None,
-    paths: Mapping[str, Mapping[str, str | None]] | None = None,
-    allowed_stages: tuple[str, ...] | None = None,
-) -> Registry:
-    """The whole registry: tagged artifacts plus artifacts declared (at HEAD) but never tagged."""
-    declarations = declarations or {}
-    artifacts: dict[str, ArtifactState] = {}
-    for name, artifact_tags in group_tags(tags).items():
-        artifacts[name] = resolve_artifact(
-            name, artifact_tags, declarations.get(name), (paths or {}).get(name)
-        )
-    for name, declaration in declarations.items():
-        if name not in artifacts:
-            artifacts[name] = ArtifactState(
-                name=name,
-                path=declaration.path,
-                type=declaration.type,
-                versions=(),
-                stages={},
-                deprecated=False,
-                events=(),
-                registered=False,
-            )
-    events = sorted(
-        (e for a in artifacts.values() for e in a.events),
-        key=_event_key,
-    )
-    used = sorted({s for a in artifacts.values() for s, v in a.stages.items() if v is not None})
-    return Registry(
-        artifacts=dict(sorted(artifacts.items())),
-        events=tuple(events),
-        allowed_stages=allowed_stages,
-        used_stages=tuple(used),
-    )
