@@ -320,8 +320,7 @@ def _is_data_dep(path: str, produced: set[str], params_files: set[str]) -> bool:
 
 
 def data_inputs(snapshot: Snapshot) -> dict[str, tuple[str, HashInfo]]:
-    """Data a pipeline reads: ``.dvc``-tracked outputs, and stage deps that no stage produces
-    and that are neither code nor configuration (by file suffix)."""
+    """Data a pipeline reads: ``.dvc`` outputs, and unproduced stage deps not code or config."""
     inputs: dict[str, tuple[str, HashInfo]] = {
         info.path: ("tracked", info) for info in snapshot.tracked
     }
