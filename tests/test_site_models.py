@@ -212,3 +212,13 @@ def test_repository_text_is_shown_literally(built) -> None:
         assert PAYLOAD not in path.read_text()  # neither as markup nor inside a JSON script
     page = soup(site / page_models.version_path("churn", "v1.1.0"))
     assert PAYLOAD in page.get_text()  # escaped, so it reads as text
+
+
+@pytest.mark.browser
+def test_models_pages_draw_in_chromium(built) -> None:
+    from test_site_monitoring import draw_in_chromium
+
+    version = page_models.version_path("churn", "v1.1.0")
+    drawn = draw_in_chromium(built[2], ["models.html", version])
+    assert drawn["models.html"] == [4]  # two versions' bars, the rollback, the registrations
+    assert drawn[version] == []
