@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +53,7 @@ def _report(written: Any) -> None:
     if written.pushed_to:
         click.echo(f"Pushed {written.tag} to {written.pushed_to}")
     else:
-        click.echo(f"Publish it with: git push origin {written.tag}")
+        click.echo(f"Publish it with: git push origin {shlex.quote(written.tag)}")
 
 
 @click.group(name="registry")
