@@ -279,6 +279,11 @@ def test_performance_figure_threshold_band_and_version_change() -> None:
     assert band["type"] == "rect" and band["y1"] == 0.7
     version_lines = [s for s in fig["layout"]["shapes"] if s.get("xref") == "x"]
     assert [s["x0"] for s in version_lines] == ["week_03"]
+    retrained = [BatchPoint("a", model_hash="1" * 32), BatchPoint("b", model_hash="2" * 32)]
+    retrained.append(BatchPoint("c", model_hash="1" * 32, metrics={"auc": 0.8}, labels=True))
+    fig = charts_monitoring.performance_figure(retrained, "auc")
+    labels = [a["text"] for a in fig["layout"]["annotations"]]
+    assert labels == ["model 22222222", "model 11111111 (back)"]
 
 
 def test_prediction_distribution_bands() -> None:

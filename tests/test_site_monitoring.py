@@ -8,7 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from mlpages.config import Config
-from mlpages.site import page_monitoring
+from mlpages.site import charts_monitoring, page_monitoring
 from mlpages.site.build import build_site, gather
 
 FEATURES = ("income", "age")
@@ -93,7 +93,9 @@ def week_files(week: int, batches: list[dict], model: str, retrain: bool) -> dic
         "reports/trigger.json": json.dumps(
             {
                 "retrain": retrain,
+                "batch": f"week_{week:02d}.csv",
                 "reasons": [{"kind": "drift" if retrain else "new_data", "detail": f"w{week}"}],
+                "blocked": "broken batch: retraining held back" if broken else None,
             }
         ),
     }
@@ -157,9 +159,11 @@ def test_monitoring_health_alerts_and_triggers(built) -> None:
     triggers = page.find("h2", string="Retraining triggers").find_next("table")
     rows = triggers.select("tbody tr")
     assert len(rows) == 5
-    retrain = next(r for r in rows if r.select("td")[2].get_text(strip=True) == "retrain")
-    assert shas[3][:8] in retrain.get_text()
-    assert shas[4][:8] in retrain.select("td")[4].get_text()  # the retraining it caused
+    retrain = next(r for r in rows if r.select("td")[3].get_text(strip=True) == "retrain")
+    assert shas[3][:8] in retrain.get_text() and "week_03.csv" in retrain.get_text()
+    assert shas[4][:8] in retrain.select("td")[5].get_text()  # the retraining it caused
+    blocked = rows[3]  # week 1, newest first
+    assert "bad" in blocked["class"] and "retraining held back" in blocked.get_text()
 
 
 def test_validation_page(built) -> None:
@@ -224,6 +228,8 @@ def test_parse_batch_types() -> None:
     assert parsed.alerts == (("drift", "income <b>drifted</b>"),)
     assert page_monitoring.parse_batch({"batch": "x", "labels": "yes"}).labels is False
     assert page_monitoring.parse_batch(["x"]) is None
+    unversioned = page_monitoring.parse_batch({"batch": "w", "model_hash": "0123456789abcdef"})
+    assert charts_monitoring.model_label(unversioned) == "01234567"
 
 
 def draw_in_chromium(site, pages: list[str]) -> dict[str, list[int]]:

@@ -21,6 +21,7 @@ class BatchPoint:
     batch: str
     week: int | None = None
     model_version: str | None = None
+    model_hash: str | None = None  # md5 of the scoring model: marks retrains without versions
     rows: int | None = None
     prediction_mean: float | None = None
     prediction_hist: tuple[int, ...] = ()
@@ -43,7 +44,9 @@ def drift_heatmap(batches: Sequence[BatchPoint], title: str | None = None) -> di
     features.sort(key=lambda f: (-peak[f], f))
     columns = [text(b.batch, 60) for b in batches]
     z = [[num(b.drift.get(f)) for b in batches] for f in features]
-    top = max([v for row in z for v in row if v is not None] + [1.0])
+    # Scores are normalised so that 1.0 is each method's threshold: colour steps up there.
+    top = max([v for row in z for v in row if v is not None] + [2.0])
+    edge = 1 / top
     layout = base_layout(title, height=min(900, 140 + 26 * len(features)))
     layout["xaxis"].update({"type": "category", "tickangle": -45 if len(batches) > 12 else 0})
     layout["yaxis"].update({"type": "category", "autorange": "reversed"})
@@ -55,8 +58,16 @@ def drift_heatmap(batches: Sequence[BatchPoint], title: str | None = None) -> di
         "z": z,
         "zmin": 0,
         "zmax": num(top),
-        "colorscale": [[0, "#f8fafc"], [0.5, "#fdba74"], [1, "#b91c1c"]],
-        "colorbar": {"title": {"text": "drift", "side": "right"}, "thickness": 12},
+        "colorscale": [
+            [0, "#f8fafc"],
+            [num(edge * 0.999), "#fde3c4"],
+            [num(edge), "#f97316"],
+            [1, "#7f1d1d"],
+        ],
+        "colorbar": {
+            "title": {"text": "drift (1 = threshold)", "side": "right"},
+            "thickness": 12,
+        },
         "xgap": 1,
         "ygap": 1,
         "hovertemplate": "%{y} · %{x}<br>drift %{z}<extra></extra>",
@@ -79,15 +90,23 @@ def drift_heatmap(batches: Sequence[BatchPoint], title: str | None = None) -> di
     return {"data": traces, "layout": layout}
 
 
+def model_label(batch: BatchPoint) -> str | None:
+    """The scoring model of a batch: its registry version, else the start of its file hash."""
+    if batch.model_version:
+        return batch.model_version
+    return batch.model_hash[:8] if batch.model_hash else None
+
+
 def version_changes(batches: Sequence[BatchPoint]) -> list[tuple[str, str, bool]]:
-    """(batch, new model version, back to an earlier version) wherever the scoring model changed."""
+    """(batch, new model, back to an earlier model) wherever the scoring model changed."""
     changes, previous, seen = [], None, set()
     for b in batches:
-        if b.model_version and b.model_version != previous and previous is not None:
-            changes.append((text(b.batch, 60), b.model_version, b.model_version in seen))
-        if b.model_version:
-            seen.add(b.model_version)
-        previous = b.model_version or previous
+        model = model_label(b)
+        if model and model != previous and previous is not None:
+            changes.append((text(b.batch, 60), model, model in seen))
+        if model:
+            seen.add(model)
+        previous = model or previous
     return changes
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from mlpages.site.charts_monitoring import (
     BatchPoint,
     drift_heatmap,
+    model_label,
     performance_figure,
     prediction_distribution_figure,
     validation_figure,
@@ -62,6 +63,7 @@ def parse_batch(raw: Any) -> BatchPoint | None:
         batch=_str(raw["batch"]),
         week=_int(raw.get("week")),
         model_version=_str(raw["model_version"]) if raw.get("model_version") else None,
+        model_hash=_str(raw["model_hash"]) if raw.get("model_hash") else None,
         rows=_int(raw.get("rows")),
         prediction_mean=_float(raw.get("prediction_mean")),
         prediction_hist=tuple(hist) if hist_ok and edges_ok else (),
@@ -162,10 +164,13 @@ def triggers(site: SiteData) -> list[dict[str, Any]]:
             if isinstance(r, dict)
         ]
         retrain = report.get("retrain") is True
+        blocked = report.get("blocked")
         rows.append(
             {
                 **_commit_info(site, sha),
+                "batch": _str(report.get("batch")),
                 "retrain": retrain,
+                "blocked": _str(blocked) if blocked else None,
                 "reasons": reasons,
                 "caused": retraining_after(site, sha) if retrain else None,
             }
@@ -207,7 +212,7 @@ def monitoring_context(site: SiteData) -> dict[str, Any]:
         )
         health = {
             "batch": last.batch,
-            "model_version": last.model_version,
+            "model_version": model_label(last),
             "metric": metric,
             "value": format_value(value) if value is not None else None,
             "estimate": format_value(next(iter(last.estimated.values())))
@@ -226,7 +231,7 @@ def monitoring_context(site: SiteData) -> dict[str, Any]:
             {
                 "batch": b.batch,
                 "week": b.week,
-                "model_version": b.model_version,
+                "model_version": model_label(b),
                 "rows": b.rows,
                 "labels": b.labels,
                 "metric": format_value(b.metrics.get(metric)) if metric in b.metrics else "",
