@@ -18,14 +18,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from mlpages.config import Config
-from mlpages.ct.champion import (
-    Champion,
-    cache_dir,
-    cache_object,
-    champion_model_bytes,
-    locked_output,
-    resolve_champion,
-)
+from mlpages.ct.champion import Champion, champion_model_bytes, resolve_champion
 from mlpages.ct.gate import (
     GateSettings,
     RuleResult,
@@ -37,7 +30,9 @@ from mlpages.ct.gate import (
     run_gate,
     score_predictions,
 )
+from mlpages.dvccache import cache_dir_of, object_path
 from mlpages.errors import ConfigError, DataError
+from mlpages.registry import model_hash_at
 
 LOADS = RuleResult("loads", True, "loads")
 
@@ -277,16 +272,35 @@ def _candidate(repo: Path, features: tuple[str, ...]) -> None:
     joblib.dump(_fit(pd.read_csv(repo / "data/train.csv"), features), repo / "models/model.pkl")
 
 
+def _cached_model(repo: Path, rev: str) -> Path:
+    out = model_hash_at(repo, _git(repo, "rev-parse", rev), "models/model.pkl")
+    assert out is not None and out.hash_name == "md5"
+    return object_path(cache_dir_of(repo), out.md5, legacy=False)
+
+
 def test_champion_is_read_from_the_cache_at_its_revision_not_the_work_tree(dvc_repo: Path) -> None:
-    lock = _git(dvc_repo, "show", "champion:dvc.lock")
-    md5, dvc3, inner = locked_output(lock, "models/model.pkl")
-    assert dvc3 and inner == ""
     champion = resolve_champion(dvc_repo, explicit_rev="champion")
     assert champion.source == "revision" and champion.sha == _git(dvc_repo, "rev-parse", "HEAD")
     _candidate(dvc_repo, ("x2",))  # the work tree now holds a different (weaker) model
     data = champion_model_bytes(dvc_repo, champion)
-    assert data == cache_object(cache_dir(dvc_repo), md5, True).read_bytes()
+    assert data == _cached_model(dvc_repo, "champion").read_bytes()
     assert data != (dvc_repo / "models/model.pkl").read_bytes()
+
+
+def test_the_registry_production_version_is_the_champion(dvc_repo: Path) -> None:
+    weak = _git(dvc_repo, "rev-parse", "weak")
+    _git(dvc_repo, "tag", "-a", "credit@v1.0.0", weak, "-m", "register")
+    _git(dvc_repo, "tag", "-a", "credit#prod#1", weak, "-m", "promote")
+    champion = resolve_champion(dvc_repo, explicit_rev="", params_rev="champion")
+    assert champion == Champion(
+        sha=weak, source="registry", version="v1.0.0", path="models/model.pkl", rev="credit#prod"
+    )
+    settings = GateSettings(label="y", test_data="data/test.csv", margins={"roc_auc": 0.0})
+    outcome = run_gate(dvc_repo, settings)  # the work tree holds the strong model
+    assert outcome.report.verdict == "blessed"
+    assert outcome.report.champion == {"version": "v1.0.0", "sha": weak, "source": "registry"}
+    # An explicit revision still wins over the registry.
+    assert resolve_champion(dvc_repo, explicit_rev="champion").source == "revision"
 
 
 def test_a_worse_candidate_is_rejected_and_a_better_one_blessed(dvc_repo: Path) -> None:
@@ -325,35 +339,14 @@ def test_no_champion_anywhere_is_a_rubber_stamp(dvc_repo: Path) -> None:
 
 def test_champion_missing_from_cache_or_lock_is_a_clear_error(dvc_repo: Path) -> None:
     champion = resolve_champion(dvc_repo, explicit_rev="champion")
-    md5, dvc3, _ = locked_output(_git(dvc_repo, "show", "champion:dvc.lock"), "models/model.pkl")
-    cache_object(cache_dir(dvc_repo), md5, dvc3).unlink()
+    _cached_model(dvc_repo, "champion").unlink()
     with pytest.raises(DataError, match="not in the DVC cache; run `dvc fetch`"):
         champion_model_bytes(dvc_repo, champion)
     elsewhere = Champion(sha=champion.sha, source="revision", path="models/other.pkl")
-    with pytest.raises(DataError, match=r"not an output in its dvc\.lock"):
+    with pytest.raises(DataError, match="is not a DVC output at that commit"):
         champion_model_bytes(dvc_repo, elsewhere)
     with pytest.raises(DataError, match="is not a commit"):
         resolve_champion(dvc_repo, explicit_rev="no-such-tag")
-
-
-def test_locked_output_inside_a_directory_and_legacy_hashes() -> None:
-    lock = (
-        "schema: '2.0'\nstages:\n  train:\n    cmd: x\n    outs:\n"
-        "    - path: models\n      md5: abc.dir\n      hash: md5\n"
-        "  old:\n    cmd: y\n    outs:\n    - path: model.bin\n      md5: 0123456789\n"
-    )
-    assert locked_output(lock, "models/m.pkl") == ("abc.dir", True, "m.pkl")
-    assert locked_output(lock, "model.bin") == ("0123456789", False, "")
-    assert locked_output(lock, "absent.pkl") is None
-    assert cache_object(Path("/c"), "0123456789", False) == Path("/c/01/23456789")
-    assert cache_object(Path("/c"), "0123456789", True) == Path("/c/files/md5/01/23456789")
-
-
-def test_cache_dir_honours_dvc_config(tmp_path: Path) -> None:
-    (tmp_path / ".dvc").mkdir()
-    assert cache_dir(tmp_path) == tmp_path / ".dvc" / "cache"
-    (tmp_path / ".dvc" / "config").write_text("[cache]\n    dir = ../shared-cache\n")
-    assert cache_dir(tmp_path) == tmp_path / ".dvc" / "../shared-cache"
 
 
 def test_cli_fail_on_reject_exit_code(dvc_repo: Path) -> None:
