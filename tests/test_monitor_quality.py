@@ -88,6 +88,17 @@ def run(repo: Path, *args: str) -> str:
 def monitor_pipeline(dvc_yaml: dict) -> dict:
     """This repository's dvc.yaml cut to the stages the monitor needs (evaluate is not one)."""
     stages = {name: dict(dvc_yaml["stages"][name]) for name in STAGES}
+    produced = {
+        item if isinstance(item, str) else next(iter(item))
+        for stage in stages.values()
+        for section in ("outs", "metrics", "plots")
+        for item in stage.get(section, ())
+    }
+    for stage in stages.values():
+        # Deps on other stages' reports (validation before ingest) are cut with those stages.
+        stage["deps"] = [
+            d for d in stage["deps"] if d in produced or d.startswith("src/") or d == "data/raw"
+        ]
     return {"stages": stages, "artifacts": dvc_yaml.get("artifacts", {})}
 
 
