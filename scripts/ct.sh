@@ -165,13 +165,22 @@ cmd_register() {
 }
 
 cmd_pr() {
-  pull_data
-  log "dvc repro"
-  dvc repro
+  # The diff is written whatever happens (a fork's pull request cannot read the remote's secrets,
+  # a code change can break a stage), then the step fails if the pipeline did not run.
+  local status=0 note=""
+  if ! pull_data; then
+    status=1
+    note="dvc pull failed (no access to the DVC remote?): the pipeline did not run"
+  elif ! dvc repro; then
+    status=1
+    note="dvc repro failed: the results below may be stale or partial"
+  fi
+  [ -n "$note" ] && note="$note; see the job log."
   local args=()
   [ -n "${BASE_SHA:-}" ] && args+=("$BASE_SHA")
   [ -n "${SITE_URL:-}" ] && args+=(--site-url "$SITE_URL")
   [ -n "${HEAD_REF:-}" ] && args+=(--branch "$HEAD_REF")
+  [ -n "$note" ] && args+=(--note "$note")
   mlpages diff "${args[@]}" --output "$DIFF_FILE"
   if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
     cat "$DIFF_FILE" >>"$GITHUB_STEP_SUMMARY"
@@ -186,6 +195,7 @@ cmd_pr() {
     } >>"$GITHUB_OUTPUT"
   fi
   log "diff written to $DIFF_FILE"
+  return "$status"
 }
 
 cmd_promote() {

@@ -114,15 +114,15 @@ class World:
         }
         self.runs = 0
 
-    def run(self, cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    def run(self, cwd: Path, *args: str, env: dict[str, str] | None = None, status: int = 0) -> str:
         proc = subprocess.run(
             list(args), cwd=cwd, env={**self.env, **(env or {})}, capture_output=True, text=True
         )
-        assert proc.returncode == 0, f"{args} failed:\n{proc.stdout}\n{proc.stderr}"
+        assert proc.returncode == status, f"{args}: exit {proc.returncode}\n{proc.stderr}"
         return proc.stdout
 
-    def ct(self, cwd: Path, step: str, **env: str) -> str:
-        return self.run(cwd, "bash", str(CT), step, env=env)
+    def ct(self, cwd: Path, step: str, status: int = 0, **env: str) -> str:
+        return self.run(cwd, "bash", str(CT), step, env=env, status=status)
 
     def ci_clone(self, ref: str = "main") -> Path:
         """Like actions/checkout with fetch-depth: 0: all branches and tags, `ref` checked out."""
@@ -224,6 +224,17 @@ def test_train_promote_pr_and_refused_merge(world):
     assert "- `train` — " in markdown and "param params.yaml:train.features" in markdown
     assert "/compare/origin-noise-only-" in markdown  # the site's page for this branch
     assert w.origin_tags() == tags_before_pr  # a pull request never registers anything
+
+    # --- a pull request that breaks a stage: the step fails, the summary still says why ---
+    git(dev, "checkout", "-q", "-b", "broken", "main")
+    (dev / "train.py").write_text("raise SystemExit('broken on purpose')\n")
+    git(dev, "commit", "-q", "-am", "break training")
+    git(dev, "push", "-q", "origin", "broken")
+    ci = w.ci_clone("origin/broken")
+    summary = w.tmp / "broken-summary.md"
+    w.ct(ci, "pr", status=1, BASE_SHA=base, GITHUB_STEP_SUMMARY=str(summary))
+    assert summary.read_text().startswith(MARKER)
+    assert "⚠️ dvc repro failed" in summary.read_text()
 
     # --- the pull request is merged anyway: train.yml records the run, promotes nothing ---
     git(dev, "checkout", "-q", "main")

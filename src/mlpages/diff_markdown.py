@@ -232,6 +232,7 @@ def _render(
     head_label: str,
     site_url: str | None,
     truncated: bool,
+    note: str | None = None,
 ) -> str:
     lines = [
         MARKER,
@@ -247,6 +248,8 @@ def _render(
             f"⚠️ Files that could not be read: {diff.base_problems} at the base, "
             f"{diff.head_problems} at the head (see the site's commit pages).",
         ]
+    if note:
+        lines += ["", f"⚠️ {escape_cell(note)}"]
     if truncated:
         lines += [
             "",
@@ -277,21 +280,25 @@ def render_markdown(
     base_label: str | None = None,
     head_label: str | None = None,
     site_url: str | None = None,
+    note: str | None = None,
     limit: int = GITHUB_COMMENT_LIMIT,
 ) -> str:
-    """The PR comment for ``diff``: sticky marker first, never longer than ``limit``."""
+    """The PR comment for ``diff``: sticky marker first, never longer than ``limit``.
+
+    ``note`` is one line shown under the summary (e.g. why the pipeline did not run).
+    """
     base_label = base_label or diff.base[:7]
     head_label = head_label or diff.head[:7]
     sections = _sections(diff, base_label, head_label)
     shown = [len(s.rows) for s in sections]
-    text = _render(diff, sections, shown, base_label, head_label, site_url, False)
+    text = _render(diff, sections, shown, base_label, head_label, site_url, False, note)
     length = github_length(text)
     while length > limit and any(shown):
         biggest = max(range(len(shown)), key=lambda i: shown[i])
         # Shrink in proportion to the excess (rows are of similar length), at least by one row.
         scaled = int(shown[biggest] * limit / length * 0.97)
         shown[biggest] = max(0, min(shown[biggest] - 1, scaled))
-        text = _render(diff, sections, shown, base_label, head_label, site_url, True)
+        text = _render(diff, sections, shown, base_label, head_label, site_url, True, note)
         length = github_length(text)
     if length > limit:
         # Only an absurd label or URL can get here: cut at a line boundary.

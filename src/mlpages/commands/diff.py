@@ -144,6 +144,7 @@ def site_link(site_url: str | None, branch: str | None) -> str | None:
     default=None,
     help="Branch whose compare page to link (default: the checked-out branch).",
 )
+@click.option("--note", default=None, help="One line shown under the summary of the markdown.")
 @click.option(
     "--output",
     "output",
@@ -158,6 +159,7 @@ def diff_command(
     output_format: str,
     site_url: str | None,
     branch: str | None,
+    note: str | None,
     output: Path | None,
 ) -> None:
     """Compare metrics, params, stages, data and the gate between BASE and HEAD.
@@ -198,6 +200,7 @@ def diff_command(
             "base": base_side.rev or WORKSPACE,
             "head": head_side.rev or WORKSPACE,
             "site_url": site_link(site_url, branch),
+            "note": note,
         }
         text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
     else:
@@ -206,6 +209,7 @@ def diff_command(
             base_label=base_side.label,
             head_label=head_side.label,
             site_url=site_link(site_url, branch),
+            note=note,
         )
     if output is None:
         click.echo(text, nl=False)
