@@ -495,3 +495,11 @@ def test_cli_errors_are_one_line(tmp_path, make_repo):
     repo = make_repo(commits=[("one", {"a.txt": "1"})])
     out = run_mlpages(repo.path, "no-such-rev", "HEAD")
     assert out.returncode == 1 and "no-such-rev" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_note_is_shown_escaped_and_counted_in_the_limit():
+    base, head = fixture_huge()
+    note = "dvc repro failed <script>; see the job log"
+    text = render_markdown(compare_snapshots(base, head), note=note)
+    assert "⚠️ dvc repro failed &lt;script&gt;; see the job log" in text.splitlines()
+    assert github_length(text) <= GITHUB_COMMENT_LIMIT
