@@ -492,9 +492,17 @@ def test_cli_errors_are_one_line(tmp_path, make_repo):
     out = run_mlpages(tmp_path)
     assert out.returncode == 1
     assert out.stderr.startswith("mlpages: error:") and "Traceback" not in out.stderr
-    repo = make_repo(commits=[("one", {"a.txt": "1"})])
+    repo = make_repo(commits=[("one", {"a.txt": "1"}), ("two", {"a.txt": "2"})])
     out = run_mlpages(repo.path, "no-such-rev", "HEAD")
     assert out.returncode == 1 and "no-such-rev" in out.stderr and "Traceback" not in out.stderr
+    out = run_mlpages(repo.path)
+    assert out.returncode == 1 and "no DVC files" in out.stderr
+
+    shallow = repo.path.parent / "shallow"
+    git(repo.path.parent, "clone", "-q", "--depth", "1", f"file://{repo.path}", str(shallow))
+    for args in (["HEAD~1"], []):
+        out = run_mlpages(shallow, *args)
+        assert out.returncode == 1 and "fetch-depth: 0" in out.stderr, out.stderr
 
 
 def test_note_is_shown_escaped_and_counted_in_the_limit():

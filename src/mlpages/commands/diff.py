@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from mlpages.errors import MlpagesError, NotAGitRepository, ShallowClone
+from mlpages.errors import MlpagesError, NotADvcRepository, NotAGitRepository, ShallowClone
 
 WORKSPACE = "workspace"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -28,9 +28,14 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
 
 
-def _resolve(root: Path, rev: str) -> str:
+def _resolve(root: Path, rev: str, shallow: bool = False) -> str:
     proc = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     if proc.returncode != 0 or not proc.stdout.strip():
+        if shallow:
+            raise ShallowClone(
+                f"unknown revision {rev!r}: this is a shallow clone, fetch the full history "
+                "(actions/checkout with fetch-depth: 0)"
+            )
         raise MlpagesError(f"unknown revision {rev!r} in {root}")
     return proc.stdout.strip()
 
@@ -62,7 +67,7 @@ def choose_sides(
 ) -> tuple[Side, Side, str]:
     """Resolve BASE and HEAD with the documented defaults; also return an explanation."""
     if head is not None:
-        sha = _resolve(root, head)
+        sha = _resolve(root, head, shallow)
         head_side = Side(sha, _label(head, sha))
     elif work_tree_dirty(root):
         head_side = Side(None, WORKSPACE)
@@ -70,7 +75,7 @@ def choose_sides(
         sha = _resolve(root, "HEAD")
         head_side = Side(sha, sha[:7])
     if base is not None:
-        sha = _resolve(root, base)
+        sha = _resolve(root, base, shallow)
         return Side(sha, _label(base, sha)), head_side, f"base {base}"
     branch = default_branch(root, configured_branch)
     if branch is None:
@@ -92,6 +97,11 @@ def choose_sides(
         parent = _git(root, "rev-parse", "--verify", "--quiet", f"{merge_base}^1").stdout.strip()
         if parent:
             return Side(parent, parent[:7]), head_side, f"{branch} is HEAD: base is its parent"
+        if shallow:
+            raise ShallowClone(
+                "this is a shallow clone without HEAD's parent: fetch the full history "
+                "(actions/checkout with fetch-depth: 0) or pass BASE"
+            )
     return Side(merge_base, merge_base[:7]), head_side, f"base is the merge-base with {branch}"
 
 
@@ -183,6 +193,11 @@ def diff_command(
     )
     base_snapshot = snapshot_of(root, base_side.rev, config)
     head_snapshot = snapshot_of(root, head_side.rev, config)
+    if not (base_snapshot.has_dvc or head_snapshot.has_dvc):
+        raise NotADvcRepository(
+            f"{root}: no DVC files (dvc.yaml, dvc.lock, *.dvc) at {base_side.label} "
+            f"or {head_side.label}"
+        )
     diff = compare_snapshots(base_snapshot, head_snapshot, config)
     if branch is None and head is None:
         current = _git(root, "symbolic-ref", "-q", "--short", "HEAD").stdout.strip()
