@@ -21,10 +21,10 @@ from mlpages.ct.monitor import (
     performance_metrics,
     prediction_histogram,
     prediction_psi,
-    read_record,
     settings_from_params,
     week_of,
 )
+from mlpages.ct.monitor_run import read_record
 from mlpages.errors import ConfigError, DataError
 from mlpages.pipeline.common import DataSpec
 from mlpages.pipeline.generate import (
@@ -78,6 +78,19 @@ def test_without_labels_the_estimate_is_marked_as_such(world):
     assert data["labels"] is False and data["metrics"] == {}
     assert 0.5 <= data["estimated"]["confidence"] <= 1.0
     assert data["estimated"]["expected_positive_rate"] == pytest.approx(entry.prediction_mean)
+
+
+def test_partial_or_malformed_labels_are_not_scored_as_metrics(world):
+    partial = world["weeks"][5].copy()
+    partial.loc[:10, TARGET] = None
+    entry = monitor_batch(world["model"], partial, world["reference"], batch_name="week_05.csv")
+    assert entry.labels is False and entry.metrics == {} and "confidence" in entry.estimated
+    assert entry.alerts == ()
+    words = world["weeks"][5].copy()
+    words[TARGET] = words[TARGET].map({0: "no", 1: "yes"})
+    entry = monitor_batch(world["model"], words, world["reference"], batch_name="week_05.csv")
+    assert entry.metrics == {} and [a.kind for a in entry.alerts] == ["data"]
+    assert "other than 0/1" in entry.alerts[0].detail
 
 
 def test_covariate_drift_raises_a_drift_alert_naming_the_features(world):

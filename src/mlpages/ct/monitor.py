@@ -11,7 +11,6 @@ so the monitoring history is the git history.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -285,11 +284,14 @@ def monitor_batch(
     drift_scores, drifted, share = feature_drift(reference[features], batch_inputs, settings)
     psi = prediction_psi(reference_scores, scores)
 
-    labels = settings.label in batch.columns and batch[settings.label].notna().all()
+    truth = binary_labels(batch, settings.label)
+    labels = truth is not None
+    if settings.label in batch.columns and batch[settings.label].notna().all() and not labels:
+        alerts.append(Alert("data", f"label column {settings.label!r} has values other than 0/1"))
     metrics: dict[str, float] = {}
     estimated: dict[str, float] = {}
-    if labels:
-        metrics = performance_metrics(batch[settings.label].to_numpy(), scores)
+    if truth is not None:
+        metrics = performance_metrics(truth, scores)
     else:
         estimated = label_free_estimate(scores)
     if baseline is None:
@@ -328,6 +330,18 @@ def monitor_batch(
         estimated=estimated,
         alerts=tuple(alerts),
     )
+
+
+def binary_labels(batch: pd.DataFrame, label: str) -> np.ndarray | None:
+    """The 0/1 labels of the batch, or None when some are missing (not arrived) or not 0/1."""
+    import pandas as pd
+
+    if label not in batch.columns or len(batch) == 0 or batch[label].isna().any():
+        return None
+    values = pd.to_numeric(batch[label], errors="coerce")
+    if values.isna().any() or not values.isin([0, 1]).all():
+        return None
+    return values.to_numpy(dtype=int)
 
 
 def _unscored_entry(
@@ -498,22 +512,3 @@ def history_before(record: dict[str, Any] | None, batch_name: str) -> tuple[dict
     if batch_name in names:
         batches = batches[: names.index(batch_name)]
     return tuple(batches)
-
-
-def read_record(path: Path) -> dict[str, Any] | None:
-    """The monitoring record at ``path`` (None when absent); a corrupt file raises DataError."""
-    if not path.exists() or path.stat().st_size == 0:
-        return None
-    try:
-        record = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a monitoring record (invalid JSON: {exc})") from None
-    if not isinstance(record, dict) or not isinstance(record.get("batches", []), list):
-        raise DataError(f"{path}: not a monitoring record (expected {{'batches': [...]}})")
-    return record
-
-
-def write_record(path: Path, record: dict[str, Any]) -> None:
-    """Write the record as indented JSON (strict: no NaN) with a trailing newline."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")

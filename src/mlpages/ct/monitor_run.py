@@ -8,6 +8,7 @@ call): read params, pick the batch and its reference, score, merge the entry int
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,9 +21,7 @@ from mlpages.ct.monitor import (
     load_model,
     merge_entry,
     monitor_batch,
-    read_record,
     settings_from_params,
-    write_record,
 )
 from mlpages.errors import ConfigError, DataError
 
@@ -212,3 +211,22 @@ def run_monitor(
         )
         write_trigger(trigger_path, decision)
     return MonitorResult(entry=entry, record=record, decision=decision, notes=(served.note,))
+
+
+def read_record(path: Path) -> dict[str, Any] | None:
+    """The monitoring record at ``path`` (None when absent); a corrupt file raises DataError."""
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a monitoring record (invalid JSON: {exc})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("batches", []), list):
+        raise DataError(f"{path}: not a monitoring record (expected {{'batches': [...]}})")
+    return record
+
+
+def write_record(path: Path, record: dict[str, Any]) -> None:
+    """Write the record as indented JSON (strict: no NaN) with a trailing newline."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
