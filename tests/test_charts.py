@@ -359,3 +359,9 @@ def test_mlops_figures_are_deterministic_json() -> None:
         lambda: charts_monitoring.prediction_distribution_figure(batches()),
     ):
         assert dumps(build()) == dumps(build())
+
+
+def test_a_just_promoted_version_still_gets_a_visible_bar() -> None:
+    spans = [StageSpan("prod", "v1", 0, 10_000), StageSpan("prod", "v2", 10_000, 10_000, open=True)]
+    fig = charts_mlops.stage_timeline_figure(spans)
+    assert fig["data"][1]["x"] == [200_000]  # 2 % of the timeline, in ms

@@ -215,6 +215,10 @@ def stage_timeline_figure(
     layout["yaxis"]["autorange"] = "reversed"
     layout["barmode"] = "overlay"
     versions = sorted({s.version for s in spans})
+    # A span shorter than ~2 % of the whole timeline (a promotion just before the build) would be
+    # an invisible sliver: give every bar that minimum width.
+    times = [t for s in spans for t in (s.start, s.end)] + [m.time for m in markers]
+    least = max((max(times) - min(times)) // 50, 1) if times else 1
     traces: list[dict[str, Any]] = []
     for i, version in enumerate(versions):
         own = [s for s in spans if s.version == version]
@@ -225,7 +229,7 @@ def stage_timeline_figure(
                 "name": text(version),
                 "y": [text(s.stage) for s in own],
                 "base": [iso(s.start) for s in own],
-                "x": [max(s.end - s.start, 1) * 1000 for s in own],
+                "x": [max(s.end - s.start, least) * 1000 for s in own],
                 "text": [text(version) + (" (now)" if s.open else "") for s in own],
                 "textposition": "inside",
                 "insidetextanchor": "middle",
