@@ -71,6 +71,18 @@ def test_stable_batch_has_statistics_metrics_and_no_alerts(world):
     assert entry.alerts == ()
 
 
+def test_model_can_be_given_as_a_file(world, tmp_path):
+    save_model(world["model"], tmp_path / "model.pkl")
+    entry = monitor_batch(
+        str(tmp_path / "model.pkl"), world["weeks"][5], world["reference"], batch_name="w5.csv"
+    )
+    direct = monitor_batch(
+        world["model"], world["weeks"][5], world["reference"], batch_name="w5.csv"
+    )
+    assert entry.prediction_hist == direct.prediction_hist
+    assert entry.model_hash is not None and len(entry.model_hash) == 32
+
+
 def test_without_labels_the_estimate_is_marked_as_such(world):
     batch = world["weeks"][5].drop(columns=[TARGET])
     entry = monitor_batch(world["model"], batch, world["reference"], batch_name="week_05.csv")

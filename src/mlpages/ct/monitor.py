@@ -258,7 +258,7 @@ def monitor_batch(
     history: tuple[dict[str, Any], ...] = (),
     baseline: dict[str, float] | None = None,
 ) -> BatchEntry:
-    """Score ``batch`` with ``model`` and compare it with ``reference`` (the training data).
+    """Score ``batch`` with ``model`` (an estimator, or a model file's path) vs. ``reference``.
 
     ``history``: earlier entries of the monitoring record (JSON dicts); the first labelled batches
     scored by the same model form its performance baseline unless ``baseline`` is given.
@@ -266,6 +266,9 @@ def monitor_batch(
     import numpy as np
 
     settings = settings or MonitorSettings()
+    if isinstance(model, str | Path):
+        model_hash = model_hash or file_hash(Path(model))
+        model = load_model(Path(model))
     features = model_features(model, reference, settings)
     alerts: list[Alert] = []
     missing = [c for c in features if c not in batch.columns]
