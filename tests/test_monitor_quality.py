@@ -43,6 +43,14 @@ def test_stable_scenario_raises_no_alert_and_keeps_the_first_model():
     assert all(0.75 < o.metric < 0.9 for o in report.weeks)
 
 
+def test_without_labels_covariate_drift_and_breaks_are_caught_concept_drift_is_not():
+    report = evaluate("default", labelled=False)
+    delays = {e.kind: e.delay for e in report.events}
+    assert delays == {"covariate_drift": 0, "schema_break": 0, "concept_drift": None}
+    assert report.false_alarms == ()
+    assert all(o.metric is None for o in report.weeks)
+
+
 def test_scoring_counts_late_and_missed_detections_and_false_alarms():
     from mlpages.ct.monitor_quality import WeekOutcome
 

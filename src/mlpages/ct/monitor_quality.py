@@ -89,14 +89,16 @@ def replay(
     settings: MonitorSettings | None = None,
     policy: TriggerSettings | None = None,
     train_params: dict[str, Any] | None = None,
+    labelled: bool = True,
 ) -> tuple[WeekOutcome, ...]:
     """Monitor weeks ``initial_weeks+1..weeks`` with a production model retrained on triggers.
 
     A retrain after a drift or performance trigger learns from the batches since the change (the
     triggering batch on); after a new-data or schedule trigger, from the last ``window`` healthy
-    batches. Batches with a data alert are never trained on.
+    batches. Batches with a data alert are never trained on. ``labelled=False`` monitors the
+    batches without their labels (they arrive later: training still uses them).
     """
-    from mlpages.pipeline.generate import DEFAULT_SEED, generate_week
+    from mlpages.pipeline.generate import DEFAULT_SEED, TARGET, generate_week
 
     seed = DEFAULT_SEED if seed is None else seed
     settings = settings or MonitorSettings()
@@ -111,7 +113,7 @@ def replay(
     for week in range(initial_weeks + 1, weeks + 1):
         entry = monitor_batch(
             model,
-            batches[week],
+            batches[week] if labelled else batches[week].drop(columns=[TARGET], errors="ignore"),
             reference,
             batch_name=f"week_{week:02d}.csv",
             settings=settings,
@@ -246,6 +248,11 @@ def main() -> None:
         for event in report.events:
             print(f"- {event.kind} at week {event.week}: detected at {event.detected_week}")
         print(f"- false alarms on {len(report.stable_weeks)} stable weeks: {report.false_alarms}\n")
+    blind = evaluate("default", labelled=False)
+    print("## default scenario, labels withheld from the monitor\n")
+    for event in blind.events:
+        print(f"- {event.kind} at week {event.week}: detected at {event.detected_week}")
+    print(f"- false alarms on {len(blind.stable_weeks)} stable weeks: {blind.false_alarms}\n")
     seeds = range(1, 21)
     print(f"## seeds {seeds.start}..{seeds.stop - 1}\n")
     print("| scenario | runs | events detected within one batch | total delay | false alarms |")
