@@ -298,3 +298,36 @@ def test_monitor_command_errors_are_one_clear_line(tmp_path, world):
     typo = run_cli(tmp_path)
     assert typo.returncode == 1 and "unknown monitor key(s) treshold" in typo.stderr
     assert "Traceback" not in typo.stderr
+
+
+def test_times_for_the_schedule_trigger():
+    from mlpages.ct.monitor_run import parse_time
+
+    assert parse_time("2024-01-08", "--now") == 1_704_672_000
+    assert parse_time("2024-01-08T00:00:00+01:00", "--now") == 1_704_672_000 - 3600
+    assert parse_time("1704672000", "--now") == 1_704_672_000
+    with pytest.raises(ConfigError, match="--trained-at: expected an ISO date"):
+        parse_time("last tuesday", "--trained-at")
+
+
+def test_trained_at_gives_the_model_age_in_days(tmp_path, world):
+    from mlpages.ct.monitor_run import run_monitor
+
+    world["weeks"][5].to_csv(tmp_path / "week_05.csv", index=False)
+    world["reference"].to_csv(tmp_path / "train.csv", index=False)
+    save_model(world["model"], tmp_path / "model.pkl")
+    (tmp_path / "params.yaml").write_text("monitor:\n  schedule_days: 28\n")
+    result = run_monitor(
+        model_path=tmp_path / "model.pkl",
+        batch_path=tmp_path / "week_05.csv",
+        reference_paths=(tmp_path / "train.csv",),
+        params_path=tmp_path / "params.yaml",
+        out_path=tmp_path / "monitoring.json",
+        trigger_path=tmp_path / "trigger.json",
+        trained_at="2024-01-01",
+        now="2024-02-05",
+    )
+    assert result.decision.days_since_training == 35
+    assert [r.kind for r in result.decision.reasons] == ["schedule"]
+    saved = json.loads((tmp_path / "trigger.json").read_text())
+    assert saved["retrain"] is True and "35 days old" in saved["reasons"][0]["detail"]
