@@ -248,3 +248,77 @@ def test_gto_reads_the_tags_we_write(make_repo, monkeypatch):
     history = gto(builder.path, "history")
     assert [e["event"] for e in history][:2] == ["deprecation", "registration"]
     assert len(history) == len(ours(builder.path, "history")) == len(steps)
+
+
+# --- property: GTO's own state machine, fed the same tags, agrees on random histories ----------
+
+SHAS = ["a" * 40, "b" * 40, "c" * 40]
+
+
+def _gto_state(records):
+    """Index tags exactly as GTO's TagManagers do and read what `gto show` reads."""
+    from gto.base import BaseRegistryState
+    from gto.constants import ACTION, Action, VersionSort
+    from gto.tag import index_tag, parse_name
+    from scmrepo.git import GitTag
+
+    tags = [
+        GitTag(r.name, r.name, r.sha, r.author, r.author_email, r.time, 0, r.message)
+        for r in records
+    ]
+    ordered = sorted(sorted(tags, key=lambda t: t.name), key=lambda t: t.tag_time)
+    state = BaseRegistryState()
+    groups = (
+        {Action.DEPRECATE},
+        {Action.REGISTER, Action.DEREGISTER},
+        {Action.ASSIGN, Action.UNASSIGN},
+    )
+    for actions in groups:
+        for t in ordered:
+            if parse_name(t.name)[ACTION] in actions:
+                state.update_artifact(index_tag(state.find_artifact("m", create_new=True), t))
+    artifact = state.artifacts["m"]
+    stages = artifact.get_vstages(sort=VersionSort.Timestamp)
+    latest = artifact.get_latest_version(registered_only=True)
+    return (
+        {stage: held[0].version for stage, held in stages.items() if held},
+        artifact.is_active,
+        latest.version if latest else None,
+    )
+
+
+def test_random_histories_resolve_as_gto_resolves_them():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from mlpages.registry_read import TagRecord, resolve_artifact
+
+    step = st.tuples(
+        st.sampled_from(["deregister", "assign", "assign", "unassign", "deprecate"]),
+        st.integers(0, 2),  # commit i, where version v1.<i>.0 is registered
+        st.sampled_from(["dev", "prod"]),
+        st.integers(0, 3),  # small time range: many same-second ties
+    )
+
+    @settings(max_examples=400, deadline=None, derandomize=True)
+    @given(st.lists(st.integers(0, 3), min_size=3, max_size=3), st.lists(step, max_size=12))
+    def check(registered_at, steps):
+        records = [
+            TagRecord(f"m@v1.{i}.0", SHAS[i], 100 + t, "Ada", "a@x", "")
+            for i, t in enumerate(registered_at)
+        ]
+        for counter, (kind, commit, stage, time) in enumerate(steps, start=1):
+            if kind == "deregister":
+                name = f"m@v1.{commit}.0!"
+                if name in {r.name for r in records}:
+                    continue
+            elif kind == "deprecate":
+                name = f"m@deprecated#{counter}"
+            else:
+                name = f"m#{stage}{'!' if kind == 'unassign' else ''}#{counter}"
+            records.append(TagRecord(name, SHAS[commit], 100 + time, "Ada", "a@x", kind))
+        ours = resolve_artifact("m", records)
+        held = {s: v for s, v in ours.stages.items() if v is not None}
+        assert (held, not ours.deprecated, ours.latest) == _gto_state(records)
+
+    check()

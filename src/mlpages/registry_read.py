@@ -321,13 +321,27 @@ def event_order_key(event: RegistryEvent) -> tuple:
     return (event.time, PRIORITY[event.kind], event.tag)
 
 
-def _add_event(versions: dict[str, _Version], event: RegistryEvent) -> None:
+def _add_event(
+    versions: dict[str, _Version], event: RegistryEvent, order: Mapping[str, int]
+) -> None:
     if event.version is None:
         return
     version = versions.get(event.version)
     if version is None:
-        version = versions[event.version] = _Version(event.version, event.sha, len(versions))
+        seen = order.get(event.version, len(order) + len(versions))
+        version = versions[event.version] = _Version(event.version, event.sha, seen)
     version.add(event)
+
+
+def _insertion_order(events: list[RegistryEvent]) -> dict[str, int]:
+    """GTO creates versions from version tags first (in time order), then from stage tags."""
+    order: dict[str, int] = {}
+    by_time_and_name = sorted(events, key=lambda e: (e.time, e.tag))
+    for pass_kinds in ((REGISTER, DEREGISTER), (ASSIGN, UNASSIGN)):
+        for event in by_time_and_name:
+            if event.kind in pass_kinds and event.version and event.version not in order:
+                order[event.version] = len(order)
+    return order
 
 
 def _holders(versions: Mapping[str, _Version]) -> dict[str, str]:
@@ -395,6 +409,7 @@ def _timeline(
     the final holders and the final versions.
     """
     versions: dict[str, _Version] = {}
+    order = _insertion_order(events)
     spans: list[StageSpan] = []
     open_spans: dict[str, StageSpan] = {}
     held_before: dict[str, set[str]] = {}
@@ -408,7 +423,7 @@ def _timeline(
             group_end += 1
         group = events[index:group_end]
         for event in group:
-            _add_event(versions, event)
+            _add_event(versions, event, order)
         holders = _holders(versions)
         for stage in sorted(set(open_spans) | set(holders)):
             new = holders.get(stage)
