@@ -7,12 +7,22 @@ Data files (params, metrics, plots) are parsed in :mod:`mlpages.dvcfiles_data`; 
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 
-from mlpages.dvcfiles_data import _one_line, decode_text, flatten, load_yaml
+from mlpages.dvcfiles_data import _one_line, decode_text, load_yaml
+from mlpages.dvcfiles_lock import (  # re-exported: the public parser API lives here
+    LockEntry,
+    LockFile,
+    _cmd_text,
+    dirname,
+    join,
+    lock_only_stage,
+    merge_lock,
+    parse_dvc_lock,
+    parse_hash_entry,
+)
 from mlpages.dvcfiles_template import (
     TemplateError,
     expand_foreach,
@@ -23,191 +33,26 @@ from mlpages.dvcfiles_template import (
     parse_vars_entry,
     select_keys,
 )
-from mlpages.models import Artifact, HashInfo, OutDecl, PlotDef, Problem, Stage, Value
+from mlpages.models import Artifact, HashInfo, OutDecl, PlotDef, Problem, Stage
+
+__all__ = [
+    "DEFAULT_PARAMS",
+    "DvcYaml",
+    "LockEntry",
+    "LockFile",
+    "dirname",
+    "join",
+    "lock_only_stage",
+    "merge_lock",
+    "parse_artifacts",
+    "parse_artifacts_yaml",
+    "parse_dvc_file",
+    "parse_dvc_lock",
+    "parse_dvc_yaml",
+    "parse_hash_entry",
+]
 
 DEFAULT_PARAMS = "params.yaml"
-HASH_KEYS = ("md5", "etag", "checksum", "version_id")
-
-
-def join(base: str, *parts: str) -> str:
-    """Join POSIX paths relative to the repository root and normalise (``.`` for the root)."""
-    path = posixpath.normpath(posixpath.join(base or ".", *[p for p in parts if p]))
-    return "." if path in ("", ".") else path.removeprefix("./")
-
-
-def dirname(path: str) -> str:
-    """Folder of a repo-relative file (``.`` for the root)."""
-    return posixpath.dirname(path) or "."
-
-
-# --- dvc.lock ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LockEntry:
-    """One stage of a dvc.lock, paths still relative to the stage's wdir."""
-
-    cmd: str
-    deps: tuple[HashInfo, ...] = ()
-    outs: tuple[HashInfo, ...] = ()
-    params: tuple[tuple[str, str, Value], ...] = ()  # (file, key, value)
-
-
-@dataclass(frozen=True)
-class LockFile:
-    stages: dict[str, LockEntry] = field(default_factory=dict)
-    problems: tuple[Problem, ...] = ()
-    schema: str | None = None
-
-
-def _cmd_text(cmd: Any) -> str:
-    if isinstance(cmd, list):
-        return " && ".join(str(c) for c in cmd)
-    return "" if cmd is None else str(cmd)
-
-
-def parse_hash_entry(raw: Any, base: str = ".") -> HashInfo | None:
-    """A deps/outs item of dvc.lock or a .dvc file; ``base`` is joined to its path."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("path"), str | int | float):
-        return None
-    md5 = raw.get("md5")
-    other = next((str(raw[k]) for k in HASH_KEYS[1:] if raw.get(k) is not None), None)
-    size, nfiles = raw.get("size"), raw.get("nfiles")
-    hash_name = raw.get("hash")
-    return HashInfo(
-        path=join(base, str(raw["path"])),
-        md5=str(md5) if md5 is not None else None,
-        hash_name=str(hash_name) if isinstance(hash_name, str) else None,
-        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        nfiles=nfiles if isinstance(nfiles, int) and not isinstance(nfiles, bool) else None,
-        other=other,
-    )
-
-
-def _hash_list(raw: Any) -> tuple[HashInfo, ...]:
-    if not isinstance(raw, list):
-        return ()
-    return tuple(h for h in (parse_hash_entry(item) for item in raw) if h is not None)
-
-
-def parse_lock_entry(raw: Any) -> LockEntry | None:
-    """One stage mapping of a dvc.lock (any schema)."""
-    if not isinstance(raw, dict):
-        return None
-    params: list[tuple[str, str, Value]] = []
-    raw_params = raw.get("params")
-    if isinstance(raw_params, dict):
-        for file, values in raw_params.items():
-            if isinstance(values, dict):
-                for key, value in flatten(values, keep_lists=True).items():
-                    params.append((str(file), key, value))
-    return LockEntry(
-        cmd=_cmd_text(raw.get("cmd")),
-        deps=_hash_list(raw.get("deps")),
-        outs=_hash_list(raw.get("outs")),
-        params=tuple(params),
-    )
-
-
-def split_lock_sections(data: bytes) -> tuple[bytes, list[bytes]] | None:
-    """Split a block-style dvc.lock into (header, [one YAML text per stage]).
-
-    Returns None when the layout is not the one DVC writes; callers then parse the whole file.
-    Identical sections across versions of a big lock file are then parsed only once.
-    """
-    if b"\t" in data or b"\r" in data:
-        return None
-    lines = data.split(b"\n")
-    try:
-        start = lines.index(b"stages:")
-    except ValueError:
-        return None
-    header_lines = lines[:start]
-    if not any(line.startswith(b"schema:") for line in header_lines):
-        return None
-    sections: list[bytes] = []
-    current: list[bytes] = []
-    for line in lines[start + 1 :]:
-        if not line.strip() or line.lstrip().startswith(b"#"):
-            if current:
-                current.append(line)
-            continue
-        if not line.startswith(b" "):
-            return None  # another top-level key after stages: unusual, parse the whole file
-        if line.startswith(b"  ") and line[2:3] not in (b" ", b"-"):
-            if line[2:3] in (b"{", b"[", b"&", b"*", b"?"):
-                return None
-            if current:
-                sections.append(b"\n".join(current))
-            current = [line]
-        elif not current:
-            return None
-        else:
-            current.append(line)
-    if current:
-        sections.append(b"\n".join(current))
-    return b"\n".join(header_lines), sections
-
-
-SectionCache = dict[bytes, Any]
-
-
-def parse_dvc_lock(data: bytes, path: str, sections: SectionCache | None = None) -> LockFile:
-    """Parse a dvc.lock. ``sections`` caches parsed stage sections across versions of the file."""
-    text = decode_text(data)
-    if text is None:
-        return LockFile(problems=(Problem("binary", path, "dvc.lock is not text"),))
-    split = split_lock_sections(data)
-    if split is not None:
-        header_text, parts = split
-        stages: dict[str, LockEntry] = {}
-        ok = True
-        for part in parts:
-            parsed = sections.get(part) if sections is not None else None
-            if parsed is None:
-                try:
-                    raw = load_yaml(part)
-                except Exception:
-                    ok = False
-                    break
-                if not isinstance(raw, dict) or len(raw) != 1:
-                    ok = False
-                    break
-                name, value = next(iter(raw.items()))
-                parsed = (str(name), parse_lock_entry(value))
-                if sections is not None:
-                    sections[part] = parsed
-            name, entry = parsed
-            if entry is not None:
-                stages[name] = entry
-        if ok:
-            schema = None
-            for line in header_text.split(b"\n"):
-                if line.startswith(b"schema:"):
-                    schema = line[7:].decode("utf-8", "replace").strip().strip("'\"")
-            return LockFile(stages=stages, schema=schema)
-    try:
-        raw = load_yaml(text)
-    except Exception as exc:
-        return LockFile(problems=(Problem("yaml-error", path, _one_line(exc)),))
-    if raw is None:
-        return LockFile()
-    if not isinstance(raw, dict):
-        return LockFile(problems=(Problem("bad-type", path, "dvc.lock is not a mapping"),))
-    if "schema" in raw or isinstance(raw.get("stages"), dict):
-        body = raw.get("stages") if isinstance(raw.get("stages"), dict) else {}
-        schema = str(raw.get("schema")) if raw.get("schema") is not None else None
-    else:  # DVC 1.x: stage names at the top level
-        body, schema = raw, None
-    stages = {}
-    for name, value in body.items():
-        entry = parse_lock_entry(value)
-        if entry is not None:
-            stages[str(name)] = entry
-    return LockFile(stages=stages, schema=schema)
-
-
-# --- .dvc files and artifacts.yaml -------------------------------------------------------------
 
 
 def parse_dvc_file(data: bytes, path: str) -> tuple[tuple[HashInfo, ...], tuple[Problem, ...]]:
@@ -567,29 +412,3 @@ def _parse_dvc_yaml_mapping(raw: dict[str, Any], path: str, read_file: ReadFile)
         problems=tuple(problems),
         reads=tuple(dict.fromkeys(reads)),
     )
-
-
-def merge_lock(stage: Stage, entry: LockEntry | None) -> Stage:
-    """The declared stage with its dvc.lock entry (paths made repo-relative through wdir)."""
-    if entry is None:
-        return stage
-    wdir = stage.wdir
-
-    def rebase(items: tuple[HashInfo, ...]) -> tuple[HashInfo, ...]:
-        return tuple(replace(h, path=join(wdir, h.path)) for h in items)
-
-    return replace(
-        stage,
-        locked=True,
-        lock_cmd=entry.cmd,
-        lock_deps=rebase(entry.deps),
-        lock_outs=rebase(entry.outs),
-        lock_params=tuple((f"{join(wdir, f)}:{k}", v) for f, k, v in entry.params),
-    )
-
-
-def lock_only_stage(name: str, entry: LockEntry, dvcfile: str) -> Stage:
-    """A stage known only from dvc.lock (its dvc.yaml is missing or unreadable)."""
-    folder = dirname(dvcfile)
-    stage = Stage(name=name, dvcfile=dvcfile, wdir=folder, cmd=entry.cmd)
-    return merge_lock(stage, entry)

@@ -205,8 +205,10 @@ def _table(path: str, columns: list[str], rows: list[tuple[Value, ...]], max_row
 
 
 def _parse_delimited(text: str, path: str, sep: str, header: bool, max_rows: int) -> PlotData:
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
-    records = [r for r in reader if r]
+    if '"' in text or "\r" in text:
+        records = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r]
+    else:  # no quoting: a plain split is the same, and much faster
+        records = [line.split(sep) for line in text.split("\n") if line]
     if not records:
         return PlotData(path=path, kind="table")
     if header:

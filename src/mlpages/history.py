@@ -143,9 +143,12 @@ class CatFile:
         self._in.flush()
         return self._read_reply(max_bytes)
 
-    def read_many(self, names: list[str]) -> Iterator[tuple[str, tuple[str, int, bytes] | None]]:
+    def read_many(
+        self, names: list[str], max_bytes: int | None = None
+    ) -> list[tuple[str, tuple[str, int, bytes | None] | None]]:
         """Read many objects, pipelined (a writer thread feeds git while we read)."""
-        payload = b"".join(n.encode() + b"\n" for n in names if "\n" not in n)
+        valid = [n for n in names if n and "\n" not in n]
+        payload = b"".join(n.encode("utf-8", "surrogateescape") + b"\n" for n in valid)
 
         def feed() -> None:
             self._in.write(payload)
@@ -154,13 +157,12 @@ class CatFile:
         writer = threading.Thread(target=feed, daemon=True)
         writer.start()
         try:
-            for name in names:
-                if "\n" in name:
-                    yield name, None
-                    continue
-                yield name, self._read_reply(None)  # type: ignore[misc]
+            replies = {}
+            for name in valid:  # read every reply, even on error paths, to stay in sync
+                replies[name] = self._read_reply(max_bytes)
         finally:
             writer.join()
+        return [(name, replies.get(name)) for name in names]
 
     def close(self) -> None:
         if self._proc.poll() is None:
@@ -291,13 +293,15 @@ _REF_FORMAT = "%00".join(
 class GitReader:
     """Read a repository: refs, commits, trees (cached by sha) and blobs."""
 
-    def __init__(self, path: Path, tree_cache_size: int = 4096) -> None:
+    def __init__(self, path: Path, tree_cache_size: int = 16384) -> None:
         self.location = locate_repo(path)
         self.root = self.location.root
         self._cat = CatFile(self.root if not self.location.bare else self.location.git_dir)
         self._trees: OrderedDict[str, dict[str, TreeEntry] | None] = OrderedDict()
         self._tree_cache_size = tree_cache_size
         self.symrefs: dict[str, str] = {}
+        # Blobs read ahead by prefetch_blobs; the caller clears it between batches.
+        self.blob_memo: dict[str, tuple[int, bytes | None]] = {}
 
     def __enter__(self) -> GitReader:
         return self
@@ -387,7 +391,7 @@ class GitReader:
         """Parse many commit objects in one pipelined pass."""
         commits: dict[str, Commit] = {}
         for sha, reply in self._cat.read_many(shas):
-            if reply is not None and reply[0] == "commit":
+            if reply is not None and reply[0] == "commit" and reply[2] is not None:
                 commits[sha] = parse_commit(sha, reply[2])
         return commits
 
@@ -398,20 +402,35 @@ class GitReader:
 
     # --- trees and blobs -----------------------------------------------------------------------
 
-    def tree(self, sha: str) -> dict[str, TreeEntry] | None:
-        """Entries of a tree object by name (LRU-cached); None when the tree is missing."""
-        cached = self._trees.get(sha)
-        if cached is not None or sha in self._trees:
-            self._trees.move_to_end(sha)
-            return cached
-        obj = self._cat.read(sha)
+    def _remember_tree(self, sha: str, obj: tuple[str, int, bytes | None] | None) -> None:
         entries = None
         if obj is not None and obj[0] == "tree" and obj[2] is not None:
             entries = {e.name: e for e in parse_tree(obj[2])}
         self._trees[sha] = entries
         if len(self._trees) > self._tree_cache_size:
             self._trees.popitem(last=False)
-        return entries
+
+    def prefetch_trees(self, shas: Iterable[str]) -> None:
+        """Read the trees not cached yet in one pipelined pass."""
+        wanted = list(dict.fromkeys(s for s in shas if s not in self._trees))
+        for sha, obj in self._cat.read_many(wanted):
+            self._remember_tree(sha, obj)
+
+    def prefetch_blobs(self, shas: Iterable[str], max_bytes: int | None) -> None:
+        """Read blobs in one pipelined pass into :attr:`blob_memo` (served by read_blob)."""
+        wanted = list(dict.fromkeys(s for s in shas if s not in self.blob_memo))
+        for sha, obj in self._cat.read_many(wanted, max_bytes):
+            if obj is not None and obj[0] == "blob":
+                self.blob_memo[sha] = (obj[1], obj[2])
+
+    def tree(self, sha: str) -> dict[str, TreeEntry] | None:
+        """Entries of a tree object by name (LRU-cached); None when the tree is missing."""
+        cached = self._trees.get(sha)
+        if cached is not None or sha in self._trees:
+            self._trees.move_to_end(sha)
+            return cached
+        self._remember_tree(sha, self._cat.read(sha))
+        return self._trees.get(sha)
 
     def lookup(self, tree_sha: str, path: str) -> TreeEntry | None:
         """The entry at ``path`` (POSIX, relative) below a root tree, None when absent."""
@@ -435,6 +454,9 @@ class GitReader:
 
     def read_blob(self, sha: str, max_bytes: int | None = None) -> tuple[int, bytes | None] | None:
         """(size, content) of a blob; content None if larger than ``max_bytes``; None if missing."""
+        memo = self.blob_memo.get(sha)
+        if memo is not None and (memo[1] is not None or max_bytes is not None):
+            return memo
         obj = self._cat.read(sha, max_bytes)
         if obj is None or obj[0] != "blob":
             return None

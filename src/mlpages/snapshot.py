@@ -28,6 +28,7 @@ from mlpages.snapshot_build import (
 from mlpages.snapshot_cache import SnapshotCache
 
 Progress = Callable[[str, int, int], None]  # (phase "history", done, total)
+CHUNK = 64  # commits per read-ahead batch
 SHALLOW_MESSAGE = (
     "this is a shallow clone: history is truncated, so older commits are missing. "
     "In GitHub Actions use actions/checkout with `fetch-depth: 0`; elsewhere run "
@@ -41,6 +42,21 @@ class TreeIndex:
     def __init__(self, reader: GitReader) -> None:
         self.reader = reader
         self._memo: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    def prefetch(self, roots: Sequence[str]) -> None:
+        """Read every tree the index will need below ``roots``, level by level, in bulk."""
+        pending = [r for r in dict.fromkeys(roots) if r not in self._memo]
+        seen: set[str] = set(pending)
+        while pending:
+            self.reader.prefetch_trees(pending)
+            below: list[str] = []
+            for sha in pending:
+                for entry in (self.reader.tree(sha) or {}).values():
+                    new = entry.sha not in self._memo and entry.sha not in seen
+                    if new and entry.is_tree and not skip_dir(entry.name):
+                        seen.add(entry.sha)
+                        below.append(entry.sha)
+            pending = below
 
     def dvc_files(self, tree_sha: str) -> tuple[tuple[str, str], ...]:
         """(relative path, blob sha) of every DVC file below a tree."""
@@ -67,6 +83,7 @@ class GitView:
         self.reader = reader
         self.index = index
         self.tree = tree
+        self.paths_read: set[str] = set()  # blob paths looked up: read ahead for later commits
 
     def dvc_files(self) -> dict[str, str]:
         return dict(self.index.dvc_files(self.tree))
@@ -85,6 +102,7 @@ class GitView:
         if found.is_tree:
             return Entry("tree", found.sha)
         if found.is_blob:
+            self.paths_read.add(path)
             return Entry("blob", found.sha)
         return None
 
@@ -145,6 +163,21 @@ class RepoHistory:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+
+def _prefetch(
+    reader: GitReader, index: TreeIndex, roots: list[str], hot: set[str], config: Config
+) -> None:
+    """Bulk-read the trees and the blobs at ``hot`` paths of the next commits."""
+    index.prefetch(roots)
+    blobs: list[str] = []
+    for root in roots:
+        blobs.extend(sha for _, sha in index.dvc_files(root))
+        for path in hot:
+            entry = reader.lookup(root, path)
+            if entry is not None and entry.is_blob:
+                blobs.append(entry.sha)
+    reader.prefetch_blobs(blobs, config.max_file_bytes)
 
 
 def default_cache_dir(location: RepoLocation, config: Config) -> Path:
@@ -243,22 +276,37 @@ def collect(
         snapshots: dict[str, Snapshot] = {}
         builder = SnapshotBuilder(config, objects)
         index = TreeIndex(reader)
-        computed = 0
         total = len(order)
         try:
-            for done, sha in enumerate(order, 1):
-                hit = cached.get(sha)
-                if hit is not None and not any(objects.has(m, legacy) for m, legacy in hit[1]):
-                    snapshots[sha] = hit[0]
-                else:
+            todo = [
+                sha
+                for sha in order
+                if sha not in cached
+                or any(objects.has(md5, legacy) for md5, legacy in cached[sha][1])
+            ]
+            hot: set[str] = set()
+            # The first commit alone (it teaches which paths are read), then CHUNK at a time.
+            for start in [0, *range(1, len(todo), CHUNK)]:
+                chunk = todo[start : start + CHUNK] if start else todo[:1]
+                if start:  # read ahead what the previous commits needed (one round trip each)
+                    _prefetch(reader, index, [commits[sha].tree for sha in chunk], hot, config)
+                hot = set()
+                for sha in chunk:
                     view = GitView(reader, index, commits[sha].tree)
                     snapshot, missing = builder.build(sha, view)
                     snapshots[sha] = snapshot
-                    computed += 1
+                    hot |= view.paths_read
                     if cache is not None:
                         cache.store(snapshot, missing)
-                if progress is not None and (done % 100 == 0 or done == total):
-                    progress("history", done, total)
+                    if progress is not None and len(snapshots) % 100 == 0:
+                        progress("history", len(snapshots), total)
+                reader.blob_memo.clear()
+            computed = len(todo)
+            for sha in order:
+                if sha not in snapshots:
+                    snapshots[sha] = cached[sha][0]
+            if progress is not None:
+                progress("history", total, total)
         finally:
             if cache is not None:
                 cache.close()

@@ -96,6 +96,33 @@ class Loaded:
     missing_object: tuple[str, bool] | None = None
 
 
+class OutIndex:
+    """DVC outputs of one revision by path (files exactly, directories by prefix); lazy."""
+
+    def __init__(self, outs: list[HashInfo]) -> None:
+        self._outs = outs
+        self._exact: dict[str, HashInfo] | None = None
+        self._dirs: list[HashInfo] = []
+
+    def find(self, path: str) -> HashInfo | None:
+        """The output that is ``path`` or the (deepest) directory output containing it."""
+        if self._exact is None:
+            self._exact = {}
+            for out in self._outs:
+                self._exact.setdefault(out.path, out)
+            self._dirs = sorted((o for o in self._outs if o.is_dir), key=lambda o: -len(o.path))
+        found = self._exact.get(path)
+        if found is not None:
+            return found
+        for out in self._dirs:
+            if path.startswith(out.path.rstrip("/") + "/"):
+                return out
+        return None
+
+
+NO_OUTS = OutIndex([])
+
+
 class SnapshotBuilder:
     """Turns file views into snapshots, parsing every distinct blob once."""
 
@@ -136,9 +163,7 @@ class SnapshotBuilder:
             )
         return Loaded(data=data, blob_id=blob_id)
 
-    def load(
-        self, view: FileView, path: str, outs: list[HashInfo], want_data: bool = True
-    ) -> Loaded:
+    def load(self, view: FileView, path: str, outs: OutIndex, want_data: bool = True) -> Loaded:
         """Read ``path`` from git, else from the DVC cache through the outputs covering it."""
         entry = view.entry(path)
         if entry is not None:
@@ -147,9 +172,9 @@ class SnapshotBuilder:
             if not want_data:
                 return Loaded(blob_id=entry.id)
             return self._read_blob(view, path, entry.id)
-        for out in outs:  # sorted: the most specific output first
-            if out.path == path or path.startswith(out.path.rstrip("/") + "/"):
-                return self._load_cached(path, out, want_data)
+        out = outs.find(path)
+        if out is not None:
+            return self._load_cached(path, out, want_data)
         return Loaded(problem=Problem("missing-file", path, "not in git and not a DVC output"))
 
     def _not_in_cache(self, path: str, md5: str, legacy: bool) -> Loaded:
@@ -203,7 +228,7 @@ class SnapshotBuilder:
             return DvcYaml(path=path, problems=(loaded.problem,) if loaded.problem else ())
 
         def read_file(rel: str) -> bytes | None:
-            got = self.load(view, rel, [])
+            got = self.load(view, rel, NO_OUTS)
             return got.data
 
         parsed = parse_dvc_yaml(loaded.data, path, read_file)
@@ -312,8 +337,7 @@ class SnapshotBuilder:
             if yaml_path not in declared_yaml:
                 stages.extend(lock_only_stage(n, e, yaml_path) for n, e in lock.stages.items())
 
-        outs = [o for s in stages for o in s.lock_outs] + tracked
-        outs.sort(key=lambda o: -len(o.path))  # the most specific output first
+        outs = OutIndex([o for s in stages for o in s.lock_outs] + tracked)
 
         def note(loaded: Loaded) -> None:
             if loaded.problem is not None:
@@ -467,7 +491,7 @@ class SnapshotBuilder:
             if not isinstance(path, str):
                 continue
             entry = view.entry(path)
-            if entry is None and not any(o.path == path for o in outs):
+            if entry is None and outs.find(path) is None:
                 continue
             loaded = self.load(view, path, outs)
             if loaded.data is None:
