@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -184,3 +185,57 @@ def test_drift_settings_are_checked() -> None:
         drift_settings({"p_value": "low"})
     with pytest.raises(ConfigError, match="list of names"):
         drift_settings({"features": "x"})
+
+
+# --- detection replay against the generator's ground truth (ct/detection.py) ---------------------
+
+EVENTS = [
+    {"kind": "covariate_drift", "features": ["x", "c"], "weeks": [3, 4, 5, 6]},
+    {"kind": "covariate_drift", "features": ["x"], "weeks": [5, 6]},
+    {"kind": "schema_break", "features": ["y"], "weeks": [4]},
+    {"kind": "concept_drift", "features": ["y"], "weeks": [5, 6]},
+]
+
+
+def test_truth_is_a_change_of_covariate_events_against_the_reference() -> None:
+    from mlpages.ct.detection import broken_weeks, truly_drifted
+
+    assert not truly_drifted(EVENTS, 2, [1], "x")
+    assert truly_drifted(EVENTS, 3, [1, 2], "x") and truly_drifted(EVENTS, 3, [1, 2], "c")
+    assert not truly_drifted(EVENTS, 4, [3], "x")  # the reference already had the shift
+    assert truly_drifted(EVENTS, 5, [3, 4], "x") and not truly_drifted(EVENTS, 5, [3, 4], "c")
+    assert not truly_drifted(EVENTS, 6, [2, 3], "y")  # concept drift leaves the features alone
+    assert broken_weeks(EVENTS) == {4}
+
+
+def test_confusion_counts_and_rates() -> None:
+    from mlpages.ct.detection import Confusion
+
+    c = Confusion().add(True, True).add(True, False).add(False, True).add(False, False)
+    c = c.add(False, False)
+    assert (c.tp, c.fp, c.fn, c.tn) == (1, 1, 1, 2)
+    assert (c.recall, c.precision, c.false_positive_rate) == (0.5, 0.5, pytest.approx(1 / 3))
+
+
+def test_replay_on_the_generator_finds_the_injected_events(tmp_path) -> None:
+    import json
+
+    import yaml
+
+    from mlpages.ct.detection import format_result, replay
+    from mlpages.pipeline.generate import DEFAULT_SEED, SCENARIOS, generate
+
+    generate(tmp_path / "raw", 10, SCENARIOS["default"](300), DEFAULT_SEED, tmp_path / "ev.json", 1)
+    schema = yaml.safe_load((Path(__file__).parents[1] / "schema.yaml").read_text())
+    schema["rows"] = {"min": 100, "max": 1000}
+    (tmp_path / "schema.yaml").write_text(yaml.safe_dump(schema))
+    events = json.loads((tmp_path / "ev.json").read_text())["events"]
+    result = replay(
+        tmp_path / "raw", events, tmp_path / "schema.yaml", {"exclude": ["default"]}, 4, True
+    )
+    assert (result.schema.tp, result.schema.fp, result.schema.fn) == (1, 0, 0)  # week 9 only
+    assert result.drift.fn == 0 and result.drift.tp == 16  # 4 features x weeks 6, 7, 8, 10
+    assert result.drift.false_positive_rate < 0.05
+    week9 = next(w for w in result.weeks if w["week"] == 9)
+    assert week9["kinds"] == ["missing_column", "out_of_range", "type_change"]
+    assert "schema breaks: TP=1 FP=0 FN=0" in format_result(result, "fixed")
