@@ -263,13 +263,14 @@ def test_artifacts_in_sub_folders_legacy_files_and_remote_storage(make_repo, tag
             "dvc.yaml": DVC_YAML,
             "cv/dvc.yaml": "artifacts:\n  pool-seg:\n    path: seg.pt\n",
             "cv/seg.pt": "weights",
-            "artifacts.yaml": "old-model:\n  path: old.pkl\n  type: model\n",
+            "artifacts.yaml": "old-model:\n  path: old.pkl\n  type: model\nvirtual:\n  type: doc\n",
             "old.pkl": "old",
         },
     )
     assert register(builder.path, "cv:pool-seg").tag == "cv=pool-seg@v0.0.1"
     assert register(builder.path, "old-model", version="v3.0.0").tag == "old-model@v3.0.0"
     assert register(builder.path, "remote").tag == "remote@v0.0.1"  # s3:// path: not checked
+    assert register(builder.path, "virtual").tag == "virtual@v0.0.1"  # no path: nothing to check
     registry = read_registry(builder.path)
     assert registry.artifacts["cv:pool-seg"].path == "cv/seg.pt"
     assert registry.artifacts["old-model"].type == "model"
@@ -309,6 +310,7 @@ REFUSALS = [
     ("bad name", lambda r: register(r, "bad name!"), "invalid artifact name"),
     ("bad rev", lambda r: register(r, "churn", rev="no-such-branch"), "is not a commit"),
     ("stage", lambda r: assign(r, "churn", "qa", version="v1.0.0"), "not allowed"),
+    ("version and rev", lambda r: assign(r, "churn", "dev", "v1.0.0", "HEAD"), "not both"),
     ("stage name", lambda r: assign(r, "churn", "pr#od", version="v1.0.0"), "invalid stage"),
     ("unregistered", lambda r: assign(r, "churn", "dev", version="v7.0.0"), "not registered"),
     ("no version at rev", lambda r: assign(r, "churn", "dev"), "no registered version"),

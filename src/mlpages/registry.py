@@ -385,9 +385,9 @@ def model_hash_at(repo: Path, sha: str, artifact_path: str) -> HashInfo | None:
 
 
 def artifact_present_at(repo: Path, sha: str, path: str) -> bool:
-    """True when ``path`` is in git or a recorded DVC output at ``sha`` (URLs: assumed True)."""
-    if not path or "://" in path:
-        return bool(path)
+    """True when ``path`` is in git or a recorded DVC output at ``sha`` (no path, URL: True)."""
+    if not path or "://" in path:  # a virtual artifact (no path) or remote storage
+        return True
     try:
         run_git(repo, "cat-file", "-e", f"{sha}:{path}")
         return True
