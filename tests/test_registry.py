@@ -296,6 +296,9 @@ def test_push_sends_the_tag_to_the_remote(repo, tagging, tmp_path):
     written = register(repo.path, "churn", push="origin")
     assert written.pushed_to == "origin"
     assert "churn@v0.0.1" in git(remote, "tag", "-l")
+    with pytest.raises(RegistryError, match="created tag 'churn@v0\\.0\\.2' but could not push"):
+        register(repo.path, "churn", rev="HEAD~1", push="no-such-remote")
+    assert "churn@v0.0.2" in git(repo.path, "tag", "-l")  # kept locally, the error says so
 
 
 REFUSALS = [

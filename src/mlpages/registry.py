@@ -2,9 +2,11 @@
 
 ``read_registry(repo)`` reads every tag with ONE ``git for-each-ref`` call and the artifact
 declarations (``dvc.yaml`` ``artifacts:``, sub-folder ``dvc.yaml`` files, a legacy
-``artifacts.yaml``) with ONE ``git cat-file --batch`` call, then resolves the state with GTO's
-default semantics (see :mod:`mlpages.registry_read`). The gate uses :func:`production_version`
-and :func:`model_hash_at` to find the champion and load it from the DVC cache by hash.
+``artifacts.yaml``) at the tagged commits with ONE ``git cat-file --batch`` call (plus one
+``ls-tree`` and one more batch for HEAD: five git processes in all, whatever the number of
+tags), then resolves the state with GTO's default semantics (see :mod:`mlpages.registry_read`).
+The gate uses :func:`production_version` and :func:`model_hash_at` to find the champion and load
+it from the DVC cache by hash.
 """
 
 from __future__ import annotations

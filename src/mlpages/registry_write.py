@@ -133,7 +133,11 @@ def _write_tag(
         raise RegistryError(f"tag {name!r} already exists")
     run_git(repo, "tag", "-a", "-m", message, name, sha)
     if push:
-        run_git(repo, "push", "--quiet", push, f"refs/tags/{name}")
+        try:
+            run_git(repo, "push", "--quiet", push, f"refs/tags/{name}")
+        except RegistryError as exc:
+            problem = f"created tag {name!r} but could not push it to {push}: {exc}"
+            raise RegistryError(problem) from None
     return TagWritten(name, sha, kind, artifact, version, stage, message, push)
 
 
