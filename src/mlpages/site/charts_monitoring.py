@@ -60,7 +60,7 @@ def drift_heatmap(batches: Sequence[BatchPoint], title: str | None = None) -> di
         "zmax": num(top),
         "colorscale": [
             [0, "#f8fafc"],
-            [num(edge * 0.999), "#fde3c4"],
+            [num(edge * 0.999), "#fdba74"],
             [num(edge), "#f97316"],
             [1, "#7f1d1d"],
         ],
