@@ -60,6 +60,7 @@ class BuildReport:
     out: Path
     pages: int = 0
     rendered: int = 0
+    rendered_paths: list[str] = field(default_factory=list)
     written: int = 0
     unchanged: int = 0
     bytes_total: int = 0
@@ -100,7 +101,9 @@ def gather(
     """Read the repository's history and registry into a :class:`SiteData` (no writing)."""
     from mlpages.snapshot import collect
 
-    history = collect(repo, config, progress=progress)
+    history = collect(
+        repo, config, progress=(lambda d, t: progress("history", d, t)) if progress else None
+    )
     registry = None
     try:
         from mlpages.registry import read_registry
@@ -173,7 +176,7 @@ def render_site(
     items: Iterable[Page | Asset],
     previous: dict[str, Any],
     progress: Progress | None = None,
-) -> tuple[dict[str, bytes | None], dict[str, Any], int]:
+) -> tuple[dict[str, bytes | None], dict[str, Any], list[str]]:
     """Render pages: path -> bytes, or None for "reuse the previous file". Returns the manifest."""
     env = make_environment()
     items = list(items)
@@ -185,7 +188,7 @@ def render_site(
     old_keys: dict[str, str] = previous.get("keys", {}) if same_stamp else {}
     files: dict[str, bytes | None] = {}
     keys: dict[str, str] = {}
-    rendered = 0
+    rendered: list[str] = []
     pages = [i for i in items if isinstance(i, Page)]
     for index, item in enumerate(items):
         if isinstance(item, Asset):
@@ -209,9 +212,9 @@ def render_site(
             "generated": site.generated,
         }
         files[item.path] = template.render(context).encode("utf-8")
-        rendered += 1
-        if progress and (rendered % 25 == 0 or index == len(items) - 1):
-            progress("render", rendered, len(pages))
+        rendered.append(item.path)
+        if progress and (len(rendered) % 25 == 0 or index == len(items) - 1):
+            progress("render", len(rendered), len(pages))
     manifest = {"mlpages": __version__, "stamp": stamp, "keys": keys}
     return files, manifest, rendered
 
@@ -346,7 +349,10 @@ def build_site(
     items = collect_pages(site)
     report.seconds["model"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    files, manifest, report.rendered = render_site(site, items, _previous_manifest(out), progress)
+    files, manifest, report.rendered_paths = render_site(
+        site, items, _previous_manifest(out), progress
+    )
+    report.rendered = len(report.rendered_paths)
     report.pages = sum(1 for i in items if isinstance(i, Page))
     report.seconds["render"] = time.perf_counter() - mark
     mark = time.perf_counter()

@@ -6,34 +6,32 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any
 
-from mlpages.compare import compare_metrics, compare_params, compare_stages
+from mlpages.compare import compare_metrics, compare_params
 from mlpages.models import SNAPSHOT_SCHEMA_VERSION, Snapshot
 from mlpages.site.page_core import Asset, Page, SiteData, fingerprint, format_value
 from mlpages.site.page_dag import anchor_id, layout_dag
 from mlpages.site.urls import commit_path
 
+DAG_LIMIT = 30  # stages drawn in full on a commit page; larger pipelines are condensed
 FIGURE_ROWS = 1000  # rows per series on a commit page: keeps the page small
 IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".svg"}
 
 
-def stage_status(parent: Snapshot | None, snap: Snapshot) -> dict[str, str]:
-    """Stage key -> added | modified | unlocked | same, compared with the parent's lock."""
-    status: dict[str, str] = {}
+def stage_status(
+    site: SiteData, parent: Snapshot | None, snap: Snapshot
+) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """Stage key -> added | modified | unlocked | same vs the parent's lock, and what changed."""
     if parent is None:
-        return {s.key: ("added" if s.locked else "unlocked") for s in snap.stages}
-    for change in compare_stages(parent, snap):
+        return {s.key: ("added" if s.locked else "unlocked") for s in snap.stages}, {}
+    status: dict[str, str] = {}
+    reasons: dict[str, tuple[str, ...]] = {}
+    for change in site.stage_changes(parent.sha, snap.sha):
         status[change.key] = change.status
+        reasons[change.key] = change.reasons
     for stage in snap.stages:
         if not stage.locked:
             status[stage.key] = "unlocked"
-    return status
-
-
-def stage_changes(parent: Snapshot | None, snap: Snapshot) -> dict[str, tuple[str, ...]]:
-    """Stage key -> the words saying what changed in it."""
-    if parent is None:
-        return {}
-    return {c.key: c.reasons for c in compare_stages(parent, snap)}
+    return status, reasons
 
 
 def params_rows(parent: Snapshot | None, snap: Snapshot) -> list[dict[str, Any]]:
@@ -127,8 +125,7 @@ def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, bytes]
     snap = site.snapshot(sha) or Snapshot(sha=sha, has_dvc=False)
     parent_sha = site.parent(sha)
     parent = site.snapshot(parent_sha)
-    status = stage_status(parent, snap)
-    reasons = stage_changes(parent, snap)
+    status, reasons = stage_status(site, parent, snap)
     stages = [
         {
             "stage": stage,
@@ -138,6 +135,12 @@ def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, bytes]
         }
         for stage in snap.stages
     ]
+    unchanged = 0
+    if len(stages) > DAG_LIMIT:
+        # Large pipelines: list what changed; the full pipeline is on the lineage page.
+        listed = [s for s in stages if s["status"] != "same"]
+        unchanged = len(stages) - len(listed)
+        stages = listed
     return {
         "commit": commit,
         "sha": sha,
@@ -148,8 +151,9 @@ def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, bytes]
         "params": params_rows(parent, snap),
         "metrics": metrics_rows(site, parent, snap),
         "has_parent": parent is not None,
-        "dag": layout_dag(snap.stages, status) if snap.stages else None,
+        "dag": layout_dag(snap.stages, status, DAG_LIMIT) if snap.stages else None,
         "stages": stages,
+        "unchanged_stages": unchanged,
         "figures": _figures(site, snap),
         "images": [(path, site_path) for path, site_path, _ in images],
         "missing_plots": sorted(p for p, d in snap.plot_data.items() if d.kind == "missing"),

@@ -149,6 +149,31 @@ class SiteData:
     def commit_url(self, sha: str) -> str:
         return commit_path(sha)
 
+    def stage_changes(self, base_sha: str, head_sha: str) -> tuple[Any, ...]:
+        """``compare.compare_stages`` of two commits, memoised (commit pages and lineage share it).
+
+        Only stages whose lock entry differs are handed to the comparison: on a large pipeline
+        most stages are equal objects, and equal stages can never be reported as changed.
+        """
+        from mlpages.compare import compare_stages
+
+        memo = self.extra.setdefault("stage_changes", {})
+        key = (base_sha, head_sha)
+        if key not in memo:
+            base, head = self.snapshot(base_sha), self.snapshot(head_sha)
+            if base is None or head is None:
+                return ()
+            old = {s.key: s for s in base.stages}
+            new_keys = {s.key for s in head.stages}
+            differ = [s for s in head.stages if old.get(s.key) != s]
+            keep = {s.key for s in differ}
+            gone = [s for s in base.stages if s.key in keep or s.key not in new_keys]
+            memo[key] = compare_stages(
+                Snapshot(sha=base.sha, has_dvc=base.has_dvc, stages=tuple(gone)),
+                Snapshot(sha=head.sha, has_dvc=head.has_dvc, stages=tuple(differ)),
+            )
+        return memo[key]
+
     @cached_property
     def stamp(self) -> str:
         """A fingerprint of the site-wide inputs every page depends on."""

@@ -34,6 +34,9 @@ class DagEdge:
     source: str
     target: str
     path: str  # SVG path data
+    skipped: int = 0  # stages hidden on this edge (condensed layout); 0 = a direct edge
+    label_x: float = 0.0
+    label_y: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -42,22 +45,82 @@ class DagLayout:
     edges: tuple[DagEdge, ...]
     width: float
     height: float
+    hidden: int = 0  # stages left out of a condensed layout
 
 
-def _covers(out: str, dep: str) -> bool:
-    return dep == out or dep.startswith(out.rstrip("/") + "/") or out.startswith(dep + "/")
+def condense(
+    keys: list[str], edges: list[tuple[str, str]], focus: set[str], limit: int
+) -> tuple[list[str], list[tuple[str, str, int]]]:
+    """Keep ``focus`` and its neighbours (at most ``limit`` stages, sources and sinks when nothing
+    is in focus); join kept stages linked through hidden ones with an edge counting them."""
+    succs: dict[str, list[str]] = {k: [] for k in keys}
+    preds: dict[str, list[str]] = {k: [] for k in keys}
+    for s, t in edges:
+        succs[s].append(t)
+        preds[t].append(s)
+    kept = set(focus)
+    for key in focus:
+        kept.update(succs[key])
+        kept.update(preds[key])
+    if not kept:
+        kept = {k for k in keys if not preds[k] or not succs[k]}
+    ordered = [k for k in keys if k in kept][:limit]
+    kept = set(ordered)
+    joined: list[tuple[str, str, int]] = []
+    for source in ordered:
+        # Walk forward through hidden stages to the next kept ones (shortest hidden run).
+        best: dict[str, int] = {}
+        frontier = [(t, 0) for t in succs[source]]
+        seen: set[str] = set()
+        while frontier:
+            node, hops = frontier.pop(0)
+            if node in kept:
+                best.setdefault(node, hops)
+                continue
+            if node in seen:
+                continue
+            seen.add(node)
+            frontier.extend((t, hops + 1) for t in succs[node])
+        joined.extend((source, target, hops) for target, hops in best.items())
+    return ordered, joined
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.strip("/").split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+_EDGE_MEMO: dict[tuple, list[tuple[str, str]]] = {}
 
 
 def stage_edges(stages: tuple[Stage, ...]) -> list[tuple[str, str]]:
-    """(producer, consumer) pairs: a stage depends on a path another stage outputs."""
+    """(producer, consumer) pairs: a stage depends on a path another stage outputs (or on a
+    folder holding it, or on a file inside an output folder)."""
+    shape = tuple((s.key, s.deps, tuple(o.path for o in s.outs)) for s in stages)
+    memo = _EDGE_MEMO.get(shape)
+    if memo is not None:
+        return memo
+    exact: dict[str, set[str]] = {}  # output path -> producers
+    below: dict[str, set[str]] = {}  # folder -> producers of outputs inside it
+    for key, _, outs in shape:
+        for out in outs:
+            out = out.rstrip("/")
+            exact.setdefault(out, set()).add(key)
+            for folder in _ancestors(out):
+                below.setdefault(folder, set()).add(key)
     edges: list[tuple[str, str]] = []
-    for consumer in stages:
-        for producer in stages:
-            if producer.key == consumer.key:
-                continue
-            outs = [o.path for o in producer.outs]
-            if any(_covers(out, dep) for dep in consumer.deps for out in outs):
-                edges.append((producer.key, consumer.key))
+    for key, deps, _ in shape:
+        producers: set[str] = set()
+        for dep in deps:
+            dep = dep.rstrip("/")
+            producers |= exact.get(dep, set()) | below.get(dep, set())
+            for folder in _ancestors(dep):
+                producers |= exact.get(folder, set())
+        order = [k for k, _, _ in shape if k in producers and k != key]
+        edges.extend((producer, key) for producer in order)
+    if len(_EDGE_MEMO) > 256:
+        _EDGE_MEMO.clear()
+    _EDGE_MEMO[shape] = edges
     return edges
 
 
@@ -101,11 +164,26 @@ def _order(rows: list[list[str]], edges: list[tuple[str, str]]) -> list[list[str
     return rows
 
 
-def layout_dag(stages: tuple[Stage, ...], status: dict[str, str] | None = None) -> DagLayout:
-    """Place the stages in layers (top to bottom) and route the edges."""
+def layout_dag(
+    stages: tuple[Stage, ...], status: dict[str, str] | None = None, limit: int | None = None
+) -> DagLayout:
+    """Place the stages in layers (top to bottom) and route the edges.
+
+    With ``limit`` and more stages than that, the layout is condensed to the stages whose status
+    is not ``same`` and their neighbours; the hidden ones are counted on dashed edges.
+    """
     status = status or {}
     keys = [s.key for s in stages]
-    edges = stage_edges(stages)
+    full_edges = stage_edges(stages)
+    weighted = [(s, t, 0) for s, t in full_edges]
+    hidden = 0
+    if limit is not None and len(keys) > limit:
+        focus = {k for k in keys if status.get(k, "same") != "same"}
+        kept, weighted = condense(keys, full_edges, focus, limit)
+        hidden = len(keys) - len(kept)
+        keys = kept
+    edges = [(s, t) for s, t, _ in weighted]
+    skipped = {(s, t): n for s, t, n in weighted}
     layer = _layers(keys, edges)
     rows: list[list[str]] = [[] for _ in range(max(layer.values(), default=-1) + 1)]
     for key in keys:
@@ -145,10 +223,19 @@ def layout_dag(stages: tuple[Stage, ...], status: dict[str, str] | None = None) 
         else:
             bend = max((y2 - y1) / 2, 12)
             d = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} "
-        paths.append(DagEdge(source, target, d + f"{x2:.1f},{y2 - 1:.1f}"))
+        paths.append(
+            DagEdge(
+                source,
+                target,
+                d + f"{x2:.1f},{y2 - 1:.1f}",
+                skipped[(source, target)],
+                (x1 + x2) / 2 + 6,
+                (y1 + y2) / 2 + 4,
+            )
+        )
     width = side
     height = MARGIN * 2 + len(rows) * NODE_H + max(len(rows) - 1, 0) * LAYER_GAP
-    return DagLayout(tuple(nodes[k] for k in keys), tuple(paths), width, height)
+    return DagLayout(tuple(nodes[k] for k in keys), tuple(paths), width, height, hidden)
 
 
 def anchor_id(stage_key: str) -> str:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlpages.compare import compare_stages
 from mlpages.site.page_core import Page, SiteData
 from mlpages.site.page_dag import anchor_id, layout_dag
 
-MAX_HISTORY = 50  # changes listed per stage (newest first)
+MAX_HISTORY = 12  # changes listed per stage (newest first); the total is counted
 
 
-def stage_history(site: SiteData) -> dict[str, list[dict[str, Any]]]:
-    """Stage key -> the mainline commits where its lock entry changed, newest first."""
+def stage_history(site: SiteData) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
+    """Stage key -> the newest mainline commits where its lock entry changed, and how many."""
     history: dict[str, list[dict[str, Any]]] = {}
+    counts: dict[str, int] = {}
     mainline = site.history.mainline
     for index, sha in enumerate(mainline):
         snap = site.snapshot(sha)
@@ -24,14 +24,15 @@ def stage_history(site: SiteData) -> dict[str, list[dict[str, Any]]]:
         if parent is None:
             changes = [(s.key, "added", ("first commit with this stage",)) for s in snap.stages]
         else:
-            changes = [(c.key, c.status, c.reasons) for c in compare_stages(parent, snap)]
+            changes = [(c.key, c.status, c.reasons) for c in site.stage_changes(parent_sha, sha)]
         for key, status, reasons in changes:
+            counts[key] = counts.get(key, 0) + 1
             entries = history.setdefault(key, [])
             if len(entries) < MAX_HISTORY:
                 entries.append(
                     {"sha": sha, "commit": site.commit(sha), "status": status, "reasons": reasons}
                 )
-    return history
+    return history, counts
 
 
 def model_provenance(site: SiteData) -> list[dict[str, Any]]:
@@ -58,13 +59,18 @@ def lineage_context(site: SiteData) -> dict[str, Any]:
     """Everything ``lineage.html`` shows."""
     head = site.snapshot(site.head)
     stages = head.stages if head else ()
-    history = stage_history(site)
+    history, counts = stage_history(site)
     return {
         "head": site.head,
         "head_commit": site.commit(site.head) if site.head else None,
         "dag": layout_dag(stages) if stages else None,
         "stages": [
-            {"stage": s, "anchor": anchor_id(s.key), "history": history.get(s.key, [])}
+            {
+                "stage": s,
+                "anchor": anchor_id(s.key),
+                "history": history.get(s.key, []),
+                "changes": counts.get(s.key, 0),
+            }
             for s in stages
         ],
         "tracked": head.tracked if head else (),

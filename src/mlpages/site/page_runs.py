@@ -13,17 +13,17 @@ from mlpages.site.page_core import Page, SiteData
 
 
 def columns_of(site: SiteData) -> list[dict[str, Any]]:
-    """Every param and metric seen in any commit: params first, grouped by file, keys sorted."""
+    """Every metric and param seen in any commit: metrics first, grouped by file, keys sorted."""
     params: set[tuple[str, str]] = set()
     metrics: set[tuple[str, str]] = set()
     for snap in site.history.snapshots.values():
         params.update((f, k) for f, values in snap.params.items() for k in values)
         metrics.update((f, k) for f, values in snap.metrics.items() for k in values)
-    cols = [{"g": "param", "f": f, "k": k, "d": 0} for f, k in sorted(params)]
-    cols += [
+    cols = [
         {"g": "metric", "f": f, "k": k, "d": metric_direction(site.config, f, k)}
         for f, k in sorted(metrics)
     ]
+    cols += [{"g": "param", "f": f, "k": k, "d": 0} for f, k in sorted(params)]
     return cols
 
 

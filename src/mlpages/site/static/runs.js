@@ -150,18 +150,21 @@
     shown.forEach(function (c, n) {
       var v = row.v[c], col = cols[c];
       var cell = td(fmt(v), "num v" + (n === 0 || cols[shown[n - 1]].f !== col.f || cols[shown[n - 1]].g !== col.g ? " first" : ""));
+      // Every value cell keeps a delta slot, so values stay aligned down the column.
+      var span = document.createElement("span");
+      span.className = "d";
       if (ref) {
         var old = ref.v[c];
         if (old !== v && !(v === null && old === null)) {
           cell.classList.add("chg");
-          if (isNum(v) && isNum(old) && typeof v !== "boolean") {
-            var d = v - old, span = document.createElement("span");
+          if (isNum(v) && isNum(old)) {
+            var d = v - old;
             span.className = "d " + (col.g !== "metric" || d === 0 ? "changed" : (d * col.d > 0 ? "better" : "worse"));
             span.textContent = fmtDelta(d);
-            cell.appendChild(span);
           }
         }
       }
+      cell.appendChild(span);
       tr.appendChild(cell);
     });
     return tr;
