@@ -164,7 +164,7 @@ def commit_files(i: int, *, payload: bool = False, lr: float | None = None) -> d
 
 
 def build_history(make_repo, *, commits: int = 6, payload: bool = False, name: str = "repo"):
-    """main with ``commits`` runs, a feature branch of 2 runs off main~2, tags; returns the builder."""
+    """main with ``commits`` runs, a 2-run feature branch off main~2, tags; returns the builder."""
     repo = make_repo(name=name)
     repo.write({".dvc/config": "", ".dvcignore": ""})
     shas = []

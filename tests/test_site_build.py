@@ -104,7 +104,7 @@ def test_commit_page_shows_deltas_stages_and_verdicts(built):
 def test_runs_data_and_branch_compare_page(built):
     import json
 
-    _, shas, site, _ = built
+    site = built[2]
     soup = _soup(site / "runs.html")
     data = json.loads(soup.find("script", id="runs-data").string)
     assert len(data["rows"]) == 8
@@ -137,7 +137,7 @@ def test_rebuild_after_one_commit_rewrites_only_what_changed(built):
 
 
 def test_two_builds_are_byte_identical(built, tmp_path, monkeypatch):
-    repo, _, site, _ = built
+    repo = built[0]
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     first = build_site(repo.path, tmp_path / "a")
     second = build_site(repo.path, tmp_path / "b")
