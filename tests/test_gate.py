@@ -19,15 +19,14 @@ from sklearn.linear_model import LogisticRegression
 
 from mlpages.config import Config
 from mlpages.ct.champion import Champion, champion_model_bytes, resolve_champion
-from mlpages.ct.gate import (
+from mlpages.ct.gate import probe_in_fresh_process, run_gate
+from mlpages.ct.gate_rules import (
     GateSettings,
     RuleResult,
     Scores,
     classification_metrics,
     decide,
     gate_settings,
-    probe_in_fresh_process,
-    run_gate,
     score_predictions,
 )
 from mlpages.dvccache import cache_dir_of, object_path
