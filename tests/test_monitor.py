@@ -21,10 +21,9 @@ from mlpages.ct.monitor import (
     performance_metrics,
     prediction_histogram,
     prediction_psi,
-    settings_from_params,
     week_of,
 )
-from mlpages.ct.monitor_run import read_record
+from mlpages.ct.monitor_run import read_record, settings_from_params
 from mlpages.errors import ConfigError, DataError
 from mlpages.pipeline.common import DataSpec
 from mlpages.pipeline.generate import (
@@ -124,6 +123,19 @@ def test_batch_missing_a_model_input_is_a_data_alert_not_a_crash(world):
     assert entry.prediction_mean is None and entry.to_json()["prediction_mean"] is None
 
 
+def test_empty_batch_and_bad_reference(world):
+    empty = world["weeks"][5].head(0)
+    entry = monitor_batch(world["model"], empty, world["reference"], batch_name="week_05.csv")
+    assert [a.kind for a in entry.alerts] == ["data"] and "no rows" in entry.alerts[0].detail
+    with pytest.raises(DataError, match="reference data lacks"):
+        monitor_batch(
+            world["model"],
+            world["weeks"][5],
+            world["reference"].drop(columns=["income"]),
+            batch_name="week_05.csv",
+        )
+
+
 def test_non_numeric_values_raise_a_data_alert_but_the_batch_is_scored(world):
     batch = world["weeks"][5].copy()
     batch["credit_score"] = batch["credit_score"].astype(object)
@@ -203,7 +215,9 @@ def test_normalised_drift_score_puts_every_method_on_one_scale():
     assert normalised_score(0.2, 0.05, 0.05) == pytest.approx(1.0)
     assert normalised_score(0.2, 0.0025, 0.05) == pytest.approx(2.0)
     assert normalised_score(0.2, 0.5, 0.05) < 1
-    assert math.isinf(normalised_score(0.9, 0.0, 0.05))
+    assert 200 < normalised_score(0.9, 0.0, 0.05) <= 1000
+    assert normalised_score(math.inf, None, 0.1) == 1000
+    assert normalised_score(0.0, None, 0.0) == 0
 
 
 def test_merge_replaces_the_same_batch_and_appends_new_ones(world):
@@ -227,6 +241,8 @@ def test_settings_from_params_and_record_errors(tmp_path):
         settings_from_params({"max_drop": "a lot"})
     with pytest.raises(ConfigError, match="exclude"):
         settings_from_params({"exclude": "id"})
+    with pytest.raises(ConfigError, match="wasserstein_threshold"):
+        settings_from_params({"drift": {"wasserstein_threshold": 0.2}})
     assert read_record(tmp_path / "none.json") is None
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")

@@ -17,14 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlpages.errors import ConfigError, DataError
+from mlpages.errors import DataError
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
 HIST_EDGES: tuple[float, ...] = tuple(round(i / 10, 1) for i in range(11))
-ALERT_KINDS = ("drift", "performance", "prediction_drift", "data")
+# Normalised drift scores are capped so that "p = 0" or an infinite distance stays a number a
+# heatmap can colour (JSON has no infinity).
+MAX_DRIFT_SCORE = 1000.0
 LOWER_IS_BETTER = frozenset({"log_loss", "brier"})
 # The monitor's defaults for ct.drift: a quarter of the features drifting is a dataset drift.
 DEFAULT_DRIFT: dict[str, Any] = {"share": 0.25}
@@ -104,33 +106,6 @@ def _finite(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return round(float(value), 6)
-
-
-def settings_from_params(section: dict[str, Any] | None) -> MonitorSettings:
-    """Build :class:`MonitorSettings` from the ``monitor:`` mapping of params.yaml."""
-    section = dict(section or {})
-    defaults = MonitorSettings()
-    values: dict[str, Any] = {}
-    for name in MonitorSettings.__dataclass_fields__:
-        if name not in section or section[name] is None:
-            continue
-        raw = section[name]
-        default = getattr(defaults, name)
-        if isinstance(default, str):
-            values[name] = str(raw)
-        elif isinstance(default, tuple):
-            if isinstance(raw, str) or not isinstance(raw, list | tuple):
-                raise ConfigError(f"params monitor.{name} must be a list, got {raw!r}")
-            values[name] = tuple(str(v) for v in raw)
-        elif isinstance(default, dict):
-            if not isinstance(raw, dict):
-                raise ConfigError(f"params monitor.{name} must be a mapping, got {raw!r}")
-            values[name] = dict(raw)
-        else:
-            if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
-                raise ConfigError(f"params monitor.{name} must be a number >= 0, got {raw!r}")
-            values[name] = type(default)(raw)
-    return MonitorSettings(**values)
 
 
 # --- the model ---------------------------------------------------------------------------------
@@ -270,10 +245,15 @@ def monitor_batch(
         model_hash = model_hash or file_hash(Path(model))
         model = load_model(Path(model))
     features = model_features(model, reference, settings)
+    absent = [c for c in features if c not in reference.columns]
+    if absent or len(reference) == 0:
+        raise DataError(f"the reference data lacks the model's input column(s) {absent} or rows")
+    reference_scores = predict_scores(model, reference, features)
     alerts: list[Alert] = []
     missing = [c for c in features if c not in batch.columns]
-    if missing:
-        alerts.append(Alert("data", f"missing model input column(s) {missing}: batch not scored"))
+    if missing or len(batch) == 0:
+        why = f"missing model input column(s) {missing}" if missing else "no rows"
+        alerts.append(Alert("data", f"{why}: batch not scored"))
         return _unscored_entry(batch, batch_name, model_version, model_hash, settings, alerts)
 
     batch_inputs, bad = _coerce_like(batch[features], reference[features])
@@ -281,9 +261,11 @@ def monitor_batch(
     if bad_share > settings.max_bad_values:
         worst = ", ".join(f"{c} ({v:.1%})" for c, v in sorted(bad.items()) if v > 0)
         alerts.append(Alert("data", f"non-numeric values in numeric column(s): {worst}"))
-
-    scores = predict_scores(model, batch_inputs, features)
-    reference_scores = predict_scores(model, reference, features)
+    try:
+        scores = predict_scores(model, batch_inputs, features)
+    except (ValueError, TypeError) as exc:  # the model rejects this batch's values
+        alerts.append(Alert("data", f"the model cannot score this batch: {exc}"))
+        return _unscored_entry(batch, batch_name, model_version, model_hash, settings, alerts)
     drift_scores, drifted, share = feature_drift(reference[features], batch_inputs, settings)
     psi = prediction_psi(reference_scores, scores)
 
@@ -478,13 +460,18 @@ def normalised_score(statistic: float, p_value: float | None, threshold: float) 
     """One scale for every drift method: 1.0 is the threshold, above 1 means drifted.
 
     Distances (Wasserstein, Jensen–Shannon, PSI): statistic / threshold. Tests (KS, chi-squared):
-    log(p) / log(alpha), so p = alpha scores 1 and smaller p-values score higher.
+    log(p) / log(alpha), so p = alpha scores 1 and smaller p-values score higher. Capped at
+    :data:`MAX_DRIFT_SCORE`.
     """
     if p_value is not None:
-        if p_value <= 0:
-            return math.inf
-        return math.log(p_value) / math.log(threshold) if 0 < threshold < 1 else 0.0
-    return statistic / threshold if threshold > 0 else math.inf
+        if not 0 < threshold < 1 or math.isnan(p_value):
+            return 0.0
+        score = math.log(max(p_value, 1e-300)) / math.log(threshold)
+    elif threshold > 0 and not math.isnan(statistic):
+        score = statistic / threshold
+    else:
+        score = MAX_DRIFT_SCORE if statistic > 0 else 0.0
+    return min(score, MAX_DRIFT_SCORE)
 
 
 # --- the cumulative record ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlpages.ct.monitor import (
+    DEFAULT_DRIFT,
     BatchEntry,
     MonitorSettings,
     file_hash,
@@ -21,7 +22,6 @@ from mlpages.ct.monitor import (
     load_model,
     merge_entry,
     monitor_batch,
-    settings_from_params,
 )
 from mlpages.errors import ConfigError, DataError
 
@@ -93,6 +93,36 @@ def production_model(
         except (DataError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             note += f", reference {rel} from the work tree ({exc})"
     return ServedModel(model, champion.version, hashlib.md5(data).hexdigest(), frame, note)
+
+
+def settings_from_params(section: dict[str, Any] | None) -> MonitorSettings:
+    """Build :class:`MonitorSettings` from the ``monitor:`` mapping of params.yaml."""
+    section = dict(section or {})
+    defaults = MonitorSettings()
+    values: dict[str, Any] = {}
+    for name in MonitorSettings.__dataclass_fields__:
+        if name not in section or section[name] is None:
+            continue
+        raw = section[name]
+        default = getattr(defaults, name)
+        if isinstance(default, str):
+            values[name] = str(raw)
+        elif isinstance(default, tuple):
+            if isinstance(raw, str) or not isinstance(raw, list | tuple):
+                raise ConfigError(f"params monitor.{name} must be a list, got {raw!r}")
+            values[name] = tuple(str(v) for v in raw)
+        elif isinstance(default, dict):
+            if not isinstance(raw, dict):
+                raise ConfigError(f"params monitor.{name} must be a mapping, got {raw!r}")
+            from mlpages.ct.drift import drift_settings
+
+            drift_settings({**DEFAULT_DRIFT, **raw}, "params monitor.drift")  # fail early
+            values[name] = dict(raw)
+        else:
+            if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
+                raise ConfigError(f"params monitor.{name} must be a number >= 0, got {raw!r}")
+            values[name] = type(default)(raw)
+    return MonitorSettings(**values)
 
 
 def parse_time(value: str | float | int, what: str) -> float:
