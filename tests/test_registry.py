@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -287,6 +288,20 @@ def test_reading_ignores_lightweight_and_foreign_tags(repo, tagging):
     git(repo.path, "tag", "-a", "churn@v5.0.0", "-m", "a tree, not a commit", tree)
     assert {t.name for t in read_tags(repo.path)} == {"churn@v1.0.0", "v1.0", "baseline-experiment"}
     assert [v.version for v in read_registry(repo.path).artifacts["churn"].versions] == ["v1.0.0"]
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen to sign")
+def test_signed_tags_are_read_without_their_signature(repo, tagging, tmp_path):
+    key = tmp_path / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    git(
+        repo.path,
+        *("-c", "gpg.format=ssh", "-c", f"user.signingkey={key}"),
+        *("tag", "-s", "churn@v1.0.0", "-m", "Registering artifact churn version v1.0.0", "HEAD"),
+    )
+    assert "SSH SIGNATURE" in git(repo.path, "cat-file", "-p", "churn@v1.0.0")
+    (event,) = read_registry(repo.path).events
+    assert event.message == "Registering artifact churn version v1.0.0"
 
 
 def test_push_sends_the_tag_to_the_remote(repo, tagging, tmp_path):

@@ -57,6 +57,7 @@ _FIELDS = (
     "%(taggername)",
     "%(taggeremail)",
     "%(taggerdate:unix)",
+    "%(contents:signature)",
     "%(contents)",
 )
 
@@ -140,9 +141,11 @@ def read_tags(repo: Path) -> list[TagRecord]:
     records = []
     width = len(_FIELDS)
     for start in range(0, len(parts) - width + 1, width):
-        ref, objtype, peeled, peeled_type, tagger, email, date, message = parts[
+        ref, objtype, peeled, peeled_type, tagger, email, date, signature, message = parts[
             start : start + width
         ]
+        if signature and signature in message:  # a signed tag: the message alone, as GTO reads it
+            message = message[: message.rindex(signature)]
         ref = ref.lstrip("\n")
         if objtype != "tag" or peeled_type != "commit":
             continue
