@@ -314,6 +314,9 @@ def test_monitor_command_errors_are_one_clear_line(tmp_path, world):
     typo = run_cli(tmp_path)
     assert typo.returncode == 1 and "unknown monitor key(s) treshold" in typo.stderr
     assert "Traceback" not in typo.stderr
+    (tmp_path / "params.yaml").write_text("monitor:\n  batch_days: weekly\n")
+    wrong = run_cli(tmp_path)
+    assert wrong.returncode == 1 and "monitor.batch_days must be a number" in wrong.stderr
 
 
 def test_times_for_the_schedule_trigger():

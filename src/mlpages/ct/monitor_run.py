@@ -185,6 +185,9 @@ def run_monitor(
     window = section.get("window", 4)
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise ConfigError(f"params monitor.window must be an integer >= 1, got {window!r}")
+    batch_days = section.get("batch_days", 7)
+    if isinstance(batch_days, bool) or not isinstance(batch_days, int | float) or batch_days < 0:
+        raise ConfigError(f"params monitor.batch_days must be a number >= 0, got {batch_days!r}")
     if batch_path.is_dir():
         selection = select_batch(batch_path, str(section.get("batch", "latest")), window)
         batch_file, default_reference = selection.batch[0], selection.reference
@@ -234,7 +237,6 @@ def run_monitor(
             current = parse_time(now, "--now") if now is not None else time.time()
             days = round((current - parse_time(trained_at, "--trained-at")) / 86400, 2)
         else:
-            batch_days = section.get("batch_days", 7)
             days = float(seen * batch_days)
         decision = decide_retraining(
             entry.to_json(), policy, batches_since_training=seen, days_since_training=days
