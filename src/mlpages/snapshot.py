@@ -8,7 +8,7 @@ after one new commit computes one snapshot.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +25,8 @@ from mlpages.snapshot_build import (
     is_dvc_file,
     skip_dir,
 )
-from mlpages.snapshot_cache import SnapshotCache
+from mlpages.snapshot_cache import SnapshotCache, StageTable, decode_doc
+from mlpages.snapshot_json import snapshot_doc
 
 Progress = Callable[[str, int, int], None]  # (phase "history", done, total)
 CHUNK = 64  # commits per read-ahead batch
@@ -117,6 +118,62 @@ class GitView:
         yield from self.reader.walk_blobs(tree_id, prefix.rstrip("/") + "/")
 
 
+class Snapshots(Mapping[str, Snapshot]):
+    """Snapshots by sha; cached ones are decoded on first access (a dict for every reader)."""
+
+    def __init__(self, stages: StageTable) -> None:
+        self._objects: dict[str, Snapshot] = {}
+        self._docs: dict[str, bytes] = {}
+        self._order: dict[str, None] = {}
+        self._stage_ids: dict[str, tuple[str, ...]] = {}
+        self.stages = stages
+
+    def add(
+        self,
+        sha: str,
+        snapshot: Snapshot | None = None,
+        doc: bytes | None = None,
+        stage_ids: tuple[str, ...] | None = None,
+    ) -> None:
+        """Register a snapshot object and/or its cached document."""
+        self._order[sha] = None
+        if snapshot is not None:
+            self._objects[sha] = snapshot
+        if doc is not None and stage_ids is not None:
+            self._docs[sha] = doc
+            self._stage_ids[sha] = stage_ids
+
+    def set_order(self, order: Sequence[str]) -> None:
+        """Iterate in this order (newest first)."""
+        self._order = dict.fromkeys(order)
+
+    def __getitem__(self, sha: str) -> Snapshot:
+        found = self._objects.get(sha)
+        if found is None:
+            found = decode_doc(self._docs[sha], self.stages)  # KeyError when unknown
+            self._objects[sha] = found
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, sha: object) -> bool:
+        return sha in self._order
+
+    def doc(self, sha: str) -> tuple[bytes, tuple[str, ...]]:
+        """The snapshot's documented JSON with stages as ids, and those ids (see ``stages``)."""
+        doc = self._docs.get(sha)
+        if doc is None:
+            snapshot = self[sha]
+            ids = tuple(self.stages.id_of(st) for st in snapshot.stages)
+            doc = snapshot_doc(snapshot, list(ids))
+            self._docs[sha], self._stage_ids[sha] = doc, ids
+        return doc, self._stage_ids[sha]
+
+
 @dataclass
 class RepoHistory:
     """All commits, refs and snapshots of a repository (see docs/internals.md)."""
@@ -127,7 +184,7 @@ class RepoHistory:
     refs: tuple[Ref, ...]
     default_branch: str | None
     mainline: tuple[str, ...]
-    snapshots: dict[str, Snapshot]
+    snapshots: Snapshots  # a read-only Mapping[str, Snapshot]
     shallow: bool = False
     problems: tuple[Problem, ...] = ()
     git_dir: Path | None = None
@@ -271,9 +328,11 @@ def collect(
         )
         mainline = first_parent_chain(commits, default.sha if default else head_sha)
 
-        cache = SnapshotCache(default_cache_dir(location, config), config) if use_cache else None
+        stage_table = StageTable()
+        cache_dir = default_cache_dir(location, config)
+        cache = SnapshotCache(cache_dir, config, stage_table) if use_cache else None
         cached = cache.load(order) if cache is not None else {}
-        snapshots: dict[str, Snapshot] = {}
+        snapshots = Snapshots(stage_table)
         builder = SnapshotBuilder(config, objects)
         index = TreeIndex(reader)
         total = len(order)
@@ -282,7 +341,7 @@ def collect(
                 sha
                 for sha in order
                 if sha not in cached
-                or any(objects.has(md5, legacy) for md5, legacy in cached[sha][1])
+                or any(objects.has(md5, legacy) for md5, legacy in cached[sha].missing)
             ]
             hot: set[str] = set()
             # The first commit alone (it teaches which paths are read), then CHUNK at a time.
@@ -294,17 +353,18 @@ def collect(
                 for sha in chunk:
                     view = GitView(reader, index, commits[sha].tree)
                     snapshot, missing = builder.build(sha, view)
-                    snapshots[sha] = snapshot
+                    doc, ids = cache.store(snapshot, missing) if cache is not None else (None, None)
+                    snapshots.add(sha, snapshot, doc, ids)
                     hot |= view.paths_read
-                    if cache is not None:
-                        cache.store(snapshot, missing)
                     if progress is not None and len(snapshots) % 100 == 0:
                         progress("history", len(snapshots), total)
                 reader.blob_memo.clear()
             computed = len(todo)
+            recomputed = set(todo)
             for sha in order:
-                if sha not in snapshots:
-                    snapshots[sha] = cached[sha][0]
+                if sha not in recomputed:
+                    snapshots.add(sha, doc=cached[sha].doc, stage_ids=cached[sha].stage_ids)
+            snapshots.set_order(order)
             if progress is not None:
                 progress("history", total, total)
         finally:
@@ -315,7 +375,7 @@ def collect(
         reason = getattr(source, "unavailable", None)  # set by remote sources that failed
         if reason:
             problems.append(Problem("remote-error", ".", f"{reason}: outputs not available"))
-    if not any(s.has_dvc for s in snapshots.values()) and not (location.root / ".dvc").is_dir():
+    if not (location.root / ".dvc").is_dir() and not any(snapshots[sha].has_dvc for sha in order):
         raise NotADvcRepository(
             f"{location.root}: no DVC files (dvc.yaml, dvc.lock, *.dvc, .dvc/) in any commit"
             " — run `dvc init` first"

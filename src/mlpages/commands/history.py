@@ -6,36 +6,26 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
 HISTORY_JSON_SCHEMA = 1
 
 
-def history_json(history: Any) -> dict[str, Any]:
-    """The documented ``mlpages history --json`` document (see docs/history.md)."""
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+
+
+def write_history_json(history: Any, out: IO[str]) -> None:
+    """Write the documented ``mlpages history --json`` document (see docs/history.md).
+
+    Snapshots are streamed from the cached JSON documents without decoding them; every stage
+    appears once under ``stages`` and snapshots list stage ids.
+    """
     from dataclasses import asdict
 
-    commits = []
-    for sha in history.order:
-        commit = history.commits[sha]
-        commits.append(
-            {
-                "sha": sha,
-                "parents": list(commit.parents),
-                "author": {"name": commit.author.name, "email": commit.author.email},
-                "author_time": commit.author_time,
-                "author_tz": commit.author_tz,
-                "committer": {"name": commit.committer.name, "email": commit.committer.email},
-                "commit_time": commit.commit_time,
-                "subject": commit.subject,
-                "body": commit.body,
-                "refs": [ref.name for ref in history.refs_at(sha)],
-                "snapshot": history.snapshots[sha].to_json(),
-            }
-        )
-    return {
+    head = {
         "schema": HISTORY_JSON_SCHEMA,
         "root": str(history.root),
         "default_branch": history.default_branch,
@@ -54,8 +44,42 @@ def history_json(history: Any) -> dict[str, Any]:
             for r in history.refs
         ],
         "mainline": list(history.mainline),
-        "commits": commits,
     }
+    out.write(_dumps(head)[:-1])
+    out.write(',"commits":[')
+    used: dict[str, None] = {}
+    for i, sha in enumerate(history.order):
+        commit = history.commits[sha]
+        doc, stage_ids = history.snapshots.doc(sha)
+        used.update(dict.fromkeys(stage_ids))
+        entry = {
+            "sha": sha,
+            "parents": list(commit.parents),
+            "author": {"name": commit.author.name, "email": commit.author.email},
+            "author_time": commit.author_time,
+            "author_tz": commit.author_tz,
+            "committer": {"name": commit.committer.name, "email": commit.committer.email},
+            "commit_time": commit.commit_time,
+            "subject": commit.subject,
+            "body": commit.body,
+            "refs": [ref.name for ref in history.refs_at(sha)],
+        }
+        out.write(("," if i else "") + _dumps(entry)[:-1] + ',"snapshot":')
+        out.write(doc.decode())
+        out.write("}")
+    out.write('],"stages":{')
+    docs = history.snapshots.stages.docs
+    out.write(",".join(f'"{sid}":{docs[sid].decode()}' for sid in used))
+    out.write("}}\n")
+
+
+def history_json(history: Any) -> dict[str, Any]:
+    """The ``--json`` document as a Python object (tests, small repositories)."""
+    import io
+
+    buffer = io.StringIO()
+    write_history_json(history, buffer)
+    return json.loads(buffer.getvalue())
 
 
 @click.command(name="history")
@@ -75,8 +99,7 @@ def history_command(repo: Path, as_json: bool, no_cache: bool, strict: bool) -> 
     for problem in history.problems:
         click.echo(f"mlpages: warning: {problem.message}", err=True)
     if as_json:
-        json.dump(history_json(history), sys.stdout, separators=(",", ":"), allow_nan=False)
-        sys.stdout.write("\n")
+        write_history_json(history, sys.stdout)
     else:
         for sha in history.order:
             commit = history.commits[sha]
@@ -90,8 +113,10 @@ def history_command(repo: Path, as_json: bool, no_cache: bool, strict: bool) -> 
                 f"{commit.subject[:60]}"
             )
             click.echo(line)
+    if not strict:
+        return
     bad = sum(1 for s in history.snapshots.values() if s.problems)
-    if strict and (bad or history.shallow):
+    if bad or history.shallow:
         raise MlpagesError(
             f"{bad} commits have problems" + (" (shallow clone)" if history.shallow else "")
         )

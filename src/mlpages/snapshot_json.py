@@ -1,0 +1,236 @@
+"""Fast JSON conversions of snapshots.
+
+* :func:`snapshot_to_json` / :func:`snapshot_from_json`: the documented JSON form, identical to
+  ``Snapshot.to_json()`` (NaN/Inf tagged as ``{"$float": "nan"}``) without ``dataclasses.asdict``
+  (a deep copy), which dominated the cost of ``mlpages history --json`` on big histories.
+* :func:`snapshot_doc` / :func:`snapshot_from_doc`: the same JSON with stages replaced by ids, as
+  stored in the snapshot cache and streamed as-is by ``mlpages history --json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+from mlpages.models import (
+    SNAPSHOT_SCHEMA_VERSION,
+    Artifact,
+    HashInfo,
+    OutDecl,
+    PlotData,
+    PlotDef,
+    Problem,
+    Snapshot,
+    Stage,
+    decode_value,
+    encode_value,
+)
+
+# --- the documented JSON form -------------------------------------------------------------------
+
+
+def _enc(value: Any) -> Any:
+    if value.__class__ is float and not math.isfinite(value):
+        return encode_value(value)
+    return value
+
+
+def _enc_deep(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _enc_deep(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_enc_deep(v) for v in obj]
+    return _enc(obj)
+
+
+def _hash_json(h: HashInfo) -> dict[str, Any]:
+    return {
+        "path": h.path,
+        "md5": h.md5,
+        "hash_name": h.hash_name,
+        "size": h.size,
+        "nfiles": h.nfiles,
+        "other": h.other,
+    }
+
+
+def stage_to_json(s: Stage) -> dict[str, Any]:
+    """``asdict(stage)`` with tagged floats."""
+    return {
+        "name": s.name,
+        "dvcfile": s.dvcfile,
+        "wdir": s.wdir,
+        "cmd": s.cmd,
+        "deps": list(s.deps),
+        "outs": [
+            {"path": o.path, "section": o.section, "cache": o.cache, "persist": o.persist}
+            for o in s.outs
+        ],
+        "params": list(s.params),
+        "frozen": s.frozen,
+        "always_changed": s.always_changed,
+        "desc": s.desc,
+        "locked": s.locked,
+        "lock_cmd": s.lock_cmd,
+        "lock_deps": [_hash_json(h) for h in s.lock_deps],
+        "lock_outs": [_hash_json(h) for h in s.lock_outs],
+        "lock_params": [[k, _enc(v)] for k, v in s.lock_params],
+    }
+
+
+def _plot_def_json(p: PlotDef) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "files": list(p.files),
+        "template": p.template,
+        "x": p.x,
+        "y": [list(pair) for pair in p.y],
+        "x_label": p.x_label,
+        "y_label": p.y_label,
+        "title": p.title,
+        "header": p.header,
+    }
+
+
+def _plot_data_json(d: PlotData) -> dict[str, Any]:
+    return {
+        "path": d.path,
+        "kind": d.kind,
+        "columns": list(d.columns),
+        "rows": [[_enc(c) for c in row] for row in d.rows],
+        "image_sha": d.image_sha,
+        "image_ext": d.image_ext,
+        "source": d.source,
+        "truncated": d.truncated,
+    }
+
+
+def snapshot_to_json(s: Snapshot, stages: list[Any] | None = None) -> dict[str, Any]:
+    """Same result as ``s.to_json()``; ``stages`` replaces the stage list when given."""
+    return {
+        "sha": s.sha,
+        "has_dvc": s.has_dvc,
+        "stages": [stage_to_json(st) for st in s.stages] if stages is None else stages,
+        "params": {f: {k: _enc(v) for k, v in vals.items()} for f, vals in s.params.items()},
+        "metrics": {f: {k: _enc(v) for k, v in vals.items()} for f, vals in s.metrics.items()},
+        "plots": [_plot_def_json(p) for p in s.plots],
+        "plot_data": {k: _plot_data_json(v) for k, v in s.plot_data.items()},
+        "artifacts": [
+            {
+                "name": a.name,
+                "path": a.path,
+                "type": a.type,
+                "desc": a.desc,
+                "labels": list(a.labels),
+            }
+            for a in s.artifacts
+        ],
+        "tracked": [_hash_json(h) for h in s.tracked],
+        "reports": _enc_deep(s.reports),
+        "problems": [{"kind": p.kind, "path": p.path, "message": p.message} for p in s.problems],
+        "schema_version": s.schema_version,
+    }
+
+
+def _dec(value: Any) -> Any:
+    return decode_value(value) if isinstance(value, dict) else value
+
+
+def _dec_deep(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        if len(obj) == 1 and "$float" in obj:
+            return decode_value(obj)
+        return {k: _dec_deep(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_dec_deep(v) for v in obj]
+    return obj
+
+
+def stage_from_json(raw: dict[str, Any]) -> Stage:
+    """Inverse of :func:`stage_to_json`."""
+    return Stage(
+        name=raw["name"],
+        dvcfile=raw["dvcfile"],
+        wdir=raw["wdir"],
+        cmd=raw["cmd"],
+        deps=tuple(raw.get("deps", ())),
+        outs=tuple(OutDecl(**o) for o in raw.get("outs", ())),
+        params=tuple(raw.get("params", ())),
+        frozen=raw.get("frozen", False),
+        always_changed=raw.get("always_changed", False),
+        desc=raw.get("desc", ""),
+        locked=raw.get("locked", False),
+        lock_cmd=raw.get("lock_cmd"),
+        lock_deps=tuple(HashInfo(**h) for h in raw.get("lock_deps", ())),
+        lock_outs=tuple(HashInfo(**h) for h in raw.get("lock_outs", ())),
+        lock_params=tuple((k, _dec(v)) for k, v in raw.get("lock_params", ())),
+    )
+
+
+def snapshot_from_json(raw: dict[str, Any]) -> Snapshot:
+    """Inverse of :func:`snapshot_to_json` (and of ``Snapshot.to_json``)."""
+    decoded = _dec_deep(raw)
+    stages = tuple(stage_from_json(st) for st in decoded.get("stages", ()))
+    return _build(decoded, stages)
+
+
+def _float_tag_hook(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and "$float" in obj:
+        return decode_value(obj)
+    return obj
+
+
+def _build(raw: dict[str, Any], stages: tuple[Stage, ...]) -> Snapshot:
+    """A snapshot from its JSON with tagged floats already decoded."""
+    return Snapshot(
+        sha=raw["sha"],
+        has_dvc=raw["has_dvc"],
+        stages=stages,
+        params=raw.get("params", {}),
+        metrics=raw.get("metrics", {}),
+        plots=tuple(
+            PlotDef(**{**p, "files": tuple(p["files"]), "y": tuple(map(tuple, p["y"]))})
+            for p in raw.get("plots", ())
+        ),
+        plot_data={
+            k: PlotData(
+                **{**v, "columns": tuple(v["columns"]), "rows": tuple(map(tuple, v["rows"]))}
+            )
+            for k, v in raw.get("plot_data", {}).items()
+        },
+        artifacts=tuple(
+            Artifact(**{**a, "labels": tuple(a["labels"])}) for a in raw.get("artifacts", ())
+        ),
+        tracked=tuple(HashInfo(**h) for h in raw.get("tracked", ())),
+        reports=raw.get("reports", {}),
+        problems=tuple(Problem(**p) for p in raw.get("problems", ())),
+        schema_version=raw.get("schema_version", SNAPSHOT_SCHEMA_VERSION),
+    )
+
+
+# --- the cached form: the documented JSON with stages by id ------------------------------------
+
+
+def stage_doc(stage: Stage) -> tuple[str, bytes]:
+    """(id, JSON bytes) of a stage; the id is derived from the content."""
+    body = json.dumps(stage_to_json(stage), separators=(",", ":"), allow_nan=False).encode()
+    return hashlib.sha1(body).hexdigest()[:20], body
+
+
+def snapshot_doc(snapshot: Snapshot, stage_ids: list[str]) -> bytes:
+    """The documented JSON of a snapshot, its ``stages`` replaced by stage ids."""
+    raw = snapshot_to_json(snapshot, stages=stage_ids)
+    return json.dumps(raw, separators=(",", ":"), allow_nan=False).encode()
+
+
+def snapshot_from_doc(data: bytes, stages: dict[str, Stage]) -> Snapshot:
+    """Inverse of :func:`snapshot_doc`; raises KeyError for an unknown stage id."""
+    raw = json.loads(data, object_hook=_float_tag_hook)
+    return _build(raw, tuple(stages[i] for i in raw["stages"]))
+
+
+def stage_from_doc(data: bytes) -> Stage:
+    """Inverse of :func:`stage_doc`."""
+    return stage_from_json(json.loads(data, object_hook=_float_tag_hook))
