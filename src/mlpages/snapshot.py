@@ -7,6 +7,7 @@ after one new commit computes one snapshot.
 
 from __future__ import annotations
 
+import sqlite3
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -237,6 +238,16 @@ def _prefetch(
     reader.prefetch_blobs(blobs, config.max_file_bytes)
 
 
+def _open_cache(
+    folder: Path, config: Config, stages: StageTable, problems: list[Problem]
+) -> SnapshotCache | None:
+    try:
+        return SnapshotCache(folder, config, stages)
+    except (OSError, sqlite3.Error) as exc:  # read-only checkout, full disk: work without it
+        problems.append(Problem("unsupported", str(folder), f"snapshot cache disabled: {exc}"))
+        return None
+
+
 def default_cache_dir(location: RepoLocation, config: Config) -> Path:
     """Config.cache_dir (relative to the work tree) or ``<git-dir>/mlpages-cache``."""
     if config.cache_dir:
@@ -330,7 +341,7 @@ def collect(
 
         stage_table = StageTable()
         cache_dir = default_cache_dir(location, config)
-        cache = SnapshotCache(cache_dir, config, stage_table) if use_cache else None
+        cache = _open_cache(cache_dir, config, stage_table, problems) if use_cache else None
         cached = cache.load(order) if cache is not None else {}
         snapshots = Snapshots(stage_table)
         builder = SnapshotBuilder(config, objects)

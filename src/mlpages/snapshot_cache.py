@@ -23,6 +23,8 @@ from mlpages.snapshot_json import snapshot_doc, snapshot_from_doc, stage_doc, st
 
 # Bump when parsing changes what a snapshot contains without a models.py schema change.
 PARSER_VERSION = 2
+# Bump when the tables change (it names the file, so old files are simply ignored).
+CACHE_FORMAT = 3
 
 
 def fingerprint(config: Config) -> str:
@@ -100,19 +102,32 @@ class SnapshotCache:
 
     def __init__(self, folder: Path, config: Config, stages: StageTable) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"snapshots-v{SNAPSHOT_SCHEMA_VERSION}.sqlite"
+        self.path = folder / f"snapshots-v{SNAPSHOT_SCHEMA_VERSION}-f{CACHE_FORMAT}.sqlite"
         self.fp = fingerprint(config)
         self.stages = stages
-        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS snapshots (sha TEXT, fp TEXT, body BLOB, missing TEXT,"
-            " stage_ids TEXT, PRIMARY KEY (sha, fp))"
-        )
-        self._db.execute("CREATE TABLE IF NOT EXISTS stages (id TEXT PRIMARY KEY, body BLOB)")
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError:  # damaged file: start again
+            self.path.unlink(missing_ok=True)
+            self._db = self._open()
         self._stored_stages: set[str] = set()
         self._pending: list[tuple[str, bytes, str, str]] = []
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS snapshots (sha TEXT, fp TEXT, body BLOB, missing TEXT,"
+                " stage_ids TEXT, PRIMARY KEY (sha, fp))"
+            )
+            db.execute("CREATE TABLE IF NOT EXISTS stages (id TEXT PRIMARY KEY, body BLOB)")
+            db.execute("SELECT sha, body, missing, stage_ids FROM snapshots LIMIT 1").fetchall()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         self.flush()
