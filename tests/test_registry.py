@@ -233,14 +233,16 @@ def test_assign_unassign_rollback_and_deprecate(repo, tagging):
         ("v1.1.0", True),
     ]
     assert [e.tag for e in state.events if e.rollback] == ["churn#prod#45"]
-    # a second rollback returns to the version before v1.1.0's latest span: v1.2.0
-    assert rollback(repo.path, "churn", "prod").version == "v1.2.0"
+    # a second rollback walks further back (never forward to the rolled-back v1.2.0)
+    assert rollback(repo.path, "churn", "prod").version == "v1.0.0"
     tagging()
+    with pytest.raises(RegistryError, match="no earlier"):
+        rollback(repo.path, "churn", "prod")
 
     gone = unassign(repo.path, "churn", "prod")
-    assert gone.tag == "churn#prod!#47" and gone.version == "v1.2.0"
+    assert gone.tag == "churn#prod!#47" and gone.version == "v1.0.0"
     assert _tag_message(repo.path, gone.tag) == (
-        "Unassigning stage 'prod' to artifact 'churn' version 'v1.2.0'"
+        "Unassigning stage 'prod' to artifact 'churn' version 'v1.0.0'"
     )
     tagging()
     assert production_version(repo.path, "churn").version == "v1.1.0"  # GTO: previous holder

@@ -334,14 +334,24 @@ def deprecate(
 
 
 def previous_holder(state: ArtifactState, stage: str) -> ModelVersion | None:
-    """The version that held ``stage`` before the current holder (skipping deregistered ones)."""
-    current = state.stages.get(stage)
-    spans = [s for s in state.timeline if s.stage == stage]
-    if not spans or current is None:
+    """The version a rollback of ``stage`` returns to (None: there is none).
+
+    The stage's holders form a stack: a new holder is pushed, a return to an earlier holder
+    (a rollback, or an unassignment handing the stage back) pops down to it. So successive
+    rollbacks walk further back and never return to a version that was rolled back from.
+    Deregistered versions are skipped.
+    """
+    stack: list[str] = []
+    for span in (s for s in state.timeline if s.stage == stage):
+        if span.rollback and span.version in stack:
+            del stack[stack.index(span.version) + 1 :]
+        elif not stack or stack[-1] != span.version:
+            stack.append(span.version)
+    if not stack or state.stages.get(stage) != stack[-1]:
         return None
-    for span in reversed(spans[:-1]):
-        version = state.version(span.version)
-        if span.version != current and version is not None and not version.deregistered:
+    for name in reversed(stack[:-1]):
+        version = state.version(name)
+        if version is not None and not version.deregistered and name != stack[-1]:
             return version
     return None
 
