@@ -336,6 +336,19 @@ def test_no_champion_anywhere_is_a_rubber_stamp(dvc_repo: Path) -> None:
     assert "rubber stamp" in outcome.report.reasons[0]
 
 
+def test_bad_gate_inputs_are_one_line_errors(dvc_repo: Path) -> None:
+    settings = GateSettings(label="y", test_data="data/test.csv")
+    with pytest.raises(DataError, match="model file not found"):
+        run_gate(dvc_repo, settings, model_path=dvc_repo / "models/none.pkl")
+    with pytest.raises(DataError, match="no column 'target'"):
+        run_gate(dvc_repo, GateSettings(label="target", test_data="data/test.csv"))
+    (dvc_repo / "models/model.pkl").write_bytes(b"garbage")
+    broken = run_gate(dvc_repo, settings)  # a candidate that does not load is rejected
+    assert broken.report.verdict == "rejected"
+    assert [r.rule for r in broken.report.rules if not r.passed] == ["loads", "finite_predictions"]
+    assert "cannot load the model" in broken.report.reasons[1]
+
+
 def test_champion_missing_from_cache_or_lock_is_a_clear_error(dvc_repo: Path) -> None:
     champion = resolve_champion(dvc_repo, explicit_rev="champion")
     _cached_model(dvc_repo, "champion").unlink()

@@ -17,6 +17,7 @@ from mlpages.ct.validate import (
     ValidateSettings,
     check_frame,
     run_validation,
+    select_inputs,
     summary_text,
     validate_batches,
     validate_settings,
@@ -176,6 +177,18 @@ def test_run_validation_writes_both_reports(tmp_path: Path) -> None:
     assert drift["reference"] == "week_02.csv..week_03.csv"
     assert {f["feature"] for f in drift["features"]} == {"age", "income", "region"}
     assert outcome.selection.batch == (raw / "week_04.csv",)
+
+
+def test_one_batch_file_is_compared_with_the_window_before_it_in_its_folder(tmp_path: Path) -> None:
+    raw = _folder(tmp_path, 5)
+    settings = ValidateSettings(window=2)
+    chosen = select_inputs([raw / "week_04.csv"], (), settings, tmp_path)
+    assert chosen.batch_name == "week_04.csv"
+    assert chosen.reference_name == "week_02.csv..week_03.csv"
+    explicit = select_inputs([raw / "week_04.csv"], [raw / "week_01.csv"], settings, tmp_path)
+    assert explicit.reference_name == "week_01.csv"
+    several = select_inputs([raw / "week_04.csv", raw / "week_05.csv"], (), settings, tmp_path)
+    assert several.batch_name == "week_04.csv,week_05.csv" and several.reference == ()
 
 
 def test_run_validation_fails_with_the_report_written(tmp_path: Path) -> None:

@@ -225,13 +225,18 @@ def run_gate(
         stage=settings.stage or config.production_stage,
         model_path=settings.model,
     )
-    candidate = load_model_file(candidate_file)
+    if not candidate_file.is_file():
+        raise DataError(f"{candidate_file}: model file not found")
     load_rule = probe_in_fresh_process(
         candidate_file,
         test.drop(columns=[settings.label]).head(max(settings.canned_requests, 1)),
         settings.load_timeout,
     )
-    candidate_scores = score_model(candidate, test, settings)
+    try:
+        candidate_scores = score_model(load_model_file(candidate_file), test, settings)
+    except DataError as exc:  # a candidate that does not load is rejected, not a tool error
+        nan = dict.fromkeys(METRICS, math.nan)
+        candidate_scores = Scores(nan, non_finite=len(test), error=str(exc))
     champion_scores = None
     if champion is not None:
         data = champion_model_bytes(repo, champion)

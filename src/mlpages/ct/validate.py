@@ -15,7 +15,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlpages.ct.batches import BatchSelection, expand_inputs, read_batch, select_batch
+from mlpages.ct.batches import (
+    BATCH_SUFFIXES,
+    BatchSelection,
+    expand_inputs,
+    read_batch,
+    select_batch,
+)
 from mlpages.ct.schema import ColumnSchema, Schema, load_schema
 from mlpages.errors import ConfigError, DataError, ValidationFailed
 
@@ -311,6 +317,9 @@ def select_inputs(
             raise DataError(f"{path}: no such file or folder")
     if len(batches) == 1 and batches[0].is_dir():
         chosen = select_batch(batches[0], settings.batch, settings.window)
+    elif len(batches) == 1 and batches[0].suffix.lower() in BATCH_SUFFIXES and not reference:
+        # One batch file among its siblings: the window before it in its folder is the reference.
+        chosen = select_batch(batches[0].parent, batches[0].name, settings.window)
     else:
         chosen = BatchSelection(batch=expand_inputs(batches), reference=())
     if reference:
