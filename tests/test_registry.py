@@ -154,6 +154,27 @@ def test_assignment_of_an_unregistered_commit_is_an_implicit_version():
     assert state.latest == "v1.0.0"
 
 
+@pytest.mark.parametrize(
+    ("holders", "expected"),
+    [
+        (["1", "2", "3"], "2"),
+        (["1", "2", "3", "2"], "1"),  # after one rollback, the next goes further back
+        (["1", "2", "3", "2", "1"], None),
+        (["1", "2", "1", "3"], "1"),  # a manual return also pops
+        (["1", "2", "3", "1", "2"], "1"),
+        (["1"], None),
+    ],
+)
+def test_rollback_target_treats_holders_as_a_stack(holders, expected):
+    from mlpages.registry_write import previous_holder
+
+    shas = {n: n * 40 for n in "123"}
+    tags = [_tag(f"m@v{n}.0.0", shas[n], int(n)) for n in "123"]
+    tags += [_tag(f"m#prod#{i}", shas[n], 10 + i) for i, n in enumerate(holders)]
+    found = previous_holder(resolve_artifact("m", tags), "prod")
+    assert (found.version if found else None) == (f"v{expected}.0.0" if expected else None)
+
+
 # --- writing on real repositories --------------------------------------------------------------
 
 
