@@ -128,7 +128,6 @@ def test_monitor_stage_under_dvc_repro_keeps_the_record_and_scores_the_productio
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(repo, "git", "init", "-q", "-b", "main")
     run(repo, "dvc", "init", "-q")
-    run(repo, "dvc", "config", "core.analytics", "false")
     generate(repo / "data" / "raw", 4, stable_scenario(400), seed=3)
     run(repo, "dvc", "add", "-q", "data/raw")
 
