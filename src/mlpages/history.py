@@ -96,13 +96,27 @@ def locate_repo(path: Path) -> RepoLocation:
     return RepoLocation(root=root, git_dir=git_dir, shallow=shallow, bare=bare)
 
 
+class CatFileDied(RuntimeError):
+    """git cat-file stopped (e.g. a partial clone could not fetch a missing object)."""
+
+
 class CatFile:
-    """One ``git cat-file --batch`` process: read objects by id or ``rev:path``."""
+    """One ``git cat-file --batch`` process: read objects by id or ``rev:path``.
+
+    In a partial clone git exits when it cannot fetch a missing object (lazy fetching is
+    disabled): the object is reported missing and a new process is started.
+    """
 
     def __init__(self, cwd: Path) -> None:
+        self._cwd = cwd
+        self.restarts = 0
+        self.last_oid = ""
+        self._start()
+
+    def _start(self) -> None:
         self._proc = subprocess.Popen(
             ["git", "cat-file", "--batch"],
-            cwd=cwd,
+            cwd=self._cwd,
             env=_git_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -111,12 +125,16 @@ class CatFile:
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._in = self._proc.stdin
         self._out = self._proc.stdout
-        self.last_oid = ""
+
+    def _restart(self) -> None:
+        self.close()
+        self.restarts += 1
+        self._start()
 
     def _read_reply(self, max_bytes: int | None) -> tuple[str, int, bytes | None] | None:
         header = self._out.readline()
         if not header:
-            raise RuntimeError("git cat-file exited unexpectedly")
+            raise CatFileDied("git cat-file exited unexpectedly")
         parts = header.split()
         if len(parts) != 3:  # "<name> missing" / "<name> ambiguous"
             return None
@@ -126,9 +144,13 @@ class CatFile:
             remaining = size + 1
             while remaining:
                 chunk = self._out.read(min(remaining, 1 << 20))
+                if not chunk:
+                    raise CatFileDied("git cat-file exited unexpectedly")
                 remaining -= len(chunk)
             return kind, size, None
         data = self._out.read(size + 1)
+        if len(data) != size + 1:
+            raise CatFileDied("git cat-file exited unexpectedly")
         return kind, size, data[:-1]
 
     def read(self, name: str, max_bytes: int | None = None) -> tuple[str, int, bytes | None] | None:
@@ -139,9 +161,13 @@ class CatFile:
         """
         if "\n" in name or not name:
             return None
-        self._in.write(name.encode("utf-8", "surrogateescape") + b"\n")
-        self._in.flush()
-        return self._read_reply(max_bytes)
+        try:
+            self._in.write(name.encode("utf-8", "surrogateescape") + b"\n")
+            self._in.flush()
+            return self._read_reply(max_bytes)
+        except (CatFileDied, BrokenPipeError):
+            self._restart()
+            return None
 
     def read_many(
         self, names: list[str], max_bytes: int | None = None
@@ -151,28 +177,40 @@ class CatFile:
         payload = b"".join(n.encode("utf-8", "surrogateescape") + b"\n" for n in valid)
 
         def feed() -> None:
-            self._in.write(payload)
-            self._in.flush()
+            with contextlib.suppress(BrokenPipeError, ValueError, OSError):
+                self._in.write(payload)
+                self._in.flush()
 
         writer = threading.Thread(target=feed, daemon=True)
         writer.start()
+        replies: dict[str, tuple[str, int, bytes | None] | None] = {}
+        died_at, done = None, 0
         try:
-            replies = {}
-            for name in valid:  # read every reply, even on error paths, to stay in sync
+            for name in valid:  # read every reply to stay in sync
                 replies[name] = self._read_reply(max_bytes)
-        finally:
+                done += 1
+        except CatFileDied:
+            died_at = done
+        if died_at is not None:
+            self._proc.kill()
+            writer.join()
+            self._restart()
+            replies[valid[died_at]] = None  # the object git could not produce
+            for name in valid[died_at + 1 :]:  # one by one: each may be missing too
+                replies[name] = self.read(name, max_bytes)
+        else:
             writer.join()
         return [(name, replies.get(name)) for name in names]
 
     def close(self) -> None:
-        if self._proc.poll() is None:
-            with contextlib.suppress(OSError):
-                self._in.close()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        """Stop git (it exits when its input closes)."""
+        with contextlib.suppress(OSError, ValueError):
+            self._in.close()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
         self._out.close()
 
 
