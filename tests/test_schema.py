@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlpages.ct.schema import (
     ColumnSchema,
@@ -157,3 +159,33 @@ def test_cli_infers_from_a_folder_and_refuses_to_overwrite(tmp_path: Path) -> No
     again = _mlpages("schema", "infer", "raw", "-o", "schema.yaml", cwd=tmp_path)
     assert again.returncode == 1
     assert "use --force" in again.stderr and "Traceback" not in again.stderr
+
+
+CELL = st.one_of(
+    st.none(),
+    st.integers(-(10**9), 10**9),
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.text(max_size=5),
+    st.sampled_from(["yes", "null", "1", "", "~", "a: b", "2024-01-01"]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries({}, optional={name: CELL for name in ("a", "b", "c")}),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_any_inferred_schema_survives_the_yaml_round_trip(rows: list[dict]) -> None:
+    import tempfile
+
+    frame = pd.DataFrame(rows)
+    if frame.columns.empty:
+        frame["a"] = 1
+    schema = infer_schema([frame])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "schema.yaml"
+        save_schema(schema, path)
+        assert load_schema(path) == schema

@@ -10,10 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlpages.ct.batches import batch_files, read_batch, select_batch
 from mlpages.ct.schema import ColumnSchema, Schema, save_schema
 from mlpages.ct.validate import (
+    KINDS,
     ValidateSettings,
     check_frame,
     run_validation,
@@ -272,3 +275,32 @@ def test_cli_exit_codes_and_messages(tmp_path: Path) -> None:
     assert none.returncode == 1 and "no CSV files in this folder" in none.stderr
     gone = _mlpages("validate", "nowhere", cwd=tmp_path)
     assert gone.stderr.strip() == "mlpages: error: nowhere: no such file or folder"
+
+
+# --- robustness: any CSV-like content yields anomalies, never an exception ----------------------
+
+CELL = st.one_of(
+    st.none(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=6),
+    st.booleans(),
+    st.sampled_from(["north", "south", "2024-01-01", "true", "inf", "-1e309"]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {}, optional={name: CELL for name in ("age", "income", "region", "when", "vip", "x")}
+        ),
+        max_size=8,
+    )
+)
+def test_check_frame_never_raises_on_arbitrary_cells(rows: list[dict]) -> None:
+    frame = pd.DataFrame(rows)
+    anomalies = check_frame(frame, SCHEMA)
+    assert all(a.kind in KINDS and a.count >= 0 for a in anomalies)
+    if len(frame) < SCHEMA.min_rows:
+        assert anomalies[0].kind == "too_few_rows"
