@@ -283,8 +283,10 @@ def parse_tree(data: bytes) -> tuple[TreeEntry, ...]:
     entries = []
     pos, end = 0, len(data)
     while pos < end:
-        space = data.index(b" ", pos)
-        nul = data.index(b"\0", space)
+        space = data.find(b" ", pos)
+        nul = data.find(b"\0", space + 1)
+        if space < 0 or nul < 0 or nul + 21 > end:
+            break  # truncated or not a tree: keep what was read
         mode = data[pos:space]
         name = data[space + 1 : nul].decode("utf-8", "surrogateescape")
         sha = data[nul + 1 : nul + 21].hex()
