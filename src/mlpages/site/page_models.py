@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mlpages.compare import CODE_SUFFIXES, compare_snapshots, data_inputs, gate_summary
+from mlpages.compare import (
+    CODE_SUFFIXES,
+    compare_snapshots,
+    data_inputs,
+    gate_summary,
+    metric_direction,
+)
 from mlpages.models import Snapshot, Value
 from mlpages.site.charts_mlops import spans_from_timeline, stage_timeline_figure, version_markers
 from mlpages.site.page_core import (
@@ -47,8 +53,8 @@ def _artifacts(site: SiteData) -> list[Any]:
 
 
 def _until(site: SiteData, artifacts: Sequence[Any]) -> int:
-    times = [e.time for a in artifacts for e in a.events]
-    return max([site.generated, *times]) if times or site.generated else 0
+    """The right end of the stage timelines: the build date, or a later registry event."""
+    return max([site.generated, *(e.time for a in artifacts for e in a.events)])
 
 
 def _stage_order(site: SiteData, artifact: Any) -> list[str]:
@@ -62,8 +68,6 @@ def metric_table(
     site: SiteData, columns: Sequence[tuple[str, Snapshot | None]]
 ) -> list[dict[str, Any]]:
     """Rows ``file:key`` × columns (label, snapshot) with Δ vs the column to the right (older)."""
-    from mlpages.compare import metric_direction
-
     flats = [flat_values(snap.metrics) if snap else {} for _, snap in columns]
     keys = sorted({k for flat in flats for k in flat})[:MAX_METRIC_ROWS]
     rows = []
@@ -148,7 +152,7 @@ def artifact_context(site: SiteData, artifact: Any, until: int) -> dict[str, Any
     versions = sorted(artifact.versions, key=lambda v: v.created_at, reverse=True)
     order = _stage_order(site, artifact)
     spans = spans_from_timeline(artifact.timeline, until)
-    markers = [m for m in version_markers(artifact.events, artifact=artifact.name)]
+    markers = version_markers(artifact.events, artifact=artifact.name)
     figure = stage_timeline_figure(spans, markers, order, title=None)
     live = [v for v in versions if not v.deregistered]
     columns = [(v.version, site.snapshot(v.sha)) for v in live[:8]]
