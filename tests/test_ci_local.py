@@ -154,8 +154,11 @@ def world(tmp_path: Path) -> tuple[World, Path]:
     (dev / "dvc.yaml").write_text(DVC_YAML)
     (dev / "params.yaml").write_text(PARAMS.format(features="[x1, x2]"))
     w.run(dev, "dvc", "init", "-q")
-    w.run(dev, "dvc", "config", "core.analytics", "false")
-    w.run(dev, "dvc", "remote", "add", "-d", "store", str(w.store))
+    # What `dvc config core.analytics false` and `dvc remote add -d store` write, minus 2 starts.
+    (dev / ".dvc" / "config").write_text(
+        f"[core]\n    analytics = false\n    remote = store\n['remote \"store\"']\n"
+        f"    url = {w.store}\n"
+    )
     w.run(dev, "dvc", "add", "-q", "data/raw.csv")
     git(dev, "add", "-A")
     git(dev, "commit", "-q", "-m", "project: data, training script, gate")
