@@ -372,3 +372,38 @@ def test_cli_fail_on_reject_exit_code(dvc_repo: Path) -> None:
     assert hard.stderr.strip().splitlines()[-1].startswith("mlpages: error: candidate rejected: ")
     assert "Traceback" not in hard.stderr
     assert json.loads((dvc_repo / "reports/gate.json").read_text())["verdict"] == "rejected"
+
+
+@pytest.mark.xdist_group("s3")
+def test_a_fresh_clone_reads_the_champion_from_the_dvc_remote(
+    dvc_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from s3server import start_s3_server
+
+    server = start_s3_server(tmp_path)
+    try:
+        server.client().create_bucket(Bucket="gate-remote")
+        for key, value in server.credentials.items():
+            monkeypatch.setenv(key, value)
+        (dvc_repo / ".dvc" / "config").write_text(
+            "[core]\n    remote = storage\n    analytics = false\n"
+            "['remote \"storage\"']\n    url = s3://gate-remote/store\n"
+        )
+        local = f"['remote \"storage\"']\n    endpointurl = {server.endpoint}\n"
+        (dvc_repo / ".dvc" / "config.local").write_text(local)
+        _git(dvc_repo, "add", ".dvc/config")
+        _git(dvc_repo, "commit", "-q", "-m", "remote")
+        _dvc(dvc_repo, "push", "-q", "--all-commits")
+        clone = tmp_path / "clone"
+        _git(tmp_path, "clone", "-q", str(dvc_repo), str(clone))
+        (clone / ".dvc" / "config.local").write_text(local)
+        assert not (clone / ".dvc" / "cache").exists()
+        _candidate(clone, ("x2",))
+        settings = GateSettings(label="y", test_data="data/test.csv", margins={"roc_auc": 0.01})
+        outcome = run_gate(clone, settings, champion_rev="champion")
+    finally:
+        server.stop()
+    assert outcome.report.verdict == "rejected"  # the champion was found, loaded and scored
+    assert (
+        outcome.report.champion_metrics["roc_auc"] > outcome.report.candidate["metrics"]["roc_auc"]
+    )
