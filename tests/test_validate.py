@@ -304,3 +304,25 @@ def test_check_frame_never_raises_on_arbitrary_cells(rows: list[dict]) -> None:
     assert all(a.kind in KINDS and a.count >= 0 for a in anomalies)
     if len(frame) < SCHEMA.min_rows:
         assert anomalies[0].kind == "too_few_rows"
+
+
+def test_every_option_and_param_key_is_documented() -> None:
+    from dataclasses import fields
+
+    from mlpages.cli import cli
+    from mlpages.ct.drift import DriftSettings
+    from mlpages.ct.gate_rules import GateSettings
+
+    docs = (Path(__file__).parents[1] / "docs" / "validation.md").read_text()
+    commands = [cli.get_command(None, "validate"), cli.get_command(None, "gate")]
+    commands.append(cli.get_command(None, "schema").get_command(None, "infer"))
+    for command in commands:
+        for param in command.params:
+            for opt in param.opts:
+                if opt.startswith("--"):
+                    assert opt in docs, f"{command.name} {opt} is not in docs/validation.md"
+    for section, cls in (("validate", ValidateSettings), ("gate", GateSettings)):
+        for f in fields(cls):
+            assert f"{section}.{f.name}" in docs, f"{section}.{f.name} is not documented"
+    for f in fields(DriftSettings):
+        assert f"validate.drift.{f.name}" in docs or f".{f.name}`" in docs, f.name
