@@ -4,7 +4,18 @@ in DVC's formats, so no `dvc repro` is needed to read them back)."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+from pathlib import Path
+
+# tests/conftest.py by path: under tests/browser/ the name "conftest" is that folder's own.
+_spec = importlib.util.spec_from_file_location(
+    "mlpages_tests_conftest", Path(__file__).parent / "conftest.py"
+)
+_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conftest)
+RepoBuilder = _conftest.RepoBuilder
+git = _conftest.git
 
 PAYLOAD_IMG = "<img src=x onerror=window.__pwned=1>"
 PAYLOAD_SCRIPT = "</script><script>window.__pwned=1</script>"
@@ -174,7 +185,7 @@ def build_history(make_repo, *, commits: int = 6, payload: bool = False, name: s
             message = f"run {i} {PAYLOAD_IMG}\n\nbody {PAYLOAD_SCRIPT}"
         shas.append(repo.commit(message, commit_files(i, payload=payload)))
     branch = PAYLOAD_REF if payload else "feature/bigger-model"
-    repo.git("branch", branch, shas[-3])
+    repo.git("branch", branch, shas[max(len(shas) - 3, 0)])
     repo.git("checkout", "-q", branch)
     repo.commit("try a bigger learning rate", commit_files(commits, lr=0.5, payload=payload))
     repo.commit("and more trees", commit_files(commits + 1, lr=0.5, payload=payload))
@@ -183,8 +194,6 @@ def build_history(make_repo, *, commits: int = 6, payload: bool = False, name: s
     if payload:
         repo.git("tag", "t" + PAYLOAD_REF, shas[2])
     env = {"GIT_COMMITTER_DATE": f"{repo.clock + 10} +0000"}
-    from conftest import git
-
     git(repo.path, "tag", "-a", "churn@v0.1.0", "-m", "Registering churn v0.1.0", shas[1], env=env)
     git(repo.path, "tag", "-a", "churn@v0.2.0", "-m", "Registering churn v0.2.0", shas[-1], env=env)
     git(

@@ -173,7 +173,7 @@ def test_interrupted_write_keeps_the_previous_site(built, monkeypatch):
 
 
 def test_refuses_to_replace_a_folder_it_did_not_build(make_repo, tmp_path):
-    repo, _ = build_history(make_repo, commits=2)
+    repo, _ = build_history(make_repo, commits=3)
     precious = tmp_path / "docs"
     precious.mkdir()
     (precious / "notes.md").write_text("keep me")

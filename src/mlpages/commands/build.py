@@ -37,7 +37,7 @@ def _interactive() -> bool:
 def build(repo: Path, out: Path, strict: bool, base_url: str, title: str) -> None:
     """Build the static report site from the repository's git history."""
     from mlpages.config import load_config
-    from mlpages.site.build import build_site
+    from mlpages.site.build import StrictFailure, build_site
 
     out = out if out.is_absolute() else repo / out
     config = load_config(repo)
@@ -64,5 +64,7 @@ def build(repo: Path, out: Path, strict: bool, base_url: str, title: str) -> Non
     if report.problem_commits:
         click.echo(f"{len(report.problem_commits)} commits had problems (shown on their pages).")
     if strict and (report.problem_commits or report.repo_problems):
-        click.echo("mlpages: error: --strict: problems found", err=True)
-        raise click.exceptions.Exit(1)
+        raise StrictFailure(
+            f"--strict: {len(report.problem_commits)} commits and {report.repo_problems} "
+            "repository-level problems (the site was written)"
+        )

@@ -53,6 +53,10 @@ class SiteError(MlpagesError):
     """The output folder cannot be used for the site."""
 
 
+class StrictFailure(MlpagesError):
+    """``--strict``: some commits had problems."""
+
+
 @dataclass
 class BuildReport:
     """What a build did, for the CLI summary and the benchmark."""
