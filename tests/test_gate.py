@@ -129,6 +129,18 @@ def test_non_finite_predictions_and_load_failures_reject() -> None:
     )
 
 
+def test_a_champion_that_cannot_score_the_data_falls_back_to_floors() -> None:
+    broken = Scores({"roc_auc": math.nan, "log_loss": math.nan}, error="KeyError: 'income'")
+    verdict, rubber, rules, reasons = decide(_scores(0.7, 0.5), broken, LOADS, 100, _settings())
+    assert (verdict, rubber) == ("blessed", True)
+    assert {r.rule for r in rules} == {"loads", "finite_predictions", "floor"}
+    assert "the champion cannot score the current test data (KeyError: 'income')" in reasons[0]
+    undefined = _scores(0.7, math.nan)  # e.g. log_loss undefined for the champion only
+    _, _, rules, _ = decide(_scores(0.7, 0.5), undefined, LOADS, 100, _settings())
+    loss = next(r for r in rules if r.rule == "non_inferiority" and r.metric == "log_loss")
+    assert loss.passed and "the champion has none" in loss.reason
+
+
 def test_metrics_and_slice_scores() -> None:
     labels = np.array([0, 0, 1, 1, 0, 1])
     scores = np.array([0.1, 0.4, 0.35, 0.8, np.nan, 0.9])

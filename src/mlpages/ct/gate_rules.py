@@ -219,7 +219,7 @@ def non_inferiority_rules(
         direction = direction_of(metric, settings, config)
         bound = old - margin if direction > 0 else old + margin
         if not math.isfinite(old):
-            ok, why = math.isfinite(new), "champion has no value"
+            ok, why = math.isfinite(new), "a finite value (the champion has none)"
         else:
             ok = math.isfinite(new) and (new >= bound if direction > 0 else new <= bound)
             sign, op = ("≥", "-") if direction > 0 else ("≤", "+")
@@ -289,7 +289,10 @@ def decide(
     """(verdict, rubber_stamp, rules, reasons) from the scores of both models (pure)."""
     rules = [load_rule, finite_rule(candidate, total_rows)]
     rules += floor_rules(candidate, settings, config)
-    if champion is not None:
+    # A champion that cannot score today's data (e.g. a column it needs was renamed) cannot be
+    # compared with: the verdict falls back to the floors, and says why.
+    comparable = champion is not None and not champion.error
+    if comparable:
         rules += non_inferiority_rules(candidate, champion, settings, config)
         if settings.slice_column:
             rules += slice_rules(candidate, champion, settings, config)
@@ -302,6 +305,11 @@ def decide(
             "rubber stamp: there is no champion yet, so the candidate was approved on absolute "
             f"floors only ({len(rules)} rules passed)",
         )
+    elif not comparable:
+        reasons = (
+            f"rubber stamp: the champion cannot score the current test data ({champion.error}), "
+            f"so the candidate was approved on absolute floors only ({len(rules)} rules passed)",
+        )
     else:
         reasons = (f"all {len(rules)} rules passed against the champion",)
-    return verdict, champion is None, tuple(rules), reasons
+    return verdict, not comparable, tuple(rules), reasons
