@@ -104,7 +104,8 @@ def week_files(week: int, batches: list[dict], model: str, retrain: bool) -> dic
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """Five weekly commits: a broken batch in week 1, drift from week 3 that triggers a
-    retraining, the retrained model committed in week 4. Built once for the module."""
+    retraining, the retrained model committed in week 4 whose own run decides to retrain too
+    (and does, in the same commit). Built once for the module."""
     from conftest import RepoBuilder
 
     root = tmp_path_factory.mktemp("monitoring")
@@ -116,7 +117,9 @@ def built(tmp_path_factory):
             batch(week, drifted=week >= 3, auc=0.8 - 0.05 * week if week % 2 == 0 else None)
         )
         model = ("a" if week < 4 else "b") * 32
-        shas.append(repo.commit(f"week {week}", week_files(week, list(batches), model, week == 3)))
+        shas.append(
+            repo.commit(f"week {week}", week_files(week, list(batches), model, week in (3, 4)))
+        )
     build_site(repo.path, root / "site", Config())
     return repo, shas, root / "site"
 
@@ -159,9 +162,14 @@ def test_monitoring_health_alerts_and_triggers(built) -> None:
     triggers = page.find("h2", string="Retraining triggers").find_next("table")
     rows = triggers.select("tbody tr")
     assert len(rows) == 5
-    retrain = next(r for r in rows if r.select("td")[3].get_text(strip=True) == "retrain")
-    assert shas[3][:8] in retrain.get_text() and "week_03.csv" in retrain.get_text()
-    assert shas[4][:8] in retrain.select("td")[5].get_text()  # the retraining it caused
+    retrains = [r for r in rows if r.select("td")[3].get_text(strip=True) == "retrain"]
+    assert [r.select_one("td a").get_text() for r in retrains] == [shas[4][:8], shas[3][:8]]
+    assert "week_03.csv" in retrains[1].get_text()
+    # week 3's decision was carried out by the next run; week 4's run retrained at once
+    assert [r.select("td")[5].get_text(" ", strip=True).split()[0] for r in retrains] == [
+        shas[4][:8],
+        shas[4][:8],
+    ]
     blocked = rows[3]  # week 1, newest first
     assert "bad" in blocked["class"] and "retraining held back" in blocked.get_text()
 

@@ -230,9 +230,16 @@ def stage_timeline_figure(
                 "y": [text(s.stage) for s in own],
                 "base": [iso(s.start) for s in own],
                 "x": [max(s.end - s.start, least) * 1000 for s in own],
-                "text": [text(version) + (" (now)" if s.open else "") for s in own],
+                # Labels only on bars wide enough to hold them; hover names every bar.
+                "text": [
+                    text(version) + (" (now)" if s.open else "")
+                    if s.end - s.start >= 4 * least
+                    else ""
+                    for s in own
+                ],
                 "textposition": "inside",
                 "insidetextanchor": "middle",
+                "textangle": 0,
                 "marker": {"color": PALETTE[i % len(PALETTE)], "line": {"width": 0}},
                 "customdata": [[iso(s.start), iso(s.end)] for s in own],
                 "hovertemplate": f"{text(version)} in %{{y}}<br>%{{customdata[0]}} → "

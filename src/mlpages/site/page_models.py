@@ -31,7 +31,8 @@ from mlpages.site.page_core import (
 )
 from mlpages.site.urls import slug
 
-MAX_METRIC_ROWS = 40
+MAX_METRIC_ROWS = 200
+SHOWN_METRIC_ROWS = 12  # the rest of the side-by-side table is folded
 
 
 def version_path(artifact: str, version: str) -> str:
@@ -64,12 +65,28 @@ def _stage_order(site: SiteData, artifact: Any) -> list[str]:
     return [prod, *rest] if prod in stages else rest
 
 
+def metric_order(site: SiteData, keys: set[str]) -> list[str]:
+    """``key_metrics`` of the config first, then small metrics files before big ones (a summary
+    file before per-slice breakdowns), then by name."""
+    wanted = list(site.config.key_metrics)
+    per_file: dict[str, int] = {}
+    for key in keys:
+        per_file[key.partition(":")[0]] = per_file.get(key.partition(":")[0], 0) + 1
+
+    def rank(key: str) -> tuple:
+        path, _, name = key.partition(":")
+        hits = [i for i, w in enumerate(wanted) if w in (key, name)]
+        return (hits[0] if hits else len(wanted), per_file[path], path, name)
+
+    return sorted(keys, key=rank)
+
+
 def metric_table(
     site: SiteData, columns: Sequence[tuple[str, Snapshot | None]]
 ) -> list[dict[str, Any]]:
     """Rows ``file:key`` × columns (label, snapshot) with Δ vs the column to the right (older)."""
     flats = [flat_values(snap.metrics) if snap else {} for _, snap in columns]
-    keys = sorted({k for flat in flats for k in flat})[:MAX_METRIC_ROWS]
+    keys = metric_order(site, {k for flat in flats for k in flat})[:MAX_METRIC_ROWS]
     rows = []
     for key in keys:
         path, _, name = key.partition(":")
@@ -192,6 +209,7 @@ def models_context(site: SiteData) -> dict[str, Any]:
         "artifacts": [artifact_context(site, a, until) for a in artifacts],
         "declared": declared_models(site),
         "production_stage": site.config.production_stage,
+        "shown_metric_rows": SHOWN_METRIC_ROWS,
     }
 
 

@@ -126,7 +126,9 @@ def _model_hashes(site: SiteData, sha: str | None) -> dict[str, str | None]:
 
 
 def retraining_after(site: SiteData, sha: str) -> dict[str, Any] | None:
-    """The first default-branch commit after ``sha`` whose model output hash changed."""
+    """The retraining a trigger at ``sha`` caused: ``sha`` itself when its model output hash
+    differs from the previous default-branch commit's (the CT run that decided also retrained),
+    else the first later default-branch commit whose model output hash changed."""
     mainline = list(reversed(site.history.mainline))
     if sha not in mainline:
         return None
@@ -136,8 +138,8 @@ def retraining_after(site: SiteData, sha: str) -> dict[str, Any] | None:
             if event.kind == "register":
                 registered.setdefault(event.sha, f"{event.artifact} {event.version}")
     start = mainline.index(sha)
-    before = _model_hashes(site, sha)
-    for later in mainline[start + 1 :]:
+    before = _model_hashes(site, mainline[start - 1]) if start else {}
+    for later in mainline[start:]:
         now = _model_hashes(site, later)
         if now and now != before:
             snap = site.snapshot(later)
