@@ -89,6 +89,37 @@ print(verdict if verdict in ("blessed", "rejected") else "none")
 PY
 }
 
+# "registered" when HEAD's model (by its hash in dvc.lock) is the latest registered version's.
+model_status() {
+  python - "$1" <<'PY'
+import sys
+from pathlib import Path
+
+from mlpages.config import load_config
+from mlpages.registry import read_registry
+from mlpages.snapshot import snapshot_of
+
+name, repo = sys.argv[1], Path(".")
+config = load_config(repo)
+
+
+def model_hash(rev):
+    snapshot = snapshot_of(repo, rev, config)
+    artifact = next((a for a in snapshot.artifacts if a.name == name), None)
+    if artifact is None:
+        return None
+    outputs = [o for s in snapshot.stages for o in s.lock_outs] + list(snapshot.tracked)
+    return next((o.fingerprint for o in outputs if o.path == artifact.path), None)
+
+
+state = read_registry(repo).artifacts.get(name)
+versions = [v for v in (state.versions if state else ()) if not v.deregistered]
+current = model_hash("HEAD")
+same = bool(versions) and current is not None and model_hash(versions[-1].sha) == current
+print("registered" if same else "new")
+PY
+}
+
 current_branch() {
   local branch
   branch=$(git symbolic-ref -q --short HEAD || true)
@@ -148,12 +179,15 @@ cmd_register() {
     git commit -q -m "ct: record pipeline run${REASON:+ ($REASON)}" \
       -m "Gate verdict: $verdict. Recorded by scripts/ct.sh register."
   fi
-  if [ "$verdict" = "blessed" ] && [ -z "$(git tag --points-at HEAD -l "$ARTIFACT@v*")" ]; then
+  if [ "$verdict" != "blessed" ]; then
+    log "gate verdict is '$verdict': nothing registered, nothing promoted"
+  elif [ "$(model_status "$ARTIFACT")" = "registered" ]; then
+    # e.g. a scheduled run with nothing new: the blessed model is the latest version already.
+    log "the model is the latest registered version of $ARTIFACT already: nothing registered"
+  else
     mlpages registry register "$ARTIFACT" --bump "$BUMP" \
       --message "Registered by continuous training${REASON:+: $REASON}"
     mlpages registry assign "$ARTIFACT" "$STAGING" HEAD
-  elif [ "$verdict" != "blessed" ]; then
-    log "gate verdict is '$verdict': nothing registered, nothing promoted"
   fi
   push_new_tags "$tags_before" "$branch"
   if has_remote; then

@@ -2,9 +2,10 @@
 pr.yml, against fresh clones of a local bare "origin" with a local DVC remote.
 
 A tiny real project (scikit-learn model, `mlpages gate` as a DVC stage, a `type: model` artifact)
-goes through: training on push (rubber stamp, registered, staging), a manual promotion, a pull
-request that cripples the model (diff markdown, gate refuses), and the merge of that pull request
-(the run is recorded, nothing is registered or promoted).
+goes through: training on push (rubber stamp, registered, staging), a manual promotion, a
+scheduled run with nothing new (nothing happens), a pull request that cripples the model (diff
+markdown, gate refuses), one that breaks a stage (the summary says so, the step fails), and the
+merge of the crippling one (the run is recorded, nothing is registered or promoted).
 """
 
 from __future__ import annotations
@@ -196,8 +197,20 @@ def test_train_promote_pr_and_refused_merge(world):
     shown = json.loads(w.run(ci, "mlpages", "registry", "show", "--json"))
     assert shown["model"]["stage"]["prod"] == "v0.1.0"
 
-    # --- a pull request that cripples the model (only the noise feature) ---
+    # --- a docs commit, then train.yml on its schedule: nothing new, no second version ---
     git(dev, "pull", "-q", "--tags", "origin", "main")
+    (dev / "README.md").write_text("The churn model.\n")
+    git(dev, "add", "README.md")
+    git(dev, "commit", "-q", "-m", "docs")
+    git(dev, "push", "-q", "origin", "main")
+    main_before, tags_before = git(w.origin, "rev-parse", "main"), w.origin_tags()
+    ci = w.ci_clone()
+    w.ct(ci, "train")
+    w.ct(ci, "register")
+    assert git(w.origin, "rev-parse", "main") == main_before
+    assert w.origin_tags() == tags_before
+
+    # --- a pull request that cripples the model (only the noise feature) ---
     git(dev, "checkout", "-q", "-b", "noise-only")
     (dev / "params.yaml").write_text(PARAMS.format(features="[noise]"))
     git(dev, "commit", "-q", "-am", "train on the noise feature only")
