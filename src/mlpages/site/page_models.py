@@ -330,6 +330,11 @@ def diff_context(site: SiteData, base: Snapshot | None, head: Snapshot | None) -
         }
         for m in diff.changed_metrics
     ]
+    order = {
+        key: i
+        for i, key in enumerate(metric_order(site, {f"{m['file']}:{m['key']}" for m in metrics}))
+    }
+    metrics.sort(key=lambda m: order[f"{m['file']}:{m['key']}"])
     params = [
         {"file": p.path, "key": p.key, "old": format_value(p.old), "new": format_value(p.new)}
         for p in diff.params
@@ -387,6 +392,7 @@ def version_context(site: SiteData, artifact: Any, version: Any) -> dict[str, An
         ),
         "diff": diff_context(site, base_snapshot, snapshot),
         "problems": list(snapshot.problems) if snapshot else [],
+        "shown_metric_rows": SHOWN_METRIC_ROWS,
     }
 
 
