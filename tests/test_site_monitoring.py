@@ -274,3 +274,25 @@ def test_pages_draw_their_charts_in_chromium(built) -> None:
     drawn = draw_in_chromium(built[2], ["monitoring.html", "validation.html"])
     assert drawn["monitoring.html"] == [2, 2, 6]  # heatmap + flags, measured + estimate, bands
     assert drawn["validation.html"] == [3]
+
+
+def test_a_batch_validated_again_keeps_one_row_with_its_latest_verdict(make_repo) -> None:
+    def report(name: str, status: str) -> dict[str, str]:
+        return {"reports/validation.json": json.dumps({"status": status, "batch": name})}
+
+    repo = make_repo(
+        [
+            ("init", {"dvc.yaml": DVC_YAML}),
+            ("a", report("a.csv", "pass")),
+            ("b", report("b.csv", "fail")),
+            ("quarantine b: validate a again", report("a.csv", "pass")),
+            ("b fixed", report("b.csv", "pass")),
+        ]
+    )
+    context = page_monitoring.validation_context(gather(repo.path, Config()))
+    rows = [(r["batch"], r["status"], r["runs"], r["subject"]) for r in context["rows"]]
+    assert rows == [
+        ("b.csv", "pass", 2, "b fixed"),
+        ("a.csv", "pass", 2, "quarantine b: validate a again"),
+    ]
+    assert context["figure"]["data"][0]["x"] == ["a.csv", "b.csv"]

@@ -281,26 +281,36 @@ def _drift_summary(report: Any) -> dict[str, Any] | None:
 
 
 def validation_context(site: SiteData) -> dict[str, Any]:
-    """Template context of ``validation.html``: one row per validated batch, newest first."""
-    rows = []
+    """Template context of ``validation.html``: one row per validated batch, newest first.
+
+    A batch validated again later (a re-run, a quarantine commit) keeps its place in the
+    sequence and shows its latest verdict, with how many times it was validated."""
+    rows: list[dict[str, Any]] = []
+    by_batch: dict[str, int] = {}
     for sha, report in _mainline_reports(site, "validation"):
         if not isinstance(report, dict):
             continue
         anomalies = _anomalies(report)
         snap = site.snapshot(sha)
         status = report.get("status")
-        rows.append(
-            {
-                **_commit_info(site, sha),
-                "status": status if status in ("pass", "fail") else "unknown",
-                "batch": _str(report.get("batch")),
-                "rows": _int(report.get("rows")),
-                "schema": _str(report.get("schema")),
-                "anomalies": anomalies[:MAX_ANOMALIES],
-                "more": max(len(anomalies) - MAX_ANOMALIES, 0),
-                "drift": _drift_summary(snap.reports.get("drift") if snap else None),
-            }
-        )
+        batch = _str(report.get("batch"))
+        row = {
+            **_commit_info(site, sha),
+            "status": status if status in ("pass", "fail") else "unknown",
+            "batch": batch,
+            "rows": _int(report.get("rows")),
+            "schema": _str(report.get("schema")),
+            "anomalies": anomalies[:MAX_ANOMALIES],
+            "more": max(len(anomalies) - MAX_ANOMALIES, 0),
+            "drift": _drift_summary(snap.reports.get("drift") if snap else None),
+            "runs": 1,
+        }
+        if batch and batch in by_batch:
+            index = by_batch[batch]
+            rows[index] = {**row, "runs": rows[index]["runs"] + 1}
+        else:
+            by_batch[batch] = len(rows)
+            rows.append(row)
     figure = validation_figure(
         [r["batch"] or r["sha"][:8] for r in rows],
         [len(r["anomalies"]) + r["more"] for r in rows],
