@@ -187,6 +187,16 @@ def test_probe_loads_a_real_model_in_a_fresh_process(tmp_path: Path) -> None:
     assert rule.reason == "loads in a fresh process and answers 5 canned requests"
 
 
+def test_canned_requests_from_a_file_must_be_answered(dvc_repo: Path) -> None:
+    (dvc_repo / "canned.csv").write_text("x1,x2,region\n0.5,-1,n\n,3,s\n")
+    settings = GateSettings(label="y", test_data="data/test.csv", canned_requests="canned.csv")
+    outcome = run_gate(dvc_repo, settings)  # a bare LogisticRegression cannot take a gap
+    loads = outcome.report.rules[0]
+    assert loads.rule == "loads" and not loads.passed
+    assert "does not accept missing values" in loads.reason
+    assert gate_settings({"canned_requests": "canned.csv"}).canned_requests == "canned.csv"
+
+
 def test_probe_reports_a_broken_pickle_and_nan_answers(tmp_path: Path) -> None:
     data = _dataset()
     broken = tmp_path / "broken.pkl"

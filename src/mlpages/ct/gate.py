@@ -227,11 +227,12 @@ def run_gate(
     )
     if not candidate_file.is_file():
         raise DataError(f"{candidate_file}: model file not found")
-    load_rule = probe_in_fresh_process(
-        candidate_file,
-        test.drop(columns=[settings.label]).head(max(settings.canned_requests, 1)),
-        settings.load_timeout,
-    )
+    if isinstance(settings.canned_requests, str):
+        requests = read_batch(repo / settings.canned_requests)
+    else:
+        requests = test.head(max(settings.canned_requests, 1))
+    requests = requests.drop(columns=[settings.label], errors="ignore")
+    load_rule = probe_in_fresh_process(candidate_file, requests, settings.load_timeout)
     try:
         candidate_scores = score_model(load_model_file(candidate_file), test, settings)
     except DataError as exc:  # a candidate that does not load is rejected, not a tool error

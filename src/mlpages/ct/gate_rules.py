@@ -46,7 +46,7 @@ class GateSettings:
     champion_rev: str = ""
     artifact: str = ""
     stage: str = ""  # registry stage of the champion; empty: Config.production_stage
-    canned_requests: int = 5
+    canned_requests: int | str = 5  # the first N test rows, or a CSV file of requests
     load_timeout: float = 120.0
     report: str = "reports/gate.json"
 
@@ -117,6 +117,9 @@ def gate_settings(raw: dict[str, Any], source: str = "params.yaml") -> GateSetti
         values[key] = float(value)
     for key in ("min_slice_rows", "canned_requests"):
         value = raw.get(key, getattr(defaults, key))
+        if key == "canned_requests" and isinstance(value, str) and value:
+            values[key] = value  # a CSV file of requests
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ConfigError(f"{source}: gate.{key} must be a non-negative integer")
         values[key] = value
