@@ -7,7 +7,6 @@ malformed entry is skipped, never fatal. Without reports the pages say plainly t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -97,11 +96,15 @@ def _mainline_reports(site: SiteData, name: str) -> list[tuple[str, Any]]:
         report = snap.reports.get(name) if snap else None
         if report is None:
             continue
-        encoded = json.dumps(report, sort_keys=True, default=str)
-        if encoded != previous:
+        # == compares plain JSON deeply and fast; NaN != NaN, so confirm a difference by text.
+        if report != previous and _text(report) != _text(previous):
             out.append((sha, report))
-        previous = encoded
+        previous = report
     return out
+
+
+def _text(report: Any) -> str:
+    return json.dumps(report, sort_keys=True, default=str)
 
 
 def _commit_info(site: SiteData, sha: str) -> dict[str, Any]:
@@ -125,38 +128,44 @@ def _model_hashes(site: SiteData, sha: str | None) -> dict[str, str | None]:
     return {o.path: o.fingerprint for s in snap.stages for o in s.lock_outs if o.path in wanted}
 
 
-def retraining_after(site: SiteData, sha: str) -> dict[str, Any] | None:
-    """The retraining a trigger at ``sha`` caused: ``sha`` itself when its model output hash
-    differs from the previous default-branch commit's (the CT run that decided also retrained),
-    else the first later default-branch commit whose model output hash changed."""
+def next_retraining(site: SiteData) -> dict[str, str]:
+    """Default-branch sha -> the first commit at or after it whose model output hash differs
+    from the commit before (a trigger's decision carried out by its own CT run, or a later one)."""
     mainline = list(reversed(site.history.mainline))
-    if sha not in mainline:
-        return None
-    registered = {}
-    if site.registry is not None:
-        for event in getattr(site.registry, "events", ()):
-            if event.kind == "register":
-                registered.setdefault(event.sha, f"{event.artifact} {event.version}")
-    start = mainline.index(sha)
-    before = _model_hashes(site, mainline[start - 1]) if start else {}
-    for later in mainline[start:]:
-        now = _model_hashes(site, later)
-        if now and now != before:
-            snap = site.snapshot(later)
-            gate = snap.reports.get("gate") if snap else None
-            verdict = gate.get("verdict") if isinstance(gate, dict) else None
-            return {
-                **_commit_info(site, later),
-                "version": registered.get(later),
-                "gate": verdict if verdict in ("blessed", "rejected") else None,
-            }
+    retrained: list[bool] = []
+    before: dict[str, str | None] = {}
+    for sha in mainline:
+        now = _model_hashes(site, sha)
+        retrained.append(bool(now) and now != before)
         before = now or before
-    return None
+    out: dict[str, str] = {}
+    upcoming: str | None = None
+    for sha, changed in zip(reversed(mainline), reversed(retrained), strict=True):
+        upcoming = sha if changed else upcoming
+        if upcoming is not None:
+            out[sha] = upcoming
+    return out
+
+
+def _retraining(site: SiteData, sha: str, registered: dict[str, str]) -> dict[str, Any]:
+    snap = site.snapshot(sha)
+    gate = snap.reports.get("gate") if snap else None
+    verdict = gate.get("verdict") if isinstance(gate, dict) else None
+    return {
+        **_commit_info(site, sha),
+        "version": registered.get(sha),
+        "gate": verdict if verdict in ("blessed", "rejected") else None,
+    }
 
 
 def triggers(site: SiteData) -> list[dict[str, Any]]:
     """Every retraining decision on the default branch with the retraining it caused."""
     rows = []
+    caused = next_retraining(site)
+    registered: dict[str, str] = {}
+    for event in getattr(site.registry, "events", ()):
+        if event.kind == "register":
+            registered.setdefault(event.sha, f"{event.artifact} {event.version}")
     for sha, report in _mainline_reports(site, "trigger"):
         if not isinstance(report, dict):
             continue
@@ -174,7 +183,11 @@ def triggers(site: SiteData) -> list[dict[str, Any]]:
                 "retrain": retrain,
                 "blocked": _str(blocked) if blocked else None,
                 "reasons": reasons,
-                "caused": retraining_after(site, sha) if retrain else None,
+                "caused": (
+                    _retraining(site, caused[sha], registered)
+                    if retrain and sha in caused
+                    else None
+                ),
             }
         )
     return list(reversed(rows))
