@@ -7,6 +7,7 @@ malformed entry is skipped, never fatal. Without reports the pages say plainly t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
