@@ -190,7 +190,8 @@ def score_model(model: Any, frame: pd.DataFrame, settings: GateSettings) -> Scor
         raw = predict_scores(model, frame)
     except Exception as exc:  # a model that cannot score the data fails the gate, not the tool
         metrics = {name: math.nan for name in METRICS}
-        return Scores(metrics, non_finite=len(frame), error=f"{type(exc).__name__}: {exc}")
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        return Scores(metrics, non_finite=len(frame), error=f"{type(exc).__name__}: {first}")
     labels = frame[settings.label].to_numpy()
     slices = frame[settings.slice_column] if settings.slice_column else None
     return score_predictions(labels, raw, settings.threshold, slices, settings.slice_metric)
