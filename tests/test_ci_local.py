@@ -3,9 +3,9 @@ pr.yml, against fresh clones of a local bare "origin" with a local DVC remote.
 
 A tiny real project (scikit-learn model, `mlpages gate` as a DVC stage, a `type: model` artifact)
 goes through: training on push (rubber stamp, registered, staging), a manual promotion, a
-scheduled run with nothing new (nothing happens), a pull request that cripples the model (diff
-markdown, gate refuses), one that breaks a stage (the summary says so, the step fails), and the
-merge of the crippling one (the run is recorded, nothing is registered or promoted).
+scheduled run with nothing new (nothing happens), a promotion and a rollback, a pull request that
+cripples the model (diff markdown, gate refuses), one that breaks a stage (the summary says so,
+the step fails), and the merge of the crippling one (recorded, nothing registered or promoted).
 """
 
 from __future__ import annotations
@@ -210,6 +210,20 @@ def test_train_promote_pr_and_refused_merge(world):
     assert git(w.origin, "rev-parse", "main") == main_before
     assert w.origin_tags() == tags_before
 
+    # --- train.yml dispatched: promote a hand-registered v0.2.0, then roll back ---
+    w.run(dev, "mlpages", "registry", "register", "model", "--version", "v0.2.0")
+    git(dev, "push", "-q", "origin", "model@v0.2.0")
+    ci = w.ci_clone()
+    w.ct(ci, "promote", VERSION="v0.2.0")
+    shown = json.loads(w.run(ci, "mlpages", "registry", "show", "--json"))
+    assert shown["model"]["stage"]["prod"] == "v0.2.0"
+    ci = w.ci_clone()
+    w.ct(ci, "rollback")
+    shown = json.loads(w.run(ci, "mlpages", "registry", "show", "--json"))
+    assert shown["model"]["stage"]["prod"] == "v0.1.0"
+    events = json.loads(w.run(ci, "mlpages", "registry", "history", "model", "--json"))
+    assert events[0]["rollback"] is True and events[0]["version"] == "v0.1.0"
+
     # --- a pull request that cripples the model (only the noise feature) ---
     git(dev, "checkout", "-q", "-b", "noise-only")
     (dev / "params.yaml").write_text(PARAMS.format(features="[noise]"))
@@ -270,7 +284,7 @@ def test_train_promote_pr_and_refused_merge(world):
     assert w.origin_tags() == tags_before_pr, "a refused model must not be registered or promoted"
     shown = json.loads(w.run(ci, "mlpages", "registry", "show", "--json"))
     assert shown["model"]["stage"]["prod"] == "v0.1.0"
-    assert shown["model"]["version"] == "v0.1.0"
+    assert shown["model"]["version"] == "v0.2.0"  # the latest version is still the hand-made one
 
 
 def test_unknown_step_prints_usage(tmp_path):
