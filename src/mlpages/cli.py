@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "registry": "mlpages.commands.registry:registry_group",
     "build": "mlpages.commands.build:build",
     "history": "mlpages.commands.history:history_command",
+    "demo": "mlpages.commands.demo:demo",
 }
 
 
