@@ -173,7 +173,7 @@ def test_models_page_shows_versions_stages_timeline_and_rollback(built) -> None:
 
 
 def test_version_page_has_full_provenance(built) -> None:
-    _, (_, second, _), site = built
+    _, (first, second, _), site = built
     page = soup(site / page_models.version_path("churn", "v1.1.0"))
     text = page.get_text(" ", strip=True)
     assert second[:8] in text and "train v2" in text
@@ -191,6 +191,8 @@ def test_version_page_has_full_provenance(built) -> None:
     diff = text.split("What changed since v1.0.0")[1].split("Provenance")[0]
     assert "train.n_est 50 80" in diff and "roc_auc 0.8 0.85 +0.05" in diff
     assert "data/raw modified" in diff
+    link = page.find("a", string="open in the compare view")["href"]
+    assert link == f"../../compare.html#a={first}&b={second}"
 
 
 def test_first_version_replaced_nothing(built) -> None:
@@ -222,3 +224,22 @@ def test_models_pages_draw_in_chromium(built) -> None:
     drawn = draw_in_chromium(built[2], ["models.html", version])
     assert drawn["models.html"] == [4]  # two versions' bars, the rollback, the registrations
     assert drawn[version] == []
+
+
+@pytest.mark.browser
+def test_version_page_opens_the_compare_view_on_both_commits(built) -> None:
+    from playwright.sync_api import sync_playwright
+
+    _, (first, second, _), site = built
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page()
+        page.goto((site / page_models.version_path("churn", "v1.1.0")).as_uri())
+        page.click("text=open in the compare view")
+        page.wait_for_selector("body[data-compare-ready]")
+        chosen = (page.input_value("#cmp-a"), page.input_value("#cmp-b"))
+        browser.close()
+    assert chosen == (first, second)
