@@ -397,14 +397,14 @@ def dvc_repo(make_repo):
             ".dvc/config": "[core]\n    analytics = false\n",
             ".dvc/.gitignore": "/config.local\n/tmp\n/cache\n",
             "dvc.yaml": DVC_YAML,
-            "params.yaml": "train:\n  lr: 0.1\n  n_est: 50\n  loss: log_loss\n",
+            "params.yaml": "train:\n  lr: 0.1\n  n_est: 50\n  loss: log_loss\n  seed: null\n",
             "metrics.json": METRICS_V1,
         },
     )
     head = repo.commit(
         "v2",
         {
-            "params.yaml": "train:\n  lr: 0.05\n  n_estimators: 50\n  loss: log_loss\n",
+            "params.yaml": "train:\n  lr: 0.05\n  n_estimators: 50\n  loss: log_loss\n  seed: 7\n",
             "metrics.json": METRICS_V2,
         },
     )

@@ -47,7 +47,7 @@ def format_value(value: Value) -> str:
 
 
 def format_param(value: Value) -> str:
-    """A param value as ``dvc params diff`` prints it: unrounded, ``-`` when missing."""
+    """A param value as ``dvc params diff`` prints it: unrounded, ``-`` when missing or null."""
     return "-" if value is None else str(value)
 
 
