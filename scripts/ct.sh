@@ -16,6 +16,7 @@
 # BASE_SHA, HEAD_REF, SITE_URL, DIFF_FILE (mlpages-diff.md), VERSION; GITHUB_OUTPUT and
 # GITHUB_STEP_SUMMARY are written when set.
 set -euo pipefail
+cd "$(git rev-parse --show-toplevel)" # paths below (dvc.yaml, .dvc/config, site) are the root's
 
 GIT_REMOTE=${GIT_REMOTE:-origin}
 STAGING=${MLPAGES_STAGING_STAGE:-staging}
