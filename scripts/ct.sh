@@ -16,6 +16,14 @@
 # BASE_SHA, HEAD_REF, SITE_URL, DIFF_FILE (mlpages-diff.md), VERSION; GITHUB_OUTPUT and
 # GITHUB_STEP_SUMMARY are written when set.
 set -euo pipefail
+
+case "${1:-}" in
+  train | register | pr | promote | rollback | site) ;;
+  *)
+    awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2
+    exit 2
+    ;;
+esac
 cd "$(git rev-parse --show-toplevel)" # paths below (dvc.yaml, .dvc/config, site) are the root's
 
 GIT_REMOTE=${GIT_REMOTE:-origin}
@@ -267,15 +275,4 @@ cmd_site() {
   mlpages build . --out "${SITE_DIR:-site}"
 }
 
-case "${1:-}" in
-  train) cmd_train ;;
-  register) cmd_register ;;
-  pr) cmd_pr ;;
-  promote) cmd_promote ;;
-  rollback) cmd_rollback ;;
-  site) cmd_site ;;
-  *)
-    sed -n '2,20p' "$0" >&2
-    exit 2
-    ;;
-esac
+"cmd_$1"
