@@ -159,18 +159,16 @@ def test_monitoring_health_alerts_and_triggers(built) -> None:
     alerts = page.find("h3", string="Alerts").find_next("table")
     assert "income <b>drifted</b>" in alerts.get_text()  # shown literally, not as markup
     assert alerts.find("b") is None
-    triggers = page.find("h2", string="Retraining triggers").find_next("table")
-    rows = triggers.select("tbody tr")
-    assert len(rows) == 5
+    assert len(page.select("table.triggers.all tbody tr")) == 5  # every decision, folded
+    rows = page.select_one("table.triggers").select("tbody tr")
+    assert len(rows) == 3  # the latest, each retrain and the blocked one
     retrains = [r for r in rows if r.select("td")[3].get_text(strip=True) == "retrain"]
     assert [r.select_one("td a").get_text() for r in retrains] == [shas[4][:8], shas[3][:8]]
     assert "week_03.csv" in retrains[1].get_text()
     # week 3's decision was carried out by the next run; week 4's run retrained at once
-    assert [r.select("td")[5].get_text(" ", strip=True).split()[0] for r in retrains] == [
-        shas[4][:8],
-        shas[4][:8],
-    ]
-    blocked = rows[3]  # week 1, newest first
+    assert retrains[0].select("td")[5].get_text(strip=True) == "retrained in the same run"
+    assert retrains[1].select_one("td:nth-of-type(6) a").get_text() == shas[4][:8]
+    blocked = rows[2]  # week 1, newest first
     assert "bad" in blocked["class"] and "retraining held back" in blocked.get_text()
 
 

@@ -191,7 +191,10 @@ def triggers(site: SiteData) -> list[dict[str, Any]]:
                 ),
             }
         )
-    return list(reversed(rows))
+    rows.reverse()
+    for i, row in enumerate(rows):
+        row["decisive"] = i == 0 or row["retrain"] or bool(row["blocked"])
+    return rows
 
 
 def monitoring_context(site: SiteData) -> dict[str, Any]:
