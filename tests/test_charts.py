@@ -200,6 +200,9 @@ def test_overlay_labels_traces_by_commit() -> None:
     c1 = {"c.csv": table("c.csv", ("a", "b"), [(1, 1), (0, 1)])}
     side = charts.overlay_figure(confusion, [("new", c1), ("old", c1)])
     assert [t["xaxis"] for t in side["data"]] == ["x", "x2"]  # side by side, not stacked
+    c2 = {"c.csv": table("c.csv", ("a", "b"), [(1, 1)] * 5)}
+    scaled = charts.overlay_figure(confusion, [("new", c1), ("old", c2)])
+    assert [t["zmax"] for t in scaled["data"]] == [5, 5]  # one colour scale for both panels
 
 
 def test_same_input_gives_identical_json() -> None:

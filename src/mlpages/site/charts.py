@@ -328,6 +328,10 @@ def _confusion_panels(
             )
     if n > 1:
         layout["margin"]["t"] += 18
+    # One colour scale for every panel, so two commits' matrices compare by colour too.
+    top = max((v for t in traces for row in t["z"] for v in row if v is not None), default=1)
+    for trace in traces:
+        trace["zmax"] = top
     cells = max((len(t["y"]) for t in traces), default=0)
     layout["height"] = max(layout["height"], min(900, 120 + 34 * cells))
     return traces
