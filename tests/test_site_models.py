@@ -243,3 +243,21 @@ def test_version_page_opens_the_compare_view_on_both_commits(built) -> None:
         chosen = (page.input_value("#cmp-a"), page.input_value("#cmp-b"))
         browser.close()
     assert chosen == (first, second)
+
+
+def test_trend_inputs_from_the_real_history_and_registry(built) -> None:
+    from mlpages.site.charts_mlops import mainline_points, version_markers
+
+    repo, shas, _ = built
+    site = gather(repo.path, Config())
+    points = mainline_points(site.history, "metrics/test.json:roc_auc")
+    assert [(p.sha, p.value) for p in points] == list(zip(shas, [0.8, 0.85, 0.7], strict=True))
+    markers = version_markers(site.registry.events, "prod", "churn")
+    assert [(m.kind, m.label) for m in markers] == [
+        ("register", "v1.0.0"),
+        ("promote", "v1.0.0 → prod"),
+        ("register", "v1.1.0"),
+        ("promote", "v1.1.0 → prod"),
+        ("rollback", "v1.0.0 → prod (rollback)"),
+        ("register", "v1.2.0"),
+    ]
