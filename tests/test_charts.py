@@ -112,6 +112,12 @@ def test_huge_data_is_down_sampled_keeping_first_and_last() -> None:
     assert len(dumps(fig)) < 30_000
 
 
+def test_data_sampled_by_the_reader_is_said_so() -> None:
+    sampled = PlotData("s.csv", "table", ("step", "v"), ((0, 1.0), (9, 2.0)), truncated=True)
+    fig = charts.plot_figure(PlotDef("p", ("s.csv",)), {"s.csv": sampled})
+    assert "sample of 2 rows" in fig["layout"]["annotations"][0]["text"]
+
+
 def test_scatter_and_deterministic_jitter() -> None:
     rows = [(i % 3, (i * 7) % 3) for i in range(60)]
     data = {"p.csv": table("p.csv", ("actual", "predicted"), rows)}

@@ -94,6 +94,8 @@ def extract_series(
         series.append(Series(file, y_field, x_field, xs, ys, len(rows)))
         if len(keep) < len(rows):
             problems.append(f"{file}: {len(keep)} of {len(rows)} rows shown")
+        elif pd.truncated:
+            problems.append(f"{file}: an evenly spaced sample of {len(rows)} rows (file too long)")
     return series, problems
 
 
