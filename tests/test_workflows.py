@@ -210,10 +210,11 @@ def test_pr_comment_is_sticky_and_same_repo_only():
     assert "GITHUB_STEP_SUMMARY" in ct and "markdown<<" in ct
 
 
-def test_ct_script_parses():
-    subprocess.run(["bash", "-n", str(ROOT / "scripts" / "ct.sh")], check=True)
-    if shutil.which("shellcheck"):
-        subprocess.run(["shellcheck", str(ROOT / "scripts" / "ct.sh")], check=True)
+def test_ct_script_is_clean_shell():
+    script = str(ROOT / "scripts" / "ct.sh")
+    subprocess.run(["bash", "-n", script], check=True)
+    proc = subprocess.run([_tool("shellcheck"), script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
 
 
 def _tool(name: str) -> str:
