@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -260,7 +260,3 @@ def json_for_script(value: Any) -> str:
 def flat_values(groups: Mapping[str, Mapping[str, Value]]) -> dict[str, Value]:
     """``{file: {key: v}}`` → ``{"file:key": v}``."""
     return {f"{file}:{key}": v for file, values in groups.items() for key, v in values.items()}
-
-
-def page_list(pages: Iterable[Page]) -> list[Page]:
-    return list(pages)

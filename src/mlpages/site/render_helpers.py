@@ -41,9 +41,17 @@ def environment(templates: Path) -> Any:
         date=format_date,
         day=lambda ts: format_date(ts, "%Y-%m-%d"),
         short=lambda sha: (sha or "")[:8],
-        plural=lambda n, word: f"{n} {word}" + ("" if n == 1 else "s"),
+        plural=plural,
     )
     return env
+
+
+def plural(count: int, word: str) -> str:
+    """``1 commit``, ``2 commits``, ``3 branches``."""
+    if count == 1:
+        return f"{count} {word}"
+    suffix = "es" if word.endswith(("s", "sh", "ch", "x")) else "s"
+    return f"{count} {word}{suffix}"
 
 
 def format_date(timestamp: int | None, pattern: str = "%Y-%m-%d %H:%M") -> str:

@@ -36,10 +36,3 @@ def slug(name: str) -> str:
 def compare_path(branch: str) -> str:
     """Site path of the page comparing ``branch`` with its merge-base on the default branch."""
     return f"compare/{slug(branch)}.html"
-
-
-def absolute_url(base_url: str, path: str) -> str:
-    """The canonical URL of a page when the site is published at ``base_url`` (may be empty)."""
-    if not base_url:
-        return ""
-    return base_url.rstrip("/") + "/" + path
