@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from bs4 import BeautifulSoup
-from site_repo import build_history, commit_files
+from site_repo import RepoBuilder, build_history, commit_files
 
 from mlpages.site.build import MANIFEST, SiteError, build_site, plotly_asset
 
@@ -23,15 +23,25 @@ def _soup(path: Path) -> BeautifulSoup:
     return BeautifulSoup(path.read_text(), "html.parser")
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One built site for the tests that only read it."""
+    base = tmp_path_factory.mktemp("site-build")
+    repo, shas = build_history(lambda name: RepoBuilder(base / name), commits=6)
+    report = build_site(repo.path, base / "site")
+    return repo, shas, base / "site", report
+
+
 @pytest.fixture
 def built(make_repo, tmp_path):
+    """A site of its own, for tests that change the repository or the output."""
     repo, shas = build_history(make_repo, commits=6)
     report = build_site(repo.path, tmp_path / "site")
     return repo, shas, tmp_path / "site", report
 
 
-def test_every_page_links_relatively_to_files_that_exist(built):
-    _, shas, site, report = built
+def test_every_page_links_relatively_to_files_that_exist(shared):
+    _, shas, site, report = shared
     pages = _html_files(site)
     assert report.pages == len(pages)
     names = {p.relative_to(site).as_posix() for p in pages}
@@ -52,8 +62,8 @@ def test_every_page_links_relatively_to_files_that_exist(built):
                 assert target.is_file(), f"{page.relative_to(site)} links to missing {url}"
 
 
-def test_pages_have_csp_and_no_inline_code(built):
-    site = built[2]
+def test_pages_have_csp_and_no_inline_code(shared):
+    site = shared[2]
     for page in _html_files(site):
         soup = _soup(page)
         csp = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
@@ -67,8 +77,8 @@ def test_pages_have_csp_and_no_inline_code(built):
             assert not str(el.get("href", "")).lower().startswith("javascript:")
 
 
-def test_plotly_is_copied_once_and_referenced_by_figure_pages(built):
-    site = built[2]
+def test_plotly_is_copied_once_and_referenced_by_figure_pages(shared):
+    site = shared[2]
     copies = [p for p in site.rglob("*.js") if "plotly" in p.name]
     assert [p.relative_to(site).as_posix() for p in copies] == [plotly_asset()[0]]
     commit_page = _soup(next((site / "commit").glob("*.html")))
@@ -79,8 +89,8 @@ def test_plotly_is_copied_once_and_referenced_by_figure_pages(built):
     assert not any("plotly" in s.get("src", "") for s in runs.find_all("script"))
 
 
-def test_commit_page_shows_deltas_stages_and_verdicts(built):
-    _, shas, site, _ = built
+def test_commit_page_shows_deltas_stages_and_verdicts(shared):
+    _, shas, site, _ = shared
     soup = _soup(site / f"commit/{shas[5][:12]}.html")
     rows = {
         tr.find_all("td")[1].get_text(strip=True): tr
@@ -101,10 +111,10 @@ def test_commit_page_shows_deltas_stages_and_verdicts(built):
     assert soup.find(string="blessed")
 
 
-def test_runs_data_and_branch_compare_page(built):
+def test_runs_data_and_branch_compare_page(shared):
     import json
 
-    site = built[2]
+    site = shared[2]
     soup = _soup(site / "runs.html")
     data = json.loads(soup.find("script", id="runs-data").string)
     assert len(data["rows"]) == 8
@@ -136,8 +146,8 @@ def test_rebuild_after_one_commit_rewrites_only_what_changed(built):
     assert not list(site.parent.glob(f".{site.name}.*"))
 
 
-def test_two_builds_are_byte_identical(built, tmp_path, monkeypatch):
-    repo = built[0]
+def test_two_builds_are_byte_identical(shared, tmp_path, monkeypatch):
+    repo = shared[0]
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     first = build_site(repo.path, tmp_path / "a")
     second = build_site(repo.path, tmp_path / "b")
