@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import weakref
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,7 +125,7 @@ class Snapshots(Mapping[str, Snapshot]):
 
     def __init__(self, stages: StageTable) -> None:
         self._objects: dict[str, Snapshot] = {}
-        self._docs: dict[str, bytes] = {}
+        self._docs: dict[str, bytes] = {}  # zlib-compressed documents
         self._order: dict[str, None] = {}
         self._stage_ids: dict[str, tuple[str, ...]] = {}
         self.stages = stages
@@ -136,7 +137,7 @@ class Snapshots(Mapping[str, Snapshot]):
         doc: bytes | None = None,
         stage_ids: tuple[str, ...] | None = None,
     ) -> None:
-        """Register a snapshot object and/or its cached document."""
+        """Register a snapshot object and/or its compressed document."""
         self._order[sha] = None
         if snapshot is not None:
             self._objects[sha] = snapshot
@@ -166,13 +167,14 @@ class Snapshots(Mapping[str, Snapshot]):
 
     def doc(self, sha: str) -> tuple[bytes, tuple[str, ...]]:
         """The snapshot's documented JSON with stages as ids, and those ids (see ``stages``)."""
-        doc = self._docs.get(sha)
-        if doc is None:
+        zdoc = self._docs.get(sha)
+        if zdoc is None:
             snapshot = self[sha]
             ids = tuple(self.stages.id_of(st) for st in snapshot.stages)
             doc = snapshot_doc(snapshot, list(ids))
-            self._docs[sha], self._stage_ids[sha] = doc, ids
-        return doc, self._stage_ids[sha]
+            self._docs[sha], self._stage_ids[sha] = zlib.compress(doc, 1), ids
+            return doc, ids
+        return zlib.decompress(zdoc), self._stage_ids[sha]
 
 
 @dataclass
@@ -364,8 +366,11 @@ def collect(
                 for sha in chunk:
                     view = GitView(reader, index, commits[sha].tree)
                     snapshot, missing = builder.build(sha, view)
-                    doc, ids = cache.store(snapshot, missing) if cache is not None else (None, None)
-                    snapshots.add(sha, snapshot, doc, ids)
+                    if cache is not None:  # keep the compact document; decode on access
+                        zdoc, ids = cache.store(snapshot, missing)
+                        snapshots.add(sha, None, zdoc, ids)
+                    else:
+                        snapshots.add(sha, snapshot)
                     hot |= view.paths_read
                     if progress is not None and len(snapshots) % 100 == 0:
                         progress("history", len(snapshots), total)
@@ -374,7 +379,7 @@ def collect(
             recomputed = set(todo)
             for sha in order:
                 if sha not in recomputed:
-                    snapshots.add(sha, doc=cached[sha].doc, stage_ids=cached[sha].stage_ids)
+                    snapshots.add(sha, doc=cached[sha].zdoc, stage_ids=cached[sha].stage_ids)
             snapshots.set_order(order)
             if progress is not None:
                 progress("history", total, total)

@@ -123,6 +123,19 @@ class OutIndex:
 NO_OUTS = OutIndex([])
 
 
+class BoundedDict(dict):
+    """A dict that forgets its oldest entries past ``limit`` (parse caches of long histories)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self.limit:
+            del self[next(iter(self))]
+
+
 class SnapshotBuilder:
     """Turns file views into snapshots, parsing every distinct blob once."""
 
@@ -133,17 +146,23 @@ class SnapshotBuilder:
         self._yaml: dict[
             tuple[str, str], list[tuple[tuple[tuple[str, str | None], ...], DvcYaml]]
         ] = {}
-        self._lock: dict[tuple[str, str], LockFile] = {}
-        self._sections: dict[bytes, Any] = {}
+        self._lock: dict[tuple[str, str], LockFile] = BoundedDict(64)
+        self._sections: dict[bytes, Any] = BoundedDict(50_000)
         self._dvcfile: dict[tuple[str, str], tuple[tuple[HashInfo, ...], tuple[Problem, ...]]] = {}
         self._artifacts: dict[
             tuple[str, str], tuple[tuple[Artifact, ...], tuple[Problem, ...]]
         ] = {}
-        self._params: dict[tuple[str, str], tuple[dict[str, Value], tuple[Problem, ...]]] = {}
-        self._metrics: dict[tuple[str, str], tuple[dict[str, Value], tuple[Problem, ...]]] = {}
-        self._plots: dict[tuple[str, str, bool], tuple[PlotData, tuple[Problem, ...]]] = {}
-        self._merged: dict[tuple[int, int], tuple[Stage, object, Stage]] = {}
-        self._reports: dict[str, tuple[Any, tuple[Problem, ...]]] = {}
+        self._params: dict[tuple[str, str], tuple[dict[str, Value], tuple[Problem, ...]]] = (
+            BoundedDict(4096)
+        )
+        self._metrics: dict[tuple[str, str], tuple[dict[str, Value], tuple[Problem, ...]]] = (
+            BoundedDict(4096)
+        )
+        self._plots: dict[tuple[str, str, bool], tuple[PlotData, tuple[Problem, ...]]] = (
+            BoundedDict(512)
+        )
+        self._merged: dict[tuple[int, int], tuple[Stage, object, Stage]] = BoundedDict(20_000)
+        self._reports: dict[str, tuple[Any, tuple[Problem, ...]]] = BoundedDict(512)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -233,7 +252,10 @@ class SnapshotBuilder:
 
         parsed = parse_dvc_yaml(loaded.data, path, read_file)
         reads = tuple((p, self._blob_id_at(view, p)) for p in parsed.reads)
-        self._yaml.setdefault(key, []).append((reads, parsed))
+        versions = self._yaml.setdefault(key, [])
+        versions.append((reads, parsed))
+        if len(versions) > 8:  # templated from a params file that changes every commit
+            del versions[0]
         return parsed
 
     @staticmethod

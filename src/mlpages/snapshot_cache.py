@@ -85,14 +85,14 @@ class _StageView(Mapping[str, Stage]):
         return len(self.table.docs)
 
 
-def decode_doc(doc: bytes, stages: StageTable) -> Snapshot:
-    """A snapshot from its cached document."""
-    return snapshot_from_doc(doc, _StageView(stages))  # type: ignore[arg-type]
+def decode_doc(zdoc: bytes, stages: StageTable) -> Snapshot:
+    """A snapshot from its compressed cached document."""
+    return snapshot_from_doc(zlib.decompress(zdoc), _StageView(stages))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
 class CachedRow:
-    doc: bytes
+    zdoc: bytes  # zlib-compressed document
     missing: list[tuple[str, bool]]
     stage_ids: tuple[str, ...]
 
@@ -153,32 +153,31 @@ class SnapshotCache:
             if sha not in wanted:
                 continue
             try:
-                doc = zlib.decompress(body)
                 missed = [(str(m[0]), bool(m[1])) for m in json.loads(missing or "[]")]
                 ids = tuple(str(i) for i in json.loads(stage_ids or "[]"))
             except (zlib.error, ValueError, TypeError, IndexError):
                 continue  # a damaged row is recomputed
             if self.stages.docs.keys() >= set(ids):
-                out[sha] = CachedRow(doc, missed, ids)
+                out[sha] = CachedRow(body, missed, ids)
         return out
 
     def store(
         self, snapshot: Snapshot, missing: Iterable[tuple[str, bool]]
     ) -> tuple[bytes, tuple[str, ...]]:
-        """Queue a snapshot for writing (flushed every 500 rows); return its document."""
+        """Queue a snapshot for writing (flushed every 500 rows); return its compressed document."""
         ids = tuple(self.stages.id_of(s) for s in snapshot.stages)
-        doc = snapshot_doc(snapshot, list(ids))
+        zdoc = zlib.compress(snapshot_doc(snapshot, list(ids)), 1)
         self._pending.append(
             (
                 snapshot.sha,
-                zlib.compress(doc, 1),
+                zdoc,
                 json.dumps([list(m) for m in missing]),
                 json.dumps(list(dict.fromkeys(ids))),
             )
         )
         if len(self._pending) >= 500:
             self.flush()
-        return doc, ids
+        return zdoc, ids
 
     def flush(self) -> None:
         """Write queued rows (and stages not stored yet) in one transaction."""
