@@ -218,3 +218,31 @@ def test_cli_build_and_strict(make_repo):
     strict = _cli(".", "--out", "public", "--strict", cwd=repo.path)
     assert strict.returncode == 1
     assert "--strict" in strict.stderr
+
+
+def test_progress_bar_on_a_terminal_only(make_repo):
+    import shlex
+    import shutil
+
+    if shutil.which("script") is None:
+        pytest.skip("util-linux `script` (a pseudo-terminal) is not installed")
+    repo, _ = build_history(make_repo, commits=3)
+    command = shlex.join([sys.executable, "-m", "mlpages", "build", ".", "--out", "tty-site"])
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    on_tty = subprocess.run(
+        ["script", "-qec", command, "/dev/null"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert on_tty.returncode == 0, on_tty.stdout
+    assert "render" in on_tty.stdout and "100%" in on_tty.stdout
+    in_ci = subprocess.run(
+        ["script", "-qec", command, "/dev/null"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        env={**env, "CI": "true"},
+    )
+    assert "100%" not in in_ci.stdout and "Built" in in_ci.stdout

@@ -105,9 +105,7 @@ def gather(
     """Read the repository's history and registry into a :class:`SiteData` (no writing)."""
     from mlpages.snapshot import collect
 
-    history = collect(
-        repo, config, progress=(lambda d, t: progress("history", d, t)) if progress else None
-    )
+    history = collect(repo, config, progress=progress)
     registry = None
     try:
         from mlpages.registry import read_registry
