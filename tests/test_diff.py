@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from conftest import git
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mlpages.compare import compare_snapshots
 from mlpages.config import Config
@@ -512,3 +514,38 @@ def test_note_is_shown_escaped_and_counted_in_the_limit():
     text = render_markdown(compare_snapshots(base, head), note=note)
     assert "⚠️ dvc repro failed &lt;script&gt;; see the job log" in text.splitlines()
     assert github_length(text) <= GITHUB_COMMENT_LIMIT
+
+
+values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+)
+metric_maps = st.dictionaries(st.text(min_size=1, max_size=40), values, max_size=25)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    old=metric_maps,
+    new=metric_maps,
+    path=st.text(min_size=1, max_size=20),
+    limit=st.integers(800, 6000),
+)
+def test_any_metrics_render_inert_and_within_the_limit(old, new, path, limit):
+    base = snap(BASE_SHA, metrics={path: old}, params={path: old})
+    head = snap(HEAD_SHA, metrics={path: new}, params={path: new})
+    text = render_markdown(compare_snapshots(base, head), limit=limit)
+    assert github_length(text) <= limit
+    assert text.startswith(MARKER + "\n")
+    # Outside code spans (where GitHub shows text literally) no tag or comment can start.
+    prose = re.sub(r"`[^`]*`", "", text.removeprefix(MARKER))
+    for tag in ("<sub>", "</sub>", "<code>", "</code>"):
+        prose = prose.replace(tag, "")
+    assert "<" not in prose
+    widths = {7: "metrics", 4: "params", 8: "data"}
+    for line in text.splitlines():
+        if line.startswith("| "):
+            cells = re.split(r"(?<!\\)\|", line)[1:-1]
+            assert len(cells) in widths, line
