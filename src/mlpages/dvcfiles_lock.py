@@ -7,6 +7,7 @@ layout DVC writes, falling back to YAML for anything else). Pure functions; noth
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import posixpath
@@ -168,6 +169,7 @@ def _scalar(raw: str) -> Any:
     return _FALLBACK
 
 
+@functools.lru_cache(maxsize=65536)
 def _key_value(body: str) -> tuple[str, Any] | None:
     """``key: value`` (value _FALLBACK when unsure) or ``key:`` (value None -> nested block)."""
     if body.endswith(":"):

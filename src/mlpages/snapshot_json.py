@@ -94,12 +94,16 @@ def _plot_def_json(p: PlotDef) -> dict[str, Any]:
     }
 
 
-def _plot_data_json(d: PlotData) -> dict[str, Any]:
+def _same(value: Any) -> Any:
+    return value
+
+
+def _plot_data_json(d: PlotData, tag_floats: bool = True) -> dict[str, Any]:
     return {
         "path": d.path,
         "kind": d.kind,
         "columns": list(d.columns),
-        "rows": [[_enc(c) for c in row] for row in d.rows],
+        "rows": [[_enc(c) for c in row] for row in d.rows] if tag_floats else d.rows,
         "image_sha": d.image_sha,
         "image_ext": d.image_ext,
         "source": d.source,
@@ -107,16 +111,23 @@ def _plot_data_json(d: PlotData) -> dict[str, Any]:
     }
 
 
-def snapshot_to_json(s: Snapshot, stages: list[Any] | None = None) -> dict[str, Any]:
-    """Same result as ``s.to_json()``; ``stages`` replaces the stage list when given."""
+def snapshot_to_json(
+    s: Snapshot, stages: list[Any] | None = None, *, tag_floats: bool = True
+) -> dict[str, Any]:
+    """Same result as ``s.to_json()``; ``stages`` replaces the stage list when given.
+
+    ``tag_floats=False`` skips tagging NaN/Inf in params, metrics and plot rows (the caller checks
+    the serialised text for them instead, which is much cheaper for big plot tables).
+    """
+    enc = _enc if tag_floats else _same
     return {
         "sha": s.sha,
         "has_dvc": s.has_dvc,
         "stages": [stage_to_json(st) for st in s.stages] if stages is None else stages,
-        "params": {f: {k: _enc(v) for k, v in vals.items()} for f, vals in s.params.items()},
-        "metrics": {f: {k: _enc(v) for k, v in vals.items()} for f, vals in s.metrics.items()},
+        "params": {f: {k: enc(v) for k, v in vals.items()} for f, vals in s.params.items()},
+        "metrics": {f: {k: enc(v) for k, v in vals.items()} for f, vals in s.metrics.items()},
         "plots": [_plot_def_json(p) for p in s.plots],
-        "plot_data": {k: _plot_data_json(v) for k, v in s.plot_data.items()},
+        "plot_data": {k: _plot_data_json(v, tag_floats) for k, v in s.plot_data.items()},
         "artifacts": [
             {
                 "name": a.name,
@@ -221,6 +232,11 @@ def stage_doc(stage: Stage) -> tuple[str, bytes]:
 
 def snapshot_doc(snapshot: Snapshot, stage_ids: list[str]) -> bytes:
     """The documented JSON of a snapshot, its ``stages`` replaced by stage ids."""
+    quick = json.dumps(
+        snapshot_to_json(snapshot, stages=stage_ids, tag_floats=False), separators=(",", ":")
+    )
+    if "NaN" not in quick and "Infinity" not in quick:
+        return quick.encode()  # no non-finite number anywhere: nothing to tag
     raw = snapshot_to_json(snapshot, stages=stage_ids)
     return json.dumps(raw, separators=(",", ":"), allow_nan=False).encode()
 
