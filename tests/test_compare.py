@@ -6,6 +6,8 @@ import json
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlpages.compare import (
     compare_data,
@@ -297,3 +299,36 @@ def test_empty_diff():
     same = snap(metrics={"m.json": {"x": 1}}, params={"p.yaml": {"a": 1}})
     diff = compare_snapshots(same, same)
     assert diff.is_empty and diff.changed_metrics == () and diff.params == ()
+
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-1000, 1000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=5),
+)
+maps = st.dictionaries(st.sampled_from("abcdef"), scalars, max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(old=maps, new=maps)
+def test_diff_properties(old, new):
+    a = snap(metrics={"m.json": old}, params={"p.yaml": old})
+    b = snap(sha="b" * 40, metrics={"m.json": new}, params={"p.yaml": new})
+    assert compare_snapshots(a, a).is_empty
+    forward = {m.key: m.status for m in compare_snapshots(a, b).metrics}
+    backward = {m.key: m.status for m in compare_snapshots(b, a).metrics}
+    assert forward.keys() == backward.keys()
+    mirror = {"added": "removed", "removed": "added", "same": "same"}
+    for key, status in forward.items():
+        if status in mirror:
+            assert backward[key] == mirror[status]
+        if status in ("better", "worse") and math.isfinite(old[key]) and math.isfinite(new[key]):
+            assert backward[key] == ("worse" if status == "better" else "better")
+    changed_params = {(c.key, c.status) for c in compare_params(a, b)}
+    assert {k for k, _ in changed_params} == {
+        k
+        for k in set(old) | set(new)
+        if k not in old or k not in new or not same_value(old[k], new[k])
+    }
