@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -274,6 +275,9 @@ def test_train_promote_pr_and_refused_merge(world):
     out_file = w.tmp / "train-output-2"
     w.ct(ci, "train")
     w.ct(ci, "site")  # built before the run is recorded: it must not be committed with it
+    # The page the pull-request comment linked to exists on the site built from main's history.
+    page = re.search(r"\(https://example\.org/site/(compare/[^)]+)\)", markdown).group(1)
+    assert (ci / "site" / page).is_file(), page
     w.ct(ci, "register", GITHUB_OUTPUT=str(out_file))
     assert "verdict=rejected" in out_file.read_text()
     committed = git(w.origin, "show", "--name-only", "--format=", "main").split()
