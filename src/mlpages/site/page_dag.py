@@ -150,15 +150,17 @@ def _order(rows: list[list[str]], edges: list[tuple[str, str]]) -> list[list[str
         reference = rows[:-1] if sweep % 2 == 0 else rows[:0:-1]
         for row, ref in zip(sequence, reference, strict=True):
             position = {k: i for i, k in enumerate(ref)}
+            # list.sort empties the list while it runs: take current places before sorting.
+            current = {k: i for i, k in enumerate(row)}
 
             def centre(
                 key: str,
-                row: list[str] = row,
+                current: dict = current,
                 position: dict = position,
                 neighbours: dict = neighbours,
             ) -> float:
                 near = [position[n] for n in neighbours.get(key, []) if n in position]
-                return sum(near) / len(near) if near else row.index(key)
+                return sum(near) / len(near) if near else current[key]
 
             row.sort(key=centre)
     return rows
