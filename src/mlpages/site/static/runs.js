@@ -156,7 +156,8 @@
       if (ref) {
         var old = ref.v[c];
         if (old !== v && !(v === null && old === null)) {
-          cell.classList.add("chg");
+          // Shade changed params (the causes); metric changes speak through their coloured delta.
+          if (col.g !== "metric" || !(isNum(v) && isNum(old))) cell.classList.add("chg");
           if (isNum(v) && isNum(old)) {
             var d = v - old;
             span.className = "d " + (col.g !== "metric" || d === 0 ? "changed" : (d * col.d > 0 ? "better" : "worse"));
