@@ -147,7 +147,7 @@ class SnapshotBuilder:
             tuple[str, str], list[tuple[tuple[tuple[str, str | None], ...], DvcYaml]]
         ] = {}
         self._lock: dict[tuple[str, str], LockFile] = BoundedDict(64)
-        self._sections: dict[bytes, Any] = BoundedDict(50_000)
+        self._sections: dict[bytes, Any] = BoundedDict(20_000)
         self._dvcfile: dict[tuple[str, str], tuple[tuple[HashInfo, ...], tuple[Problem, ...]]] = {}
         self._artifacts: dict[
             tuple[str, str], tuple[tuple[Artifact, ...], tuple[Problem, ...]]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mlpages.config import Config
 from mlpages.models import SNAPSHOT_SCHEMA_VERSION, Snapshot, Stage
+from mlpages.snapshot_build import BoundedDict
 from mlpages.snapshot_json import snapshot_doc, snapshot_from_doc, stage_doc, stage_from_doc
 
 # Bump when parsing changes what a snapshot contains without a models.py schema change.
@@ -47,8 +48,10 @@ class StageTable:
 
     def __init__(self) -> None:
         self.docs: dict[str, bytes] = {}
-        self._objects: dict[str, Stage] = {}
-        self._ids: dict[int, tuple[Stage, str]] = {}
+        # Decoded/known objects of recent stages only: a long history has ~10 new stages per
+        # commit, and every one can be decoded again from ``docs``.
+        self._objects: dict[str, Stage] = BoundedDict(30_000)
+        self._ids: dict[int, tuple[Stage, str]] = BoundedDict(30_000)
 
     def id_of(self, stage: Stage) -> str:
         """The id of a stage object, registering it when new."""
