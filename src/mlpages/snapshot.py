@@ -17,18 +17,12 @@ from pathlib import Path
 from mlpages.config import Config
 from mlpages.dvccache import DvcObjects, ObjectSource, default_sources
 from mlpages.errors import MlpagesError, NotADvcRepository
-from mlpages.history import GitReader, RepoLocation, TreeEntry, locate_repo
+from mlpages.history import GitReader, RepoLocation, locate_repo
 from mlpages.models import Commit, Problem, Ref, Snapshot
-from mlpages.snapshot_build import (
-    Entry,
-    SnapshotBuilder,
-    TooLarge,
-    WorkTreeView,
-    is_dvc_file,
-    skip_dir,
-)
+from mlpages.snapshot_build import SnapshotBuilder
 from mlpages.snapshot_cache import SnapshotCache, StageTable, decode_doc
 from mlpages.snapshot_json import snapshot_doc
+from mlpages.snapshot_views import GitView, TreeIndex, WorkTreeView
 
 Progress = Callable[[str, int, int], None]  # (phase "history", done, total)
 CHUNK = 64  # commits per read-ahead batch
@@ -37,87 +31,6 @@ SHALLOW_MESSAGE = (
     "In GitHub Actions use actions/checkout with `fetch-depth: 0`; elsewhere run "
     "`git fetch --unshallow`."
 )
-
-
-class TreeIndex:
-    """DVC files below each tree, memoised by tree sha (unchanged folders are never re-read)."""
-
-    def __init__(self, reader: GitReader) -> None:
-        self.reader = reader
-        self._memo: dict[str, tuple[tuple[str, str], ...]] = {}
-
-    def prefetch(self, roots: Sequence[str]) -> None:
-        """Read every tree the index will need below ``roots``, level by level, in bulk."""
-        pending = [r for r in dict.fromkeys(roots) if r not in self._memo]
-        seen: set[str] = set(pending)
-        while pending:
-            self.reader.prefetch_trees(pending)
-            below: list[str] = []
-            for sha in pending:
-                for entry in (self.reader.tree(sha) or {}).values():
-                    new = entry.sha not in self._memo and entry.sha not in seen
-                    if new and entry.is_tree and not skip_dir(entry.name):
-                        seen.add(entry.sha)
-                        below.append(entry.sha)
-            pending = below
-
-    def dvc_files(self, tree_sha: str) -> tuple[tuple[str, str], ...]:
-        """(relative path, blob sha) of every DVC file below a tree."""
-        memo = self._memo.get(tree_sha)
-        if memo is not None:
-            return memo
-        entries = self.reader.tree(tree_sha)
-        found: list[tuple[str, str]] = []
-        for entry in (entries or {}).values():
-            if entry.is_tree:
-                if not skip_dir(entry.name):
-                    found.extend((f"{entry.name}/{p}", s) for p, s in self.dvc_files(entry.sha))
-            elif entry.is_blob and is_dvc_file(entry.name):
-                found.append((entry.name, entry.sha))
-        result = tuple(found)
-        self._memo[tree_sha] = result
-        return result
-
-
-class GitView:
-    """The files of one commit, read through the shared :class:`GitReader`."""
-
-    def __init__(self, reader: GitReader, index: TreeIndex, tree: str) -> None:
-        self.reader = reader
-        self.index = index
-        self.tree = tree
-        self.paths_read: set[str] = set()  # blob paths looked up: read ahead for later commits
-
-    def dvc_files(self) -> dict[str, str]:
-        return dict(self.index.dvc_files(self.tree))
-
-    def has_dvc_dir(self) -> bool:
-        root = self.reader.tree(self.tree) or {}
-        entry = root.get(".dvc")
-        return entry is not None and entry.is_tree
-
-    def entry(self, path: str) -> Entry | None:
-        if path == ".." or path.startswith("../"):
-            return None
-        found: TreeEntry | None = self.reader.lookup(self.tree, path)
-        if found is None:
-            return None
-        if found.is_tree:
-            return Entry("tree", found.sha)
-        if found.is_blob:
-            self.paths_read.add(path)
-            return Entry("blob", found.sha)
-        return None
-
-    def read(self, blob_id: str, max_bytes: int) -> bytes | TooLarge | None:
-        got = self.reader.read_blob(blob_id, max_bytes)
-        if got is None:
-            return None
-        size, data = got
-        return TooLarge(size) if data is None else data
-
-    def files_below(self, tree_id: str, prefix: str) -> Iterator[tuple[str, str]]:
-        yield from self.reader.walk_blobs(tree_id, prefix.rstrip("/") + "/")
 
 
 class Snapshots(Mapping[str, Snapshot]):

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from mlpages.config import Config
 from mlpages.dvccache import DvcObjects
@@ -37,51 +35,7 @@ from mlpages.dvcfiles_data import (
     plot_kind,
 )
 from mlpages.models import Artifact, HashInfo, PlotData, PlotDef, Problem, Snapshot, Stage, Value
-
-DVC_FILE_NAMES = ("dvc.yaml", "dvc.lock", "artifacts.yaml")
-SKIP_DIRS = ("node_modules", "__pycache__")  # and every hidden folder (.git, .dvc, .venv…)
-
-
-def skip_dir(name: str) -> bool:
-    """Folders never searched for DVC files."""
-    return name.startswith(".") or name in SKIP_DIRS
-
-
-def is_dvc_file(name: str) -> bool:
-    """Names the history engine indexes in every tree."""
-    return name in DVC_FILE_NAMES or (name.endswith(".dvc") and len(name) > 4)
-
-
-@dataclass(frozen=True)
-class Entry:
-    kind: str  # blob | tree
-    id: str  # blob/tree id ("<sha>" in git, "wt:<path>" in the work tree)
-
-
-class TooLarge:
-    """Marker returned by :meth:`FileView.read` for blobs over the size cap."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-
-
-class FileView(Protocol):
-    """One revision's files."""
-
-    def dvc_files(self) -> dict[str, str]:
-        """Repo path -> blob id of every dvc.yaml, dvc.lock, *.dvc and artifacts.yaml."""
-
-    def has_dvc_dir(self) -> bool:
-        """True when the revision has a ``.dvc/`` folder."""
-
-    def entry(self, path: str) -> Entry | None:
-        """What is at ``path``."""
-
-    def read(self, blob_id: str, max_bytes: int) -> bytes | TooLarge | None:
-        """Content of a blob (None: missing from the object store)."""
-
-    def files_below(self, tree_id: str, prefix: str) -> Iterator[tuple[str, str]]:
-        """(repo path, blob id) of every file below a folder."""
+from mlpages.snapshot_views import FileView, TooLarge
 
 
 @dataclass
@@ -537,61 +491,3 @@ class SnapshotBuilder:
             if value is not None:
                 reports[key] = value
         return reports
-
-
-class WorkTreeView:
-    """The files of the work tree (for ``snapshot_of(repo, None)``)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def _path(self, rel: str) -> Path:
-        return self.root / rel
-
-    def dvc_files(self) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for dirpath, dirnames, filenames in _walk(self.root):
-            rel_dir = Path(dirpath).relative_to(self.root).as_posix()
-            dirnames[:] = [d for d in dirnames if not skip_dir(d)]
-            for name in filenames:
-                if is_dvc_file(name):
-                    rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-                    found[rel] = f"wt:{rel}"
-        return found
-
-    def has_dvc_dir(self) -> bool:
-        return (self.root / ".dvc").is_dir()
-
-    def entry(self, path: str) -> Entry | None:
-        if path.startswith("../") or path == "..":
-            return None
-        target = self._path(path)
-        if target.is_dir():
-            return Entry("tree", f"wt:{path}")
-        if target.is_file():
-            return Entry("blob", f"wt:{path}")
-        return None
-
-    def read(self, blob_id: str, max_bytes: int) -> bytes | TooLarge | None:
-        target = self._path(blob_id.removeprefix("wt:"))
-        try:
-            size = target.stat().st_size
-            if size > max_bytes:
-                return TooLarge(size)
-            return target.read_bytes()
-        except OSError:
-            return None
-
-    def files_below(self, tree_id: str, prefix: str) -> Iterator[tuple[str, str]]:
-        base = self._path(tree_id.removeprefix("wt:"))
-        for dirpath, dirnames, filenames in _walk(base):
-            dirnames[:] = [d for d in dirnames if not skip_dir(d)]
-            for name in filenames:
-                rel = (Path(dirpath) / name).relative_to(self.root).as_posix()
-                yield rel, f"wt:{rel}"
-
-
-def _walk(root: Path) -> Iterator[tuple[str, list[str], list[str]]]:
-    import os
-
-    yield from os.walk(root)
