@@ -28,9 +28,19 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
 
 
+def _experiment(root: Path, name: str) -> str | None:
+    """The commit of DVC experiment ``name`` (``refs/exps/<ab>/<cdef…>/<name>``) when unique."""
+    refs = _git(root, "for-each-ref", "--format=%(objectname)", f"refs/exps/*/*/{name}")
+    found = set(refs.stdout.split())
+    return found.pop() if len(found) == 1 else None
+
+
 def _resolve(root: Path, rev: str, shallow: bool = False) -> str:
     proc = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     if proc.returncode != 0 or not proc.stdout.strip():
+        experiment = None if "/" in rev else _experiment(root, rev)
+        if experiment:
+            return experiment
         if shallow:
             raise ShallowClone(
                 f"unknown revision {rev!r}: this is a shallow clone, fetch the full history "
