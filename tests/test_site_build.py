@@ -92,9 +92,11 @@ def test_plotly_is_copied_once_and_referenced_by_figure_pages(shared):
 def test_commit_page_shows_deltas_stages_and_verdicts(shared):
     _, shas, site, _ = shared
     soup = _soup(site / f"commit/{shas[5][:12]}.html")
+    metrics = soup.select("table.values")[0]
+    assert [td.get_text() for td in metrics.select("tr.file-row td")] == ["metrics.json"]
     rows = {
-        tr.find_all("td")[1].get_text(strip=True): tr
-        for tr in soup.select("table.values")[0].select("tbody tr")
+        tr.find_all("td")[0].get_text(strip=True): tr
+        for tr in metrics.select("tbody tr:not(.file-row)")
     }
     # run 5 vs run 4: auc 0.84 vs 0.82 (higher is better), loss 0.475 vs 0.5 (lower is better).
     assert "better" in rows["auc"].select_one("td.delta")["class"]

@@ -82,8 +82,13 @@ class SiteData:
 
     @cached_property
     def refs_by_sha(self) -> dict[str, tuple[Ref, ...]]:
+        """Refs per commit, without GTO stage-assignment tags (``model#prod#3``): they stay on
+        the commit after the stage moved on, so as badges they would mislead; the registry
+        pages show stages as they are."""
         out: dict[str, list[Ref]] = {}
         for ref in self.history.refs:
+            if ref.kind == "tag" and "#" in ref.short:
+                continue
             out.setdefault(ref.sha, []).append(ref)
         return {sha: tuple(sorted(refs, key=_ref_order)) for sha, refs in out.items()}
 

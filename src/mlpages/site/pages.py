@@ -129,7 +129,9 @@ def trend_figures(site: SiteData) -> list[dict[str, Any]]:
         points = charts_mlops.mainline_points(site.history, metric)
         if len(points) < 2:
             continue
-        figures.append(charts_mlops.trend_figure(points, metric, markers, height=260))
+        file, _, key = metric.rpartition(":")
+        title = f"{key}  ·  {file}" if file else key
+        figures.append(charts_mlops.trend_figure(points, key, markers, title=title, height=260))
     return figures
 
 
