@@ -69,7 +69,8 @@ def write_history_json(history: Any, out: IO[str]) -> None:
         out.write("}")
     out.write('],"stages":{')
     docs = history.snapshots.stages.docs
-    out.write(",".join(f'"{sid}":{docs[sid].decode()}' for sid in used))
+    for i, sid in enumerate(sorted(used)):
+        out.write(f'{"," if i else ""}"{sid}":{docs[sid].decode()}')
     out.write("}}\n")
 
 
