@@ -127,7 +127,7 @@ def test_runs_data_and_branch_compare_page(shared):
     assert "feature/bigger-model" in page.h1.get_text()
     commits = page.find(string="Commits on the branch").find_parent("section").select("tbody tr")
     assert len(commits) == 2
-    params = {tr.find_all("td")[1].get_text(strip=True) for tr in page.select("tr.st-modified")}
+    params = {tr.find_all("td")[0].get_text(strip=True) for tr in page.select("tr.st-modified")}
     assert "train.lr" in params
 
 
