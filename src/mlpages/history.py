@@ -333,7 +333,7 @@ _REF_FORMAT = "%00".join(
 class GitReader:
     """Read a repository: refs, commits, trees (cached by sha) and blobs."""
 
-    def __init__(self, path: Path, tree_cache_size: int = 16384) -> None:
+    def __init__(self, path: Path, tree_cache_size: int = 4096) -> None:
         self.location = locate_repo(path)
         self.root = self.location.root
         self._cat = CatFile(self.root if not self.location.bare else self.location.git_dir)
