@@ -42,8 +42,21 @@ def environment(templates: Path) -> Any:
         day=lambda ts: format_date(ts, "%Y-%m-%d"),
         short=lambda sha: (sha or "")[:8],
         plural=plural,
+        size=human_size,
     )
     return env
+
+
+def human_size(size: int | None) -> str:
+    """``1834929`` -> ``1.8 MB`` (powers of 1024)."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
 
 
 def plural(count: int, word: str) -> str:
