@@ -172,3 +172,20 @@ def test_runs_data_has_metrics_first_directions_and_refs():
     assert first["s"] == b and first["p"] == a and first["r"] == [["main", "branch"]]
     assert first["v"] == [0.9, 0.5, 0.2]
     assert second["v"] == [None, 1.0, 0.1] and second["p"] is None
+
+
+def test_size_and_plural_filters():
+    from mlpages.site.render_helpers import human_size, plural
+
+    assert [human_size(n) for n in (None, 0, 1023, 1834929, 5 * 1024**3)] == [
+        "",
+        "0 B",
+        "1023 B",
+        "1.7 MB",
+        "5.0 GB",
+    ]
+    assert [plural(1, "commit"), plural(2, "commit"), plural(3, "branch")] == [
+        "1 commit",
+        "2 commits",
+        "3 branches",
+    ]
