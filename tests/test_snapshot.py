@@ -279,12 +279,16 @@ def test_partial_clone_missing_blobs_are_problems(make_repo, tmp_path):
         [("one", {**files, "m.json": '{"a": 1}'}), ("two", {"m.json": '{"a": 2}'})], "o"
     )
     origin.git("config", "uploadpack.allowFilter", "true")
-    clone = tmp_path / "partial"
+    clone, treeless = tmp_path / "partial", tmp_path / "treeless"
     git(tmp_path, "clone", "-q", "--filter=blob:none", f"file://{origin.path}", str(clone))
+    git(tmp_path, "clone", "-q", "--filter=tree:0", f"file://{origin.path}", str(treeless))
     shutil.rmtree(origin.path)
     history = collect(clone, Config(), use_cache=False)
     old = history.snapshots[history.order[1]]
     assert [p.kind for p in old.problems] == ["missing-blob"]
+    assert history.snapshots[history.order[0]].metrics == {"m.json": {"a": 2}}
+    history = collect(treeless, Config(), use_cache=False)
+    assert history.snapshots[history.order[1]].problems[0].message == "the commit's tree is missing"
     assert history.snapshots[history.order[0]].metrics == {"m.json": {"a": 2}}
 
 

@@ -1,8 +1,8 @@
 """The git reader: commits, refs, trees and blobs through ONE long-lived ``git cat-file --batch``.
 
-Per :func:`GitReader.commits` call git is started twice more (``for-each-ref`` and ``rev-list``);
-nothing is spawned per commit. Objects missing from the object store (partial clones, broken
-repositories) come back as ``None`` so the caller can record a problem and go on.
+Besides it, git is started a few times per history read (``for-each-ref``, ``rev-list``,
+``symbolic-ref``, ``rev-parse``); nothing is spawned per commit. Objects missing from the object
+store (partial clones, broken repositories) come back as ``None``: the caller records a problem.
 """
 
 from __future__ import annotations
@@ -418,7 +418,7 @@ class GitReader:
         if not tips:
             return []
         proc = subprocess.run(
-            ["git", "rev-list", "--date-order", "--stdin"],
+            ["git", "rev-list", "--date-order", "--ignore-missing", "--stdin"],
             cwd=self.root,
             env=_git_env(),
             input=("\n".join(tips) + "\n").encode(),

@@ -244,6 +244,8 @@ class SnapshotBuilder:
         missing: list[tuple[str, bool]] = []
         files = view.dvc_files()
         has_dvc = bool(files) or view.has_dvc_dir()
+        if view.root_missing():
+            problems.append(Problem("missing-blob", ".", "the commit's tree is missing"))
 
         def read_dvc_file(path: str) -> Loaded:
             return self._read_blob(view, path, files[path])

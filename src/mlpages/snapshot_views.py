@@ -50,6 +50,9 @@ class FileView(Protocol):
     def has_dvc_dir(self) -> bool:
         """True when the revision has a ``.dvc/`` folder."""
 
+    def root_missing(self) -> bool:
+        """True when the revision's root folder cannot be read (a treeless partial clone)."""
+
     def entry(self, path: str) -> Entry | None:
         """What is at ``path``."""
 
@@ -112,6 +115,9 @@ class GitView:
     def dvc_files(self) -> dict[str, str]:
         return dict(self.index.dvc_files(self.tree))
 
+    def root_missing(self) -> bool:
+        return self.reader.tree(self.tree) is None
+
     def has_dvc_dir(self) -> bool:
         root = self.reader.tree(self.tree) or {}
         entry = root.get(".dvc")
@@ -160,6 +166,9 @@ class WorkTreeView:
                     rel = name if rel_dir == "." else f"{rel_dir}/{name}"
                     found[rel] = f"wt:{rel}"
         return found
+
+    def root_missing(self) -> bool:
+        return False
 
     def has_dvc_dir(self) -> bool:
         return (self.root / ".dvc").is_dir()
