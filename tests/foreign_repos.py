@@ -480,3 +480,86 @@ def build_without_dvc(path: Path) -> None:
     """A plain git repository: no dvc.yaml, no .dvc/ in any commit."""
     repo = RepoBuilder(path)
     repo.commit("Plain project", {"README.md": "# nothing to see\n", "src/app.py": "print(1)\n"})
+
+
+# --------------------------------------------------------------------------------------------
+# (e) odd shapes: DVC's naming corners, name collisions across dvc.yaml files, odd files and refs
+
+ODD_DVC_YAML = """\
+vars:
+  - config.yaml:train
+stages:
+  fit:
+    foreach:
+      - {name: small, size: 1}
+      - {name: big, size: 2}
+    do:
+      cmd: echo ${item.name} ${train.lr}
+  evaluate:
+    foreach: [alpha, beta]
+    do:
+      cmd: echo ${item}
+  sweep:
+    matrix:
+      model: [{name: a}, {name: b}]
+      lr: [0.1]
+      flag: [true, false]
+    cmd: echo ${item.model.name} ${item.lr} ${item.flag}
+  train:
+    cmd: echo root
+    params:
+      - lr
+    metrics:
+      - m.json:
+          cache: false
+metrics:
+  - sym.json
+  - list.json
+  - bom.json
+"""
+
+# What `dvc stage list --all` (DVC 3.67) prints for ODD_DVC_YAML plus models/dvc.yaml.
+ODD_DVC_STAGE_NAMES = {
+    "fit@0", "fit@1", "evaluate@alpha", "evaluate@beta", "sweep@model0-0.1-true",
+    "sweep@model0-0.1-false", "sweep@model1-0.1-true", "sweep@model1-0.1-false", "train",
+    "models/dvc.yaml:train",
+}  # fmt: skip
+
+
+def build_odd_shapes(path: Path) -> dict[str, str]:
+    """Two `train` stages in two dvc.yaml files, a symlinked metrics file, BOMs, CRLF, a tag
+    named like the default branch, tags of a tree and of a blob."""
+    repo = RepoBuilder(path)
+    repo.write({".dvc/config": "", ".dvc/.gitignore": "/cache\n/tmp\n"})
+    shas = {
+        "one": repo.commit(
+            "One",
+            {
+                "dvc.yaml": ODD_DVC_YAML,
+                "config.yaml": "train:\n  lr: 0.5\n",
+                "params.yaml": "\ufefflr: 0.1\n",
+                "m.json": json.dumps({"acc": 0.5}),
+                "models/dvc.yaml": "stages:\n  train:\n    cmd: echo sub\n    metrics:\n"
+                "    - m.json:\n        cache: false\n",
+                "models/m.json": json.dumps({"acc": 0.6}),
+                "links/real.json": json.dumps({"acc": 0.1}),
+                "list.json": "[1, 2, 3]",
+                "bom.json": "\ufeff" + json.dumps({"acc": 0.3}),
+            },
+        )
+    }
+    (path / "sym.json").symlink_to("links/real.json")
+    shas["two"] = repo.commit(
+        "Two: the sub-folder train stage changes, metrics via a symlink",
+        {"models/dvc.yaml": "stages:\n  train:\n    cmd: echo sub2\n    metrics:\n"
+         "    - m.json:\n        cache: false\n", "models/m.json": json.dumps({"acc": 0.7})},
+    )  # fmt: skip
+    repo.git("tag", "main", shas["one"])  # a tag named like the default branch
+    repo.git("tag", "a-tree", "HEAD^{tree}")
+    repo.git("tag", "a-blob", repo.git("rev-parse", "HEAD:config.yaml").strip())
+    shas["crlf"] = repo.commit(
+        "Three: CRLF dvc.yaml",
+        {"dvc.yaml": "stages:\r\n  train:\r\n    cmd: echo crlf\r\n    metrics:\r\n"
+         "    - m.json:\r\n        cache: false\r\n"},
+    )  # fmt: skip
+    return shas

@@ -62,8 +62,19 @@ def default_branch(root: Path, configured: str) -> str | None:
         candidates.append(symref)
     candidates += ["main", "master", "origin/main", "origin/master"]
     for name in candidates:
-        if _git(root, "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}").returncode == 0:
+        if _branch_ref(root, name):
             return name
+    return None
+
+
+def _branch_ref(root: Path, name: str) -> str | None:
+    """The full ref of branch ``name`` (local, else remote-tracking), never a same-named tag."""
+    for ref in (f"refs/heads/{name}", f"refs/remotes/{name}", name):
+        if (
+            ref.startswith("refs/")
+            and _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0
+        ):
+            return ref
     return None
 
 
@@ -93,7 +104,7 @@ def choose_sides(
             "cannot find the default branch (set default_branch in mlpages.yaml or pass BASE)"
         )
     tip = head_side.rev or "HEAD"
-    proc = _git(root, "merge-base", branch, tip)
+    proc = _git(root, "merge-base", _branch_ref(root, branch) or branch, tip)
     if proc.returncode != 0:
         if shallow:
             raise ShallowClone(
