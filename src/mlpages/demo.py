@@ -1,11 +1,12 @@
 """``mlpages demo``: a sandbox repository that lives through weeks of continuous training.
 
 Every week a new batch of loan applications is committed as DVC-tracked data and processed by the
-real ``dvc repro``: validation, monitoring with the production model, and, when the monitor's trigger
-asks for it, training on the recent window, evaluation and the gate against production. Blessed
-models are registered and promoted with ``mlpages registry``; a schema-broken batch is stopped and
-quarantined; an experiment branch, a pull-request branch and a rollback happen along the way.
-Then ``mlpages build`` writes the site. Commit and tag dates are fixed, so reruns are identical.
+real ``dvc repro``: validation, monitoring with the production model, and, when the monitor's
+trigger asks for it, training on the recent window, evaluation and the gate against production.
+Blessed models are registered and promoted with ``mlpages registry``; a schema-broken batch is
+stopped and quarantined; an experiment branch, a pull-request branch and a rollback happen along
+the way. Then ``mlpages build`` writes the site. Commit and tag dates are fixed, so reruns are
+identical.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -185,7 +187,7 @@ def set_params(repo: Path, updates: dict[str, Any]) -> None:
 class Story:
     """The weekly continuous-training loop and the side stories, with a log of what happened."""
 
-    def __init__(self, box: Sandbox, plan: DemoPlan) -> None:
+    def __init__(self, box: Sandbox, plan: DemoPlan, echo: Callable[[str], None]) -> None:
         from mlpages.pipeline.generate import default_scenario
 
         self.box = box
@@ -199,11 +201,13 @@ class Story:
             concept=tuple(replace(e, week=plan.concept_week) for e in base.concept),
         )
         self.log: list[str] = []
+        self.echo = echo
         self.versions: list[tuple[str, str]] = []  # (version, sha) in promotion order
         self.production: str | None = None
 
     def say(self, line: str) -> None:
         self.log.append(line)
+        self.echo(line)
 
     def week_time(self, week: int) -> int:
         return START_EPOCH + (week - 1) * WEEK
@@ -238,7 +242,7 @@ class Story:
         current = self.production
         previous = next(v for v, _ in reversed(self.versions) if v != current)
         box.at(self.week_time(week) + 2 * DAY)
-        reason = f"Rollback: {current} doubles scoring latency in serving; back to {previous}"
+        reason = f"{current} doubles the scoring latency in serving; back to {previous}"
         box.run("mlpages", "registry", "rollback", ARTIFACT, "prod", "-m", reason, person=ANALYST)
         self.production = previous
         self.say(f"week {week:02d}: rolled prod back from {current} to {previous}")
@@ -363,18 +367,29 @@ def _alerts(record: dict[str, Any], week: int) -> str:
     return ", ".join(kinds)
 
 
-def build_site(box: Sandbox, site: Path) -> tuple[bool, tuple[str, ...]]:
+def build_site(
+    box: Sandbox, site: Path, echo: Callable[[str], None]
+) -> tuple[bool, tuple[str, ...]]:
     """Run ``mlpages build``: (built, missing commands); a missing command is not fatal."""
     from mlpages.cli import COMMANDS
 
     if "build" not in COMMANDS:
         return False, ("mlpages build",)
-    box.run("mlpages", "build", str(box.repo), "--out", str(site))
+    done = box.run("mlpages", "build", str(box.repo), "--out", str(site))
+    echo(f"site: {done.stdout.strip().splitlines()[-1] if done.stdout.strip() else 'built'}")
     return (site / "index.html").is_file(), ()
 
 
-def run_demo(root: Path, plan: DemoPlan | None = None, build: bool = True) -> DemoResult:
-    """Create ``root``/repo with the whole story and ``root``/site with its report."""
+def run_demo(
+    root: Path,
+    plan: DemoPlan | None = None,
+    build: bool = True,
+    echo: Callable[[str], None] = lambda line: None,
+) -> DemoResult:
+    """Create ``root``/repo with the whole story and ``root``/site with its report.
+
+    ``echo`` receives each line of the story as it happens.
+    """
     from mlpages.cli import COMMANDS
     from mlpages.pipeline.generate import write_events
 
@@ -389,11 +404,11 @@ def run_demo(root: Path, plan: DemoPlan | None = None, build: bool = True) -> De
     repo = prepare(root)
     box = Sandbox(repo, START_EPOCH - 2 * DAY)
     scaffold(box)
-    story = Story(box, plan)
+    story = Story(box, plan, echo)
     story.play()
     write_events(story.scenario, plan.weeks, plan.seed, root / "events.json")
     site = root / "site"
-    built, absent = build_site(box, site) if build else (False, ())
+    built, absent = build_site(box, site, echo) if build else (False, ())
     return DemoResult(
         root=root,
         repo=repo,

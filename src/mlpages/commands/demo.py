@@ -27,9 +27,9 @@ def demo(directory: Path, weeks: int, rows: int, seed: int, no_site: bool) -> No
     """
     from mlpages.demo import DemoPlan, run_demo
 
-    result = run_demo(directory, DemoPlan.for_weeks(weeks, rows, seed), build=not no_site)
-    for line in result.story:
-        click.echo(f"  {line}")
+    plan = DemoPlan.for_weeks(weeks, rows, seed)
+    click.echo(f"Playing {weeks} weeks of continuous training in {directory / 'repo'} ...")
+    result = run_demo(directory, plan, build=not no_site, echo=lambda line: click.echo(f"  {line}"))
     click.echo(f"Repository: {result.repo}")
     click.echo(f"Model versions: {', '.join(result.versions) or 'none'}")
     if result.site_built:
