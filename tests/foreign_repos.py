@@ -86,6 +86,18 @@ stages:
     metrics:
       - summary.json:
           cache: false
+  curves:
+    cmd: python src/curves.py
+    deps:
+      - src/curves.py
+      - ${data_dir}/prepared.txt
+    plots:
+      - ${report_dir}/curves:
+          x: fpr
+          y: tpr
+      - ${report_dir}/cached.png
+    metrics:
+      - ${report_dir}/dirmetrics
 metrics:
   - ${report_dir}/roc_auc.json
 plots:
@@ -118,6 +130,17 @@ GET_STARTED_SCRIPTS = {
         "pathlib.Path('sweep').mkdir(exist_ok=True)\n"
         "pathlib.Path(f'sweep/{sys.argv[1]}-{sys.argv[2]}.txt').write_text(str(sys.argv))\n"
     ),
+    "src/curves.py": (
+        "import json, pathlib, shutil\n"
+        "split = float(open('data/prepared.txt').read())\n"
+        "curves = pathlib.Path('eval/curves'); curves.mkdir(parents=True, exist_ok=True)\n"
+        "(curves / 'roc.csv').write_text(f'fpr,tpr\\n0,0\\n0.5,{split + 0.5}\\n1,1\\n')\n"
+        "(curves / 'pr.csv').write_text('fpr,tpr\\n0,1\\n1,0.5\\n')\n"
+        "shutil.copy('assets/blue.png', 'eval/cached.png')\n"
+        "metrics = pathlib.Path('eval/dirmetrics'); metrics.mkdir(exist_ok=True)\n"
+        "(metrics / 'a.json').write_text(json.dumps({'x': split}))\n"
+        "(metrics / 'b.yaml').write_text('y: 2\\n')\n"
+    ),
     "src/summarize.py": (
         "import json\n"
         "cnn = json.load(open('../eval/cnn/metrics.json'))\n"
@@ -144,6 +167,7 @@ def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
 
 
 PNG_RED = _png(40, 30, (200, 30, 30))
+PNG_BLUE = _png(30, 30, (30, 60, 200))
 
 DVCLIVE_DVC_YAML = """\
 metrics:
@@ -195,6 +219,7 @@ def build_get_started(path: Path) -> dict[str, str]:
             "eval/roc_auc.json": json.dumps({"roc_auc": 0.81}),
             "eval/roc.csv": _roc(0.1),
             "eval/confusion.png": PNG_RED,
+            "assets/blue.png": PNG_BLUE,
             "report/.keep": "",
             **_dvclive_files(0.7),
         }

@@ -122,6 +122,7 @@ def test_get_started_stages_are_expanded_like_dvc_names_them(get_started):
         "sweep@0.01-2",
         "sweep@0.01-4",
         "summarize",
+        "curves",
     }
     # Every expanded stage matched its entry in DVC's own lock file.
     assert all(stage["locked"] for stage in stages.values())
@@ -157,10 +158,32 @@ def test_get_started_params_metrics_and_plots(get_started):
         "dvclive/plots/metrics/train/acc.tsv",
         "dvclive/plots/metrics/train/loss.tsv",
     }
+    assert metrics["eval/dirmetrics/a.json"] == {"x": 0.3}  # a cached folder output (.dir)
+    assert metrics["eval/dirmetrics/b.yaml"] == {"y": 2}
     data = snap["plot_data"]
     assert data["eval/confusion.png"]["kind"] == "image"
+    cached_png = data["eval/cached.png"]
+    assert cached_png["source"] == "cache" and cached_png["image_sha"].startswith("md5:")
+    assert data["eval/curves/roc.csv"]["source"] == "cache"
+    assert data["eval/curves/roc.csv"]["rows"][1] == [0.5, 0.8]
     assert data["dvclive/plots/metrics/train/acc.tsv"]["columns"] == ["step", "acc"]
     assert data["eval/roc.csv"]["rows"][-1] == [1.0, 1.0]
+
+
+def test_get_started_folder_plot_fields_apply_to_every_file(get_started, sites):
+    """DVC: `plots: - eval/curves: {x: fpr, y: tpr}` on a folder output plots tpr of each file."""
+    _repo, shas, doc = get_started
+    plot = next(
+        p for p in commit_of(doc, shas["v2"])["snapshot"]["plots"] if p["id"] == "eval/curves"
+    )
+    assert plot["files"] == ["eval/curves/pr.csv", "eval/curves/roc.csv"]
+    assert plot["y"] == [["eval/curves/pr.csv", "tpr"], ["eval/curves/roc.csv", "tpr"]]
+    site, _ = sites["get-started"]
+    page = soup(site / "commit" / f"{shas['v2'][:12]}.html")
+    for div in page.select("div[data-figure]"):
+        figure = json.loads(page.find("script", id=div["data-figure"]).string)
+        if figure["layout"]["title"]["text"] == "eval/curves":
+            assert [trace["y"] for trace in figure["data"]] == [[1, 0.5], [0, 0.8, 1]]
 
 
 def test_get_started_cache_miss_is_a_problem_of_that_commit_only(get_started):
@@ -180,11 +203,18 @@ def test_get_started_build_and_strict(get_started, sites, tmp_path):
     v1_text = v1_page.get_text(" ", strip=True)
     assert "not-in-cache" in v1_text and "eval/cnn/metrics.json" in v1_text
     v2_page = soup(site / "commit" / f"{shas['v2'][:12]}.html")
-    images = [img["src"] for img in v2_page.find_all("img")]
-    assert len(images) == 1 and (site / "commit" / images[0]).resolve().read_bytes()[:4] == (
-        b"\x89PNG"
-    )
-    assert len(v2_page.select("div[data-figure]")) == 2  # roc + the DVCLive folder plot
+    images = {img["src"] for img in v2_page.find_all("img")}
+    assert len(images) == 2  # the PNG in git and the DVC-cached one
+    for src in images:
+        assert (site / "commit" / src).resolve().read_bytes()[:4] == b"\x89PNG"
+    figures = {
+        json.loads(v2_page.find("script", id=div["data-figure"]).string)["layout"]["title"][
+            "text"
+        ]: json.loads(v2_page.find("script", id=div["data-figure"]).string)["data"]
+        for div in v2_page.select("div[data-figure]")
+    }
+    assert set(figures) == {"ROC curve", "eval/curves", "dvclive/plots/metrics"}
+    assert len(figures["dvclive/plots/metrics"]) == 2
     lineage = soup(site / "lineage.html").get_text(" ", strip=True)
     assert "train@cnn" in lineage and "sweep@0.01-4" in lineage
     strict = mlpages(

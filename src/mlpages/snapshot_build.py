@@ -431,7 +431,9 @@ class SnapshotBuilder:
                 files.append(file)
                 if file not in data:
                     data[file] = self._plot_file(view, file, plot, loaded, note)
-            defs.append(plot if tuple(files) == plot.files else replace(plot, files=tuple(files)))
+            if tuple(files) != plot.files:
+                plot = replace(plot, files=tuple(files), y=_folder_fields(plot.y, files))
+            defs.append(plot)
         return defs, data
 
     def _plot_file(self, view, path: str, plot: PlotDef, loaded: Loaded, note) -> PlotData:
@@ -493,3 +495,14 @@ class SnapshotBuilder:
             if value is not None:
                 reports[key] = value
         return reports
+
+
+def _folder_fields(
+    pairs: tuple[tuple[str, str], ...], files: list[str]
+) -> tuple[tuple[str, str], ...]:
+    """A field given for a folder plot applies to every file in it (DVC's semantics)."""
+    expanded: list[tuple[str, str]] = []
+    for file, field_ in pairs:
+        inner = [p for p in files if p.startswith(file + "/")]
+        expanded.extend((p, field_) for p in inner or [file])
+    return tuple(expanded)
