@@ -111,3 +111,22 @@ def test_cli_refuses_a_short_story_and_a_foreign_folder(tmp_path: Path) -> None:
     assert (foreign / "thesis.tex").read_text() == "precious"
     assert prepare(tmp_path / "fresh") == tmp_path / "fresh" / "repo"
     assert prepare(tmp_path / "fresh") == tmp_path / "fresh" / "repo"  # a demo folder: replaced
+
+
+def test_template_pipeline_matches_this_repository() -> None:
+    """The demo plays this repository's pipeline: same model stages, same columns and models."""
+    import yaml
+
+    from mlpages.demo import TEMPLATE
+
+    root = Path(__file__).resolve().parents[1]
+    ours = yaml.safe_load((root / "dvc.yaml").read_text())
+    demo = yaml.safe_load((TEMPLATE / "dvc.yaml.in").read_text())
+    for stage in ("ingest", "split", "train", "evaluate"):
+        assert demo["stages"][stage] == ours["stages"][stage], stage
+    assert demo["artifacts"] == ours["artifacts"]
+    ours_params = yaml.safe_load((root / "params.yaml").read_text())
+    demo_params = yaml.safe_load((TEMPLATE / "params.yaml").read_text())
+    assert demo_params["data"] == ours_params["data"]
+    assert demo_params["train"] == ours_params["train"]
+    assert not (TEMPLATE / "dvc.yaml").exists()  # would be a second pipeline of this repository

@@ -153,7 +153,9 @@ def scaffold(box: Sandbox) -> None:
     repo = box.repo
     repo.mkdir(parents=True)
     box.git("init", "-q", "-b", "main")
-    for name in ("dvc.yaml", "params.yaml", "schema.yaml", "mlpages.yaml"):
+    # dvc.yaml is stored as dvc.yaml.in so DVC and mlpages do not see it as a pipeline of ours
+    shutil.copy(TEMPLATE / "dvc.yaml.in", repo / "dvc.yaml")
+    for name in ("params.yaml", "schema.yaml", "mlpages.yaml"):
         shutil.copy(TEMPLATE / name, repo / name)
     shutil.copy(TEMPLATE / "gto.yaml", repo / ".gto")
     shutil.copy(TEMPLATE / "gitignore", repo / ".gitignore")
