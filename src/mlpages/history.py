@@ -408,9 +408,17 @@ class GitReader:
 
     def head(self) -> tuple[str | None, str | None]:
         """Return (commit sha of HEAD or None, branch ref name or None when detached)."""
-        branch = run_git(self.root, "symbolic-ref", "-q", "HEAD", check=False).decode().strip()
-        sha = run_git(self.root, "rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
-        return (sha.decode().strip() or None), (branch or None)
+        branch = None
+        try:  # the HEAD file itself: no process (symbolic-ref would say the same)
+            text = (self.location.git_dir / "HEAD").read_text(errors="replace").strip()
+        except OSError:
+            text = ""
+        if text.startswith("ref: "):
+            branch = text[5:].strip()
+        elif not text:
+            out = run_git(self.root, "symbolic-ref", "-q", "HEAD", check=False)
+            branch = out.decode().strip() or None
+        return self.resolve("HEAD"), branch
 
     def rev_list(self, tips: Iterable[str]) -> list[str]:
         """Commits reachable from ``tips``, newest first (topological, then commit date)."""
