@@ -588,3 +588,38 @@ def build_odd_shapes(path: Path) -> dict[str, str]:
          "    - m.json:\r\n        cache: false\r\n"},
     )  # fmt: skip
     return shas
+
+
+# --------------------------------------------------------------------------------------------
+# (f) a monorepo: the DVC project lives in a sub-folder (`dvc init --subdir`)
+
+
+def build_monorepo(path: Path) -> dict[str, str]:
+    """`ml/` is the DVC project (its own .dvc/ and cache); `web/` is unrelated code."""
+    repo = RepoBuilder(path)
+    repo.write(
+        {
+            "web/index.js": "console.log(1)\n",
+            "ml/.dvc/config": "",
+            "ml/.dvc/.gitignore": "/cache\n/tmp\n",
+            "ml/.gitignore": "/metrics.json\n",
+            "ml/dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n    params: [lr]\n"
+            "    metrics:\n    - metrics.json\n",
+        }
+    )
+    shas = {}
+    for role, lr in (("one", 0.1), ("two", 0.2)):
+        metrics = json.dumps({"acc": round(1 - lr, 3)}).encode()
+        md5 = md5_of(metrics)
+        target = path / "ml/.dvc/cache/files/md5" / md5[:2] / md5[2:]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(metrics)
+        lock = (
+            "schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    params:\n"
+            f"      params.yaml:\n        lr: {lr}\n    outs:\n    - path: metrics.json\n"
+            f"      hash: md5\n      md5: {md5}\n      size: {len(metrics)}\n"
+        )
+        shas[role] = repo.commit(
+            f"ml: lr {lr}", {"ml/params.yaml": f"lr: {lr}\n", "ml/dvc.lock": lock}
+        )
+    return shas

@@ -24,6 +24,7 @@ from foreign_repos import (
     build_get_started,
     build_hostile,
     build_legacy,
+    build_monorepo,
     build_odd_shapes,
     build_without_dvc,
     ci_checkout,
@@ -474,6 +475,21 @@ def test_odd_symlinked_metrics_file(odd):
         snap["metrics"].get("sym.json") == {"acc": 0.1}
         or "symlink" in problems["sym.json"]["message"]
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# (f) a monorepo with the DVC project in a sub-folder
+
+
+def test_monorepo_reads_the_cache_of_the_sub_folder_project(tmp_path):
+    repo = tmp_path / "mono"
+    shas = build_monorepo(repo)
+    doc = history_json(repo / "ml")
+    assert commit_of(doc, shas["two"])["snapshot"]["metrics"] == {"ml/metrics.json": {"acc": 0.8}}
+    assert problems_of(doc, shas["one"]) == set()
+    diff = mlpages("diff", "HEAD~1", "HEAD", "--format", "json", cwd=repo / "ml").stdout
+    (acc,) = json.loads(diff)["metrics"]
+    assert (acc["old"], acc["new"], acc["status"]) == (0.9, 0.8, "worse")
 
 
 # ---------------------------------------------------------------------------------------------

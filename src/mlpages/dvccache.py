@@ -108,9 +108,19 @@ class LocalCache:
         return _valid_md5(md5) and object_path(self.path, md5, legacy).is_file()
 
 
+def subproject_cache_dirs(root: Path) -> list[Path]:
+    """Cache folders of DVC projects in sub-folders (``dvc init --subdir``), from git's index."""
+    from mlpages.history import run_git
+
+    listed = run_git(root, "ls-files", "-z", "--", "*/.dvc/config", check=False)
+    folders = {Path(os.fsdecode(p)).parent.parent for p in listed.split(b"\0") if p}
+    return [cache_dir_of(root / folder) for folder in sorted(folders)]
+
+
 def default_sources(root: Path, config: Config) -> list[ObjectSource]:
-    """The local cache, then every registered factory's source."""
+    """The local cache (and those of sub-folder projects), then every registered factory's."""
     sources: list[ObjectSource] = [LocalCache(cache_dir_of(root))]
+    sources += [LocalCache(path) for path in subproject_cache_dirs(root)]
     if config.remote_fetch:
         from mlpages.remote import remote_source
 
