@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterator
 from typing import Any
@@ -114,6 +115,12 @@ def _images(site: SiteData, snap: Snapshot) -> list[tuple[str, str, bytes]]:
         ext = ext if ext.startswith(".") else f".{ext}"
         if ext not in IMAGE_TYPES:
             continue
+        if ext == ".svg":
+            # An SVG file on the site's origin runs its scripts when opened directly; as a data:
+            # URI an <img> shows it inert and browsers refuse to open it as a top-level page.
+            uri = "data:image/svg+xml;base64," + base64.b64encode(raw).decode("ascii")
+            images.append((path, uri, b""))
+            continue
         digest = hashlib.sha256(raw).hexdigest()[:20]
         images.append((path, f"img/{digest}{ext}", raw))
     return images
@@ -184,7 +191,8 @@ def commit_pages(site: SiteData) -> Iterator[Page | Asset]:
         snap = site.snapshot(sha)
         images = _images(site, snap) if snap else []
         for _, site_path, raw in images:
-            yield Asset(site_path, raw)
+            if not site_path.startswith("data:"):
+                yield Asset(site_path, raw)
         commit = site.commit(sha)
         yield Page(
             path=commit_path(sha),
