@@ -378,6 +378,19 @@ def test_hostile_build_and_strict(hostile, sites, tmp_path):
     assert strict.stderr.strip().splitlines()[-1].startswith("mlpages: error: --strict: 4 commits")
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="site/page_compare.py branch_comparisons: a branch already merged into the default "
+    "branch (its head is a second parent of a mainline merge) is shown as '1 commit ahead of "
+    "main' against an older fork point; git and a pull request say it is merged (0 ahead)",
+)
+def test_merged_branch_is_not_shown_as_ahead(hostile, sites):
+    site, _ = sites["hostile"]
+    page = next((site / "compare").glob("feature-wider-*.html"))
+    text = soup(page).get_text(" ", strip=True)
+    assert "1 commit ahead" not in text
+
+
 def test_hostile_diff_on_detached_head_with_non_finite_base(hostile):
     repo, shas, _ = hostile
     diff = json.loads(mlpages("diff", "--format", "json", cwd=repo).stdout)
@@ -400,7 +413,9 @@ def test_ci_checkout_with_only_remote_branches(hostile, tmp_path):
     assert diff["head"] == shas["merge"]
     build = mlpages("build", str(clone), "--out", "site", cwd=clone)
     assert "from 11 commits" in build.stdout
-    assert (clone / "site/compare").is_dir()
+    # origin/main is the default branch: no page compares it with itself.
+    pages = sorted(p.name.rsplit("-", 1)[0] for p in (clone / "site/compare").glob("*.html"))
+    assert pages == ["origin-feature-wider", "origin-gh-pages"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,7 +27,8 @@ def branch_comparisons(site: SiteData) -> list[dict[str, Any]]:
     out = []
     default = site.history.default_branch
     for ref in site.branches:
-        if ref.short == default or ref.sha not in site.history.commits:
+        name = ref.short.split("/", 1)[-1] if ref.kind == "remote" else ref.short
+        if name == default or ref.sha not in site.history.commits:
             continue
         base = site.merge_base(ref.sha)
         ahead = site.ancestors(ref.sha) - (site.ancestors(base) if base else set())
