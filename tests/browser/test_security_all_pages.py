@@ -2,7 +2,7 @@
 
 The repository is real git: commit messages and author names, branch and tag names (one path-like),
 GTO registry tags with hostile messages and taggers, params, metrics, plot files/columns/values
-(including ``<a href="javascript:…">`` for plotly's label HTML), dvc.yaml stage names/commands/paths,
+(``<a href="javascript:…">`` for plotly's label HTML), dvc.yaml stage names/commands/paths,
 artifact names and descriptions, and every CT report JSON (validation, drift, gate, monitoring,
 trigger). Every page is opened in Chromium, its interactive parts are clicked, and the test asserts
 that nothing ran, the payloads are shown as text, the console is clean and nothing was written
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -30,6 +31,7 @@ SVG = '"><svg onload=window.__pwned=1>'
 JS_URL = "javascript:window.__pwned=1"
 LINK = f'<a href="{JS_URL}">click</a>'
 TEMPLATE = "{{7*7}}"
+HTTP_LINK = '<a href="https://example.invalid/">evil</a>'  # plotly would draw this as a link
 
 
 def hostile(tag: str) -> str:
@@ -170,7 +172,7 @@ def _files(i: int, **kw) -> dict[str, str]:
     )
     gate["reasons"].append(LINK)
     files["reports/gate.json"] = json.dumps(gate)
-    rows = "\n".join(f"{k / 4},{k % 2},{'ab'[k % 2]}{LINK},{k}" for k in range(6))
+    rows = "\n".join(f"{k / 4},{k % 2},{'ab'[k % 2]}{LINK}{HTTP_LINK},{k}" for k in range(6))
     files[PLOT_FILE] = f"{hostile('xcol')},yc{LINK},c,v\n{rows}\n"
     files[PLOT_IMAGE] = (
         '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" onload="window.__pwned=1">'
@@ -228,7 +230,7 @@ def hostile_site(tmp_path_factory):
 
 
 def test_build_writes_only_inside_the_output_folder(hostile_site):
-    site, repo, _, created = hostile_site
+    site, _, _, created = hostile_site
     outside = [p for p in created if site not in (p, *p.parents)]
     assert outside == []
     for path in site.rglob("*"):
@@ -254,10 +256,12 @@ PROBE = """() => ({
   pwned: typeof window.__pwned,
   handlers: [...document.querySelectorAll('*')].filter(e => [...e.attributes].some(a =>
       a.name.startsWith('on'))).map(e => e.tagName),
-  injected: document.querySelectorAll('img[src="x"], main svg[onload], script:not([src]):not([type="application/json"])').length,
+  injected: document.querySelectorAll('img[src="x"], main svg[onload],'
+      + 'script:not([src]):not([type="application/json"])').length,
   jsLinks: [...document.querySelectorAll('a[href], [*|href]')].map(a => a.getAttribute('href')
       || a.getAttributeNS('http://www.w3.org/1999/xlink', 'href') || '')
       .filter(h => /^\\s*javascript:/i.test(h)),
+  plotLinks: document.querySelectorAll('.js-plotly-plot a').length,
   csp: (document.querySelector('meta[http-equiv="Content-Security-Policy"]') || {}).content || '',
 })"""
 
@@ -297,7 +301,7 @@ def _exercise(watch, name: str, downloads: list) -> None:
     if name == "compare.html":
         page.wait_for_selector("body[data-compare-ready]")
         values = page.eval_on_selector_all("#cmp-a option", "os => os.map(o => o.value)")
-        for a, b in zip(values, values[1:], strict=False):
+        for a, b in itertools.pairwise(values):
             page.select_option("#cmp-a", a)
             page.select_option("#cmp-b", b)
         page.check("#cmp-changed")
@@ -328,6 +332,7 @@ def test_every_page_is_inert_and_shows_payloads_as_text(hostile_site, browser, w
             assert probe["pwned"] == "undefined", where
             assert probe["handlers"] == [] and probe["injected"] == 0, (where, probe)
             assert probe["jsLinks"] == [], (where, probe["jsLinks"])
+            assert probe["plotLinks"] == 0, where  # label HTML from the data is shown as text
             assert "script-src 'self'" in probe["csp"] and "default-src 'none'" in probe["csp"]
             assert watch.errors == [], (where, watch.errors)
             corpus.append(page.evaluate(COLLECT))
@@ -354,7 +359,7 @@ def test_every_page_is_inert_and_shows_payloads_as_text(hostile_site, browser, w
 
 
 def test_svg_image_is_not_served_as_an_openable_file(hostile_site, browser):
-    """An SVG plot image carries script: opening it directly must not run it on the site's origin."""
+    """An SVG plot image carries script: opened directly, it must not run on the site's origin."""
     site, _, shas, _ = hostile_site
     svgs = list(site.rglob("*.svg"))
     assert svgs == []  # shown as data: URIs, which <img> renders without scripts

@@ -85,7 +85,10 @@
       if (yi < 0) return;
       out.push({
         name: pair[0] + ": " + field,
-        x: table.r.map(function (r, i) { return xi >= 0 ? r[xi] : i; }),
+        x: table.r.map(function (r, i) {
+          var x = xi >= 0 ? r[xi] : i;
+          return typeof x === "string" ? plotText(x) : x; // plotly renders HTML in category labels
+        }),
         y: table.r.map(function (r) { return typeof r[yi] === "number" ? r[yi] : null; })
       });
     });
