@@ -175,6 +175,13 @@ metrics:
 plots:
   - plots/metrics:
       x: step
+  - plots/sklearn/confusion_matrix.json:
+      template: confusion
+      x: actual
+      y: predicted
+      title: Confusion Matrix
+      x_label: True Label
+      y_label: Predicted Label
 """
 
 
@@ -186,6 +193,9 @@ def _dvclive_files(final_acc: float) -> dict[str, str]:
         "dvclive/metrics.json": json.dumps({"train": {"acc": final_acc}, "step": 3}),
         "dvclive/plots/metrics/train/acc.tsv": "step\tacc\n" + rows + "\n",
         "dvclive/plots/metrics/train/loss.tsv": "step\tloss\n" + loss + "\n",
+        "dvclive/plots/sklearn/confusion_matrix.json": json.dumps(
+            {"confusion_matrix": [{"actual": a, "predicted": p} for a, p in ("00", "01", "11")]}
+        ),
     }
 
 

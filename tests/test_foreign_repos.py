@@ -187,6 +187,22 @@ def test_get_started_folder_plot_fields_apply_to_every_file(get_started, sites):
             assert [trace["y"] for trace in figure["data"]] == [[1, 0.5], [0, 0.8, 1]]
 
 
+def test_get_started_confusion_plot_keeps_its_axis_labels(get_started, sites):
+    """DVCLive's sklearn confusion matrix names its axes with x_label/y_label."""
+    _repo, shas, _ = get_started
+    site, _ = sites["get-started"]
+    page = soup(site / "commit" / f"{shas['v2'][:12]}.html")
+    for div in page.select("div[data-figure]"):
+        figure = json.loads(page.find("script", id=div["data-figure"]).string)
+        if figure["layout"]["title"]["text"] == "Confusion Matrix":
+            layout = figure["layout"]
+            assert layout["xaxis"]["title"]["text"] == "True Label"
+            assert layout["yaxis"]["title"]["text"] == "Predicted Label"
+            break
+    else:
+        raise AssertionError("no confusion matrix figure")
+
+
 def test_get_started_cache_miss_is_a_problem_of_that_commit_only(get_started):
     _repo, shas, doc = get_started
     assert problems_of(doc, shas["v1"]) == {("not-in-cache", "eval/cnn/metrics.json")}
@@ -214,8 +230,9 @@ def test_get_started_build_and_strict(get_started, sites, tmp_path):
         ]: json.loads(v2_page.find("script", id=div["data-figure"]).string)["data"]
         for div in v2_page.select("div[data-figure]")
     }
-    assert set(figures) == {"ROC curve", "eval/curves", "dvclive/plots/metrics"}
+    assert set(figures) == {"ROC curve", "eval/curves", "dvclive/plots/metrics", "Confusion Matrix"}
     assert len(figures["dvclive/plots/metrics"]) == 2
+    assert figures["Confusion Matrix"][0]["type"] == "heatmap"
     lineage = soup(site / "lineage.html").get_text(" ", strip=True)
     assert "train@cnn" in lineage and "sweep@0.01-4" in lineage
     strict = mlpages(

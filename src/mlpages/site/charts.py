@@ -389,6 +389,10 @@ def overlay_figure(
             offset += len(series)
     if panels:
         traces = _confusion_panels(panels, template == "confusion_normalized", layout)
+        for axis, label in (("xaxis", plot.x_label), ("yaxis", plot.y_label)):
+            titled = [k for k in layout if k.startswith(axis) and "title" in layout[k]]
+            for key in titled if label else []:
+                layout[key]["title"]["text"] = text(label)
     elif traces:
         x_name = plot.x or STEP
         y_names = sorted({field for _, field in plot.y}) if plot.y else []
