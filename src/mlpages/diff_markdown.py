@@ -9,6 +9,7 @@ Everything a repository controls is escaped, and the comment never exceeds GitHu
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from mlpages.compare import DataChange, MetricDelta, ParamChange, SnapshotDiff, StageChange
@@ -18,6 +19,8 @@ MARKER = "<!-- mlpages-report -->"
 GITHUB_COMMENT_LIMIT = 65_536
 PRECISION = 5  # decimals, as `dvc metrics diff` rounds
 MAX_CELL = 200  # characters of one untrusted value shown in a cell
+_ISSUE_REF = re.compile(r"(?<!&)#(?=\d)")  # not our own entities: "&" itself is escaped
+_BLOCK_START = re.compile(r"[#>+*=-]|\d+[.)]")
 
 STATUS_LABELS = {
     "better": "🟢 better",
@@ -61,23 +64,33 @@ def format_relative(relative: float | None) -> str:
 
 
 def escape_cell(text: str) -> str:
-    """Make untrusted text inert in a table cell or a list item (no HTML, mentions or pipes)."""
+    """Make untrusted text inert in a table cell or list item (no HTML, links, mentions, pipes)."""
     text = " ".join(text.split())
     if len(text) > MAX_CELL:
         text = text[: MAX_CELL - 1] + "…"
-    return (
-        text.replace("&", "&amp;")
+    text = (
+        text.replace("\\", "\\\\")  # else "a\\|b" ends the cell at the pipe
+        .replace("&", "&amp;")
         .replace("<", "&lt;")
         .replace(">", "&gt;")
         .replace("|", "\\|")
-        .replace("@", "&#64;")
         .replace("`", "&#96;")
+        .replace("[", "\\[")  # no [links](…) or ![tracking images](…)
+        .replace("]", "\\]")
     )
+    # GitHub decodes entities, then links @user and #123 in text: a zero-width space breaks them.
+    return _ISSUE_REF.sub("#&#8203;", text.replace("@", "@&#8203;"))
+
+
+def _list_item(text: str) -> str:
+    """Untrusted text starting a list item: no heading, quote or nested list either."""
+    text = escape_cell(text)
+    return "\\" + text if _BLOCK_START.match(text) else text
 
 
 def code(text: str) -> str:
     """Untrusted text as an inline code span (inert already; only backticks could end it)."""
-    text = " ".join(text.split()).replace("`", "'")
+    text = " ".join(text.split()).replace("`", "'").replace("<!--", "<!-\u200b-")  # one MARKER
     if len(text) > MAX_CELL:
         text = text[: MAX_CELL - 1] + "…"
     return f"`{text}`"
@@ -219,7 +232,7 @@ def _sections(diff: SnapshotDiff, base_label: str, head_label: str) -> list[_Sec
     if gate is not None:
         reasons = gate.reasons or gate.failed_rules
         if reasons:
-            rows = [[escape_cell(r)] for r in reasons]
+            rows = [[_list_item(r)] for r in reasons]
             sections.append(_Section("Gate reasons", None, rows))
     return sections
 
