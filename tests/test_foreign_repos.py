@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -210,6 +211,23 @@ def test_get_started_cache_miss_is_a_problem_of_that_commit_only(get_started):
     assert "eval/cnn/metrics.json" not in commit_of(doc, shas["v1"])["snapshot"]["metrics"]
     assert commit_of(doc, shas["v1"])["snapshot"]["metrics"]["eval/rf/metrics.json"]["acc"] == 0.95
     assert problems_of(doc, shas["v2"]) == set()
+
+
+def test_get_started_cache_object_restored_later_is_read(get_started, tmp_path):
+    """After `dvc pull` brings the missing object back, the cached snapshot is recomputed."""
+    repo, shas, _ = get_started
+    copy = tmp_path / "copy"
+    shutil.copytree(repo, copy, symlinks=True)
+    strict = mlpages("history", str(copy), "--strict", cwd=copy, ok=(1,))
+    assert "problems=1" in strict.stdout
+    md5 = shas["missing_md5"]
+    target = copy / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+    target.write_text(json.dumps({"acc": 0.85, "epochs": 3}))
+    doc = history_json(copy)
+    assert problems_of(doc, shas["v1"]) == set()
+    v1_metrics = commit_of(doc, shas["v1"])["snapshot"]["metrics"]
+    assert v1_metrics["eval/cnn/metrics.json"] == {"acc": 0.85, "epochs": 3}
+    mlpages("history", str(copy), "--strict", cwd=copy)
 
 
 def test_get_started_build_and_strict(get_started, sites, tmp_path):
