@@ -189,3 +189,51 @@ def test_size_and_plural_filters():
         "2 commits",
         "3 branches",
     ]
+
+
+def test_branch_comparisons_in_a_ci_clone_with_remote_branches_only():
+    from mlpages.site.page_compare import branch_comparisons
+
+    a, b, c = "a" * 40, "b" * 40, "c" * 40
+    commits = {
+        a: _commit(a, None, "base", 1),
+        b: _commit(b, a, "main", 2),
+        c: _commit(c, a, "f", 3),
+    }
+    refs = (
+        Ref("refs/remotes/origin/main", "origin/main", "remote", b),
+        Ref("refs/remotes/origin/HEAD", "origin/HEAD", "remote", b),
+        Ref("refs/remotes/origin/feature", "origin/feature", "remote", c),
+    )
+    snaps = {sha: Snapshot(sha, True) for sha in commits}
+    site = SiteData(history=_History(commits, (c, b, a), refs, snaps, (b, a)), config=Config())
+    items = branch_comparisons(site)
+    assert [(i["ref"].short, i["head"], i["base"], i["ahead"]) for i in items] == [
+        ("origin/feature", c, a, 1)
+    ]
+
+
+def test_merge_base_of_merged_and_side_branches():
+    """main: a - b - m (m merges f2); f1 forks at b; f2 = a - x, merged by m; side forks at x."""
+    from mlpages.site.page_compare import branch_comparisons
+
+    a, b, x, m, f1, side = (ch * 40 for ch in "abxmfs")
+    commits = {
+        a: _commit(a, None, "a", 1),
+        b: _commit(b, a, "b", 2),
+        x: _commit(x, a, "x", 3),
+        m: Commit(m, "t", (b, x), Person("A", "a@x"), 4, "+0000", Person("A", "a@x"), 4, "m", ""),
+        f1: _commit(f1, b, "f1", 5),
+        side: _commit(side, x, "side", 6),
+    }
+    refs = (
+        Ref("refs/heads/main", "main", "branch", m),
+        Ref("refs/heads/f1", "f1", "branch", f1),
+        Ref("refs/heads/f2", "f2", "branch", x),
+        Ref("refs/heads/side", "side", "branch", side),
+    )
+    snaps = {sha: Snapshot(sha, True) for sha in commits}
+    order = (side, f1, m, x, b, a)
+    site = SiteData(history=_History(commits, order, refs, snaps, (m, b, a)), config=Config())
+    found = {i["ref"].short: (i["base"], i["ahead"]) for i in branch_comparisons(site)}
+    assert found == {"f1": (b, 1), "f2": (x, 0), "side": (x, 1)}

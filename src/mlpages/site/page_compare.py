@@ -31,7 +31,7 @@ def branch_comparisons(site: SiteData) -> list[dict[str, Any]]:
         if name == default or ref.sha not in site.history.commits:
             continue
         base = site.merge_base(ref.sha)
-        ahead = site.ancestors(ref.sha) - (site.ancestors(base) if base else set())
+        ahead = site.ancestors(ref.sha) - site.default_ancestors
         out.append(
             {
                 "ref": ref,

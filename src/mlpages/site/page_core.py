@@ -144,12 +144,29 @@ class SiteData:
     def mainline_set(self) -> frozenset[str]:
         return frozenset(self.history.mainline)
 
+    @cached_property
+    def default_ancestors(self) -> frozenset[str]:
+        """Every commit the default branch contains."""
+        return (
+            frozenset(self.ancestors(self.history.mainline[0]))
+            if self.history.mainline
+            else frozenset()
+        )
+
     def merge_base(self, sha: str) -> str | None:
-        """The newest commit of the default branch that ``sha`` contains."""
+        """The best common ancestor of ``sha`` and the default branch's head (like
+        ``git merge-base``): ``sha`` itself once the branch is merged."""
         if not self.history.mainline:
             return None
+        if sha in self.default_ancestors:
+            return sha
         reachable = self.ancestors(sha)
-        return next((m for m in self.history.mainline if m in reachable), None)
+        # history.order is topological, newest first: the first common commit has no common
+        # descendant, which is what makes a merge-base "best".
+        return next(
+            (c for c in self.history.order if c in reachable and c in self.default_ancestors),
+            None,
+        )
 
     def commit_url(self, sha: str) -> str:
         return commit_path(sha)
