@@ -27,7 +27,7 @@ def git(repo: Path, *args: str) -> str:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """One short demo shared by the tests below (the PR branch is skipped: same code as exp)."""
     root = tmp_path_factory.mktemp("demo") / "mlpages-demo"
-    plan = replace(DemoPlan.for_weeks(WEEKS, rows=400), pull_request_after=0)
+    plan = replace(DemoPlan.for_weeks(WEEKS, rows=600), pull_request_after=0)
     result = run_demo(root, plan)
     out = "\n".join(result.story) + f"\nRepository: {result.repo}\n"
     return root, out

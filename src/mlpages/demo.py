@@ -378,7 +378,8 @@ def build_site(
     if "build" not in COMMANDS:
         return False, ("mlpages build",)
     done = box.run("mlpages", "build", str(box.repo), "--out", str(site))
-    echo(f"site: {done.stdout.strip().splitlines()[-1] if done.stdout.strip() else 'built'}")
+    lines = done.stdout.strip().splitlines()
+    echo("site: " + next((line for line in lines if line.startswith("Built")), "built"))
     return (site / "index.html").is_file(), ()
 
 
