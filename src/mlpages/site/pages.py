@@ -65,6 +65,11 @@ def production_model(site: SiteData) -> dict[str, Any] | None:
     }
 
 
+def _list(raw: Any) -> list:
+    """A JSON array, else empty (reports are untrusted: a number here must not stop the build)."""
+    return raw if isinstance(raw, list) else []
+
+
 def open_problems(site: SiteData) -> dict[str, Any]:
     """Failed validation, drift and performance alerts at the head, unreadable commits."""
     head = site.snapshot(site.head)
@@ -72,7 +77,7 @@ def open_problems(site: SiteData) -> dict[str, Any]:
     alerts: list[dict[str, str]] = []
     validation = reports.get("validation")
     if isinstance(validation, dict) and validation.get("status") == "fail":
-        anomalies = validation.get("anomalies") or []
+        anomalies = _list(validation.get("anomalies"))
         alerts.append(
             {
                 "kind": "validation",
@@ -82,14 +87,15 @@ def open_problems(site: SiteData) -> dict[str, Any]:
         )
     drift = reports.get("drift")
     if isinstance(drift, dict) and drift.get("dataset_drift"):
-        drifted = [f.get("feature") for f in drift.get("features", []) if f.get("drifted")]
+        features = [f for f in _list(drift.get("features")) if isinstance(f, dict)]
+        drifted = [f.get("feature") for f in features if f.get("drifted")]
         alerts.append(
             {"kind": "drift", "detail": "dataset drift: " + ", ".join(map(str, drifted[:8]))}
         )
     monitoring = reports.get("monitoring")
-    if isinstance(monitoring, dict) and monitoring.get("batches"):
+    if isinstance(monitoring, dict) and _list(monitoring.get("batches")):
         last = monitoring["batches"][-1]
-        for alert in last.get("alerts", []) if isinstance(last, dict) else []:
+        for alert in _list(last.get("alerts")) if isinstance(last, dict) else []:
             if isinstance(alert, dict):
                 alerts.append(
                     {
@@ -100,7 +106,7 @@ def open_problems(site: SiteData) -> dict[str, Any]:
     gate = reports.get("gate")
     if isinstance(gate, dict) and gate.get("verdict") == "rejected":
         alerts.append(
-            {"kind": "gate", "detail": "; ".join(map(str, gate.get("reasons", [])))[:300]}
+            {"kind": "gate", "detail": "; ".join(map(str, _list(gate.get("reasons"))))[:300]}
         )
     broken = [sha for sha in site.history.order if (s := site.snapshot(sha)) and s.problems]
     return {
@@ -143,6 +149,13 @@ def overview_context(site: SiteData) -> dict[str, Any]:
     keys = set(key_metrics(site))
     metrics = metrics_rows(site, parent, snap) if snap else []
     highlighted = [m for m in metrics if f"{m['file']}:{m['key']}" in keys] or metrics[:8]
+    # The same key in two files (eval/cnn/metrics.json:acc, eval/rf/metrics.json:acc) needs the
+    # file in the label, not only in the tooltip.
+    repeated = {m["key"] for m in highlighted if sum(n["key"] == m["key"] for n in highlighted) > 1}
+    highlighted = [
+        {**m, "label": f"{m['key']} · {m['file']}" if m["key"] in repeated else m["key"]}
+        for m in highlighted
+    ]
     branches = [
         {"ref": ref, "commit": site.commit(ref.sha)}
         for ref in site.branches
