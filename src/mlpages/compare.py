@@ -371,7 +371,8 @@ def gate_summary(report: Any) -> GateSummary | None:
         return None
     verdict = report.get("verdict")
     verdict = verdict if verdict in ("blessed", "rejected") else "unknown"
-    reasons = tuple(str(r) for r in report.get("reasons") or () if isinstance(r, str | int | float))
+    raw_reasons = report.get("reasons") if isinstance(report.get("reasons"), list) else []
+    reasons = tuple(str(r) for r in raw_reasons if isinstance(r, str | int | float))
     rules = report.get("rules") if isinstance(report.get("rules"), list) else []
     failed = tuple(
         str(rule.get("reason") or rule.get("rule") or "rule failed")

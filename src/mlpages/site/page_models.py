@@ -113,7 +113,8 @@ def _gate(snapshot: Snapshot | None) -> dict[str, Any] | None:
     if summary is None:
         return None
     rules = []
-    for rule in report.get("rules") or ():
+    rules_raw = report.get("rules")
+    for rule in rules_raw if isinstance(rules_raw, list) else ():
         if isinstance(rule, dict):
             rules.append(
                 {

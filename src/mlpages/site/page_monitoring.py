@@ -38,6 +38,11 @@ def _int(raw: Any) -> int | None:
     return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
 
 
+def _list(raw: Any) -> list:
+    """A JSON array, else empty (reports are untrusted: a number here must not stop the build)."""
+    return raw if isinstance(raw, list) else []
+
+
 def _numbers(raw: Any) -> dict[str, float]:
     if not isinstance(raw, dict):
         return {}
@@ -55,7 +60,7 @@ def parse_batch(raw: Any) -> BatchPoint | None:
     edges_ok = isinstance(edges, list) and all(_float(e) is not None for e in edges)
     alerts = tuple(
         (_str(a.get("kind"), "alert"), _str(a.get("detail")))
-        for a in raw.get("alerts") or ()
+        for a in _list(raw.get("alerts"))
         if isinstance(a, dict)
     )
     drifted = raw.get("drifted_features")
@@ -84,7 +89,7 @@ def parse_monitoring(report: Any) -> tuple[str | None, float | None, list[BatchP
         return None, None, []
     threshold = report.get("threshold") if isinstance(report.get("threshold"), dict) else {}
     metric = threshold.get("metric") if isinstance(threshold.get("metric"), str) else None
-    batches = [b for b in map(parse_batch, report.get("batches") or ()) if b is not None]
+    batches = [b for b in map(parse_batch, _list(report.get("batches"))) if b is not None]
     return metric, _float(threshold.get("min")), batches
 
 
@@ -172,7 +177,7 @@ def triggers(site: SiteData) -> list[dict[str, Any]]:
             continue
         reasons = [
             {"kind": _str(r.get("kind"), "?"), "detail": _str(r.get("detail"))}
-            for r in report.get("reasons") or ()
+            for r in _list(report.get("reasons"))
             if isinstance(r, dict)
         ]
         retrain = report.get("retrain") is True
@@ -269,7 +274,7 @@ def monitoring_context(site: SiteData) -> dict[str, Any]:
 
 def _anomalies(report: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
-    for a in report.get("anomalies") or ():
+    for a in _list(report.get("anomalies")):
         if isinstance(a, dict):
             out.append(
                 {
@@ -285,7 +290,7 @@ def _anomalies(report: dict[str, Any]) -> list[dict[str, Any]]:
 def _drift_summary(report: Any) -> dict[str, Any] | None:
     if not isinstance(report, dict):
         return None
-    features = [f for f in report.get("features") or () if isinstance(f, dict)]
+    features = [f for f in _list(report.get("features")) if isinstance(f, dict)]
     drifted = [_str(f.get("feature")) for f in features if f.get("drifted") is True]
     share = _float(report.get("share_drifted"))
     return {
