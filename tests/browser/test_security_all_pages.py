@@ -388,3 +388,30 @@ def test_declared_artifacts_without_registry_are_text(hostile_site, watch, tmp_p
     text = watch.page.inner_text("main")
     assert hostile("atype")[:40] in text and LINK in text and f"ap{IMG}.pkl" in text
     assert watch.errors == []
+
+
+def test_every_page_has_the_csp_first_and_no_inline_code(hostile_site):
+    from bs4 import BeautifulSoup
+
+    site, _, _, _ = hostile_site
+    for path in sorted(site.rglob("*.html")):
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        where = path.relative_to(site).as_posix()
+        first = soup.head.find(["meta", "script", "link", "style", "base"], recursive=False)
+        assert first.get("charset") == "utf-8", where
+        csp = soup.head.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+        assert csp is not None and csp.find_previous(["script", "link", "base"]) is None, where
+        policy = dict(p.strip().split(" ", 1) for p in csp["content"].split(";"))
+        assert policy["script-src"] == "'self'" and policy["default-src"] == "'none'", where
+        assert policy["base-uri"] == "'none'" and policy["object-src"] == "'none'", where
+        for script in soup.find_all("script"):
+            if script.get("type") == "application/json":
+                assert "<" not in script.string and not script.get("src"), where
+            else:
+                src = script["src"]  # an external file of the site, never inline code
+                assert not script.string and (path.parent / src).resolve().is_file(), where
+        handlers = [(t.name, a) for t in soup.find_all(True) for a in t.attrs if a.startswith("on")]
+        assert handlers == [], where
+        for tag in soup.find_all(href=True) + soup.find_all(src=True):
+            url = tag.get("href") or tag.get("src")
+            assert not url.lower().lstrip().startswith(("javascript:", "vbscript:")), where
