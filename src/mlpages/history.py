@@ -61,7 +61,7 @@ def run_git(cwd: Path, *args: str, check: bool = True) -> bytes:
 
 @dataclass(frozen=True)
 class RepoLocation:
-    root: Path  # work tree root (the git dir's parent for bare repositories)
+    root: Path  # work tree root (the git dir itself for bare repositories)
     git_dir: Path
     shallow: bool
     bare: bool
@@ -92,7 +92,7 @@ def locate_repo(path: Path) -> RepoLocation:
     bare = lines[0] == "true"
     git_dir = Path(lines[1])
     shallow = lines[2] == "true"
-    root = Path(lines[3]) if len(lines) > 3 and not bare else git_dir.parent
+    root = Path(lines[3]) if len(lines) > 3 and not bare else git_dir
     return RepoLocation(root=root, git_dir=git_dir, shallow=shallow, bare=bare)
 
 
