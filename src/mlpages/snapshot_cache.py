@@ -2,7 +2,8 @@
 
 Rows hold the documented snapshot JSON (``mlpages history --json``) with stages replaced by ids;
 stages are stored once by content (a 150-stage pipeline that changes two stages per commit would
-otherwise be written 150 times per commit). Bodies are zlib-compressed.
+otherwise be written 150 times per commit). Snapshot bodies are zlib-compressed; stage bodies,
+small and numerous, are not.
 A commit's snapshot never changes, except that an output missing from the DVC cache may appear
 later (``dvc pull``): rows remember the objects they missed and are recomputed once one appears.
 """
@@ -25,7 +26,7 @@ from mlpages.snapshot_json import snapshot_doc, snapshot_from_doc, stage_doc, st
 # Bump when parsing changes what a snapshot contains without a models.py schema change.
 PARSER_VERSION = 3
 # Bump when the tables change (it names the file, so old files are simply ignored).
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 
 
 def fingerprint(config: Config) -> str:
@@ -147,10 +148,7 @@ class SnapshotCache:
         for stage_id, body in self._db.execute("SELECT id, body FROM stages"):
             self._stored_stages.add(stage_id)
             if stage_id not in self.stages.docs:
-                try:
-                    self.stages.docs[stage_id] = zlib.decompress(body)
-                except zlib.error:
-                    continue
+                self.stages.docs[stage_id] = bytes(body)
         out: dict[str, CachedRow] = {}
         for sha, body, missing, stage_ids in rows:
             if sha not in wanted:
@@ -187,9 +185,7 @@ class SnapshotCache:
         if not self._pending:
             return
         new_stages = [
-            (i, zlib.compress(body, 1))
-            for i, body in self.stages.docs.items()
-            if i not in self._stored_stages
+            (i, body) for i, body in self.stages.docs.items() if i not in self._stored_stages
         ]
         with self._db:
             self._db.execute("BEGIN")

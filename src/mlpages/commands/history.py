@@ -17,7 +17,7 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
 
-def write_history_json(history: Any, out: IO[str]) -> None:
+def write_history_json(history: Any, out: IO[bytes]) -> None:
     """Write the documented ``mlpages history --json`` document (see docs/history.md).
 
     Snapshots are streamed from the cached JSON documents without decoding them; every stage
@@ -45,8 +45,8 @@ def write_history_json(history: Any, out: IO[str]) -> None:
         ],
         "mainline": list(history.mainline),
     }
-    out.write(_dumps(head)[:-1])
-    out.write(',"commits":[')
+    out.write(_dumps(head)[:-1].encode())
+    out.write(b',"commits":[')
     used: dict[str, None] = {}
     for i, sha in enumerate(history.order):
         commit = history.commits[sha]
@@ -64,21 +64,21 @@ def write_history_json(history: Any, out: IO[str]) -> None:
             "body": commit.body,
             "refs": [ref.name for ref in history.refs_at(sha)],
         }
-        out.write(("," if i else "") + _dumps(entry)[:-1] + ',"snapshot":')
-        out.write(doc.decode())
-        out.write("}")
-    out.write('],"stages":{')
+        out.write((("," if i else "") + _dumps(entry)[:-1] + ',"snapshot":').encode())
+        out.write(doc)
+        out.write(b"}")
+    out.write(b'],"stages":{')
     docs = history.snapshots.stages.docs
     for i, sid in enumerate(sorted(used)):
-        out.write(f'{"," if i else ""}"{sid}":{docs[sid].decode()}')
-    out.write("}}\n")
+        out.write(f'{"," if i else ""}"{sid}":'.encode() + docs[sid])
+    out.write(b"}}\n")
 
 
 def history_json(history: Any) -> dict[str, Any]:
     """The ``--json`` document as a Python object (tests, small repositories)."""
     import io
 
-    buffer = io.StringIO()
+    buffer = io.BytesIO()
     write_history_json(history, buffer)
     return json.loads(buffer.getvalue())
 
@@ -100,7 +100,9 @@ def history_command(repo: Path, as_json: bool, no_cache: bool, strict: bool) -> 
     for problem in history.problems:
         click.echo(f"mlpages: warning: {problem.message}", err=True)
     if as_json:
-        write_history_json(history, sys.stdout)
+        sys.stdout.flush()
+        write_history_json(history, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
     else:
         for sha in history.order:
             commit = history.commits[sha]
