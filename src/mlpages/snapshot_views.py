@@ -7,6 +7,7 @@ The snapshot builder only asks a :class:`FileView` "what is at this path" and "g
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Protocol
 from mlpages.history import GitReader, TreeEntry
 
 DVC_FILE_NAMES = ("dvc.yaml", "dvc.lock", "artifacts.yaml")
+SYMLINK_MODE = b"120000"
 SKIP_DIRS = ("node_modules", "__pycache__")  # and every hidden folder (.git, .dvc, .venv…)
 
 
@@ -123,14 +125,21 @@ class GitView:
         entry = root.get(".dvc")
         return entry is not None and entry.is_tree
 
-    def entry(self, path: str) -> Entry | None:
-        if path == ".." or path.startswith("../"):
+    def entry(self, path: str, hops: int = 0) -> Entry | None:
+        if path == ".." or path.startswith(("../", "/")):
             return None
         found: TreeEntry | None = self.reader.lookup(self.tree, path)
         if found is None:
             return None
         if found.is_tree:
             return Entry("tree", found.sha)
+        if found.mode == SYMLINK_MODE:
+            # Follow a link inside the repository, as the work tree (and DVC) would.
+            target = self.read(found.sha, 4096) if hops < 8 else None
+            if not isinstance(target, bytes):
+                return None
+            link = posixpath.join(posixpath.dirname(path), os.fsdecode(target))
+            return self.entry(posixpath.normpath(link), hops + 1)
         if found.is_blob:
             self.paths_read.add(path)
             return Entry("blob", found.sha)
