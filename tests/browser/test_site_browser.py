@@ -184,3 +184,13 @@ def test_compare_picks_two_commits(site, watch):
     watch.page.click("#cmp-swap")
     assert watch.page.evaluate("location.hash") == f"#a={shas[3][:12]}&b={shas[0][:12]}"
     assert watch.errors == []
+
+
+def test_commit_page_opens_the_picker_on_itself_and_its_parent(site, watch):
+    root, shas = site
+    watch.open(root / f"commit/{shas[4][:12]}.html")
+    watch.page.click("text=compare with another commit")
+    watch.page.wait_for_selector("body[data-compare-ready]")
+    assert watch.page.input_value("#cmp-a") == shas[3]
+    assert watch.page.input_value("#cmp-b") == shas[4]
+    assert watch.errors == []

@@ -245,6 +245,13 @@
     window.requestAnimationFrame(function () { pending = false; renderBody(); });
   });
   window.addEventListener("resize", function () { lastRange = ""; renderBody(); });
+  document.addEventListener("keydown", function (event) {
+    // "/" focuses the filter, as on GitHub.
+    if (event.key === "/" && document.activeElement.tagName !== "INPUT") {
+      event.preventDefault();
+      document.getElementById("runs-filter").focus();
+    }
+  });
   recompute();
   document.body.setAttribute("data-runs-ready", "1");
 })();
