@@ -248,3 +248,13 @@ def test_progress_bar_on_a_terminal_only(make_repo):
         env={**env, "CI": "true"},
     )
     assert "100%" not in in_ci.stdout and "Built" in in_ci.stdout
+
+
+def test_base_url_adds_canonical_links_but_links_stay_relative(shared, tmp_path):
+    repo, shas = shared[0], shared[1]
+    build_site(repo.path, tmp_path / "pub", base_url="https://org.github.io/repo/")
+    page = _soup(tmp_path / "pub" / f"commit/{shas[0][:12]}.html")
+    canonical = page.find("link", rel="canonical")["href"]
+    assert canonical == f"https://org.github.io/repo/commit/{shas[0][:12]}.html"
+    assert page.find("link", rel="stylesheet")["href"] == "../assets/site.css"
+    assert not (_soup(shared[2] / "index.html").find("link", rel="canonical"))
