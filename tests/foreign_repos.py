@@ -551,6 +551,15 @@ metrics:
   - sym.json
   - list.json
   - bom.json
+plots:
+  - train_vs_test:
+      x:
+        train.csv: step
+        test.csv: epoch
+      y:
+        train.csv: loss
+        test.csv: [loss, acc]
+      title: Train vs test
 """
 
 # What `dvc stage list --all` (DVC 3.67) prints for ODD_DVC_YAML plus models/dvc.yaml.
@@ -580,6 +589,8 @@ def build_odd_shapes(path: Path) -> dict[str, str]:
                 "links/real.json": json.dumps({"acc": 0.1}),
                 "list.json": "[1, 2, 3]",
                 "bom.json": "\ufeff" + json.dumps({"acc": 0.3}),
+                "train.csv": "step,loss\n0,1\n1,0.5\n2,0.2\n",
+                "test.csv": "epoch,loss,acc\n0,1.2,0.3\n1,0.7,0.6\n2,0.4,0.8\n",
             },
         )
     }
