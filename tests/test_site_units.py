@@ -237,3 +237,17 @@ def test_merge_base_of_merged_and_side_branches():
     site = SiteData(history=_History(commits, order, refs, snaps, (m, b, a)), config=Config())
     found = {i["ref"].short: (i["base"], i["ahead"]) for i in branch_comparisons(site)}
     assert found == {"f1": (b, 1), "f2": (x, 0), "side": (x, 1)}
+
+
+def test_long_pipelines_wrap_into_columns():
+    chain = tuple(
+        _stage(f"s{i:02d}", deps=(f"d{i - 1}",) if i else (), outs=(f"d{i}",)) for i in range(30)
+    )
+    layout = layout_dag(chain)
+    xs = sorted({round(n.x) for n in layout.nodes})
+    assert len(xs) == 3  # 12 + 12 + 6 layers
+    assert layout.height < 12 * 80 + 80
+    by_key = {n.key: n for n in layout.nodes}
+    assert by_key["s12"].y == by_key["s00"].y and by_key["s12"].x > by_key["s11"].x
+    wrap = next(e for e in layout.edges if (e.source, e.target) == ("s11", "s12"))
+    assert " V" in wrap.path and " H" in wrap.path  # routed below, across and above the nodes

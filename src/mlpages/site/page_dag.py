@@ -15,6 +15,9 @@ LAYER_GAP = 46
 NODE_GAP = 18
 MARGIN = 8
 CHAR_W = 7.0
+WRAP_LAYERS = 12  # layers per column before the layout wraps into a new column
+COLUMN_GAP = 48
+WRAP_PAD = 16  # room above and below the nodes for the connectors between columns
 
 
 @dataclass(frozen=True)
@@ -193,12 +196,24 @@ def layout_dag(
     rows = _order(rows, edges)
     widths = {k: min(max(len(k) * CHAR_W + 28, 96), 230) for k in keys}
     row_widths = [sum(widths[k] for k in row) + NODE_GAP * (len(row) - 1) for row in rows]
-    width = max(row_widths, default=0) + 2 * MARGIN
+    # Long pipelines wrap into columns of WRAP_LAYERS layers (read top to bottom, then the next
+    # column), so a 150-stage chain is a few screens wide instead of 12,000 px tall.
+    per_column = WRAP_LAYERS if len(rows) > WRAP_LAYERS else max(len(rows), 1)
+    columns = [rows[i : i + per_column] for i in range(0, len(rows), per_column)] or [[]]
+    col_widths = [
+        max(row_widths[c * per_column : c * per_column + len(col)], default=0)
+        for c, col in enumerate(columns)
+    ]
+    col_x = [MARGIN + sum(col_widths[:c]) + COLUMN_GAP * c for c in range(len(columns))]
+    top = MARGIN + (WRAP_PAD if len(columns) > 1 else 0)
+    width = col_x[-1] + col_widths[-1] + MARGIN
     nodes: dict[str, DagNode] = {}
     by_key = {s.key: s for s in stages}
+    column_of: dict[str, int] = {}
     for index, row in enumerate(rows):
-        x = MARGIN + (width - 2 * MARGIN - row_widths[index]) / 2
-        y = MARGIN + index * (NODE_H + LAYER_GAP)
+        column = index // per_column
+        x = col_x[column] + (col_widths[column] - row_widths[index]) / 2
+        y = top + (index % per_column) * (NODE_H + LAYER_GAP)
         for key in row:
             w = widths[key]
             max_chars = int((w - 28) / CHAR_W)
@@ -208,35 +223,53 @@ def layout_dag(
             if state == "same" and stage.frozen:
                 state = "frozen"
             nodes[key] = DagNode(key, label, state, x, y, w, NODE_H, anchor_id(key))
+            column_of[key] = column
             x += w + NODE_GAP
+    height = top + per_column * NODE_H + (per_column - 1) * LAYER_GAP + MARGIN
+    if len(columns) > 1:
+        height += WRAP_PAD
     paths = []
     side = width
     for source, target in edges:
         a, b = nodes[source], nodes[target]
         x1, y1 = a.x + a.w / 2, a.y + a.h
         x2, y2 = b.x + b.w / 2, b.y
-        between = [nodes[k] for r in rows[layer[source] + 1 : layer[target]] for k in r]
-        if between:
-            # A long edge would cross the stages in between: route it round their right side.
-            x1, x2 = a.x + a.w * 0.8, b.x + b.w * 0.8
-            bypass = max(n.x + n.w for n in between) + 14
-            side = max(side, bypass + MARGIN)
-            d = f"M{x1:.1f},{y1:.1f} C{bypass:.1f},{y1 + 30:.1f} {bypass:.1f},{y2 - 30:.1f} "
+        if column_of[source] != column_of[target]:
+            # Into a later column: down below the nodes, along the bottom to the gap before the
+            # target's column, up above the nodes, along the top, down into the target.
+            gap = col_x[column_of[target]] - COLUMN_GAP / 2
+            low, high = height - MARGIN - WRAP_PAD / 2, MARGIN + WRAP_PAD / 2
+            d = f"M{x1:.1f},{y1:.1f} V{low:.1f} H{gap:.1f} V{high:.1f} H{x2:.1f} V"
+            label = (gap + 4, high - 3)
         else:
-            bend = max((y2 - y1) / 2, 12)
-            d = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} "
+            between = [
+                nodes[k]
+                for r in rows[layer[source] + 1 : layer[target]]
+                for k in r
+                if column_of[k] == column_of[source]
+            ]
+            if between:
+                # A long edge would cross the stages in between: go round their right side.
+                x1, x2 = a.x + a.w * 0.8, b.x + b.w * 0.8
+                bypass = max(n.x + n.w for n in between) + 14
+                side = max(side, bypass + MARGIN)
+                d = f"M{x1:.1f},{y1:.1f} C{bypass:.1f},{y1 + 30:.1f} {bypass:.1f},{y2 - 30:.1f} "
+            else:
+                bend = max((y2 - y1) / 2, 12)
+                d = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} "
+            d += f"{x2:.1f},"
+            label = ((x1 + x2) / 2 + 6, (y1 + y2) / 2 + 4)
         paths.append(
             DagEdge(
                 source,
                 target,
-                d + f"{x2:.1f},{y2 - 1:.1f}",
+                d + f"{y2 - 1:.1f}",
                 skipped[(source, target)],
-                (x1 + x2) / 2 + 6,
-                (y1 + y2) / 2 + 4,
+                label[0],
+                label[1],
             )
         )
     width = side
-    height = MARGIN * 2 + len(rows) * NODE_H + max(len(rows) - 1, 0) * LAYER_GAP
     return DagLayout(tuple(nodes[k] for k in keys), tuple(paths), width, height, hidden)
 
 
