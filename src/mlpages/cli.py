@@ -46,7 +46,10 @@ def cli() -> None:
 def main() -> None:
     """Console entry point."""
     try:
-        cli.main(standalone_mode=False)
+        # Without standalone mode click *returns* the code of ctx.exit(n) instead of exiting.
+        code = cli.main(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Exit as stop:
         sys.exit(stop.exit_code)
     except click.ClickException as exc:
