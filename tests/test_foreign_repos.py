@@ -230,6 +230,23 @@ def test_get_started_cache_object_restored_later_is_read(get_started, tmp_path):
     mlpages("history", str(copy), "--strict", cwd=copy)
 
 
+def test_get_started_fresh_clone_reads_a_local_dvc_remote(get_started, tmp_path):
+    """DVC's tutorial remote is a folder (`dvc remote add -d store /tmp/dvcstore`)."""
+    repo, shas, _ = get_started
+    shutil.copytree(repo / ".dvc/cache", tmp_path / "dvcstore")  # what `dvc push` leaves there
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
+    (clone / ".dvc/config.local").write_text(
+        "[core]\n    remote = store\n['remote \"store\"']\n    url = ../../dvcstore\n"
+    )
+    doc = history_json(clone)
+    snap = commit_of(doc, shas["v2"])["snapshot"]
+    assert snap["metrics"]["eval/cnn/metrics.json"] == {"acc": 0.95, "epochs": 3}
+    assert snap["plot_data"]["eval/curves/roc.csv"]["source"] == "remote"
+    assert problems_of(doc, shas["v2"]) == set()
+    assert problems_of(doc, shas["v1"]) == {("not-in-cache", "eval/cnn/metrics.json")}
+
+
 def test_get_started_build_and_strict(get_started, sites, tmp_path):
     repo, shas, _ = get_started
     site, proc = sites["get-started"]

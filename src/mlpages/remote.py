@@ -12,8 +12,12 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlpages.errors import RemoteError
+
+if TYPE_CHECKING:
+    from mlpages.dvccache import ObjectSource
 
 
 @dataclass(frozen=True)
@@ -80,12 +84,18 @@ def _plausible_md5(md5: str) -> bool:
     return 3 <= len(core) <= 64 and all(c in "0123456789abcdef" for c in core)
 
 
-def remote_source(root: Path, fetch_cache: Path) -> S3ObjectSource | None:
-    """The repository's default DVC remote as an object source, when it is an S3 remote."""
+def remote_source(root: Path, fetch_cache: Path) -> ObjectSource | None:
+    """The repository's default DVC remote as an object source: S3, or a local folder."""
     try:
         remote = read_remote_config(root)
     except RemoteError:
         return None
+    if remote is not None and ("://" not in remote.url or remote.url.startswith("file://")):
+        from mlpages.dvccache import LocalCache
+
+        # A folder remote has the cache's layout; relative paths are relative to .dvc/.
+        folder = Path(os.path.expanduser(remote.url.removeprefix("file://")))
+        return LocalCache((root / ".dvc" / folder).resolve(), name="remote")
     if remote is None or not remote.url.startswith("s3://"):
         return None
     return S3ObjectSource(remote, fetch_cache)
