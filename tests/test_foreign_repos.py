@@ -557,12 +557,6 @@ def test_odd_same_stage_name_in_two_dvc_yaml_files(odd, odd_site):
     assert ("train", "unlocked", "") in rows
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dvcfiles._x_field keeps only the first file's field of a per-file x mapping "
-    "(x: {train.csv: step, test.csv: epoch}) and models.PlotDef has one x, so charts drop "
-    "test.csv's traces with \"test.csv: no field 'step'\"",
-)
 def test_odd_plot_with_one_x_field_per_file(odd, odd_site):
     _repo, shas, _ = odd
     page = soup(odd_site / "commit" / f"{shas['one'][:12]}.html")

@@ -191,6 +191,11 @@ def _x_field(x: Any) -> str | None:
     return None if x is None else str(x)
 
 
+def _x_files(x: Any, base: str) -> tuple[tuple[str, str], ...]:
+    """DVC's per-file x mapping (``x: {train.csv: step, test.csv: epoch}``) as pairs."""
+    return tuple((join(base, str(f)), str(v)) for f, v in x.items()) if isinstance(x, dict) else ()
+
+
 def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -204,6 +209,7 @@ def _plot_def(
         files=files,
         template=str(opts.get("template") or "linear"),
         x=_x_field(opts.get("x")),
+        x_files=_x_files(opts.get("x"), base),
         y=y,
         x_label=_opt_str(opts.get("x_label")),
         y_label=_opt_str(opts.get("y_label")),

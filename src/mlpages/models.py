@@ -148,6 +148,7 @@ class PlotDef:
     y_label: str | None = None
     title: str | None = None
     header: bool = True
+    x_files: tuple[tuple[str, str], ...] = ()  # (file, x field) when x is given per file
 
 
 @dataclass(frozen=True)

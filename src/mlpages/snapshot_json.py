@@ -91,6 +91,7 @@ def _plot_def_json(p: PlotDef) -> dict[str, Any]:
         "y_label": p.y_label,
         "title": p.title,
         "header": p.header,
+        "x_files": [list(pair) for pair in p.x_files],
     }
 
 
@@ -202,7 +203,14 @@ def _build(raw: dict[str, Any], stages: tuple[Stage, ...]) -> Snapshot:
         params=raw.get("params", {}),
         metrics=raw.get("metrics", {}),
         plots=tuple(
-            PlotDef(**{**p, "files": tuple(p["files"]), "y": tuple(map(tuple, p["y"]))})
+            PlotDef(
+                **{
+                    **p,
+                    "files": tuple(p["files"]),
+                    "y": tuple(map(tuple, p["y"])),
+                    "x_files": tuple(map(tuple, p.get("x_files", ()))),
+                }
+            )
             for p in raw.get("plots", ())
         ),
         plot_data={

@@ -81,14 +81,15 @@ def extract_series(
         if y_field not in columns:
             problems.append(f"{file}: no field {y_field!r}")
             continue
-        x_field = plot.x or STEP
-        if plot.x and plot.x not in columns:
-            problems.append(f"{file}: no field {plot.x!r}")
+        x_given = dict(plot.x_files).get(file, plot.x)
+        x_field = x_given or STEP
+        if x_given and x_given not in columns:
+            problems.append(f"{file}: no field {x_given!r}")
             continue
         rows = pd.rows
         keep = downsample_indices(len(rows), max_rows) if max_rows else range(len(rows))
         yi = columns.index(y_field)
-        xi = columns.index(x_field) if plot.x else None
+        xi = columns.index(x_field) if x_given else None
         xs = tuple(rows[i][xi] if xi is not None and xi < len(rows[i]) else i for i in keep)
         ys = tuple(rows[i][yi] if yi < len(rows[i]) else None for i in keep)
         series.append(Series(file, y_field, x_field, xs, ys, len(rows)))
