@@ -349,12 +349,6 @@ def test_legacy_diff_across_lock_generations(legacy):
     assert "from 4 commits" in build.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dvcfiles._build_stage ignores DVC 2.0-2.7's stage `live:` section "
-    "(live: {training_metrics: {summary: true}}): its summary training_metrics.json and the "
-    "training_metrics/ plots folder are never read, and nothing says so",
-)
 def test_dvc2_live_section_metrics_are_read(make_repo):
     repo = make_repo(
         [
@@ -373,6 +367,7 @@ def test_dvc2_live_section_metrics_are_read(make_repo):
     doc = history_json(repo.path)
     snap = doc["commits"][0]["snapshot"]
     assert snap["metrics"] == {"training_metrics.json": {"step": 2, "acc": 0.9}}
+    assert snap["plot_data"]["training_metrics/scalars/acc.tsv"]["rows"] == [[1, 0, 0.5]]
 
 
 def test_shallow_clone_says_to_fetch_the_full_history(legacy, tmp_path):

@@ -218,6 +218,21 @@ def _plot_def(
     )
 
 
+def _live_section(raw: Any, wdir: str) -> tuple[list[OutDecl], list[PlotDef]]:
+    """DVC 2.0-2.7's ``live: {path: {summary, html}}``: the DVCLive folder is a plots output and,
+    unless ``summary: false``, ``<path>.json`` its summary metrics."""
+    outs: list[OutDecl] = []
+    plots: list[PlotDef] = []
+    for key, opts in raw.items() if isinstance(raw, dict) else ():
+        path = join(wdir, str(key))
+        opts = opts if isinstance(opts, dict) else {}
+        outs.append(OutDecl(path=path, section="plots", cache=opts.get("cache") is not False))
+        plots.append(_plot_def(path, (path,), {}, path, "."))
+        if opts.get("summary") is not False:
+            outs.append(OutDecl(path=f"{path}.json", section="metrics", cache=False))
+    return outs, plots
+
+
 def _build_stage(
     name: str, spec: dict[str, Any], dvcfile: str, folder: str
 ) -> tuple[Stage, list[PlotDef]]:
@@ -239,6 +254,9 @@ def _build_stage(
             )
             if section == "plots":
                 plots.append(_plot_def(path, (path,), opts, path, "."))
+    live_outs, live_plots = _live_section(spec.get("live"), wdir)
+    outs += live_outs
+    plots += live_plots
     stage = Stage(
         name=name,
         dvcfile=dvcfile,
