@@ -72,20 +72,23 @@ def locate_repo(path: Path) -> RepoLocation:
     path = Path(path).resolve()
     if not path.exists():
         raise NotAGitRepository(f"{path}: no such directory")
-    proc = subprocess.run(
-        [
-            "git",
-            "rev-parse",
-            "--is-bare-repository",
-            "--absolute-git-dir",
-            "--is-shallow-repository",
-            "--show-toplevel",
-        ],
-        cwd=path,
-        env=_git_env(),
-        capture_output=True,
-        check=False,
-    )
+    try:
+        proc = subprocess.run(
+            [
+                "git",
+                "rev-parse",
+                "--is-bare-repository",
+                "--absolute-git-dir",
+                "--is-shallow-repository",
+                "--show-toplevel",
+            ],
+            cwd=path,
+            env=_git_env(),
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise NotAGitRepository("git is not installed (or not on PATH)") from None
     lines = proc.stdout.decode("utf-8", "replace").splitlines()
     if proc.returncode != 0 and len(lines) < 3:
         raise NotAGitRepository(f"{path} is not inside a git repository")
