@@ -350,3 +350,17 @@ def test_legacy_cache_layout_and_cache_dir_setting(make_repo, tmp_path):
     assert history.snapshots[repo.head()].metrics == {"m.json": {"acc": 0.75}}
     (repo.path / ".dvc" / "config.local").write_text("[cache]\n    dir = ../nowhere\n")
     assert cache_dir_of(repo.path) == (repo.path / "nowhere").resolve()
+
+
+def test_outputs_of_stages_never_run_are_not_problems(make_repo):
+    dvc_yaml = (
+        "stages:\n  ran:\n    cmd: a\n    metrics: [done.json]\n"
+        "  not_yet:\n    cmd: b\n    metrics: [later.json]\n    plots: [later.csv]\n"
+    )
+    lock = (
+        "schema: '2.0'\nstages:\n  ran:\n    cmd: a\n    outs:\n    - path: done.json\n"
+        "      hash: md5\n      md5: 0123456789abcdef0123456789abcdef\n      size: 2\n"
+    )
+    repo = make_repo([("p", {".dvc/config": "", "dvc.yaml": dvc_yaml, "dvc.lock": lock})])
+    snapshot = collect(repo.path, Config(), use_cache=False).snapshots[repo.head()]
+    assert [(p.kind, p.path) for p in snapshot.problems] == [("not-in-cache", "done.json")]

@@ -317,9 +317,15 @@ class SnapshotBuilder:
 
         outs = OutIndex([o for s in stages for o in s.lock_outs] + tracked)
 
+        # Outputs of stages never run (no dvc.lock entry) are expected to be absent.
+        never_run = {o.path for st in stages if not st.locked for o in st.outs}
+
         def note(loaded: Loaded) -> None:
-            if loaded.problem is not None:
-                problems.append(loaded.problem)
+            problem = loaded.problem
+            if problem is not None and not (
+                problem.kind == "missing-file" and problem.path in never_run
+            ):
+                problems.append(problem)
             if loaded.missing_object is not None:
                 missing.append(loaded.missing_object)
 
