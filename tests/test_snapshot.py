@@ -364,3 +364,41 @@ def test_outputs_of_stages_never_run_are_not_problems(make_repo):
     repo = make_repo([("p", {".dvc/config": "", "dvc.yaml": dvc_yaml, "dvc.lock": lock})])
     snapshot = collect(repo.path, Config(), use_cache=False).snapshots[repo.head()]
     assert [(p.kind, p.path) for p in snapshot.problems] == [("not-in-cache", "done.json")]
+
+
+def test_fast_json_matches_models_to_json_for_every_field():
+    """snapshot_json lists fields explicitly: a field added to models.py must be added there too."""
+    from mlpages.models import Artifact, HashInfo, OutDecl, PlotData, PlotDef, Problem, Snapshot
+    from mlpages.models import Stage as StageModel
+
+    h = HashInfo("d", "0" * 32 + ".dir", "md5", 3, 2, None)
+    stage = StageModel(
+        "t",
+        "dvc.yaml",
+        ".",
+        "c",
+        ("a",),
+        (OutDecl("o", "outs"),),
+        ("params.yaml:lr",),
+        locked=True,
+        lock_cmd="c",
+        lock_deps=(h,),
+        lock_outs=(h,),
+        lock_params=(("p:lr", 0.1),),
+    )
+    snapshot = Snapshot(
+        sha="s",
+        has_dvc=True,
+        stages=(stage,),
+        params={"p": {"lr": 0.1, "l": "[1]"}},
+        metrics={"m": {"acc": float("nan"), "n": 1}},
+        plots=(PlotDef("p", ("a.csv",), x="x", y=(("a.csv", "y"),), title="T"),),
+        plot_data={"a.csv": PlotData("a.csv", "table", ("x",), ((1,), (float("inf"),)))},
+        artifacts=(Artifact("m", "m.pkl", "model", "d", ("l",)),),
+        tracked=(h,),
+        reports={"gate": {"verdict": "blessed", "x": float("nan")}},
+        problems=(Problem("yaml-error", "f", "m"),),
+    )
+    assert snapshot_to_json(snapshot) == snapshot.to_json()
+    again = snapshot_from_json(json.loads(json.dumps(snapshot.to_json(), allow_nan=False)))
+    assert snapshot_to_json(again) == snapshot.to_json()
