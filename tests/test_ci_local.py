@@ -251,7 +251,7 @@ def test_train_promote_pr_and_refused_merge(world):
     assert "**Gate:** ❌ rejected" in markdown and "`v0.1.0`" in markdown
     roc = next(line for line in markdown.splitlines() if "| roc_auc |" in line)
     assert "🔴 worse" in roc
-    assert '| params.yaml | train.features | ["x1", "x2"] | ["noise"] |' in markdown
+    assert '| params.yaml | train.features | \\["x1", "x2"\\] | \\["noise"\\] |' in markdown
     assert "- `train` — " in markdown and "param params.yaml:train.features" in markdown
     assert "/compare/origin-noise-only-" in markdown  # the site's page for this branch
     assert w.origin_tags() == tags_before_pr  # a pull request never registers anything
