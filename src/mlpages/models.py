@@ -8,7 +8,7 @@ Values read from a repository are untrusted: they are kept as data, never as mar
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 # A metric or param value after flattening: numbers, strings and booleans. NaN and +/-Inf are kept
@@ -210,68 +210,14 @@ class Snapshot:
         return next((s for s in self.stages if s.key == key), None)
 
     def to_json(self) -> dict[str, Any]:
-        return _to_json(self)
+        """The documented JSON form (``mlpages history --json``); NaN/Inf tagged."""
+        from mlpages.snapshot_json import snapshot_to_json
+
+        return snapshot_to_json(self)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Snapshot:
-        return _from_json(cls, raw)
+        """Inverse of :meth:`to_json`."""
+        from mlpages.snapshot_json import snapshot_from_json
 
-
-# --- JSON round-trip ---------------------------------------------------------------------------
-
-_NESTED: dict[str, type] = {
-    "stages": Stage,
-    "outs": OutDecl,
-    "lock_deps": HashInfo,
-    "lock_outs": HashInfo,
-    "plots": PlotDef,
-    "artifacts": Artifact,
-    "tracked": HashInfo,
-    "problems": Problem,
-}
-
-
-def _encode(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _encode(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_encode(v) for v in obj]
-    return encode_value(obj)
-
-
-def _to_json(obj: Any) -> dict[str, Any]:
-    return _encode(asdict(obj))
-
-
-def _decode(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        if "$float" in obj:
-            return decode_value(obj)
-        return {k: _decode(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return tuple(_decode(v) for v in obj)
-    return obj
-
-
-def _from_json(cls: type, raw: dict[str, Any]) -> Any:
-    kwargs: dict[str, Any] = {}
-    for f in fields(cls):
-        if f.name not in raw:
-            continue
-        value = raw[f.name]
-        if f.name in _NESTED and isinstance(value, list):
-            kwargs[f.name] = tuple(_from_json(_NESTED[f.name], v) for v in value)
-        elif f.name == "plot_data":
-            kwargs[f.name] = {k: _from_json(PlotData, v) for k, v in value.items()}
-        elif f.name in ("params", "metrics"):
-            kwargs[f.name] = {
-                file: {k: decode_value(v) for k, v in values.items()}
-                for file, values in value.items()
-            }
-        elif f.name == "reports":
-            kwargs[f.name] = value  # reports stay plain JSON
-        elif f.name == "lock_params":
-            kwargs[f.name] = tuple((k, decode_value(v)) for k, v in value)
-        else:
-            kwargs[f.name] = _decode(value)
-    return cls(**kwargs)
+        return snapshot_from_json(raw)
