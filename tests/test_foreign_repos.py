@@ -34,7 +34,6 @@ from foreign_repos import (
 
 pytestmark = pytest.mark.xdist_group("foreign_repos")
 
-CHROMIUM = "/usr/bin/chromium"
 
 
 def mlpages(*args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
@@ -612,38 +611,27 @@ def test_repository_without_dvc_is_one_clear_error(tmp_path):
 
 
 @pytest.mark.browser
-def test_foreign_sites_load_in_chromium_without_errors(sites):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
+def test_foreign_sites_load_in_chromium_without_errors(sites, browser):
     errors: list[str] = []
     pages = 0
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page()
-        page.on("console", lambda m: m.type == "error" and errors.append(f"{page.url}: {m.text}"))
-        page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
-        page.on("requestfailed", lambda req: errors.append(f"{page.url}: failed {req.url}"))
-        for site, _ in sites.values():
-            for html in sorted(site.rglob("*.html")):
-                page.goto(html.resolve().as_uri())
-                page.wait_for_load_state("load")
-                drawn = page.evaluate(
+    page = browser.new_page()
+    page.on("console", lambda m: m.type == "error" and errors.append(f"{page.url}: {m.text}"))
+    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
+    page.on("requestfailed", lambda req: errors.append(f"{page.url}: failed {req.url}"))
+    for site, _ in sites.values():
+        for html in sorted(site.rglob("*.html")):
+            page.goto(html.resolve().as_uri())
+            page.wait_for_load_state("load")
+            drawn = page.evaluate(
+                "() => [...document.querySelectorAll('div[data-figure]')]"
+                ".map(d => (window.mlpagesDrawFigure(d), d)).length"
+            )
+            if drawn:
+                page.wait_for_function(
                     "() => [...document.querySelectorAll('div[data-figure]')]"
-                    ".map(d => (window.mlpagesDrawFigure(d), d)).length"
+                    ".every(d => d.querySelector('.main-svg'))"
                 )
-                if drawn:
-                    page.wait_for_function(
-                        "() => [...document.querySelectorAll('div[data-figure]')]"
-                        ".every(d => d.querySelector('.main-svg'))"
-                    )
-                pages += 1
-        browser.close()
+            pages += 1
+    page.close()
     assert pages == 9 + 21
     assert errors == []

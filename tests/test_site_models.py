@@ -217,31 +217,24 @@ def test_repository_text_is_shown_literally(built) -> None:
 
 
 @pytest.mark.browser
-def test_models_pages_draw_in_chromium(built) -> None:
+def test_models_pages_draw_in_chromium(built, browser) -> None:
     from test_site_monitoring import draw_in_chromium
 
     version = page_models.version_path("churn", "v1.1.0")
-    drawn = draw_in_chromium(built[2], ["models.html", version])
+    drawn = draw_in_chromium(browser, built[2], ["models.html", version])
     assert drawn["models.html"] == [4]  # two versions' bars, the rollback, the registrations
     assert drawn[version] == []
 
 
 @pytest.mark.browser
-def test_version_page_opens_the_compare_view_on_both_commits(built) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_version_page_opens_the_compare_view_on_both_commits(built, browser) -> None:
     _, (first, second, _), site = built
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page()
-        page.goto((site / page_models.version_path("churn", "v1.1.0")).as_uri())
-        page.click("text=open in the compare view")
-        page.wait_for_selector("body[data-compare-ready]")
-        chosen = (page.input_value("#cmp-a"), page.input_value("#cmp-b"))
-        browser.close()
+    page = browser.new_page()
+    page.goto((site / page_models.version_path("churn", "v1.1.0")).as_uri())
+    page.click("text=open in the compare view")
+    page.wait_for_selector("body[data-compare-ready]")
+    chosen = (page.input_value("#cmp-a"), page.input_value("#cmp-b"))
+    page.close()
     assert chosen == (first, second)
 
 

@@ -238,38 +238,31 @@ def test_parse_batch_types() -> None:
     assert charts_monitoring.model_label(unversioned) == "01234567"
 
 
-def draw_in_chromium(site, pages: list[str]) -> dict[str, list[int]]:
+def draw_in_chromium(browser, site, pages: list[str]) -> dict[str, list[int]]:
     """Open each page from file:// in Chromium; return the trace count of every drawn figure."""
-    from playwright.sync_api import sync_playwright
-
     drawn: dict[str, list[int]] = {}
     errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    page = browser.new_page(viewport={"width": 1280, "height": 6000})
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"failed {r.url}"))
+    for rel in pages:
+        page.goto((site / rel).as_uri())
+        page.wait_for_function(
+            "Array.from(document.querySelectorAll('div[data-figure]')).every(d => d.data)",
+            timeout=15_000,
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 6000})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("requestfailed", lambda r: errors.append(f"failed {r.url}"))
-        for rel in pages:
-            page.goto((site / rel).as_uri())
-            page.wait_for_function(
-                "Array.from(document.querySelectorAll('div[data-figure]')).every(d => d.data)",
-                timeout=15_000,
-            )
-            drawn[rel] = page.evaluate(
-                "Array.from(document.querySelectorAll('div[data-figure]')).map(d => d.data.length)"
-            )
-        browser.close()
+        drawn[rel] = page.evaluate(
+            "Array.from(document.querySelectorAll('div[data-figure]')).map(d => d.data.length)"
+        )
+    page.close()
     assert errors == []
     return drawn
 
 
 @pytest.mark.browser
-def test_pages_draw_their_charts_in_chromium(built) -> None:
-    drawn = draw_in_chromium(built[2], ["monitoring.html", "validation.html"])
+def test_pages_draw_their_charts_in_chromium(built, browser) -> None:
+    drawn = draw_in_chromium(browser, built[2], ["monitoring.html", "validation.html"])
     assert drawn["monitoring.html"] == [2, 2, 6]  # heatmap + flags, measured + estimate, bands
     assert drawn["validation.html"] == [3]
 
