@@ -1,0 +1,54 @@
+"""Every command, option and setting is documented (the README, or the docs it links to)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlpages.cli import COMMANDS, cli
+from mlpages.config import OPTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+DOCS = README + "".join(p.read_text() for p in sorted((ROOT / "docs").glob("*.md")))
+
+
+def _commands() -> list[tuple[str, click.Command]]:
+    found = []
+    for name in COMMANDS:
+        command = cli.get_command(None, name)
+        found.append((name, command))
+        if isinstance(command, click.Group):
+            found += [(f"{name} {sub}", command.commands[sub]) for sub in command.commands]
+    return found
+
+
+def test_every_command_is_in_the_readme():
+    for name, _ in _commands():
+        top = name.split()[0]
+        assert f"mlpages {top}" in README, name
+        if " " in name:
+            assert name.split()[1] in README, name
+
+
+def test_every_option_is_documented():
+    missing = [
+        f"{name} {opt}"
+        for name, command in _commands()
+        for param in command.params
+        if isinstance(param, click.Option)
+        for opt in param.opts
+        if opt.startswith("--") and opt != "--help" and opt not in DOCS
+    ]
+    assert not missing, missing
+
+
+def test_every_setting_is_in_the_readme():
+    for option in OPTIONS:
+        assert f"`{option.name}`" in README, option.name
+
+
+def test_readme_has_no_placeholders_left():
+    for marker in ("DEMO_TIME_LINE", "SAMPLE_COMMENT", "BENCH_TABLES", "CONFIG_TABLE"):
+        assert marker not in README, marker
