@@ -23,7 +23,7 @@ from mlpages.compare import (
     same_value,
 )
 from mlpages.config import Config
-from mlpages.models import HashInfo, OutDecl, Snapshot, Stage, decode_value
+from mlpages.models import HashInfo, OutDecl, Problem, Snapshot, Stage, decode_value
 
 NAN, INF = float("nan"), float("inf")
 
@@ -100,6 +100,40 @@ def test_metrics_cover_both_sides_sorted_with_direction():
     assert by_key["x"].status == "removed"
     assert by_key["f1"].status == "added"
     assert [m.key for m in diff.changed_metrics] == ["x", "f1", "loss"]
+
+
+@pytest.mark.parametrize(
+    "kind", ["yaml-error", "json-error", "binary", "too-large", "not-in-cache", "missing-blob"]
+)
+def test_metrics_of_a_file_unreadable_at_one_side_are_not_new_or_removed(kind):
+    problem = Problem(kind, "eval/metrics.json", "could not be read")
+    readable = {"eval/metrics.json": {"acc": 0.9, "loss": 0.2}, "other.json": {"f1": 0.5}}
+    base = snap("b" * 40, metrics={"other.json": {"f1": 0.4}}, problems=(problem,))
+    head = snap("c" * 40, metrics=readable)
+    diff = compare_snapshots(base, head)
+    statuses = {m.name: (m.status, m.change, m.relative) for m in diff.metrics}
+    assert statuses == {
+        "eval/metrics.json:acc": ("base-unreadable", None, None),
+        "eval/metrics.json:loss": ("base-unreadable", None, None),
+        "other.json:f1": ("better", pytest.approx(0.1), pytest.approx(0.25)),
+    }
+    assert all(m.unreadable for m in diff.metrics if m.path == "eval/metrics.json")
+    assert [m["status"] for m in diff.to_json()["metrics"]][:2] == ["base-unreadable"] * 2
+    # The other way round: unreadable at the head, so the base's values are not "removed".
+    back = compare_snapshots(snap("c" * 40, metrics=readable), base)
+    assert {m.name: m.status for m in back.metrics if m.path == "eval/metrics.json"} == {
+        "eval/metrics.json:acc": "head-unreadable",
+        "eval/metrics.json:loss": "head-unreadable",
+    }
+
+
+def test_an_absent_metrics_file_still_makes_its_metrics_new():
+    missing = Problem("missing-file", "eval/metrics.json", "not in git and not a DVC output")
+    elsewhere = Problem("json-error", "other.json", "bad JSON")
+    base = snap("b" * 40, problems=(missing, elsewhere))
+    head = snap("c" * 40, metrics={"eval/metrics.json": {"acc": 0.9}})
+    (delta,) = compare_snapshots(base, head).metrics
+    assert (delta.status, delta.unreadable) == ("added", False)
 
 
 def test_configured_direction_matches_bare_key_or_file_key():

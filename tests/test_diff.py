@@ -30,7 +30,7 @@ from mlpages.diff_markdown import (
     github_length,
     render_markdown,
 )
-from mlpages.models import HashInfo, OutDecl, Snapshot, Stage
+from mlpages.models import HashInfo, OutDecl, Problem, Snapshot, Stage
 from mlpages.site.urls import compare_path
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -144,6 +144,20 @@ def fixture_new_metric_file() -> tuple[Snapshot, Snapshot]:
             "metrics.json": {"roc_auc": 0.8},
             "eval/slices.json": {"region.north.roc_auc": 0.81, "region.south.roc_auc": 0.77},
         },
+    )
+    return base, head
+
+
+def fixture_unreadable_metrics() -> tuple[Snapshot, Snapshot]:
+    base = snap(
+        BASE_SHA,
+        metrics={"metrics.json": {"roc_auc": 0.8}, "eval/live.json": {"step": 10, "acc": 0.7}},
+        problems=(Problem("not-in-cache", "eval/cnn/metrics.json", "not in the DVC cache"),),
+    )
+    head = snap(
+        HEAD_SHA,
+        metrics={"metrics.json": {"roc_auc": 0.82}, "eval/cnn/metrics.json": {"acc": 0.91}},
+        problems=(Problem("json-error", "eval/live.json", "Expecting value: line 1 column 1"),),
     )
     return base, head
 
@@ -278,6 +292,7 @@ FIXTURES = {
     "missing_one_side": (fixture_missing_one_side, {"base_label": "main", "head_label": "feature"}),
     "new_metric_file": (fixture_new_metric_file, {}),
     "renamed_params": (fixture_renamed_params, {}),
+    "unreadable_metrics": (fixture_unreadable_metrics, {}),
     "pipeline_data_gate": (
         fixture_pipeline_data_gate,
         {"site_url": "https://acme.github.io/churn/compare/feature-x.html"},

@@ -35,7 +35,6 @@ from foreign_repos import (
 pytestmark = pytest.mark.xdist_group("foreign_repos")
 
 
-
 def mlpages(*args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
     """Run the real CLI; no traceback ever, and the exit code must be one of ``ok``."""
     env = {**os.environ, "CI": "1"}
@@ -289,11 +288,6 @@ def test_get_started_diff(get_started):
     assert "could not be read: 1 at the base, 0 at the head" in md
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compare.metric_delta: a metric whose file was unreadable at the base (not-in-cache, "
-    "too-large, json-error) is reported 'added', as if the metric were new",
-)
 def test_diff_does_not_call_an_unreadable_metric_new(get_started):
     repo, shas, _ = get_started
     diff = json.loads(mlpages("diff", shas["v1"], shas["v2"], "--format", "json", cwd=repo).stdout)

@@ -22,11 +22,21 @@ CODE_SUFFIXES = frozenset(
 )
 # ... and these are configuration (schemas, settings), not data. JSON stays data: datasets use it.
 CONFIG_SUFFIXES = frozenset({".yaml", ".yml", ".toml", ".cfg", ".ini", ".conf"})
+# Problem kinds meaning "the file is absent": its metrics really are new or gone at the other side.
+# Every other kind (yaml-error, json-error, binary, too-large, not-in-cache, missing-blob…) means
+# the file exists but could not be read, so its values at that side are unknown, not missing.
+ABSENT_KINDS = frozenset({"missing-file"})
+# A metric whose file could not be read at one side: never "added"/"removed", and no Change.
+UNREADABLE_STATUSES = frozenset({"base-unreadable", "head-unreadable"})
 
 
 @dataclass(frozen=True)
 class MetricDelta:
-    """One metric at both sides. ``status``: better | worse | same | changed | added | removed."""
+    """One metric at both sides.
+
+    ``status``: better | worse | same | changed | added | removed, or base-unreadable /
+    head-unreadable when the metric's file exists at that side but could not be read (a Problem).
+    """
 
     path: str
     key: str
@@ -44,6 +54,11 @@ class MetricDelta:
     @property
     def name(self) -> str:
         return f"{self.path}:{self.key}"
+
+    @property
+    def unreadable(self) -> bool:
+        """True when the metric's file could not be read at one side (its value there unknown)."""
+        return self.status in UNREADABLE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -199,8 +214,18 @@ def compare_metric(path: str, key: str, old: Value, new: Value, direction: int) 
     return MetricDelta(path, key, old, new, change, relative, direction, status)
 
 
+def unreadable_paths(snapshot: Snapshot) -> frozenset[str]:
+    """Files that exist at ``snapshot`` but could not be read (any Problem but an absent file)."""
+    return frozenset(p.path for p in snapshot.problems if p.kind not in ABSENT_KINDS)
+
+
 def compare_metrics(base: Snapshot, head: Snapshot, config: Config) -> tuple[MetricDelta, ...]:
-    """Every metric of either side, with deltas, sorted by file then key."""
+    """Every metric of either side, with deltas, sorted by file then key.
+
+    A metric present at one side only, whose file could not be read at the other, gets the status
+    ``base-unreadable`` / ``head-unreadable`` (no change) instead of ``added`` / ``removed``.
+    """
+    base_unreadable, head_unreadable = unreadable_paths(base), unreadable_paths(head)
     deltas: list[MetricDelta] = []
     for path in sorted(set(base.metrics) | set(head.metrics)):
         old_values = base.metrics.get(path, {})
@@ -210,7 +235,12 @@ def compare_metrics(base: Snapshot, head: Snapshot, config: Config) -> tuple[Met
             if old is None and new is None:
                 continue
             direction = metric_direction(config, path, key)
-            deltas.append(compare_metric(path, key, old, new, direction))
+            delta = compare_metric(path, key, old, new, direction)
+            if delta.status == "added" and path in base_unreadable:
+                delta = MetricDelta(path, key, old, new, None, None, direction, "base-unreadable")
+            elif delta.status == "removed" and path in head_unreadable:
+                delta = MetricDelta(path, key, old, new, None, None, direction, "head-unreadable")
+            deltas.append(delta)
     return tuple(deltas)
 
 

@@ -28,6 +28,8 @@ STATUS_LABELS = {
     "changed": "⚪ changed",
     "added": "🆕 new",
     "removed": "⛔ removed",
+    "base-unreadable": "⚠️ unreadable at base",
+    "head-unreadable": "⚠️ unreadable at head",
     "same": "",
 }
 
@@ -200,8 +202,12 @@ def _summary_line(diff: SnapshotDiff) -> str:
     changed = diff.changed_metrics
     better = sum(1 for m in changed if m.status == "better")
     worse = sum(1 for m in changed if m.status == "worse")
+    unreadable = sum(1 for m in changed if m.unreadable)
+    counts = f"{better} better, {worse} worse"
+    if unreadable:
+        counts += f", {unreadable} unreadable at one side"
     parts = [
-        f"{_count(len(changed), 'metric')} changed ({better} better, {worse} worse)",
+        f"{_count(len(changed), 'metric')} changed ({counts})",
         f"{_count(len(diff.params), 'param')} changed",
         f"{_count(len(diff.stages), 'stage')} changed",
         f"data changed ({_count(len(diff.data), 'input')})" if diff.data else "data unchanged",
