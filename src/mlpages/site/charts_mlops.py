@@ -169,7 +169,8 @@ def trend_figure(
         return empty_figure(f"no value of {metric} on the default branch", heading)
     layout = base_layout(heading, height)
     layout["xaxis"]["type"] = "date"
-    axis_title(layout, "yaxis", metric)
+    if heading != metric:  # the heading already names the metric: a y title would repeat it
+        axis_title(layout, "yaxis", metric)
     trace = {
         "type": "scatter",
         "mode": "lines+markers",
