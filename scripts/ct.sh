@@ -2,8 +2,13 @@
 # Continuous training, the steps the GitHub workflows run (and tests/test_ci_local.py runs locally).
 # The workflows are thin wrappers: every decision lives here, so it can be tested without GitHub.
 #
-#   scripts/ct.sh train      dvc pull (when a remote is configured), then dvc repro
-#   scripts/ct.sh register   commit dvc.lock + reports back; on a blessed gate register a version and
+#   scripts/ct.sh train      dvc pull (when a remote is configured); when dvc.yaml has a monitor
+#                            stage: dvc repro monitor, then the full dvc repro only if
+#                            reports/trigger.json says retrain or CT_EVENT forces it (a push
+#                            changing code/params/pipeline since CT_BEFORE, a dispatch); else
+#                            dvc repro. Writes retrain=true|false and the reasons (log, outputs)
+#   scripts/ct.sh register   commit dvc.lock + reports back; on a blessed gate of a retraining run
+#                            register a version and
 #                            assign the staging stage; push the branch and the new tags; dvc push
 #   scripts/ct.sh pr         dvc pull + dvc repro, then `mlpages diff` (markdown) against $BASE_SHA
 #   scripts/ct.sh promote    assign the production stage to $VERSION (default: the staging version)
@@ -13,8 +18,10 @@
 # Settings (environment): MLPAGES_ARTIFACT (default: model_artifact in the config, else the first
 # `type: model` artifact of dvc.yaml), MLPAGES_STAGING_STAGE (staging), MLPAGES_PROD_STAGE (the
 # config's production_stage, else prod), MLPAGES_BUMP (minor), GIT_REMOTE (origin), REASON,
-# BASE_SHA, HEAD_REF, SITE_URL, DIFF_FILE (mlpages-diff.md), VERSION; GITHUB_OUTPUT and
-# GITHUB_STEP_SUMMARY are written when set.
+# BASE_SHA, HEAD_REF, SITE_URL, DIFF_FILE (mlpages-diff.md), VERSION; train: CT_EVENT (push |
+# schedule | workflow_dispatch; other values: the trigger decides), CT_BEFORE (the commit before a
+# push), CT_CODE_PATHS (src params.yaml dvc.yaml), CT_MONITOR_STAGE (monitor), CT_TRIGGER
+# (reports/trigger.json); GITHUB_OUTPUT and GITHUB_STEP_SUMMARY are written when set.
 set -euo pipefail
 
 case "${1:-}" in
@@ -163,8 +170,153 @@ pull_data() {
   fi
 }
 
+# What the train step knows about the pipeline, one line each: whether dvc.yaml has the monitor
+# stage, whether a model exists to monitor with (a production version or the monitor's model
+# file), then the names of the other stages.
+monitor_plan() {
+  python - "$1" <<'PY'
+import sys
+from pathlib import Path
+
+import yaml
+
+from mlpages.config import load_config
+from mlpages.registry import production_version
+
+name, repo = sys.argv[1], Path(".")
+pipeline = Path("dvc.yaml")
+spec = (yaml.safe_load(pipeline.read_text()) or {}) if pipeline.exists() else {}
+stages = list(spec.get("stages") or {})
+params = Path("params.yaml")
+section = ((yaml.safe_load(params.read_text()) or {}) if params.exists() else {}).get("monitor")
+section = section if isinstance(section, dict) else {}
+config = load_config(repo)
+artifacts = spec.get("artifacts") or {}
+artifact = config.model_artifact or next(
+    (a for a, s in artifacts.items() if (s or {}).get("type") == "model"), None
+)
+served = bool(artifact) and production_version(repo, artifact, config.production_stage) is not None
+has_model = served or Path(str(section.get("model", "models/model.pkl"))).exists()
+print("yes" if name in stages else "no")
+print("yes" if has_model else "no")
+print("\n".join(s for s in stages if s != name))
+PY
+}
+
+# "retrain" or "keep", then one reason a line, from the trigger file the monitor stage wrote.
+read_trigger() {
+  python - "$1" <<'PY'
+import json
+import sys
+from pathlib import Path
+
+try:
+    trigger = json.loads(Path(sys.argv[1]).read_text())
+except (OSError, ValueError):
+    print("missing")
+    sys.exit(0)
+if not isinstance(trigger, dict):
+    print("missing")
+    sys.exit(0)
+print("retrain" if trigger.get("retrain") is True else "keep")
+for reason in trigger.get("reasons") or []:
+    if isinstance(reason, dict):
+        line = f"{reason.get('kind', '?')}: {reason.get('detail', '')}".strip()
+    else:
+        line = str(reason)
+    print(" ".join(line.split()))
+if trigger.get("blocked"):
+    print("blocked: " + " ".join(str(trigger["blocked"]).split()))
+PY
+}
+
+# Why this run must retrain whatever the monitor says (empty: the trigger decides).
+forced_reason() {
+  case "${CT_EVENT:-}" in
+    workflow_dispatch | dispatch)
+      printf 'manual dispatch%s\n' "${REASON:+: $REASON}"
+      ;;
+    push)
+      local before=${CT_BEFORE:-} changed
+      if [ -z "$before" ] || ! git cat-file -e "$before^{commit}" 2>/dev/null; then
+        printf 'push (no previous commit to compare with)\n'
+        return
+      fi
+      # shellcheck disable=SC2086 # CT_CODE_PATHS is a space-separated list of pathspecs
+      changed=$(git diff --name-only "$before" HEAD -- ${CT_CODE_PATHS:-src params.yaml dvc.yaml})
+      if [ -n "$changed" ]; then
+        printf 'push changed %s\n' "$(tr '\n' ' ' <<<"$changed" | sed 's/ $//')"
+      fi
+      ;;
+  esac
+}
+
+# The decision: log, job summary, step output and a file in .git for `register`.
+record_decision() {
+  local retrain=$1
+  shift
+  local reason
+  log "retrain: $retrain"
+  for reason in "$@"; do log "  - $reason"; done
+  set_output retrain "$retrain"
+  if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+    {
+      if [ "$retrain" = true ]; then
+        printf '### Continuous training: retraining\n\n'
+      else
+        printf '### Continuous training: monitoring only, no retraining\n\n'
+      fi
+      for reason in "$@"; do printf -- '- %s\n' "$reason"; done
+      printf '\n'
+    } >>"$GITHUB_STEP_SUMMARY"
+  fi
+  printf '%s\n' "$retrain" "$@" >"$(git rev-parse --git-dir)/mlpages-ct-decision"
+}
+
 cmd_train() {
   pull_data
+  local stage=${CT_MONITOR_STAGE:-monitor} trigger=${CT_TRIGGER:-reports/trigger.json}
+  local plan forced retrain=true reasons=() others=()
+  plan=$(monitor_plan "$stage")
+  mapfile -t others < <(sed -n '3,$p' <<<"$plan" | sed '/^$/d')
+  forced=$(forced_reason)
+  if [ "$(sed -n 1p <<<"$plan")" != yes ]; then
+    reasons=("no '$stage' stage in dvc.yaml: every run retrains")
+  elif [ "$(sed -n 2p <<<"$plan")" != yes ]; then
+    reasons=("no model to monitor yet (no production version, no model file): first training")
+  else
+    log "dvc repro $stage"
+    dvc repro "$stage"
+    local decision
+    decision=$(read_trigger "$trigger")
+    case "$(sed -n 1p <<<"$decision")" in
+      retrain) retrain=true ;;
+      keep) retrain=false ;;
+      *)
+        log "$trigger is missing or unreadable: does the $stage stage pass --trigger-out $trigger?"
+        exit 1
+        ;;
+    esac
+    mapfile -t reasons < <(sed -n '2,$p' <<<"$decision" | sed '/^$/d' | sed 's/^/trigger: /')
+    if [ "$retrain" = false ] && [ "${#reasons[@]}" -eq 0 ]; then
+      reasons=("trigger: no reason to retrain ($trigger)")
+    fi
+  fi
+  if [ -n "$forced" ]; then
+    retrain=true
+    reasons=("$forced" "${reasons[@]}")
+  fi
+  record_decision "$retrain" "${reasons[@]}"
+  if [ "$retrain" != true ]; then
+    log "no retraining: only the monitoring result is recorded"
+    set_output verdict none
+    return
+  fi
+  if [ "$(sed -n 1p <<<"$plan")" = yes ] && [ "${#others[@]}" -gt 0 ]; then
+    # Train before the monitor stage can run: it must not score a model that does not exist yet.
+    log "dvc repro ${others[*]}"
+    dvc repro "${others[@]}"
+  fi
   log "dvc repro"
   dvc repro
   local verdict
@@ -175,27 +327,39 @@ cmd_train() {
 
 cmd_register() {
   load_settings
-  local branch verdict tags_before
+  local branch verdict tags_before decision_file retrain=true why=""
   branch=$(current_branch)
   verdict=$(gate_verdict)
   tags_before=$(git tag -l | LC_ALL=C sort)
+  decision_file="$(git rev-parse --git-dir)/mlpages-ct-decision"
+  if [ -s "$decision_file" ]; then
+    retrain=$(sed -n 1p "$decision_file")
+    why=$(sed -n '2,$p' "$decision_file" | paste -sd ';' - | sed 's/;/; /g')
+  fi
   # Record the run (lock, metrics, reports; DVC-cached outputs are git-ignored) whatever the
-  # verdict: the site shows rejected runs too. Only a blessed model gets a version.
+  # verdict: the site shows rejected runs too. Only a blessed, retrained model gets a version.
   git add -A -- . ":(exclude)${SITE_DIR:-site}" ":(exclude)$DIFF_FILE"
   if git diff --cached --quiet; then
     log "nothing changed: the pipeline was up to date"
+  elif [ "$retrain" != true ]; then
+    git commit -q -m "ct: record monitoring, no retraining${REASON:+ ($REASON)}" \
+      -m "Retraining decision: no${why:+ ($why)}. Recorded by scripts/ct.sh register."
   else
     git commit -q -m "ct: record pipeline run${REASON:+ ($REASON)}" \
+      -m "Retraining decision: yes${why:+ ($why)}." \
       -m "Gate verdict: $verdict. Recorded by scripts/ct.sh register."
   fi
-  if [ "$verdict" != "blessed" ]; then
+  if [ "$retrain" != true ]; then
+    log "no retraining in this run: nothing registered, nothing promoted"
+    verdict=none
+  elif [ "$verdict" != "blessed" ]; then
     log "gate verdict is '$verdict': nothing registered, nothing promoted"
   elif [ "$(model_status "$ARTIFACT")" = "registered" ]; then
-    # e.g. a scheduled run with nothing new: the blessed model is the latest version already.
+    # e.g. a forced run with nothing new: the blessed model is the latest version already.
     log "the model is the latest registered version of $ARTIFACT already: nothing registered"
   else
     mlpages registry register "$ARTIFACT" --bump "$BUMP" \
-      --message "Registered by continuous training${REASON:+: $REASON}"
+      --message "Registered by continuous training${REASON:+: $REASON}${why:+ ($why)}"
     mlpages registry assign "$ARTIFACT" "$STAGING" HEAD
   fi
   push_new_tags "$tags_before" "$branch"
@@ -203,7 +367,9 @@ cmd_register() {
     log "dvc push"
     dvc push
   fi
+  rm -f "$decision_file" # one decision per train step
   set_output verdict "$verdict"
+  set_output retrain "$retrain"
   set_output sha "$(git rev-parse HEAD)"
 }
 

@@ -1,11 +1,14 @@
 """The continuous-training workflows, run locally: the same `scripts/ct.sh` steps as train.yml and
 pr.yml, against fresh clones of a local bare "origin" with a local DVC remote.
 
-A tiny real project (scikit-learn model, `mlpages gate` as a DVC stage, a `type: model` artifact)
-goes through: training on push (rubber stamp, registered, staging), a manual promotion, a
-scheduled run with nothing new (nothing happens), a promotion and a rollback, a pull request that
-cripples the model (diff markdown, gate refuses), one that breaks a stage (the summary says so,
-the step fails), and the merge of the crippling one (recorded, nothing registered or promoted).
+A tiny real project (scikit-learn model, `mlpages gate` and `mlpages monitor` as DVC stages, a
+`type: model` artifact) goes through: training on push (rubber stamp, registered, staging), a
+manual promotion, a scheduled run with a healthy new batch (the trigger does not fire: only the
+monitoring is recorded, no model, no version), a promotion and a rollback, a scheduled run with a
+drifted batch (the trigger fires: retrained, blessed, registered), a pull request that cripples
+the model (diff markdown, gate refuses), one that breaks a stage (the summary says so, the step
+fails), and the merge of the crippling one (a params push forces retraining; recorded, nothing
+registered or promoted).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from conftest import GIT_ENV, git
 
 from mlpages.diff_markdown import MARKER
@@ -40,7 +44,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 params = yaml.safe_load(Path("params.yaml").read_text())["train"]
-frame = pd.read_csv("data/raw.csv")
+batches = sorted(Path("data/batches").glob("*.csv"))
+frame = pd.concat([pd.read_csv(p) for p in [Path("data/raw.csv"), *batches]], ignore_index=True)
 cut = int(len(frame) * 0.7)
 train, test = frame.iloc[:cut], frame.iloc[cut:]
 model = LogisticRegression(C=params["C"]).fit(train[params["features"]], train["default"])
@@ -56,7 +61,7 @@ DVC_YAML = """\
 stages:
   train:
     cmd: python train.py
-    deps: [train.py, data/raw.csv]
+    deps: [train.py, data/raw.csv, data/batches]
     params: [train]
     outs: [models/model.pkl, data/test.csv]
     metrics:
@@ -68,6 +73,16 @@ stages:
     params: [gate]
     outs:
       - reports/gate.json:
+          cache: false
+  monitor:
+    cmd: mlpages monitor --trigger-out reports/trigger.json
+    deps: [data/batches]
+    params: [monitor]
+    outs:
+      - reports/monitoring.json:
+          cache: false
+          persist: true
+      - reports/trigger.json:
           cache: false
 artifacts:
   model:
@@ -87,12 +102,22 @@ gate:
   margins: {{roc_auc: 0.02}}
   artifact: model
   canned_requests: 3
+monitor:
+  production: true
+  model: models/model.pkl
+  reference: data/raw.csv
+  data_dir: data/batches
+  label: default
+  min_metric: 0.55
+  max_drop: 0.5
+  drift: {{share: 0.6}}
 """
 
 
-def raw_data(rows: int = 500) -> str:
-    rng = np.random.default_rng(7)
+def raw_data(rows: int = 500, seed: int = 7, shift: float = 0.0) -> str:
+    rng = np.random.default_rng(seed)
     x1, x2, noise = rng.normal(size=(3, rows))
+    x1, x2 = x1 + shift, x2 - shift
     default = (rng.random(rows) < 1 / (1 + np.exp(-(2.0 * x1 - 1.5 * x2)))).astype(int)
     lines = ["x1,x2,noise,default"]
     rows_ = zip(x1, x2, noise, default, strict=True)
@@ -126,6 +151,18 @@ class World:
     def ct(self, cwd: Path, step: str, status: int = 0, **env: str) -> str:
         return self.run(cwd, "bash", str(CT), step, env=env, status=status)
 
+    def ct_log(self, cwd: Path, step: str, **env: str) -> str:
+        """Run a step that must succeed and return its log (stderr)."""
+        proc = subprocess.run(
+            ["bash", str(CT), step],
+            cwd=cwd,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0, f"ct.sh {step}: exit {proc.returncode}\n{proc.stderr}"
+        return proc.stderr
+
     def ci_clone(self, ref: str = "main") -> Path:
         """Like actions/checkout with fetch-depth: 0: all branches and tags, `ref` checked out."""
         self.runs += 1
@@ -152,6 +189,8 @@ def world(tmp_path: Path) -> tuple[World, Path]:
     git(dev, "init", "-q")
     (dev / "data").mkdir()
     (dev / "data" / "raw.csv").write_text(raw_data())
+    (dev / "data" / "batches").mkdir()
+    (dev / "data" / "batches" / "b01.csv").write_text(raw_data(200, seed=11))
     (dev / "train.py").write_text(TRAIN_PY)
     (dev / "dvc.yaml").write_text(DVC_YAML)
     (dev / "params.yaml").write_text(PARAMS.format(features="[x1, x2]"))
@@ -176,7 +215,8 @@ def test_train_promote_pr_and_refused_merge(world):
     # --- train.yml on a push to main: repro, rubber stamp, register + staging, push, site ---
     ci = w.ci_clone()
     out_file = w.tmp / "train-output"
-    w.ct(ci, "train")
+    w.ct(ci, "train", CT_EVENT="push", GITHUB_OUTPUT=str(out_file))
+    assert "retrain=true" in out_file.read_text()
     w.ct(ci, "register", GITHUB_OUTPUT=str(out_file), REASON="first run")
     assert "verdict=blessed" in out_file.read_text()
     tags = w.origin_tags()
@@ -198,18 +238,42 @@ def test_train_promote_pr_and_refused_merge(world):
     shown = json.loads(w.run(ci, "mlpages", "registry", "show", "--json"))
     assert shown["model"]["stage"]["prod"] == "v0.1.0"
 
-    # --- a docs commit, then train.yml on its schedule: nothing new, no second version ---
+    # --- a healthy batch lands, train.yml on its schedule: the trigger does not fire, so only
+    # the monitoring is recorded: no training, no new model, no version ---
     git(dev, "pull", "-q", "--tags", "origin", "main")
-    (dev / "README.md").write_text("The churn model.\n")
-    git(dev, "add", "README.md")
-    git(dev, "commit", "-q", "-m", "docs")
+    (dev / "data" / "batches" / "b02.csv").write_text(raw_data(200, seed=12))
+    git(dev, "add", "data/batches")
+    git(dev, "commit", "-q", "-m", "data: batch b02")
     git(dev, "push", "-q", "origin", "main")
-    main_before, tags_before = git(w.origin, "rev-parse", "main"), w.origin_tags()
+    main_before, tags_before = git(w.origin, "rev-parse", "main").strip(), w.origin_tags()
+    lock_before = yaml.safe_load(w.origin_file("main", "dvc.lock"))
     ci = w.ci_clone()
-    w.ct(ci, "train")
+    summary, out_file = w.tmp / "schedule-summary.md", w.tmp / "schedule-output"
+    log = w.ct_log(
+        ci,
+        "train",
+        CT_EVENT="schedule",
+        GITHUB_OUTPUT=str(out_file),
+        GITHUB_STEP_SUMMARY=str(summary),
+    )
+    assert "retrain=false" in out_file.read_text() and "verdict=none" in out_file.read_text()
+    assert "monitoring only, no retraining" in summary.read_text()
+    assert "ct: dvc repro monitor" in log and "ct: dvc repro\n" not in log
     w.ct(ci, "register")
-    assert git(w.origin, "rev-parse", "main") == main_before
+    assert git(w.origin, "rev-parse", "main~1").strip() == main_before
+    message = git(w.origin, "log", "-1", "--format=%s", "main").strip()
+    assert message == "ct: record monitoring, no retraining"
+    committed = git(w.origin, "show", "--name-only", "--format=", "main").split()
+    assert "reports/monitoring.json" in committed and "reports/gate.json" not in committed
+    lock = yaml.safe_load(w.origin_file("main", "dvc.lock"))
+    assert lock["stages"]["train"] == lock_before["stages"]["train"], "nothing was retrained"
+    assert lock["stages"]["monitor"] != lock_before["stages"]["monitor"]
+    record = json.loads(w.origin_file("main", "reports/monitoring.json"))
+    assert [b["batch"] for b in record["batches"]] == ["b01.csv", "b02.csv"]
+    assert record["batches"][-1]["model_version"] == "v0.1.0"  # scored by production
+    assert json.loads(w.origin_file("main", "reports/trigger.json"))["retrain"] is False
     assert w.origin_tags() == tags_before
+    git(dev, "pull", "-q", "--tags", "origin", "main")
 
     # --- train.yml dispatched: promote a hand-registered v0.2.0, then roll back ---
     w.run(dev, "mlpages", "registry", "register", "model", "--version", "v0.2.0")
@@ -224,6 +288,36 @@ def test_train_promote_pr_and_refused_merge(world):
     assert shown["model"]["stage"]["prod"] == "v0.1.0"
     events = json.loads(w.run(ci, "mlpages", "registry", "history", "model", "--json"))
     assert events[0]["rollback"] is True and events[0]["version"] == "v0.1.0"
+
+    # --- a drifted batch lands, train.yml on its schedule: the trigger fires, so the model is
+    # retrained; the gate blesses it and it is registered and assigned to staging ---
+    (dev / "data" / "batches" / "b03.csv").write_text(raw_data(200, seed=13, shift=2.5))
+    git(dev, "add", "data/batches")
+    git(dev, "commit", "-q", "-m", "data: batch b03")
+    git(dev, "push", "-q", "origin", "main")
+    tags_before_drift = w.origin_tags()
+    ci = w.ci_clone()
+    summary, out_file = w.tmp / "drift-summary.md", w.tmp / "drift-output"
+    w.ct(
+        ci,
+        "train",
+        CT_EVENT="schedule",
+        GITHUB_OUTPUT=str(out_file),
+        GITHUB_STEP_SUMMARY=str(summary),
+    )
+    assert "retrain=true" in out_file.read_text() and "verdict=blessed" in out_file.read_text()
+    assert "### Continuous training: retraining" in summary.read_text()
+    assert "- trigger: drift: " in summary.read_text()
+    w.ct(ci, "register", GITHUB_OUTPUT=str(out_file))
+    new_tags = w.origin_tags() - tags_before_drift
+    assert "model@v0.3.0" in new_tags and any(t.startswith("model#staging#") for t in new_tags)
+    body = git(w.origin, "log", "-1", "--format=%B", "main")
+    assert (
+        body.startswith("ct: record pipeline run")
+        and "Retraining decision: yes (trigger: drift" in body
+    )
+    assert json.loads(w.origin_file("main", "reports/trigger.json"))["retrain"] is True
+    git(dev, "pull", "-q", "--tags", "origin", "main")
 
     # --- a pull request that cripples the model (only the noise feature) ---
     git(dev, "checkout", "-q", "-b", "noise-only")
@@ -270,10 +364,12 @@ def test_train_promote_pr_and_refused_merge(world):
     # --- the pull request is merged anyway: train.yml records the run, promotes nothing ---
     git(dev, "checkout", "-q", "main")
     git(dev, "merge", "-q", "--no-ff", "-m", "merge noise-only", "noise-only")
+    before_push = git(w.origin, "rev-parse", "main").strip()
     git(dev, "push", "-q", "origin", "main")
     ci = w.ci_clone()
     out_file = w.tmp / "train-output-2"
-    w.ct(ci, "train")
+    log = w.ct_log(ci, "train", CT_EVENT="push", CT_BEFORE=before_push)
+    assert "ct:   - push changed params.yaml" in log  # forced, whatever the trigger says
     w.ct(ci, "site")  # built before the run is recorded: it must not be committed with it
     # The page the pull-request comment linked to exists on the site built from main's history.
     page = re.search(r"\(https://example\.org/site/(compare/[^)]+)\)", markdown).group(1)
@@ -288,7 +384,7 @@ def test_train_promote_pr_and_refused_merge(world):
     assert w.origin_tags() == tags_before_pr, "a refused model must not be registered or promoted"
     shown = json.loads(w.run(ci, "mlpages", "registry", "show", "--json"))
     assert shown["model"]["stage"]["prod"] == "v0.1.0"
-    assert shown["model"]["version"] == "v0.2.0"  # the latest version is still the hand-made one
+    assert shown["model"]["version"] == "v0.3.0"  # the latest is still the drift retraining's
 
 
 def test_unknown_step_prints_usage(tmp_path):
