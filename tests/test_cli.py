@@ -35,3 +35,22 @@ def test_unknown_command_fails():
     )
     assert out.returncode == 2
     assert "No such command" in out.stderr
+
+
+def test_build_warns_on_a_shallow_clone(make_repo, tmp_path):
+    repo = make_repo()
+    (repo.path / ".dvc").mkdir()
+    (repo.path / ".dvc" / "config").write_text("")
+    for i in range(3):
+        repo.commit(f"run {i}", {"params.yaml": f"lr: {i}\n", "dvc.yaml": "stages: {}\n"})
+    shallow = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", repo.path.as_uri(), str(shallow)], check=True
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "mlpages", "build", str(shallow), "--out", str(tmp_path / "s")],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "shallow" in out.stderr and "fetch-depth: 0" in out.stderr

@@ -61,8 +61,12 @@ def build(repo: Path, out: Path, strict: bool, base_url: str, title: str) -> Non
         f"in {report.seconds['total']:.1f}s ({report.rendered} rendered, {report.written} files "
         f"written, {report.unchanged} unchanged)."
     )
+    for message in report.repo_problem_messages:  # e.g. a shallow clone, an unreachable remote
+        click.echo(f"mlpages: warning: {message}", err=True)
     if report.problem_commits:
-        click.echo(f"{len(report.problem_commits)} commits had problems (shown on their pages).")
+        count = len(report.problem_commits)
+        noun = "commit" if count == 1 else "commits"
+        click.echo(f"{count} {noun} had problems (shown on their pages).")
     if strict and (report.problem_commits or report.repo_problems):
         raise StrictFailure(
             f"--strict: {len(report.problem_commits)} commits and {report.repo_problems} "

@@ -71,6 +71,7 @@ class BuildReport:
     commits: int = 0
     problem_commits: list[str] = field(default_factory=list)
     repo_problems: int = 0
+    repo_problem_messages: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -347,6 +348,7 @@ def build_site(
         sha for sha, snap in site.history.snapshots.items() if snap.problems
     )
     report.repo_problems = len(site.history.problems)
+    report.repo_problem_messages = [f"{p.kind}: {p.message}" for p in site.history.problems]
     mark = time.perf_counter()
     items = collect_pages(site)
     report.seconds["model"] = time.perf_counter() - mark
