@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -12,7 +13,8 @@ import pytest
 
 from mlpages.demo import DemoError, DemoPlan, prepare, run_demo
 
-pytestmark = pytest.mark.slow
+# one xdist group: the module-scoped demo below is played once, in one worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
 
 WEEKS = 8  # the short story: drift at week 5, a broken batch at 6, concept drift at 7
 
@@ -94,6 +96,136 @@ def test_monitor_flags_the_drift_and_pipeline_is_clean(demo: tuple[Path, str]) -
 def test_site_is_built(demo: tuple[Path, str]) -> None:
     root, out = demo
     assert (root / "site" / "index.html").is_file(), out
+
+
+# --- The site's story in Chromium, from file://: what a reader sees (rendered text, not HTML).
+
+
+def text(locator) -> str:
+    """The rendered text of ``locator`` with whitespace collapsed."""
+    return " ".join(locator.inner_text().split())
+
+
+def rows(watch, selector: str) -> list[str]:
+    """The rendered text of each row matched by ``selector``."""
+    return [" ".join(t.split()) for t in watch.page.locator(selector).all_inner_texts()]
+
+
+def open_all_details(watch) -> None:
+    """Open every collapsed <details> the way a reader would, by clicking its summary."""
+    closed = watch.page.locator("details:not([open]) > summary")
+    for _ in range(closed.count()):
+        closed.first.click()
+    assert closed.count() == 0
+
+
+def story_versions(out: str) -> tuple[list[str], str, str]:
+    """The versions the story registered, and the rollback's (from, to) versions."""
+    registered = re.findall(r"registered (v\d+\.\d+\.\d+) and promoted it to prod", out)
+    rollback = re.search(r"rolled prod back from (v\S+) to (v\S+)", out)
+    assert registered and rollback, out
+    return registered, rollback.group(1), rollback.group(2)
+
+
+@pytest.mark.browser
+def test_site_models_page_shows_versions_prod_and_rollback(demo, watch) -> None:
+    root, out = demo
+    registered, replaced, restored = story_versions(out)
+    assert registered == ["v1.0.0", "v1.1.0"] and (replaced, restored) == ("v1.1.0", "v1.0.0")
+    watch.open(root / "site" / "models.html")
+    cards = [c.lower() for c in rows(watch, ".artifact .cards .card")]  # CSS upper-cases h2
+    assert f"prod · production {restored}" in cards, cards
+    assert any(c.startswith(f"staging {replaced}") for c in cards), cards
+    assert f"versions {len(registered)} 1 rollback" in cards, cards
+    versions = {r.split()[0]: r for r in rows(watch, "table.versions tbody tr")}
+    assert set(versions) == set(registered)
+    assert "rolled back to" in versions[restored] and " prod " in versions[restored]
+    assert "rolled back to" not in versions[replaced] and " prod " not in versions[replaced]
+    assert all(r.endswith("blessed") for r in versions.values())  # only blessed ones registered
+    open_all_details(watch)
+    events = rows(watch, "details.events tbody tr")
+    assert len(events) == 7  # 2 registrations, 2 × (staging, prod), the rollback
+    rollbacks = [e for e in events if "rollback" in e.split("Rollback:")[0]]
+    assert len(rollbacks) == 1 and f"{restored} prod credit-model#prod#" in rollbacks[0]
+    assert f"replacing {replaced}" in rollbacks[0]
+    watch.open(root / "site" / "index.html")
+    production = text(watch.page.locator(".card:has(h2:text-is('Production model'))"))
+    assert f"credit-model {restored} prod since" in production, production
+    assert "rollback" in production.split("since", 1)[1], production
+    assert f"Newest version: {registered[-1]}" in production
+    assert watch.errors == []
+
+
+@pytest.mark.browser
+def test_site_validation_shows_the_stopped_batch_and_nothing_trained(demo, watch) -> None:
+    root, _ = demo
+    broken = f"week_{DemoPlan.for_weeks(WEEKS).broken_week:02d}.csv"
+    subjects = git(root / "repo", "log", "--format=%H %s", "main").splitlines()
+    sha = next(line.split()[0] for line in subjects if "batch rejected by validation" in line)
+    watch.open(root / "site" / "validation.html")
+    summary = text(watch.page.locator("p").filter(has_text="validated batches"))
+    assert "1 failed" in summary, summary
+    failed = watch.page.locator("table.validation tbody tr.bad")
+    assert failed.count() == 1
+    row = text(failed)
+    assert row.startswith(f"{broken} fail"), row
+    for kind in ("missing_column", "type_change", "out_of_range"):
+        assert kind in row, row
+    assert "nothing trained, nothing promoted" in row
+    # follow the row's commit link, as a reader would
+    failed.locator("a.sha").click()
+    watch.page.wait_for_load_state("load")
+    assert watch.page.url.endswith(f"/commit/{sha[:12]}.html"), watch.page.url
+    assert text(watch.page.locator("h1")).startswith(f"{sha[:8]} week 06: batch rejected")
+    validation = text(watch.page.locator("section:has(> h2:text-is('Data validation'))"))
+    assert validation.lower().startswith(f"data validation fail batch {broken}"), validation
+    assert {"missing_column", "type_change", "out_of_range"} <= set(validation.split())
+    # nothing ran after validation: every stage is unchanged vs the parent, metrics did not move
+    stages = dict(r.split()[:2] for r in rows(watch, "table.stages tbody tr"))
+    assert {"validate", "monitor", "train", "evaluate", "gate"} <= set(stages)
+    assert set(stages.values()) == {"same"}, stages
+    roc = next(r for r in rows(watch, "table tr") if r.startswith("test.roc_auc"))
+    assert roc.endswith(" 0"), roc  # Δ vs parent
+    # no version was registered at that commit, and the monitor never scored the batch
+    watch.open(root / "site" / "models.html")
+    commits = rows(watch, "table.versions tbody td:nth-child(3)")
+    assert commits and sha[:8] not in " ".join(commits)
+    watch.open(root / "site" / "monitoring.html")
+    open_all_details(watch)
+    assert broken not in text(watch.page.locator("body"))
+    assert watch.errors == []
+
+
+@pytest.mark.browser
+def test_site_monitoring_shows_the_drift_alert(demo, watch) -> None:
+    root, _ = demo
+    drifted = f"week_{DemoPlan.for_weeks(WEEKS).covariate_week:02d}.csv"
+    watch.open(root / "site" / "monitoring.html")
+    alerts = rows(watch, "table:has(th:text-is('Kind')) tbody tr")
+    assert any(a.startswith(f"{drifted} drift ") and "features drifted" in a for a in alerts)
+    assert not any(a.startswith("week_04.csv") for a in alerts)  # before the drift: quiet
+    triggers = rows(watch, "table.triggers:not(.all) tbody tr")
+    trigger = next(t for t in triggers if f" {drifted} " in t)
+    assert " retrain drift " in trigger and "credit-model v1.1.0 gate blessed" in trigger
+    assert watch.errors == []
+
+
+@pytest.mark.browser
+def test_every_demo_page_loads_without_errors(demo, watch) -> None:
+    site = demo[0] / "site"
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) >= 15
+    figures = 0
+    for page in pages:
+        watch.open(page)
+        drawn = watch.draw_all_figures()
+        if drawn:
+            watch.page.wait_for_function(
+                "n => document.querySelectorAll('.js-plotly-plot').length >= n", arg=drawn
+            )
+        figures += drawn
+        assert watch.errors == [], f"{page.relative_to(site)}: {watch.errors}"
+    assert figures >= 10
 
 
 def test_cli_refuses_a_short_story_and_a_foreign_folder(tmp_path: Path) -> None:
