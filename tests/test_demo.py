@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,14 +26,33 @@ def git(repo: Path, *args: str) -> str:
     ).stdout
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """One short demo shared by the tests below (the PR branch is skipped: same code as exp)."""
-    root = tmp_path_factory.mktemp("demo") / "mlpages-demo"
+def play_demo(base: Path) -> tuple[Path, str]:
+    """Play the short story into ``base`` (the PR branch is skipped: same code as exp)."""
+    root = base / "mlpages-demo"
     plan = replace(DemoPlan.for_weeks(WEEKS, rows=600), pull_request_after=0)
     result = run_demo(root, plan)
-    out = "\n".join(result.story) + f"\nRepository: {result.repo}\n"
-    return root, out
+    return root, "\n".join(result.story) + f"\nRepository: {result.repo}\n"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One short demo shared by the tests below, played once per test session.
+
+    Under xdist the tests may land on several workers (the xdist_group mark is ignored by
+    pytest-xdist 3.8 on pytest 9.2, whose node ids it can no longer suffix), so the first worker
+    plays the demo into the session's shared temp folder under a file lock and the others reuse it.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return play_demo(tmp_path_factory.mktemp("demo"))
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp().parent  # one per session, shared by its workers
+    story = shared / "demo-story.txt"
+    with open(shared / "demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not story.exists():
+            story.write_text(play_demo(shared / "demo")[1])
+        return shared / "demo" / "mlpages-demo", story.read_text()
 
 
 def test_output_tells_the_story(demo: tuple[Path, str]) -> None:
