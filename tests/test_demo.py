@@ -39,8 +39,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """One short demo shared by the tests below, played once per test session.
 
     Under xdist the tests may land on several workers (the xdist_group mark is ignored by
-    pytest-xdist 3.8 on pytest 9.2, whose node ids it can no longer suffix), so the first worker
-    plays the demo into the session's shared temp folder under a file lock and the others reuse it.
+    pytest-xdist 3.8 on pytest 9.2, whose node ids it can no longer suffix: pytest-xdist#1386),
+    so the first worker plays the demo into the session's shared temp folder under a file lock
+    and the others reuse it.
     """
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return play_demo(tmp_path_factory.mktemp("demo"))
