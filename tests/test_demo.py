@@ -207,6 +207,9 @@ def test_site_validation_shows_the_stopped_batch_and_nothing_trained(demo, watch
     assert set(stages.values()) == {"same"}, stages
     roc = next(r for r in rows(watch, "table tr") if r.startswith("test.roc_auc"))
     assert roc.endswith(" 0"), roc  # Δ vs parent
+    # the gate report in the tree is the parent's: the page must not pass it off as this run's
+    gate = text(watch.page.locator("section:has(> h2:text-is('Model gate'))"))
+    assert "comes from an earlier run" in gate and "stopped at validation" in gate, gate
     # no version was registered at that commit, and the monitor never scored the batch
     watch.open(root / "site" / "models.html")
     commits = rows(watch, "table.versions tbody td:nth-child(3)")

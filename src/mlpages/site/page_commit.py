@@ -166,8 +166,20 @@ def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, bytes]
         "missing_plots": sorted(p for p, d in snap.plot_data.items() if d.kind == "missing"),
         "validation": snap.reports.get("validation"),
         "gate": snap.reports.get("gate"),
+        # A report identical to the parent's was not produced at this commit (e.g. the pipeline
+        # stopped at validation): say so rather than present it as this run's verdict.
+        "gate_carried": bool(
+            parent is not None
+            and snap.reports.get("gate") is not None
+            and parent.reports.get("gate") == snap.reports.get("gate")
+        ),
+        "validation_failed": _status(snap.reports.get("validation")) == "fail",
         "versions": registered_versions(site, sha),
     }
+
+
+def _status(report: object) -> str | None:
+    return report.get("status") if isinstance(report, dict) else None
 
 
 def commit_key(site: SiteData, sha: str) -> str:
