@@ -374,3 +374,14 @@ def test_a_just_promoted_version_still_gets_a_visible_bar() -> None:
     spans = [StageSpan("prod", "v1", 0, 10_000), StageSpan("prod", "v2", 10_000, 10_000, open=True)]
     fig = charts_mlops.stage_timeline_figure(spans)
     assert fig["data"][1]["x"] == [200_000]  # 2 % of the timeline, in ms
+
+
+def test_flat_trend_gets_a_tight_range_and_no_repeated_axis_title() -> None:
+    points = [
+        charts_mlops.TrendPoint(sha=f"{i:040d}", time=1_700_000_000 + i, value=0.8, subject="s")
+        for i in range(3)
+    ]
+    fig = charts_mlops.trend_figure(points, "test.acc")
+    low, high = fig["layout"]["yaxis"]["range"]
+    assert 0.75 < low < 0.8 < high < 0.85
+    assert "title" not in fig["layout"]["yaxis"]

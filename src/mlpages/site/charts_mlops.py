@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlpages.site.charts_base import PALETTE, axis_title, base_layout, empty_figure, num, text
+from mlpages.site.charts_base import PALETTE, base_layout, empty_figure, num, text
 
 MARKER_STYLE = {
     "register": ("#6b7280", "dot"),
@@ -169,8 +169,13 @@ def trend_figure(
         return empty_figure(f"no value of {metric} on the default branch", heading)
     layout = base_layout(heading, height)
     layout["xaxis"]["type"] = "date"
-    if heading != metric:  # the heading already names the metric: a y title would repeat it
-        axis_title(layout, "yaxis", metric)
+    # No y-axis title: the heading names the metric. A flat series gets a tight range instead of
+    # Plotly's default of ±1 around it, which hides small moves.
+    ys = [v for _, v in values]
+    low, high = min(ys), max(ys)
+    if high - low < 1e-9:
+        pad = max(abs(low) * 0.05, 1e-3)
+        layout["yaxis"]["range"] = [low - pad, high + pad]
     trace = {
         "type": "scatter",
         "mode": "lines+markers",
