@@ -248,7 +248,7 @@ def test_get_started_fresh_clone_reads_a_local_dvc_remote(get_started, tmp_path)
 def test_get_started_build_and_strict(get_started, sites, tmp_path):
     repo, shas, _ = get_started
     site, proc = sites["get-started"]
-    assert "from 2 commits" in proc.stdout and "1 commits had problems" in proc.stdout
+    assert "from 2 commits" in proc.stdout and "1 commit had problems" in proc.stdout
     v1_page = soup(site / "commit" / f"{shas['v1'][:12]}.html")
     v1_text = v1_page.get_text(" ", strip=True)
     assert "not-in-cache" in v1_text and "eval/cnn/metrics.json" in v1_text

@@ -216,7 +216,7 @@ def test_cli_build_and_strict(make_repo):
     assert index.title.get_text().endswith("Churn <b>")
     repo.commit("broken params", {"params.yaml": "train: [unclosed\n"})
     lenient = _cli(".", "--out", "public", cwd=repo.path)
-    assert lenient.returncode == 0 and "1 commits had problems" in lenient.stdout
+    assert lenient.returncode == 0 and "1 commit had problems" in lenient.stdout
     strict = _cli(".", "--out", "public", "--strict", cwd=repo.path)
     assert strict.returncode == 1
     assert "--strict" in strict.stderr
