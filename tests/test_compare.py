@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+from factories import locked, snap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,30 +24,9 @@ from mlpages.compare import (
     same_value,
 )
 from mlpages.config import Config
-from mlpages.models import HashInfo, OutDecl, Problem, Snapshot, Stage, decode_value
+from mlpages.models import HashInfo, Problem, Stage, decode_value
 
 NAN, INF = float("nan"), float("inf")
-
-
-def snap(sha: str = "a" * 40, **kwargs) -> Snapshot:
-    return Snapshot(sha=sha, has_dvc=True, **kwargs)
-
-
-def locked(name: str, *, cmd="python -m train", deps=(), outs=(), params=(), **kw) -> Stage:
-    return Stage(
-        name=name,
-        dvcfile="dvc.yaml",
-        wdir=".",
-        cmd=cmd,
-        deps=tuple(d.path for d in deps),
-        outs=tuple(OutDecl(o.path, "outs") for o in outs),
-        locked=True,
-        lock_cmd=cmd,
-        lock_deps=tuple(deps),
-        lock_outs=tuple(outs),
-        lock_params=tuple(params),
-        **kw,
-    )
 
 
 # --- metrics ------------------------------------------------------------------------------------

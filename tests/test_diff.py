@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import git
+from factories import locked, snap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,33 +31,13 @@ from mlpages.diff_markdown import (
     github_length,
     render_markdown,
 )
-from mlpages.models import HashInfo, OutDecl, Problem, Snapshot, Stage
+from mlpages.models import HashInfo, Problem, Snapshot
 from mlpages.site.urls import compare_path
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("MLPAGES_UPDATE_GOLDEN") == "1"
 NAN, INF = float("nan"), float("inf")
 BASE_SHA, HEAD_SHA = "1" * 40, "2" * 40
-
-
-def snap(sha: str, **kwargs) -> Snapshot:
-    return Snapshot(sha=sha, has_dvc=True, **kwargs)
-
-
-def locked(name: str, *, cmd: str, deps=(), outs=(), params=()) -> Stage:
-    return Stage(
-        name=name,
-        dvcfile="dvc.yaml",
-        wdir=".",
-        cmd=cmd,
-        deps=tuple(d.path for d in deps),
-        outs=tuple(OutDecl(o.path, "outs") for o in outs),
-        locked=True,
-        lock_cmd=cmd,
-        lock_deps=tuple(deps),
-        lock_outs=tuple(outs),
-        lock_params=tuple(params),
-    )
 
 
 def assert_golden(name: str, text: str) -> None:
