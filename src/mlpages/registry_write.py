@@ -253,16 +253,29 @@ def _assign_tag(
     message: str | None,
     push: str | None,
 ) -> TagWritten:
-    counter = next_counter(state.name, _all_tag_names(repo))
-    tag = format_tag_name(ASSIGN, state.name, stage=stage, counter=counter)
     text = message or (f"Assigning stage {stage} to artifact {state.name} version {target.version}")
+    return _stage_tag(repo, ASSIGN, state, target, stage, text, push)
+
+
+def _stage_tag(
+    repo: Path,
+    kind: str,
+    state: ArtifactState,
+    target: ModelVersion,
+    stage: str,
+    text: str,
+    push: str | None,
+) -> TagWritten:
+    """Write an assign/unassign tag with the artifact's next counter, after the stage's last."""
+    counter = next_counter(state.name, _all_tag_names(repo))
+    tag = format_tag_name(kind, state.name, stage=stage, counter=counter)
     _wait_past(_last_stage_time(state, stage))
     return _write_tag(
         repo,
         tag,
         target.sha,
         text,
-        kind=ASSIGN,
+        kind=kind,
         artifact=state.name,
         version=target.version,
         stage=stage,
@@ -289,23 +302,10 @@ def unassign(
     target = state.version(name)
     if target is None or not _pair_assigned(state, name, stage):
         raise RegistryError(f"stage {stage!r} is not assigned to {artifact} {name}")
-    counter = next_counter(artifact, _all_tag_names(repo))
-    tag = format_tag_name(UNASSIGN, artifact, stage=stage, counter=counter)
     text = message or (
         f"Unassigning stage '{stage}' to artifact '{artifact}' version '{target.version}'"
     )
-    _wait_past(_last_stage_time(state, stage))
-    return _write_tag(
-        repo,
-        tag,
-        target.sha,
-        text,
-        kind=UNASSIGN,
-        artifact=artifact,
-        version=target.version,
-        stage=stage,
-        push=push,
-    )
+    return _stage_tag(repo, UNASSIGN, state, target, stage, text, push)
 
 
 def _pair_assigned(state: ArtifactState, version: str, stage: str) -> bool:
