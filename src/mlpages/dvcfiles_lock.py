@@ -12,7 +12,7 @@ import itertools
 import json
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlpages.dvcfiles_data import _one_line, decode_text, flatten, is_binary, load_yaml
@@ -365,17 +365,9 @@ def merge_lock(stage: Stage, entry: LockEntry | None) -> Stage:
             for h in items
         )
 
-    return Stage(
-        name=stage.name,
-        dvcfile=stage.dvcfile,
-        wdir=wdir,
-        cmd=stage.cmd,
-        deps=stage.deps,
-        outs=stage.outs,
-        params=stage.params,
-        frozen=stage.frozen,
-        always_changed=stage.always_changed,
-        desc=stage.desc,
+    # replace() keeps every declared field, including ones added to Stage later.
+    return replace(
+        stage,
         locked=True,
         lock_cmd=entry.cmd,
         lock_deps=rebase(entry.deps),

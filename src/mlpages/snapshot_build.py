@@ -365,13 +365,7 @@ class SnapshotBuilder:
                 if loaded.files is None:
                     note(loaded)
                 continue
-            ext = posixpath.splitext(path)[1].lower()
-            values, file_problems = self._cached_parse(
-                self._params, (loaded.blob_id, ext), loaded, lambda d, p=path: parse_params(d, p)
-            )
-            for problem in file_problems:
-                note(Loaded(problem=replace(problem, path=path)))
-            result[path] = values
+            self._parsed_file(path, loaded, self._params, parse_params, result, note)
         return result
 
     def _collect_metrics(self, view, yamls, stages, outs, note) -> dict[str, dict[str, Value]]:
@@ -390,20 +384,22 @@ class SnapshotBuilder:
                     if posixpath.splitext(p)[1].lower() in METRIC_EXTENSIONS
                 ]
                 for file_path, _ in targets:
-                    self._metrics_file(
-                        view, file_path, self.load(view, file_path, outs), result, note
-                    )
+                    self._metrics_file(file_path, self.load(view, file_path, outs), result, note)
                 continue
-            self._metrics_file(view, path, loaded, result, note)
+            self._metrics_file(path, loaded, result, note)
         return result
 
-    def _metrics_file(self, view, path, loaded, result, note) -> None:
+    def _metrics_file(self, path, loaded, result, note) -> None:
         if loaded.data is None:
             note(loaded)
             return
+        self._parsed_file(path, loaded, self._metrics, parse_metrics, result, note)
+
+    def _parsed_file(self, path, loaded, cache, parser, result, note) -> None:
+        """Parse a loaded params/metrics file once per (blob, extension); record its problems."""
         ext = posixpath.splitext(path)[1].lower()
         values, file_problems = self._cached_parse(
-            self._metrics, (loaded.blob_id, ext), loaded, lambda d, p=path: parse_metrics(d, p)
+            cache, (loaded.blob_id, ext), loaded, lambda d, p=path: parser(d, p)
         )
         for problem in file_problems:
             note(Loaded(problem=replace(problem, path=path)))
