@@ -42,8 +42,8 @@ site: $(STAMP)
 	$(BIN)/mlpages build . --out site
 
 ## Continuous training: the steps the GitHub workflows run (scripts/ct.sh; see docs/ci.md).
-.PHONY: ct-train ct-register ct-pr ct-promote ct-rollback ct-site
-ct-train ct-register ct-pr ct-promote ct-rollback ct-site: $(STAMP)
+.PHONY: ct-train ct-register ct-push ct-pr ct-promote ct-rollback ct-site
+ct-train ct-register ct-push ct-pr ct-promote ct-rollback ct-site: $(STAMP)
 	scripts/ct.sh $(@:ct-%=%)
 
 ## The train.yml and pr.yml sequences against a temporary clone with a local bare origin.

@@ -8,9 +8,12 @@
 #                            changing code/params/pipeline since CT_BEFORE, a dispatch); else
 #                            dvc repro. Writes retrain=true|false and the reasons (log, outputs)
 #   scripts/ct.sh register   commit dvc.lock + reports back; on a blessed gate of a retraining run
-#                            register a version and
-#                            assign the staging stage; push the branch and the new tags; dvc push
-#   scripts/ct.sh pr         dvc pull + dvc repro, then `mlpages diff` (markdown) against $BASE_SHA
+#                            register a version and assign the staging stage (in this clone only)
+#   scripts/ct.sh push       what register / promote / rollback queued: dvc push first (write
+#                            key), then the branch and the new tags in one atomic git push,
+#                            authenticated with $GITHUB_TOKEN for that one git process
+#   scripts/ct.sh pr         dvc pull + dvc repro, then `mlpages diff` (markdown) against $BASE_SHA;
+#                            PR_FROM_FORK=true: no pull, no repro (a fork gets no credentials)
 #   scripts/ct.sh promote    assign the production stage to $VERSION (default: the staging version)
 #   scripts/ct.sh rollback   give the production stage back to its previous version
 #   scripts/ct.sh site       mlpages build . --out site
@@ -18,14 +21,15 @@
 # Settings (environment): MLPAGES_ARTIFACT (default: model_artifact in the config, else the first
 # `type: model` artifact of dvc.yaml), MLPAGES_STAGING_STAGE (staging), MLPAGES_PROD_STAGE (the
 # config's production_stage, else prod), MLPAGES_BUMP (minor), GIT_REMOTE (origin), REASON,
-# BASE_SHA, HEAD_REF, SITE_URL, DIFF_FILE (mlpages-diff.md), VERSION; train: CT_EVENT (push |
-# schedule | workflow_dispatch; other values: the trigger decides), CT_BEFORE (the commit before a
-# push), CT_CODE_PATHS (src params.yaml dvc.yaml), CT_MONITOR_STAGE (monitor), CT_TRIGGER
+# BASE_SHA, HEAD_REF, SITE_URL, DIFF_FILE (mlpages-diff.md), VERSION, PR_FROM_FORK; push:
+# GITHUB_TOKEN (optional; sent as an HTTP header for GITHUB_SERVER_URL only); train: CT_EVENT
+# (push | schedule | workflow_dispatch; other values: the trigger decides), CT_BEFORE (the commit
+# before a push), CT_CODE_PATHS (src params.yaml dvc.yaml), CT_MONITOR_STAGE (monitor), CT_TRIGGER
 # (reports/trigger.json); GITHUB_OUTPUT and GITHUB_STEP_SUMMARY are written when set.
 set -euo pipefail
 
 case "${1:-}" in
-  train | register | pr | promote | rollback | site) ;;
+  train | register | push | pr | promote | rollback | site) ;;
   *)
     awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2
     exit 2
@@ -146,19 +150,36 @@ current_branch() {
   printf '%s\n' "$branch"
 }
 
-# Push the branch (when given) and the tags created since $1 (a sorted tag list), atomically.
-push_new_tags() {
-  local before=$1 branch=${2:-}
-  local refs=()
-  while IFS= read -r tag; do
-    [ -n "$tag" ] && refs+=("refs/tags/$tag")
-  done < <(comm -13 <(printf '%s\n' "$before") <(git tag -l | LC_ALL=C sort))
+# What the push step sends, queued by register / promote / rollback in a file in .git (never
+# committed): one refspec a line, or `dvc` for a dvc push before them.
+push_queue() { printf '%s/mlpages-ct-push\n' "$(git rev-parse --git-dir)"; }
+
+# Queue the commit for the branch (when given) and the tags created since $1 (a sorted tag list).
+queue_new_tags() {
+  local before=$1 branch=${2:-} queue
+  queue=$(push_queue)
   if [ -n "$branch" ]; then
-    refs=("HEAD:refs/heads/$branch" "${refs[@]}")
+    printf '%s:refs/heads/%s\n' "$(git rev-parse HEAD)" "$branch" >>"$queue"
   fi
-  if [ "${#refs[@]}" -gt 0 ]; then
-    git push --atomic "$GIT_REMOTE" "${refs[@]}"
+  while IFS= read -r tag; do
+    [ -n "$tag" ] && printf 'refs/tags/%s\n' "$tag" >>"$queue"
+  done < <(comm -13 <(printf '%s\n' "$before") <(git tag -l | LC_ALL=C sort))
+}
+
+# Run git with $GITHUB_TOKEN sent as an HTTP header by this one process: nothing is written to
+# .git/config (checkout runs with persist-credentials: false), so no other step finds a token.
+# The header is scoped to the server's URL, as actions/checkout scopes it.
+with_token() {
+  local auth=()
+  if [ -n "${GITHUB_TOKEN:-}" ]; then
+    local server=${GITHUB_SERVER_URL:-https://github.com} basic
+    basic=$(printf 'x-access-token:%s' "$GITHUB_TOKEN" | base64 | tr -d '\n')
+    auth=(GIT_CONFIG_COUNT=1 "GIT_CONFIG_KEY_0=http.${server%/}/.extraheader"
+      "GIT_CONFIG_VALUE_0=AUTHORIZATION: basic $basic")
   fi
+  # No prompt for a password in CI, and the DVC keys stay out of git's environment.
+  env -u GITHUB_TOKEN -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+    GIT_TERMINAL_PROMPT=0 "${auth[@]}" "$@"
 }
 
 pull_data() {
@@ -362,29 +383,64 @@ cmd_register() {
       --message "Registered by continuous training${REASON:+: $REASON}${why:+ ($why)}"
     mlpages registry assign "$ARTIFACT" "$STAGING" HEAD
   fi
-  push_new_tags "$tags_before" "$branch"
+  queue_new_tags "$tags_before" "$branch"
   if has_remote; then
-    log "dvc push"
-    dvc push
+    echo dvc >>"$(push_queue)"
   fi
+  log "queued for the push step: $(paste -sd ' ' "$(push_queue)")"
   rm -f "$decision_file" # one decision per train step
   set_output verdict "$verdict"
   set_output retrain "$retrain"
   set_output sha "$(git rev-parse HEAD)"
 }
 
+cmd_push() {
+  local queue refs=() dvc=false line
+  queue=$(push_queue)
+  if [ ! -s "$queue" ]; then
+    log "nothing to push: register, promote and rollback queue what this step sends"
+    return
+  fi
+  while IFS= read -r line; do
+    case "$line" in
+      "") ;;
+      dvc) dvc=true ;;
+      *) refs+=("$line") ;;
+    esac
+  done < <(awk '!seen[$0]++' "$queue")
+  # The data first: a commit on the remote must never name outputs its DVC remote lacks.
+  if [ "$dvc" = true ] && has_remote; then
+    log "dvc push"
+    env -u GITHUB_TOKEN dvc push
+  fi
+  if [ "${#refs[@]}" -gt 0 ]; then
+    log "git push --atomic $GIT_REMOTE ${refs[*]}"
+    if ! with_token git push --atomic "$GIT_REMOTE" "${refs[@]}"; then
+      log "$GIT_REMOTE refused the push (git says why above: the branch or a tag moved since" \
+        "this run started, or the token may not write); nothing was pushed"
+      exit 1
+    fi
+  fi
+  rm -f "$queue"
+}
+
 cmd_pr() {
-  # The diff is written whatever happens (a fork's pull request cannot read the remote's secrets,
-  # a code change can break a stage), then the step fails if the pipeline did not run.
+  # The diff is written whatever happens (a code change can break a stage), then the step fails
+  # if the pipeline did not run. A fork's pull request is given no credentials on purpose: its
+  # diff shows the results committed on its branch, and the step succeeds.
   local status=0 note=""
-  if ! pull_data; then
+  if [ "${PR_FROM_FORK:-false}" = true ]; then
+    note="pull request from a fork: it gets no access to the DVC remote, so the pipeline did"
+    note+=" not run; the results below are the ones committed on the branch."
+    log "$note"
+  elif ! pull_data; then
     status=1
     note="dvc pull failed (no access to the DVC remote?): the pipeline did not run"
   elif ! dvc repro; then
     status=1
     note="dvc repro failed: the results below may be stale or partial"
   fi
-  [ -n "$note" ] && note="$note; see the job log."
+  [ "$status" -ne 0 ] && note="$note; see the job log."
   local args=()
   [ -n "${BASE_SHA:-}" ] && args+=("$BASE_SHA")
   [ -n "${SITE_URL:-}" ] && args+=(--site-url "$SITE_URL")
@@ -425,7 +481,7 @@ print((state.get("stage") or {}).get(sys.argv[2]) or "")
   local message=()
   [ -n "${REASON:-}" ] && message=(--message "Promote $ARTIFACT $version to $PROD: $REASON")
   mlpages registry assign "$ARTIFACT" "$PROD" --version "$version" "${message[@]}"
-  push_new_tags "$tags_before"
+  queue_new_tags "$tags_before"
 }
 
 cmd_rollback() {
@@ -434,7 +490,7 @@ cmd_rollback() {
   tags_before=$(git tag -l | LC_ALL=C sort)
   # No custom message: the registry marks the assignment as a rollback in its own message.
   mlpages registry rollback "$ARTIFACT" "$PROD"
-  push_new_tags "$tags_before"
+  queue_new_tags "$tags_before"
 }
 
 cmd_site() {

@@ -217,8 +217,13 @@ def test_train_promote_pr_and_refused_merge(world):
     out_file = w.tmp / "train-output"
     w.ct(ci, "train", CT_EVENT="push", GITHUB_OUTPUT=str(out_file))
     assert "retrain=true" in out_file.read_text()
+    stored = set(w.store.rglob("*"))
     w.ct(ci, "register", GITHUB_OUTPUT=str(out_file), REASON="first run")
     assert "verdict=blessed" in out_file.read_text()
+    # register writes in the clone only; the push step (the one with credentials) publishes
+    assert w.origin_tags() == set() and set(w.store.rglob("*")) == stored
+    w.ct(ci, "push")
+    assert set(w.store.rglob("*")) > stored
     tags = w.origin_tags()
     assert {"model@v0.1.0", "model#staging#1"} <= tags, tags
     gate = json.loads(w.origin_file("main", "reports/gate.json"))
@@ -227,13 +232,14 @@ def test_train_promote_pr_and_refused_merge(world):
     assert "models/model.pkl" in lock and "reports/gate.json" in lock
     message = git(w.origin, "log", "-1", "--format=%s", "main")
     assert message.strip() == "ct: record pipeline run (first run)"
-    assert any(w.store.rglob("*")), "dvc push stored nothing in the remote"
     w.ct(ci, "site")
     assert (ci / "site" / "index.html").is_file()
 
     # --- train.yml dispatched with action=promote: staging version -> prod ---
     ci = w.ci_clone()
     w.ct(ci, "promote", REASON="looks good")
+    assert not any(t.startswith("model#prod#") for t in w.origin_tags())
+    w.ct(ci, "push")
     assert any(t.startswith("model#prod#") for t in w.origin_tags())
     shown = json.loads(w.run(ci, "mlpages", "registry", "show", "--json"))
     assert shown["model"]["stage"]["prod"] == "v0.1.0"
@@ -260,6 +266,7 @@ def test_train_promote_pr_and_refused_merge(world):
     assert "monitoring only, no retraining" in summary.read_text()
     assert "ct: dvc repro monitor" in log and "ct: dvc repro\n" not in log
     w.ct(ci, "register")
+    w.ct(ci, "push")
     assert git(w.origin, "rev-parse", "main~1").strip() == main_before
     message = git(w.origin, "log", "-1", "--format=%s", "main").strip()
     assert message == "ct: record monitoring, no retraining"
@@ -280,10 +287,12 @@ def test_train_promote_pr_and_refused_merge(world):
     git(dev, "push", "-q", "origin", "model@v0.2.0")
     ci = w.ci_clone()
     w.ct(ci, "promote", VERSION="v0.2.0")
+    w.ct(ci, "push")
     shown = json.loads(w.run(ci, "mlpages", "registry", "show", "--json"))
     assert shown["model"]["stage"]["prod"] == "v0.2.0"
     ci = w.ci_clone()
     w.ct(ci, "rollback")
+    w.ct(ci, "push")
     shown = json.loads(w.run(ci, "mlpages", "registry", "show", "--json"))
     assert shown["model"]["stage"]["prod"] == "v0.1.0"
     events = json.loads(w.run(ci, "mlpages", "registry", "history", "model", "--json"))
@@ -309,6 +318,7 @@ def test_train_promote_pr_and_refused_merge(world):
     assert "### Continuous training: retraining" in summary.read_text()
     assert "- trigger: drift: " in summary.read_text()
     w.ct(ci, "register", GITHUB_OUTPUT=str(out_file))
+    w.ct(ci, "push")
     new_tags = w.origin_tags() - tags_before_drift
     assert "model@v0.3.0" in new_tags and any(t.startswith("model#staging#") for t in new_tags)
     body = git(w.origin, "log", "-1", "--format=%B", "main")
@@ -361,6 +371,16 @@ def test_train_promote_pr_and_refused_merge(world):
     assert summary.read_text().startswith(MARKER)
     assert "⚠️ dvc repro failed" in summary.read_text()
 
+    # --- the same branch from a fork: no credentials, so no pull and no repro; a summary of
+    # what is committed on the branch, and the step succeeds ---
+    ci = w.ci_clone("origin/broken")
+    summary = w.tmp / "fork-summary.md"
+    log = w.ct_log(ci, "pr", PR_FROM_FORK="true", BASE_SHA=base, GITHUB_STEP_SUMMARY=str(summary))
+    assert "pull request from a fork" in log and "dvc pull" not in log
+    assert summary.read_text().startswith(MARKER)
+    assert "pull request from a fork: it gets no access to the DVC remote" in summary.read_text()
+    assert not (ci / ".dvc" / "cache").exists()  # nothing was pulled, nothing was run
+
     # --- the pull request is merged anyway: train.yml records the run, promotes nothing ---
     git(dev, "checkout", "-q", "main")
     git(dev, "merge", "-q", "--no-ff", "-m", "merge noise-only", "noise-only")
@@ -375,6 +395,7 @@ def test_train_promote_pr_and_refused_merge(world):
     page = re.search(r"\(https://example\.org/site/(compare/[^)]+)\)", markdown).group(1)
     assert (ci / "site" / page).is_file(), page
     w.ct(ci, "register", GITHUB_OUTPUT=str(out_file))
+    w.ct(ci, "push")
     assert "verdict=rejected" in out_file.read_text()
     committed = git(w.origin, "show", "--name-only", "--format=", "main").split()
     assert "dvc.lock" in committed and "reports/gate.json" in committed
@@ -390,3 +411,70 @@ def test_train_promote_pr_and_refused_merge(world):
 def test_unknown_step_prints_usage(tmp_path):
     proc = subprocess.run(["bash", str(CT), "nope"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 2 and "scripts/ct.sh train" in proc.stderr
+
+
+REGISTRY_DVC_YAML = """\
+artifacts:
+  model:
+    path: models/model.pkl
+    type: model
+"""
+
+
+def test_push_step_authenticates_only_its_own_git_process(tmp_path):
+    """`ct.sh push` against an HTTP origin that wants a token, as github.com does.
+
+    The CI clone is made the way actions/checkout does with persist-credentials: false (the
+    token as a one-off header); promote writes its tag locally, and only the push step, given
+    GITHUB_TOKEN, can publish it. The token never reaches .git/config.
+    """
+    from git_http_server import basic_auth, git_http_server, server_url
+
+    w, token = World(tmp_path), "ghs_test-token-4711"
+    git(tmp_path, "init", "-q", "--bare", str(w.origin))
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    git(dev, "init", "-q")
+    (dev / "models").mkdir()
+    (dev / "models" / "model.pkl").write_text("a model")
+    (dev / "dvc.yaml").write_text(REGISTRY_DVC_YAML)
+    git(dev, "add", "-A")
+    git(dev, "commit", "-q", "-m", "a model")
+    w.run(dev, "mlpages", "registry", "register", "model")
+    w.run(dev, "mlpages", "registry", "assign", "model", "staging")
+    git(dev, "push", "-q", "--tags", str(w.origin), "HEAD:refs/heads/main")
+
+    with git_http_server(tmp_path, token) as server:
+        url = f"{server_url(server)}/origin.git"
+        ci = tmp_path / "ci"
+        header = f"http.extraheader=AUTHORIZATION: {basic_auth(token)}"
+        git(tmp_path, "-c", header, "clone", "-q", url, str(ci))
+        w.ct(ci, "promote")
+        assert w.origin_tags() == {"model@v0.0.1", "model#staging#1"}
+        server.seen.clear()
+
+        # No token, then a wrong one: refused, nothing pushed, the step says so in one line.
+        for env in ({}, {"GITHUB_TOKEN": "wrong", "GITHUB_SERVER_URL": server_url(server)}):
+            proc = subprocess.run(
+                ["bash", str(CT), "push"],
+                cwd=ci,
+                env={**w.env, **env},
+                capture_output=True,
+                text=True,
+            )
+            assert proc.returncode == 1, proc.stderr
+            assert "ct: origin refused the push" in proc.stderr
+            assert w.origin_tags() == {"model@v0.0.1", "model#staging#1"}
+
+        w.ct(ci, "push", GITHUB_TOKEN=token, GITHUB_SERVER_URL=server_url(server))
+        assert w.origin_tags() == {"model@v0.0.1", "model#staging#1", "model#prod#2"}
+        assert basic_auth(token) in server.seen
+        log = w.ct_log(ci, "push", GITHUB_TOKEN=token, GITHUB_SERVER_URL=server_url(server))
+        assert "nothing to push" in log  # the queue was sent once and removed
+
+    config = (ci / ".git" / "config").read_text()
+    assert token not in config and "extraheader" not in config
+    assert basic_auth(token).split()[1] not in config
+    assert not any(
+        token in p.read_text(errors="replace") for p in (ci / ".git").glob("*") if p.is_file()
+    )

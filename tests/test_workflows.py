@@ -1,11 +1,13 @@
-"""The GitHub Actions workflows: structure, least privilege, pinning, and the two auditors."""
+"""The GitHub Actions workflows: structure, least privilege, credentials, pinning, two auditors."""
 
 from __future__ import annotations
 
+import copy
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +105,6 @@ def test_actions_pinned_by_sha_with_version_comment(name):
 
 
 def test_checkout_credentials_and_history():
-    pushing_jobs = {("train", "train"), ("train", "promote")}
     history_jobs = {
         ("train", "train"),
         ("train", "promote"),
@@ -118,8 +119,8 @@ def test_checkout_credentials_and_history():
                     continue
                 seen.add((name, job_id))
                 options = step.get("with") or {}
-                expected = (name, job_id) in pushing_jobs
-                assert options.get("persist-credentials") is expected, f"{name}/{job_id}"
+                # Never a token in .git/config: the push step authenticates its own git process.
+                assert options.get("persist-credentials") is False, f"{name}/{job_id}"
                 if (name, job_id) in history_jobs:
                     assert options.get("fetch-depth") == 0, f"{name}/{job_id} reads history"
     assert history_jobs <= seen
@@ -223,9 +224,11 @@ def _tool(name: str) -> str:
     return path
 
 
-def test_zizmor_reports_nothing():
+def test_zizmor_auditor_reports_nothing():
+    # The auditor persona adds the audits the default one leaves out (secrets-outside-env among
+    # them); the pre-commit hook runs the same command.
     proc = subprocess.run(
-        [_tool("zizmor"), "--offline", "--min-severity", "informational", str(WORKFLOWS)],
+        [_tool("zizmor"), "--offline", "--persona=auditor", str(WORKFLOWS)],
         capture_output=True,
         text=True,
     )
@@ -241,3 +244,238 @@ def test_workflows_match_the_github_schema():
         text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_pre_commit_hook_runs_the_same_audits():
+    hooks = {
+        hook["id"]: hook
+        for repo in yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"]
+        for hook in repo["hooks"]
+    }
+    assert hooks["zizmor"]["entry"].split() == ["zizmor", "--offline", "--persona=auditor"]
+    schema = hooks["check-github-workflows"]["entry"].split()
+    assert schema == ["check-jsonschema", "--builtin-schema", "vendor.github-workflows"]
+
+
+# --- credentials: who gets which secret, and where ---------------------------------------------
+
+READ_SECRETS = {"DVC_READ_AWS_ACCESS_KEY_ID", "DVC_READ_AWS_SECRET_ACCESS_KEY"}
+WRITE_SECRETS = {"DVC_WRITE_AWS_ACCESS_KEY_ID", "DVC_WRITE_AWS_SECRET_ACCESS_KEY"}
+READ_ENVIRONMENT, WRITE_ENVIRONMENT = "dvc-read", "model-registry"
+PUSH_STEP = "make ct-push"
+# What a pull-request job writes before a read secret, so a fork's run gets an empty value even
+# where a runner hands every job every secret (nektos/act does).
+FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository && secrets."
+SECRET_RE = re.compile(r"\bsecrets\s*(?:\.\s*([A-Za-z_][\w-]*)|\[)")
+TOKEN_RE = re.compile(r"\bgithub\s*\.\s*token\b|\bsecrets\s*\.\s*github_token\b", re.IGNORECASE)
+
+
+def strings(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every string in a parsed YAML tree (keys included), with where it is."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from strings(key, f"{path}.{key}")
+            yield from strings(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from strings(value, f"{path}[{index}]")
+    elif isinstance(node, str):
+        yield path.lstrip("."), node
+
+
+def credentials_in(text: str) -> set[str]:
+    """The secret names (``[index]`` for indexing) and ``token`` referenced by an expression."""
+    found = {"token"} if TOKEN_RE.search(text) else set()
+    for match in SECRET_RE.finditer(text):
+        name = match.group(1)
+        found.add(
+            "[index]" if name is None else "token" if name.upper() == "GITHUB_TOKEN" else name
+        )
+    return found
+
+
+def environment_of(job: dict[str, Any]) -> str | None:
+    environment = job.get("environment")
+    return environment.get("name") if isinstance(environment, dict) else environment
+
+
+def credential_problems(workflows: dict[str, dict[str, Any]]) -> list[str]:
+    """Every way the workflows break the credential rules (docs/ci.md), one line each."""
+    problems = []
+    for name, workflow in workflows.items():
+        runs_pr_code = bool({"pull_request", "pull_request_target"} & set(workflow["on"] or {}))
+        outside = {k: v for k, v in workflow.items() if k != "jobs"}
+        for path, text in strings(outside):
+            if credentials_in(text):
+                problems.append(f"{name}: credentials outside a step ({path})")
+        for job_id, job in workflow["jobs"].items():
+            where = f"{name}/{job_id}"
+            environment = environment_of(job)
+            if "secrets" in job:
+                problems.append(f"{where}: passes secrets to a reusable workflow")
+            for path, text in strings({k: v for k, v in job.items() if k != "steps"}):
+                if credentials_in(text):
+                    problems.append(f"{where}: credentials at job level ({path})")
+            if runs_pr_code and environment == WRITE_ENVIRONMENT:
+                problems.append(f"{where}: a pull-request job in the write environment")
+            for index, step in enumerate(steps(job)):
+                at = f"{where} step {index + 1}"
+                checkout = str(step.get("uses", "")).startswith("actions/checkout@")
+                if checkout and (step.get("with") or {}).get("persist-credentials") is not False:
+                    problems.append(f"{at}: checkout without persist-credentials: false")
+                for path, text in strings({k: v for k, v in step.items() if k != "env"}):
+                    if credentials_in(text):
+                        problems.append(f"{at}: credentials outside env: ({path})")
+                pushes = step.get("run") == PUSH_STEP
+                for variable, value in (step.get("env") or {}).items():
+                    for credential in credentials_in(str(value)):
+                        problem = _credential_problem(
+                            credential, str(value), environment, pushes, runs_pr_code
+                        )
+                        if problem:
+                            problems.append(f"{at}: {variable}: {problem}")
+    return problems
+
+
+def _credential_problem(
+    credential: str, value: str, environment: str | None, pushes: bool, runs_pr_code: bool
+) -> str | None:
+    if credential in WRITE_SECRETS or credential == "token":
+        if runs_pr_code:
+            return f"{credential} in a workflow that runs pull-request code"
+        if environment != WRITE_ENVIRONMENT:
+            return f"{credential} outside the {WRITE_ENVIRONMENT} environment"
+        if not pushes:
+            return f"{credential} in a step other than the push step ({PUSH_STEP})"
+        return None
+    if credential in READ_SECRETS:
+        if environment not in (READ_ENVIRONMENT, WRITE_ENVIRONMENT):
+            return f"{credential} outside the {READ_ENVIRONMENT} environment"
+        if runs_pr_code and FORK_GUARD + credential not in " ".join(value.split()):
+            return f"{credential} without the fork guard"
+        return None
+    return f"unknown secret {credential} (not one of the documented read/write pairs)"
+
+
+def all_workflows() -> dict[str, dict[str, Any]]:
+    return {name: load(name) for name in NAMES}
+
+
+def test_credentials_follow_the_rules():
+    assert credential_problems(all_workflows()) == []
+
+
+def test_pull_requests_and_the_site_build_read_only():
+    for name, job_id in (("pr", "diff"), ("pages", "build")):
+        job = jobs(name)[job_id]
+        assert environment_of(job) == READ_ENVIRONMENT, f"{name}/{job_id}"
+        used = set().union(*(credentials_in(text) for _, text in strings(job)))
+        assert used == READ_SECRETS, f"{name}/{job_id}: {used}"
+    assert "secrets" not in (load("pages")["on"]["workflow_call"] or {})
+    for job_id in ("comment",):
+        assert not any(credentials_in(text) for _, text in strings(jobs("pr")[job_id]))
+    ci = jobs("ci")["test"]
+    assert "container" not in ci  # setup-python and apt, not an image that cannot be pinned
+    assert not any(credentials_in(text) for _, text in strings(ci))
+
+
+def test_only_the_push_steps_hold_write_credentials():
+    train = jobs("train")
+    for job_id, expected in (("train", WRITE_SECRETS | {"token"}), ("promote", {"token"})):
+        job = train[job_id]
+        assert environment_of(job) == WRITE_ENVIRONMENT
+        assert job["permissions"] == {"contents": "write"}
+        push = steps(job)[-1]
+        assert push["run"] == PUSH_STEP, f"{job_id}: the push is the last step"
+        held = set().union(*(credentials_in(str(v)) for v in push["env"].values()))
+        assert held & (WRITE_SECRETS | {"token"}) == expected, job_id
+        assert push["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+        for step in steps(job)[:-1]:
+            held = set().union(*(credentials_in(str(v)) for v in (step.get("env") or {}).values()))
+            assert held <= READ_SECRETS, f"{job_id}: {step.get('name')}: {held}"
+    assert environment_of(train["site"]) is None and "secrets" not in train["site"]
+    writers = [
+        f"{name}/{job_id}"
+        for name in NAMES
+        for job_id, job in jobs(name).items()
+        if environment_of(job) == WRITE_ENVIRONMENT
+    ]
+    assert writers == ["train/train", "train/promote"]
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(workflows: dict[str, Any]) -> None:
+        node = workflows
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return mutate
+
+
+def _step_env(name: str, job: str, index: int, **env: str) -> Callable[[dict[str, Any]], None]:
+    def mutate(workflows: dict[str, Any]) -> None:
+        workflows[name]["jobs"][job]["steps"][index].setdefault("env", {}).update(env)
+
+    return mutate
+
+
+WRITE_KEY = "${{ secrets.DVC_WRITE_AWS_ACCESS_KEY_ID }}"
+VIOLATIONS = [
+    ("write key in the PR job", _step_env("pr", "diff", -1, KEY=WRITE_KEY), "pull-request code"),
+    ("token in the train step", _step_env("train", "train", -3, T="${{ github.token }}"), "push"),
+    ("write key before the push", _step_env("train", "train", -2, K=WRITE_KEY), "push step"),
+    (
+        "persisted checkout",
+        _set(("train", "jobs", "train", "steps", 0, "with", "persist-credentials"), True),
+        "persist-credentials",
+    ),
+    (
+        "job-level env",
+        _set(("pages", "jobs", "build", "env"), {"K": "${{ secrets.DVC_READ_AWS_ACCESS_KEY_ID }}"}),
+        "job level",
+    ),
+    (
+        "workflow-level env",
+        _set(("train", "env"), {"T": "${{ secrets.GITHUB_TOKEN }}"}),
+        "outside a step",
+    ),
+    ("no environment", _set(("train", "jobs", "train", "environment"), None), "outside the model"),
+    (
+        "read key without the fork guard",
+        _step_env("pr", "diff", -1, AWS_ACCESS_KEY_ID="${{ secrets.DVC_READ_AWS_ACCESS_KEY_ID }}"),
+        "fork guard",
+    ),
+    ("secrets: inherit", _set(("train", "jobs", "site", "secrets"), "inherit"), "reusable"),
+    (
+        "a secret as an action input",
+        _set(("pages", "jobs", "build", "steps", 1, "with", "token"), WRITE_KEY),
+        "outside env",
+    ),
+    (
+        "an undocumented secret",
+        _step_env("pages", "build", -2, X="${{ secrets.OTHER }}"),
+        "unknown",
+    ),
+    ("indexed secrets", _step_env("pages", "build", -2, X="${{ secrets['A'] }}"), "unknown"),
+    (
+        "the write environment in a PR job",
+        _set(("pr", "jobs", "diff", "environment"), "model-registry"),
+        "write environment",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "mutate", "expected"), VIOLATIONS, ids=[v[0] for v in VIOLATIONS])
+def test_credential_rules_catch_each_violation(case, mutate, expected):
+    workflows = copy.deepcopy(all_workflows())
+    mutate(workflows)
+    problems = credential_problems(workflows)
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_secret_and_environment_names_are_documented():
+    for doc in ("ci.md", "remote.md"):
+        text = (ROOT / "docs" / doc).read_text()
+        for name in sorted(READ_SECRETS | WRITE_SECRETS | {READ_ENVIRONMENT, WRITE_ENVIRONMENT}):
+            assert f"`{name}`" in text, f"docs/{doc} does not name {name}"

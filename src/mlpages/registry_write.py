@@ -4,14 +4,24 @@ Tag names and messages are the ones ``gto`` itself writes (``churn@v1.0.0`` "Reg
 churn version v1.0.0"; ``churn#prod#3`` "Assigning stage prod to artifact churn version v1.0.0"),
 so ``gto show`` reads our registry and we read GTO's. History is never rewritten: a rollback is a
 new assignment tag whose message starts with ``Rollback:``.
+
+Every command holds the repository's registry lock (:mod:`mlpages.registry_lock`) from reading
+the registry to writing (and pushing) its tag, so concurrent commands behave as if they ran one
+after the other. ``git tag`` itself creates the ref only if it still does not exist (its ref
+update carries the old value it checked), so a writer that ignores the lock cannot overwrite a
+tag either.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Concatenate, ParamSpec
 
 from mlpages.errors import RegistryError
 from mlpages.registry import (
@@ -22,6 +32,7 @@ from mlpages.registry import (
     resolve_commit,
     run_git,
 )
+from mlpages.registry_lock import registry_lock
 from mlpages.registry_read import (
     ASSIGN,
     DEPRECATE,
@@ -41,6 +52,7 @@ from mlpages.registry_read import (
 )
 
 BUMPS = ("major", "minor", "patch")
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,19 @@ class TagWritten:
     stage: str | None
     message: str
     pushed_to: str | None = None
+
+
+def _one_writer(
+    command: Callable[Concatenate[Path, P], TagWritten],
+) -> Callable[Concatenate[Path, P], TagWritten]:
+    """Run a registry command under the registry lock: its read, decision and write are one."""
+
+    @functools.wraps(command)
+    def locked(repo: Path, *args: P.args, **kwargs: P.kwargs) -> TagWritten:
+        with registry_lock(Path(repo)):
+            return command(repo, *args, **kwargs)
+
+    return locked
 
 
 def _short(sha: str) -> str:
@@ -133,14 +158,39 @@ def _write_tag(
         raise RegistryError(f"tag {name!r} already exists")
     run_git(repo, "tag", "-a", "-m", message, name, sha)
     if push:
-        try:
-            run_git(repo, "push", "--quiet", push, f"refs/tags/{name}")
-        except RegistryError as exc:
-            problem = f"created tag {name!r} but could not push it to {push}: {exc}"
-            raise RegistryError(problem) from None
+        _push_tag(repo, push, name)
     return TagWritten(name, sha, kind, artifact, version, stage, message, push)
 
 
+def _push_tag(repo: Path, remote: str, name: str) -> None:
+    """Push the new tag; if the remote has that tag already, delete ours (it lost the race)."""
+    ref = f"refs/tags/{name}"
+    proc = subprocess.run(
+        ["git", "push", "--porcelain", remote, ref], cwd=repo, capture_output=True, text=True
+    )
+    if proc.returncode == 0:
+        return
+    refused = [line for line in proc.stdout.splitlines() if line.startswith(f"!\t{ref}:")]
+    if refused and "(already exists)" in refused[0]:
+        # Tags are never force-pushed: the remote's tag is the registry's truth, ours is stale.
+        run_git(repo, "tag", "-d", name)
+        raise RegistryError(
+            f"{remote} already has a tag {name!r} (written by another clone since this one last "
+            f"fetched): the local tag was deleted; fetch the registry (git fetch --tags {remote}) "
+            "and run the command again"
+        )
+    if refused:
+        reason = refused[0].split("\t")[-1]
+    else:
+        lines = proc.stderr.strip().splitlines() or ["git push failed"]
+        reason = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[-1])
+    raise RegistryError(
+        f"created tag {name!r} but could not push it to {remote} ({reason}); the tag is kept "
+        f"here: push it later with git push {remote} {name}"
+    )
+
+
+@_one_writer
 def register(
     repo: Path,
     artifact: str,
@@ -225,6 +275,7 @@ def _last_stage_time(state: ArtifactState, stage: str) -> int | None:
     return max(times, default=None)
 
 
+@_one_writer
 def assign(
     repo: Path,
     artifact: str,
@@ -283,6 +334,7 @@ def _stage_tag(
     )
 
 
+@_one_writer
 def unassign(
     repo: Path,
     artifact: str,
@@ -314,6 +366,7 @@ def _pair_assigned(state: ArtifactState, version: str, stage: str) -> bool:
     return bool(pair) and pair[-1].kind == ASSIGN
 
 
+@_one_writer
 def deprecate(
     repo: Path, artifact: str, message: str | None = None, push: str | None = None
 ) -> TagWritten:
@@ -356,6 +409,7 @@ def previous_holder(state: ArtifactState, stage: str) -> ModelVersion | None:
     return None
 
 
+@_one_writer
 def rollback(
     repo: Path, artifact: str, stage: str, message: str | None = None, push: str | None = None
 ) -> TagWritten:

@@ -1,0 +1,109 @@
+"""The two remote keys CI uses: docs/remote.md's IAM policies, enforced by a real S3 server.
+
+The read-only policy is what pull-request jobs and the site build get; the write policy is what
+only the push step of train.yml gets. Both documents are read from the docs (so the docs cannot
+drift from what was tested) and given to IAM users of moto's S3 server, which checks signatures
+and evaluates the policies; then real `dvc push` / `dvc pull` runs show what each key can do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import git
+from s3server import ALLOW_S3, start_s3_server
+
+ROOT = Path(__file__).resolve().parents[1]
+BUCKET, PREFIX = "mlpages-dvc", "store"  # the names the documented policies use
+
+
+def documented_policies() -> dict[str, dict]:
+    """The read-only and the write policy: the JSON blocks of docs/remote.md."""
+    text = (ROOT / "docs" / "remote.md").read_text()
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", text, flags=re.DOTALL)]
+    assert len(blocks) == 2, "docs/remote.md should show exactly two policies"
+
+    def actions(policy: dict) -> set[str]:
+        found = set()
+        for statement in policy["Statement"]:
+            listed = statement["Action"]
+            found |= {listed} if isinstance(listed, str) else set(listed)
+        return found
+
+    read, write = sorted(blocks, key=lambda p: "s3:PutObject" in actions(p))
+    assert "s3:PutObject" not in actions(read) and "s3:PutObject" in actions(write)
+    assert not any("*" in a or "Delete" in a for p in blocks for a in actions(p))
+    return {"read": read, "write": write}
+
+
+@pytest.fixture
+def s3(tmp_path: Path):
+    policies = {name: json.dumps(doc) for name, doc in documented_policies().items()}
+    server = start_s3_server(tmp_path, {"admin": ALLOW_S3, **policies})
+    server.client().create_bucket(Bucket=BUCKET)
+    yield server
+    server.stop()
+
+
+def dvc(repo: Path, *args: str, key: dict[str, str], check: bool = True):
+    env = {
+        **os.environ,
+        **key,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "DVC_NO_ANALYTICS": "1",
+    }
+    proc = subprocess.run(["dvc", *args], cwd=repo, env=env, capture_output=True, text=True)
+    if check:
+        assert proc.returncode == 0, f"dvc {' '.join(args)}:\n{proc.stdout}{proc.stderr}"
+    return proc
+
+
+def test_the_read_key_pulls_and_cannot_push_the_write_key_pushes(s3, make_repo, tmp_path):
+    read, write = s3.users["read"], s3.users["write"]
+    repo = make_repo(name="origin")
+    dvc(repo.path, "init", "-q", key=write)
+    dvc(repo.path, "remote", "add", "-d", "storage", f"s3://{BUCKET}/{PREFIX}", key=write)
+    endpoint = ["remote", "modify", "--local", "storage", "endpointurl", s3.endpoint]
+    dvc(repo.path, *endpoint, key=write)
+    repo.write({"data.csv": "a,b\n1,2\n"})
+    dvc(repo.path, "add", "-q", "data.csv", key=write)
+    repo.commit("data")
+
+    # A pull-request job's key cannot put anything into the store.
+    refused = dvc(repo.path, "push", key=read, check=False)
+    assert refused.returncode != 0
+    assert "AccessDenied" in refused.stdout + refused.stderr or "403" in refused.stderr
+    assert "Contents" not in s3.client().list_objects_v2(Bucket=BUCKET)
+
+    # The push step's key can; then the read key fetches it into a fresh clone.
+    dvc(repo.path, "push", key=write)
+    stored = s3.client().list_objects_v2(Bucket=BUCKET)["Contents"]
+    assert stored and all(o["Key"].startswith(f"{PREFIX}/") for o in stored)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo.path), str(clone))
+    dvc(clone, *endpoint, key=read)
+    dvc(clone, "pull", key=read)
+    assert (clone / "data.csv").read_text() == "a,b\n1,2\n"
+
+    # Neither key reaches outside the store's prefix.
+    for user in ("read", "write"):
+        import boto3
+        from botocore.exceptions import ClientError
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=s3.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=s3.users[user]["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=s3.users[user]["AWS_SECRET_ACCESS_KEY"],
+        )
+        with pytest.raises(ClientError, match="AccessDenied"):
+            client.put_object(Bucket=BUCKET, Key="elsewhere/x", Body=b"x")
+        with pytest.raises(ClientError, match="AccessDenied"):
+            client.delete_object(Bucket=BUCKET, Key=stored[0]["Key"])
