@@ -107,7 +107,7 @@ def test_lock_sections_are_cached_and_match_yaml():
     assert header == b"schema: '2.0'"
     for part in parts:
         fast = parse_lock_section_fast(part)
-        assert fast is None or fast == _yaml_section(part)
+        assert fast is None or fast == _yaml_section(part)[:2]  # [2]: what aliases expand to
 
 
 @pytest.mark.parametrize(
