@@ -16,6 +16,7 @@ from hostile import BOMB_342, laughs, mapping_laughs, python_limited, run_limite
 
 from mlpages.config import Config
 from mlpages.models import Snapshot, Stage
+from mlpages.site.urls import commit_path
 from mlpages.snapshot import collect
 from mlpages.snapshot_cache import SnapshotCache, StageTable
 
@@ -163,7 +164,7 @@ def test_build_completes_and_shows_the_problems(hostile_repo, tmp_path):
     assert "Traceback" not in out.stderr
     for branch in HOSTILE:
         sha = hostile_repo.git("rev-parse", branch).strip()
-        page = (site / "commit" / f"{sha}.html").read_text()
+        page = (site / commit_path(sha)).read_text()
         assert "too-large" in page, branch
 
 
