@@ -31,6 +31,8 @@ class Budget:
     def __init__(self, nodes: int = MAX_YAML_NODES, stages: int = MAX_STAGES) -> None:
         self.max_nodes, self.max_stages = nodes, stages
         self.nodes, self.stages = nodes, stages
+        # id -> (value, size) of context values already sized (the value is kept: ids stay unique)
+        self._sizes: dict[int, tuple[Any, int]] = {}
 
     def spend(self, nodes: int) -> None:
         """Charge ``nodes``; TooLargeError once the budget is spent."""
@@ -40,10 +42,17 @@ class Budget:
 
     def spend_value(self, value: Any) -> None:
         """Charge the expanded size of a value taken from the context."""
-        try:
-            self.spend(object_size(value, max(self.nodes, 0)))
-        except TooLargeError:
-            self.spend(self.nodes + 1)
+        if not isinstance(value, dict | list):
+            self.spend(text_cost(value) if isinstance(value, str) else 1)
+            return
+        known = self._sizes.get(id(value))
+        if known is None:
+            try:
+                known = (value, object_size(value, max(self.nodes, 0)))
+            except TooLargeError:
+                known = (value, self.nodes + 1)
+            self._sizes[id(value)] = known
+        self.spend(known[1])
 
     def spend_stages(self, count: int) -> None:
         """Charge ``count`` expanded stages."""
@@ -128,10 +137,15 @@ def interpolate_str(text: str, context: Mapping[str, Any], budget: Budget) -> An
         budget.spend_value(value)
         return value
 
+    pieces: dict[str, str] = {}  # ${a}${a}…: each expression is turned into text once
+
     def piece(match: re.Match[str]) -> str:
-        value = lookup(context, match.group(1))
+        expr = match.group(1)
+        value = lookup(context, expr)
         budget.spend_value(value)  # before to_str builds the text
-        text = to_str(value)
+        text = pieces.get(expr)
+        if text is None:
+            text = pieces[expr] = to_str(value)
         budget.spend(text_cost(text))
         return text
 
