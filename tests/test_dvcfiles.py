@@ -294,6 +294,12 @@ stages:
     assert any("missing.key" in p.message for p in parsed.problems)
 
 
+def test_a_key_interpolated_to_a_list_becomes_its_text():
+    data = b"stages:\n  train:\n    cmd: echo\n    meta:\n      ${a}: 1\n"
+    parsed = parse_dvc_yaml(data, "dvc.yaml", lambda p: b"a: [1, 2]\n")
+    assert [s.name for s in parsed.stages] == ["train"] and not parsed.problems
+
+
 def test_dvc_yaml_bad_inputs_are_problems():
     assert parse_dvc_yaml(b"stages: [", "dvc.yaml").problems[0].kind == "yaml-error"
     assert parse_dvc_yaml(b"\xff\xfe\x00x", "dvc.yaml").problems[0].kind == "binary"

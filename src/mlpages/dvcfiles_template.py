@@ -143,13 +143,21 @@ def interpolate_str(text: str, context: Mapping[str, Any], budget: Budget) -> An
         expr = match.group(1)
         value = lookup(context, expr)
         budget.spend_value(value)  # before to_str builds the text
-        text = pieces.get(expr)
-        if text is None:
-            text = pieces[expr] = to_str(value)
-        budget.spend(text_cost(text))
-        return text
+        rendered = pieces.get(expr)
+        if rendered is None:
+            rendered = pieces[expr] = to_str(value)
+        budget.spend(text_cost(rendered))
+        return rendered
 
     return _TOKEN.sub(piece, text).replace("\\${", "${")
+
+
+def _key(key: Any, context: Mapping[str, Any], budget: Budget) -> Any:
+    """An interpolated mapping key; a key that became a list or mapping becomes its text."""
+    if not isinstance(key, str):
+        return key
+    value = interpolate_str(key, context, budget)
+    return to_str(value) if isinstance(value, dict | list) else value
 
 
 def interpolate(obj: Any, context: Mapping[str, Any], budget: Budget) -> Any:
@@ -158,12 +166,7 @@ def interpolate(obj: Any, context: Mapping[str, Any], budget: Budget) -> Any:
         return interpolate_str(obj, context, budget)
     budget.spend(1)
     if isinstance(obj, dict):
-        return {
-            (interpolate_str(k, context, budget) if isinstance(k, str) else k): interpolate(
-                v, context, budget
-            )
-            for k, v in obj.items()
-        }
+        return {_key(k, context, budget): interpolate(v, context, budget) for k, v in obj.items()}
     if isinstance(obj, list):
         return [interpolate(v, context, budget) for v in obj]
     return obj

@@ -41,6 +41,7 @@ class Entry:
 
 OUTSIDE_ENTRY = Entry("outside", "")
 
+
 class FileView(Protocol):
     """One revision's files."""
 
