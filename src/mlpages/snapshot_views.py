@@ -125,6 +125,8 @@ class GitView:
         return entry is not None and entry.is_tree
 
     def entry(self, path: str, hops: int = 0) -> Entry | None:
+        if ".." in path:  # "a/../../x" climbs out as surely as "../x"
+            path = posixpath.normpath(path)
         if leaves_repository(path):
             return OUTSIDE_ENTRY
         found: TreeEntry | None = self.reader.lookup(self.tree, path)
