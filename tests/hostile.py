@@ -8,7 +8,6 @@ the memory of a machine shared with others.
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -18,8 +17,14 @@ MEMORY_LIMIT = 1 << 30  # address space of the child: 1 GB
 TIMEOUT = 60  # seconds; a healthy run on these tiny repositories takes about one
 
 
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+# The child limits itself, then runs the code: no preexec_fn (unsafe in a threaded parent).
+_LIMIT = (
+    f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_LIMIT}, {MEMORY_LIMIT}))\n"
+)
+_MLPAGES = (
+    _LIMIT
+    + "import runpy, sys; sys.argv[0] = 'mlpages'; runpy.run_module('mlpages', run_name='__main__')"
+)
 
 
 def run_limited(
@@ -31,13 +36,12 @@ def run_limited(
 ) -> subprocess.CompletedProcess[str]:
     """``python -m mlpages ARGS`` in ``cwd`` under the limits (TimeoutExpired past ``timeout``)."""
     return subprocess.run(
-        [sys.executable, "-m", "mlpages", *args],
+        [sys.executable, "-c", _MLPAGES, *args],
         cwd=cwd,
         env={**os.environ, "DVC_NO_ANALYTICS": "1", **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
-        preexec_fn=_limit_memory,
         check=False,
     )
 
@@ -45,11 +49,10 @@ def run_limited(
 def python_limited(code: str, *, timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter under the limits."""
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", _LIMIT + code],
         capture_output=True,
         text=True,
         timeout=timeout,
-        preexec_fn=_limit_memory,
         check=False,
     )
 
