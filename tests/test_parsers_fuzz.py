@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from mlpages.dvcfiles_data import parse_metrics, parse_params, parse_plot_table
 from mlpages.dvcfiles_lock import _yaml_section, parse_lock_section_fast, split_lock_sections
 from mlpages.history import parse_commit, parse_tree
 from mlpages.models import PlotData, Problem
+from mlpages.safe_yaml import TooLargeError, load_yaml, load_yaml_sized, object_size
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -162,3 +164,42 @@ def test_fast_lock_parser_matches_yaml(params, paths, cmd):
             assert (f1, k1) == (f2, k2)
             same_nan = isinstance(v1, float) and math.isnan(v1) and math.isnan(v2)
             assert same_nan or (v1 == v2 and type(v1) is type(v2)), (v1, v2)
+
+
+@FAST
+@given(documents)
+def test_the_node_budget_never_changes_what_fits(doc):
+    """Under the budget, load_yaml reads exactly what PyYAML reads."""
+    text = yaml.safe_dump(doc, allow_unicode=True)
+    expected = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    assert repr(load_yaml(text)) == repr(expected)
+
+
+@st.composite
+def aliased_yaml(draw) -> str:
+    """A mapping of anchored levels, each a scalar or a collection of earlier aliases."""
+    leaf = st.one_of(st.integers(0, 999), st.from_regex(r"[a-z]{1,40}", fullmatch=True))
+    lines = []
+    for i in range(draw(st.integers(1, 8))):
+        if i and draw(st.booleans()):
+            refs = draw(st.lists(st.integers(0, i - 1), min_size=1, max_size=6))
+            items = [f"*n{j}" for j in refs] + [str(x) for x in draw(st.lists(leaf, max_size=2))]
+            if draw(st.booleans()):
+                body = "[" + ", ".join(items) + "]"
+            else:
+                body = "{" + ", ".join(f"k{k}: {v}" for k, v in enumerate(items)) + "}"
+        else:
+            body = str(draw(leaf))
+        lines.append(f"n{i}: &n{i} {body}")
+    return "\n".join(lines) + "\n# * an alias may follow\n"
+
+
+@FAST
+@given(aliased_yaml())
+def test_expanded_size_counts_every_alias(text):
+    """The memoised count of the composed graph equals a walk of what was built."""
+    loaded, size = load_yaml_sized(text)
+    assert size == object_size(loaded, 10**9)
+    assert load_yaml(text, max_nodes=size) == loaded
+    with pytest.raises(TooLargeError):
+        load_yaml(text, max_nodes=size - 1)

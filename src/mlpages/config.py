@@ -87,6 +87,20 @@ OPTIONS: tuple[Option, ...] = (
         "Paths of the continuous-training reports read at every commit.",
     ),
     Option("max_file_bytes", int, 5_000_000, "Files larger than this are not parsed (a problem)."),
+    Option(
+        "max_yaml_nodes",
+        int,
+        2_000_000,
+        "YAML files (and what templating makes of dvc.yaml) larger than this many nodes, aliases "
+        "expanded and a string counting one per 16 characters, are not read (a problem).",
+    ),
+    Option(
+        "max_stages",
+        int,
+        10_000,
+        "Stages of a commit after foreach/matrix expansion; past it the rest is not read "
+        "(a problem).",
+    ),
     Option("max_plot_rows", int, 5_000, "Plot data is down-sampled to this many rows per file."),
     Option("cache_dir", str, "", "Snapshot cache folder; defaults to <git-dir>/mlpages-cache."),
     Option(
@@ -110,6 +124,8 @@ class Config:
     production_stage: str = "prod"
     reports: dict = field(default_factory=lambda: dict(_default("reports")))
     max_file_bytes: int = 5_000_000
+    max_yaml_nodes: int = 2_000_000
+    max_stages: int = 10_000
     max_plot_rows: int = 5_000
     cache_dir: str = ""
     remote_fetch: bool = True
@@ -156,23 +172,46 @@ def config_from_mapping(raw: dict[str, Any], source: str) -> Config:
     return Config(**values)
 
 
+def _repo_text(repo: Path, name: str) -> str | None:
+    """A configuration file of the work tree (None when absent); never read outside it."""
+    from mlpages.worktree import Refused, TooLarge, WorkTree
+
+    data = WorkTree(repo).read(name, _default("max_file_bytes"))
+    if isinstance(data, Refused):
+        raise ConfigError(f"{repo / name}: {data.message}")
+    if isinstance(data, TooLarge):
+        raise ConfigError(f"{repo / name}: too large ({data.size:,} bytes)")
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{repo / name}: not UTF-8 text") from None
+
+
 def load_config(repo: Path) -> Config:
     """Read the configuration of the repository at ``repo`` (work tree files)."""
     yaml_file = repo / "mlpages.yaml"
-    if yaml_file.exists():
+    text = _repo_text(repo, "mlpages.yaml")
+    if text is not None:
         import yaml
 
+        from mlpages.safe_yaml import TooLargeError, load_yaml
+
         try:
-            raw = yaml.safe_load(yaml_file.read_text()) or {}
-        except yaml.YAMLError as exc:
+            raw = load_yaml(text) or {}
+        except TooLargeError as exc:
+            raise ConfigError(f"{yaml_file}: too large: {exc}") from None
+        except (yaml.YAMLError, ValueError) as exc:
             raise ConfigError(f"{yaml_file}: not valid YAML: {exc}") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{yaml_file}: expected a mapping of options")
         return config_from_mapping(raw, str(yaml_file))
     pyproject = repo / "pyproject.toml"
-    if pyproject.exists():
+    text = _repo_text(repo, "pyproject.toml")
+    if text is not None:
         try:
-            data = tomllib.loads(pyproject.read_text())
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{pyproject}: not valid TOML: {exc}") from None
         raw = data.get("tool", {}).get("mlpages")

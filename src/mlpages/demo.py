@@ -174,7 +174,9 @@ def set_params(repo: Path, updates: dict[str, Any]) -> None:
     """Change ``section.key`` values of params.yaml (keeps the file's order)."""
     import yaml
 
-    params = yaml.safe_load((repo / "params.yaml").read_text())
+    from mlpages.safe_yaml import load_yaml
+
+    params = load_yaml((repo / "params.yaml").read_text())
     for dotted, value in updates.items():
         node = params
         *parents, leaf = dotted.split(".")

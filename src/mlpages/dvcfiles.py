@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mlpages.dvcfiles_data import _one_line, decode_text, load_yaml
+from mlpages.dvcfiles_data import _one_line, decode_text
 from mlpages.dvcfiles_lock import (  # re-exported: the public parser API lives here
     LockEntry,
     LockFile,
@@ -24,16 +24,19 @@ from mlpages.dvcfiles_lock import (  # re-exported: the public parser API lives 
     parse_hash_entry,
 )
 from mlpages.dvcfiles_template import (
+    Budget,
     TemplateError,
     expand_foreach,
     expand_matrix,
     has_template,
     interpolate,
+    local_context,
     merge,
     parse_vars_entry,
     select_keys,
 )
 from mlpages.models import Artifact, HashInfo, OutDecl, PlotDef, Problem, Stage
+from mlpages.safe_yaml import MAX_STAGES, MAX_YAML_NODES, TooLargeError, load_yaml
 
 __all__ = [
     "DEFAULT_PARAMS",
@@ -55,13 +58,17 @@ __all__ = [
 DEFAULT_PARAMS = "params.yaml"
 
 
-def parse_dvc_file(data: bytes, path: str) -> tuple[tuple[HashInfo, ...], tuple[Problem, ...]]:
+def parse_dvc_file(
+    data: bytes, path: str, max_nodes: int = MAX_YAML_NODES
+) -> tuple[tuple[HashInfo, ...], tuple[Problem, ...]]:
     """The outputs of a ``.dvc`` file (``dvc add``/``dvc import``), repo-relative."""
     text = decode_text(data)
     if text is None:
         return (), (Problem("binary", path, "not a text file"),)
     try:
-        raw = load_yaml(text)
+        raw = load_yaml(text, max_nodes)
+    except TooLargeError as exc:
+        return (), (Problem("too-large", path, str(exc)),)
     except Exception as exc:
         return (), (Problem("yaml-error", path, _one_line(exc)),)
     if raw is None:
@@ -104,14 +111,16 @@ def parse_artifacts(
 
 
 def parse_artifacts_yaml(
-    data: bytes, path: str
+    data: bytes, path: str, max_nodes: int = MAX_YAML_NODES
 ) -> tuple[tuple[Artifact, ...], tuple[Problem, ...]]:
     """A legacy (GTO) artifacts.yaml: ``name: {path, type, description, labels}``."""
     text = decode_text(data)
     if text is None:
         return (), (Problem("binary", path, "not a text file"),)
     try:
-        raw = load_yaml(text)
+        raw = load_yaml(text, max_nodes)
+    except TooLargeError as exc:
+        return (), (Problem("too-large", path, str(exc)),)
     except Exception as exc:
         return (), (Problem("yaml-error", path, _one_line(exc)),)
     if isinstance(raw, dict):
@@ -296,7 +305,12 @@ def _top_plots(raw: Any, folder: str, path: str) -> tuple[list[PlotDef], list[Pr
 
 
 def _load_context(
-    raw: dict[str, Any], folder: str, read_file: ReadFile, problems: list[Problem], path: str
+    raw: dict[str, Any],
+    folder: str,
+    read_file: ReadFile,
+    problems: list[Problem],
+    path: str,
+    max_nodes: int,
 ) -> tuple[dict[str, Any], list[str]]:
     """Build the interpolation context: params.yaml of the folder, then ``vars``."""
     from mlpages.dvcfiles_data import load_structured
@@ -312,7 +326,7 @@ def _load_context(
             if required:
                 problems.append(Problem("missing-file", target, f"vars file of {path} not found"))
             return
-        loaded, file_problems = load_structured(data, target)
+        loaded, file_problems = load_structured(data, target, max_nodes)
         problems.extend(file_problems)
         if isinstance(loaded, dict):
             try:
@@ -332,13 +346,26 @@ def _load_context(
     return context, reads
 
 
-def parse_dvc_yaml(data: bytes, path: str, read_file: ReadFile | None = None) -> DvcYaml:
-    """Parse a dvc.yaml at repo-relative ``path``; ``read_file`` supplies vars/params files."""
+def parse_dvc_yaml(
+    data: bytes,
+    path: str,
+    read_file: ReadFile | None = None,
+    *,
+    max_nodes: int = MAX_YAML_NODES,
+    max_stages: int = MAX_STAGES,
+) -> DvcYaml:
+    """Parse a dvc.yaml at repo-relative ``path``; ``read_file`` supplies vars/params files.
+
+    The file, each vars file and what templating makes of them each get ``max_nodes``;
+    ``max_stages`` bounds the stages after foreach/matrix expansion.
+    """
     text = decode_text(data)
     if text is None:
         return DvcYaml(path=path, problems=(Problem("binary", path, "dvc.yaml is not text"),))
     try:
-        raw = load_yaml(text)
+        raw = load_yaml(text, max_nodes)
+    except TooLargeError as exc:
+        return DvcYaml(path=path, problems=(Problem("too-large", path, str(exc)),))
     except RecursionError:
         return DvcYaml(path=path, problems=(Problem("unsupported", path, "nested too deeply"),))
     except Exception as exc:
@@ -349,25 +376,48 @@ def parse_dvc_yaml(data: bytes, path: str, read_file: ReadFile | None = None) ->
         return DvcYaml(
             path=path, problems=(Problem("bad-type", path, "dvc.yaml must be a mapping"),)
         )
-    try:
-        return _parse_dvc_yaml_mapping(raw, path, read_file or (lambda _p: None))
-    except RecursionError:
-        return DvcYaml(path=path, problems=(Problem("unsupported", path, "nested too deeply"),))
-
-
-def _parse_dvc_yaml_mapping(raw: dict[str, Any], path: str, read_file: ReadFile) -> DvcYaml:
-    folder = dirname(path)
-    problems: list[Problem] = []
+    budget = Budget(max_nodes, max_stages)
     reads: list[str] = []
+    problems: list[Problem] = []
+    try:
+        return _parse_dvc_yaml_mapping(
+            raw, path, read_file or (lambda _p: None), budget, reads, problems
+        )
+    except TooLargeError as exc:
+        # Keep what was read: a later commit with other vars files must be parsed again.
+        return DvcYaml(
+            path=path,
+            problems=(*problems, Problem("too-large", path, str(exc))),
+            reads=tuple(dict.fromkeys(reads)),
+        )
+    except RecursionError:
+        return DvcYaml(
+            path=path,
+            problems=(Problem("unsupported", path, "nested too deeply"),),
+            reads=tuple(dict.fromkeys(reads)),
+        )
+
+
+def _parse_dvc_yaml_mapping(
+    raw: dict[str, Any],
+    path: str,
+    read_file: ReadFile,
+    budget: Budget,
+    reads: list[str],
+    problems: list[Problem],
+) -> DvcYaml:
+    """The stages and top-level sections; ``reads`` and ``problems`` are filled as it goes."""
+    folder = dirname(path)
     context: dict[str, Any] = {}
     if has_template(raw):
-        context, reads = _load_context(raw, folder, read_file, problems, path)
+        context, files = _load_context(raw, folder, read_file, problems, path, budget.max_nodes)
+        reads.extend(files)
 
     def resolve(obj: Any, where: str, local: dict[str, Any] | None = None) -> Any:
         if not reads and not has_template(obj):
             return obj
         try:
-            return interpolate(obj, local or context)
+            return interpolate(obj, local or context, budget)
         except TemplateError as exc:
             problems.append(Problem("unsupported", path, f"{where}: {exc}"))
             return None
@@ -385,16 +435,17 @@ def _parse_dvc_yaml_mapping(raw: dict[str, Any], path: str, read_file: ReadFile)
             continue
         local = context
         if isinstance(spec.get("vars"), list):
-            local = dict(context)
+            local = local_context(context, budget)
             for entry in spec["vars"]:
                 if isinstance(entry, dict):
                     merge(local, entry)
         try:
             if "foreach" in spec:
-                expanded = list(expand_foreach(name, spec, local))
+                expanded = list(expand_foreach(name, spec, local, budget))
             elif "matrix" in spec:
-                expanded = list(expand_matrix(name, spec, local))
+                expanded = list(expand_matrix(name, spec, local, budget))
             else:
+                budget.spend_stages(1)
                 resolved = resolve(spec, f"stage {name!r}", local)
                 expanded = [(name, resolved)] if isinstance(resolved, dict) else []
         except TemplateError as exc:

@@ -17,18 +17,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from mlpages.models import PlotData, Problem, Value
+from mlpages.safe_yaml import MAX_YAML_NODES, TooLargeError, load_yaml
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".svg")
 TABLE_EXTENSIONS = (".csv", ".tsv", ".json", ".yaml", ".yml")
 METRIC_EXTENSIONS = (".json", ".yaml", ".yml", ".toml")
-
-
-def load_yaml(data: bytes | str) -> Any:
-    """Parse YAML with libyaml when available (safe loader); raises yaml.YAMLError."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(data, Loader=loader)
 
 
 def is_binary(data: bytes) -> bool:
@@ -73,7 +66,9 @@ def flatten(obj: Any, *, keep_lists: bool, prefix: str = "") -> dict[str, Value]
     return out
 
 
-def load_structured(data: bytes, path: str) -> tuple[Any, tuple[Problem, ...]]:
+def load_structured(
+    data: bytes, path: str, max_nodes: int = MAX_YAML_NODES
+) -> tuple[Any, tuple[Problem, ...]]:
     """Load a params/metrics file by extension: .json, .toml, .py, everything else YAML."""
     ext = posixpath.splitext(path)[1].lower()
     text = decode_text(data)
@@ -86,7 +81,9 @@ def load_structured(data: bytes, path: str) -> tuple[Any, tuple[Problem, ...]]:
             return tomllib.loads(text), ()
         if ext == ".py":
             return parse_python_params(text), ()
-        return load_yaml(text), ()
+        return load_yaml(text, max_nodes), ()
+    except TooLargeError as exc:
+        return None, (Problem("too-large", path, str(exc)),)
     except RecursionError:
         return None, (Problem("unsupported", path, "nested too deeply"),)
     except (ValueError, SyntaxError, tomllib.TOMLDecodeError) as exc:
@@ -136,9 +133,11 @@ def parse_python_params(text: str) -> dict[str, Any]:
     return out
 
 
-def parse_params(data: bytes, path: str) -> tuple[dict[str, Value], tuple[Problem, ...]]:
+def parse_params(
+    data: bytes, path: str, max_nodes: int = MAX_YAML_NODES
+) -> tuple[dict[str, Value], tuple[Problem, ...]]:
     """A params file flattened to ``{"train.lr": 0.1}``; lists become compact JSON strings."""
-    raw, problems = load_structured(data, path)
+    raw, problems = load_structured(data, path, max_nodes)
     if problems:
         return {}, problems
     if raw is None:
@@ -148,9 +147,11 @@ def parse_params(data: bytes, path: str) -> tuple[dict[str, Value], tuple[Proble
     return flatten(raw, keep_lists=True), ()
 
 
-def parse_metrics(data: bytes, path: str) -> tuple[dict[str, Value], tuple[Problem, ...]]:
+def parse_metrics(
+    data: bytes, path: str, max_nodes: int = MAX_YAML_NODES
+) -> tuple[dict[str, Value], tuple[Problem, ...]]:
     """A metrics file flattened to ``{"test.acc": 0.9}``: numbers, strings, booleans; NaN kept."""
-    raw, problems = load_structured(data, path)
+    raw, problems = load_structured(data, path, max_nodes)
     if problems:
         return {}, problems
     if raw is None:
@@ -257,7 +258,12 @@ def _maybe_int(key: str) -> Any:
 
 
 def parse_plot_table(
-    data: bytes, path: str, *, header: bool = True, max_rows: int = 5000
+    data: bytes,
+    path: str,
+    *,
+    header: bool = True,
+    max_rows: int = 5000,
+    max_nodes: int = MAX_YAML_NODES,
 ) -> tuple[PlotData, tuple[Problem, ...]]:
     """Plot data of a .csv/.tsv/.json/.yaml file as columns and rows (down-sampled)."""
     ext = posixpath.splitext(path)[1].lower()
@@ -270,7 +276,9 @@ def parse_plot_table(
             return _parse_delimited(
                 text, path, "\t" if ext == ".tsv" else ",", header, max_rows
             ), ()
-        raw = json.loads(text) if ext == ".json" else load_yaml(text)
+        raw = json.loads(text) if ext == ".json" else load_yaml(text, max_nodes)
+    except TooLargeError as exc:
+        return missing, (Problem("too-large", path, str(exc)),)
     except RecursionError:
         return missing, (Problem("unsupported", path, "nested too deeply"),)
     except (ValueError, csv.Error) as exc:

@@ -15,8 +15,15 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mlpages.dvcfiles_data import _one_line, decode_text, flatten, is_binary, load_yaml
+from mlpages.dvcfiles_data import _one_line, decode_text, flatten, is_binary
 from mlpages.models import HashInfo, Problem, Stage, Value
+from mlpages.safe_yaml import (
+    MAX_STAGES,
+    MAX_YAML_NODES,
+    TooLargeError,
+    load_yaml,
+    load_yaml_sized,
+)
 
 HASH_KEYS = ("md5", "etag", "checksum", "version_id")
 
@@ -288,47 +295,90 @@ def parse_lock_section_fast(part: bytes) -> tuple[str, LockEntry] | None:
 SectionCache = dict[bytes, Any]
 
 
-def _yaml_section(part: bytes) -> tuple[str, LockEntry | None] | None:
+def _yaml_section(
+    part: bytes, max_nodes: int = MAX_YAML_NODES
+) -> tuple[str, LockEntry | None, int] | None:
+    """(stage name, entry, expanded size) of one section through YAML; None: not one stage."""
     try:
-        raw = load_yaml(part)
+        raw, size = load_yaml_sized(part, max_nodes)
+    except TooLargeError:
+        raise
     except Exception:
         return None
     if not isinstance(raw, dict) or len(raw) != 1:
         return None
     name, value = next(iter(raw.items()))
-    return str(name), parse_lock_entry(value)
+    return str(name), parse_lock_entry(value), size
 
 
-def parse_dvc_lock(data: bytes, path: str, sections: SectionCache | None = None) -> LockFile:
+def _too_large(path: str, detail: str) -> LockFile:
+    return LockFile(problems=(Problem("too-large", path, detail),))
+
+
+def _parse_sections(
+    parts: list[bytes], path: str, sections: SectionCache | None, max_nodes: int, max_stages: int
+) -> LockFile | dict[str, LockEntry] | None:
+    """The stages of split sections (None: a section is not one stage, parse the whole file).
+
+    Sections are parsed apart, so their aliases share one budget: what each one's aliases
+    expand to is summed (the fast parser's sections have none).
+    """
+    stages: dict[str, LockEntry] = {}
+    spent = 0
+    over_nodes = f"over max_yaml_nodes={max_nodes:,} once aliases are expanded"
+    for part in parts:
+        parsed = sections.get(part) if sections is not None else None
+        if parsed is None:
+            fast = parse_lock_section_fast(part)
+            try:
+                parsed = (*fast, 0) if fast is not None else _yaml_section(part, max_nodes - spent)
+            except TooLargeError:
+                return _too_large(path, over_nodes)
+            if parsed is None:
+                return None
+            if sections is not None:
+                sections[part] = parsed
+        name, entry, size = parsed
+        spent += size
+        if spent > max_nodes:
+            return _too_large(path, over_nodes)
+        if entry is not None:
+            stages[name] = entry
+        if len(stages) > max_stages:
+            return _too_large(path, f"more than max_stages={max_stages:,} stages")
+    return stages
+
+
+def parse_dvc_lock(
+    data: bytes,
+    path: str,
+    sections: SectionCache | None = None,
+    *,
+    max_nodes: int = MAX_YAML_NODES,
+    max_stages: int = MAX_STAGES,
+) -> LockFile:
     """Parse a dvc.lock. ``sections`` caches parsed stage sections across versions of the file."""
     if is_binary(data):
         return LockFile(problems=(Problem("binary", path, "dvc.lock is not text"),))
     split = split_lock_sections(data)
     if split is not None:
         header_text, parts = split
-        stages: dict[str, LockEntry] = {}
-        for part in parts:
-            parsed = sections.get(part) if sections is not None else None
-            if parsed is None:
-                parsed = parse_lock_section_fast(part) or _yaml_section(part)
-                if parsed is None:
-                    break
-                if sections is not None:
-                    sections[part] = parsed
-            name, entry = parsed
-            if entry is not None:
-                stages[name] = entry
-        else:
+        found = _parse_sections(parts, path, sections, max_nodes, max_stages)
+        if isinstance(found, LockFile):
+            return found
+        if found is not None:
             schema = None
             for line in header_text.split(b"\n"):
                 if line.startswith(b"schema:"):
                     schema = line[7:].decode("utf-8", "replace").strip().strip("'\"")
-            return LockFile(stages=stages, schema=schema)
+            return LockFile(stages=found, schema=schema)
     text = decode_text(data)
     if text is None:
         return LockFile(problems=(Problem("binary", path, "dvc.lock is not UTF-8 text"),))
     try:
-        raw = load_yaml(text)
+        raw = load_yaml(text, max_nodes)
+    except TooLargeError as exc:
+        return _too_large(path, str(exc))
     except Exception as exc:
         return LockFile(problems=(Problem("yaml-error", path, _one_line(exc)),))
     if raw is None:
@@ -340,6 +390,8 @@ def parse_dvc_lock(data: bytes, path: str, sections: SectionCache | None = None)
         schema = str(raw.get("schema")) if raw.get("schema") is not None else None
     else:  # DVC 1.x: stage names at the top level
         body, schema = raw, None
+    if len(body) > max_stages:
+        return _too_large(path, f"more than max_stages={max_stages:,} stages")
     stages = {}
     for name, value in body.items():
         entry = parse_lock_entry(value)

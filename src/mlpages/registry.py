@@ -31,6 +31,7 @@ from mlpages.registry_read import (
     parse_tag_name,
     resolve_artifact,
 )
+from mlpages.safe_yaml import TooLargeError, load_yaml
 
 __all__ = [
     "ArtifactState",
@@ -194,15 +195,15 @@ def resolve_commit(repo: Path, rev: str) -> str:
 
 
 def _yaml(data: bytes | None) -> Any:
+    """A declaration file's YAML; None when absent, broken or over the node budget."""
     import yaml
 
     if data is None:
         return None
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(data, Loader=loader)  # a safe loader (C version when built)
-    except yaml.YAMLError:
-        return None
+        return load_yaml(data)
+    except (yaml.YAMLError, TooLargeError, ValueError, RecursionError):
+        return None  # ValueError: a timestamp such as 2001-13-45
 
 
 def _join(folder: str, path: str) -> str:

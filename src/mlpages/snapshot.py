@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlpages.config import Config
-from mlpages.dvccache import DvcObjects, ObjectSource, default_sources
+from mlpages.dvccache import (
+    DvcObjects,
+    ObjectSource,
+    cache_dir_of,
+    default_sources,
+    subproject_cache_dirs,
+)
 from mlpages.errors import MlpagesError, NotADvcRepository
 from mlpages.history import GitReader, RepoLocation, locate_repo
 from mlpages.models import Commit, Problem, Ref, Snapshot
@@ -279,9 +285,9 @@ def collect(
                 for sha in chunk:
                     view = GitView(reader, index, commits[sha].tree)
                     snapshot, missing = builder.build(sha, view)
-                    if cache is not None:  # keep the compact document; decode on access
-                        zdoc, ids = cache.store(snapshot, missing)
-                        snapshots.add(sha, None, zdoc, ids)
+                    stored = cache.store(snapshot, missing) if cache is not None else None
+                    if stored is not None:  # keep the compact document; decode on access
+                        snapshots.add(sha, None, *stored)
                     else:
                         snapshots.add(sha, snapshot)
                     hot |= view.paths_read
@@ -340,7 +346,9 @@ def snapshot_of(
     )
     builder = SnapshotBuilder(config, objects)
     if rev is None:
-        snapshot, _ = builder.build("", WorkTreeView(location.root))
+        # Links into the DVC cache folders are outputs of `cache.type: symlink`: readable.
+        caches = [cache_dir_of(location.root), *subproject_cache_dirs(location.root)]
+        snapshot, _ = builder.build("", WorkTreeView(location.root, caches))
         return snapshot
     with GitReader(location.root) as reader:
         sha = reader.resolve(rev)

@@ -35,7 +35,8 @@ from mlpages.dvcfiles_data import (
     plot_kind,
 )
 from mlpages.models import Artifact, HashInfo, PlotData, PlotDef, Problem, Snapshot, Stage, Value
-from mlpages.snapshot_views import FileView, TooLarge
+from mlpages.snapshot_views import FileView, Refused, TooLarge
+from mlpages.worktree import OUTSIDE
 
 
 @dataclass
@@ -97,6 +98,7 @@ class SnapshotBuilder:
         self.config = config
         self.objects = objects
         self.max_bytes = config.max_file_bytes
+        self.max_nodes = config.max_yaml_nodes
         self._yaml: dict[
             tuple[str, str], list[tuple[tuple[tuple[str, str | None], ...], DvcYaml]]
         ] = {}
@@ -134,12 +136,16 @@ class SnapshotBuilder:
                     "too-large", path, f"{data.size} bytes, over max_file_bytes={self.max_bytes}"
                 )
             )
+        if isinstance(data, Refused):
+            return Loaded(problem=Problem(data.kind, path, data.message))
         return Loaded(data=data, blob_id=blob_id)
 
     def load(self, view: FileView, path: str, outs: OutIndex, want_data: bool = True) -> Loaded:
         """Read ``path`` from git, else from the DVC cache through the outputs covering it."""
         entry = view.entry(path)
         if entry is not None:
+            if entry.kind == "outside":  # never the DVC cache either: the path is refused
+                return Loaded(problem=Problem("outside-repo", path, OUTSIDE.message))
             if entry.kind == "tree":
                 return Loaded(files=dict(view.files_below(entry.id, path)))
             if not want_data:
@@ -204,7 +210,13 @@ class SnapshotBuilder:
             got = self.load(view, rel, NO_OUTS)
             return got.data
 
-        parsed = parse_dvc_yaml(loaded.data, path, read_file)
+        parsed = parse_dvc_yaml(
+            loaded.data,
+            path,
+            read_file,
+            max_nodes=self.max_nodes,
+            max_stages=self.config.max_stages,
+        )
         reads = tuple((p, self._blob_id_at(view, p)) for p in parsed.reads)
         versions = self._yaml.setdefault(key, [])
         versions.append((reads, parsed))
@@ -254,11 +266,23 @@ class SnapshotBuilder:
         locks: dict[str, LockFile] = {}
         tracked: list[HashInfo] = []
         artifacts: list[Artifact] = []
+        declared = 0  # stages so far: past max_stages, no more pipeline files are read
         for path in sorted(files, key=lambda p: (p.count("/"), p)):
             name = posixpath.basename(path)
             blob_id = files[path]
+            if name in ("dvc.yaml", "dvc.lock") and declared >= self.config.max_stages:
+                problems.append(
+                    Problem(
+                        "too-large",
+                        path,
+                        f"not read: the commit already has max_stages={self.config.max_stages:,}"
+                        " stages",
+                    )
+                )
+                continue
             if name == "dvc.yaml":
                 parsed = self._dvc_yaml(view, path, blob_id, lambda p=path: read_dvc_file(p))
+                declared += len(parsed.stages)
                 yamls.append(parsed)
                 problems.extend(parsed.problems)
                 artifacts.extend(parsed.artifacts)
@@ -269,8 +293,15 @@ class SnapshotBuilder:
                     if loaded.data is None:
                         lock = LockFile(problems=(loaded.problem,) if loaded.problem else ())
                     else:
-                        lock = parse_dvc_lock(loaded.data, path, self._sections)
+                        lock = parse_dvc_lock(
+                            loaded.data,
+                            path,
+                            self._sections,
+                            max_nodes=self.max_nodes,
+                            max_stages=self.config.max_stages,
+                        )
                         self._lock[(blob_id, path)] = lock
+                declared += len(lock.stages)
                 locks[path] = lock
                 problems.extend(lock.problems)
             elif name == "artifacts.yaml":
@@ -284,7 +315,7 @@ class SnapshotBuilder:
                     self._artifacts,
                     (blob_id, path),
                     loaded,
-                    lambda d, p=path: parse_artifacts_yaml(d, p),
+                    lambda d, p=path: parse_artifacts_yaml(d, p, self.max_nodes),
                 )
                 artifacts.extend(arts)
                 problems.extend(art_problems)
@@ -294,7 +325,10 @@ class SnapshotBuilder:
                     problems.extend([loaded.problem] if loaded.problem else [])
                     continue
                 outs, out_problems = self._cached_parse(
-                    self._dvcfile, (blob_id, path), loaded, lambda d, p=path: parse_dvc_file(d, p)
+                    self._dvcfile,
+                    (blob_id, path),
+                    loaded,
+                    lambda d, p=path: parse_dvc_file(d, p, self.max_nodes),
                 )
                 tracked.extend(outs)
                 problems.extend(out_problems)
@@ -399,7 +433,7 @@ class SnapshotBuilder:
         """Parse a loaded params/metrics file once per (blob, extension); record its problems."""
         ext = posixpath.splitext(path)[1].lower()
         values, file_problems = self._cached_parse(
-            cache, (loaded.blob_id, ext), loaded, lambda d, p=path: parser(d, p)
+            cache, (loaded.blob_id, ext), loaded, lambda d, p=path: parser(d, p, self.max_nodes)
         )
         for problem in file_problems:
             note(Loaded(problem=replace(problem, path=path)))
@@ -460,7 +494,11 @@ class SnapshotBuilder:
             key,
             loaded,
             lambda d: parse_plot_table(
-                d, path, header=plot.header, max_rows=self.config.max_plot_rows
+                d,
+                path,
+                header=plot.header,
+                max_rows=self.config.max_plot_rows,
+                max_nodes=self.max_nodes,
             ),
         )
         for problem in file_problems:

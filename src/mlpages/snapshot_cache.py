@@ -24,9 +24,12 @@ from mlpages.snapshot_build import BoundedDict
 from mlpages.snapshot_json import snapshot_doc, snapshot_from_doc, stage_doc, stage_from_doc
 
 # Bump when parsing changes what a snapshot contains without a models.py schema change.
-PARSER_VERSION = 6
+PARSER_VERSION = 7
 # Bump when the tables change (it names the file, so old files are simply ignored).
 CACHE_FORMAT = 4
+# A snapshot row or stage body larger than this is not cached (SQLite refuses blobs over 1 GB;
+# a real row is tens of kB): that snapshot is computed again next time, nothing fails.
+MAX_ROW_BYTES = 64_000_000
 
 
 def fingerprint(config: Config) -> str:
@@ -36,6 +39,8 @@ def fingerprint(config: Config) -> str:
             SNAPSHOT_SCHEMA_VERSION,
             PARSER_VERSION,
             config.max_file_bytes,
+            config.max_yaml_nodes,
+            config.max_stages,
             config.max_plot_rows,
             sorted(config.reports.items()),
         ],
@@ -104,8 +109,15 @@ class CachedRow:
 class SnapshotCache:
     """Read and write cached snapshots of one repository."""
 
-    def __init__(self, folder: Path, config: Config, stages: StageTable) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        config: Config,
+        stages: StageTable,
+        max_row_bytes: int = MAX_ROW_BYTES,
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
+        self.max_row_bytes = max_row_bytes
         self.path = folder / f"snapshots-v{SNAPSHOT_SCHEMA_VERSION}-f{CACHE_FORMAT}.sqlite"
         self.fp = fingerprint(config)
         self.stages = stages
@@ -164,10 +176,17 @@ class SnapshotCache:
 
     def store(
         self, snapshot: Snapshot, missing: Iterable[tuple[str, bool]]
-    ) -> tuple[bytes, tuple[str, ...]]:
-        """Queue a snapshot for writing (flushed every 500 rows); return its compressed document."""
+    ) -> tuple[bytes, tuple[str, ...]] | None:
+        """Queue a snapshot for writing (flushed every 500 rows); return its compressed document.
+
+        None when the row or one of its stages is over ``max_row_bytes``: it is not cached.
+        """
         ids = tuple(self.stages.id_of(s) for s in snapshot.stages)
+        if any(len(self.stages.docs[i]) > self.max_row_bytes for i in ids):
+            return None
         zdoc = zlib.compress(snapshot_doc(snapshot, list(ids)), 1)
+        if len(zdoc) > self.max_row_bytes:
+            return None
         self._pending.append(
             (
                 snapshot.sha,
@@ -185,7 +204,9 @@ class SnapshotCache:
         if not self._pending:
             return
         new_stages = [
-            (i, body) for i, body in self.stages.docs.items() if i not in self._stored_stages
+            (i, body)
+            for i, body in self.stages.docs.items()
+            if i not in self._stored_stages and len(body) <= self.max_row_bytes
         ]
         with self._db:
             self._db.execute("BEGIN")

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Protocol
 
 from mlpages.history import GitReader, TreeEntry
+from mlpages.worktree import Refused, TooLarge, WorkTree, leaves_repository
+
+__all__ = ["Entry", "FileView", "GitView", "Refused", "TooLarge", "TreeIndex", "WorkTreeView"]
 
 DVC_FILE_NAMES = ("dvc.yaml", "dvc.lock", "artifacts.yaml")
 SYMLINK_MODE = b"120000"
@@ -32,15 +35,11 @@ def is_dvc_file(name: str) -> bool:
 
 @dataclass(frozen=True)
 class Entry:
-    kind: str  # blob | tree
+    kind: str  # blob | tree | outside (the path, or a link on it, leads out of the repository)
     id: str  # blob/tree id ("<sha>" in git, "wt:<path>" in the work tree)
 
 
-class TooLarge:
-    """Marker returned by :meth:`FileView.read` for blobs over the size cap."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
+OUTSIDE_ENTRY = Entry("outside", "")
 
 
 class FileView(Protocol):
@@ -58,7 +57,7 @@ class FileView(Protocol):
     def entry(self, path: str) -> Entry | None:
         """What is at ``path``."""
 
-    def read(self, blob_id: str, max_bytes: int) -> bytes | TooLarge | None:
+    def read(self, blob_id: str, max_bytes: int) -> bytes | TooLarge | Refused | None:
         """Content of a blob (None: missing from the object store)."""
 
     def files_below(self, tree_id: str, prefix: str) -> Iterator[tuple[str, str]]:
@@ -126,26 +125,44 @@ class GitView:
         return entry is not None and entry.is_tree
 
     def entry(self, path: str, hops: int = 0) -> Entry | None:
-        if path == ".." or path.startswith(("../", "/")):
-            return None
+        if ".." in path:  # "a/../../x" climbs out as surely as "../x"
+            path = posixpath.normpath(path)
+        if leaves_repository(path):
+            return OUTSIDE_ENTRY
         found: TreeEntry | None = self.reader.lookup(self.tree, path)
         if found is None:
-            return None
+            return self._through_link(path, hops)
         if found.is_tree:
             return Entry("tree", found.sha)
         if found.mode == SYMLINK_MODE:
-            # Follow a link inside the repository, as the work tree (and DVC) would.
-            target = self.read(found.sha, 4096) if hops < 8 else None
-            if not isinstance(target, bytes):
-                return None
-            link = posixpath.join(posixpath.dirname(path), os.fsdecode(target))
-            return self.entry(posixpath.normpath(link), hops + 1)
+            return self._follow(path, found.sha, "", hops)
         if found.is_blob:
             self.paths_read.add(path)
             return Entry("blob", found.sha)
         return None
 
-    def read(self, blob_id: str, max_bytes: int) -> bytes | TooLarge | None:
+    def _follow(self, link: str, sha: str, rest: str, hops: int) -> Entry | None:
+        """Follow the symlink blob at ``link`` (then ``rest`` below it), as the work tree would;
+        a target outside the repository is an ``outside`` entry, never followed."""
+        target = self.read(sha, 4096) if hops < 8 else None
+        if not isinstance(target, bytes):
+            return None
+        joined = posixpath.join(posixpath.dirname(link), os.fsdecode(target), rest)
+        return self.entry(posixpath.normpath(joined), hops + 1)
+
+    def _through_link(self, path: str, hops: int) -> Entry | None:
+        """A path that git cannot find may run through a symlinked folder (``data -> ../x``)."""
+        parts = path.split("/")
+        for depth in range(1, len(parts)):
+            prefix = "/".join(parts[:depth])
+            found = self.reader.lookup(self.tree, prefix)
+            if found is None or (found.is_blob and found.mode != SYMLINK_MODE):
+                return None
+            if found.mode == SYMLINK_MODE:
+                return self._follow(prefix, found.sha, "/".join(parts[depth:]), hops)
+        return None
+
+    def read(self, blob_id: str, max_bytes: int) -> bytes | TooLarge | Refused | None:
         got = self.reader.read_blob(blob_id, max_bytes)
         if got is None:
             return None
@@ -157,13 +174,16 @@ class GitView:
 
 
 class WorkTreeView:
-    """The files of the work tree (for ``snapshot_of(repo, None)``)."""
+    """The files of the work tree (for ``snapshot_of(repo, None)``), never outside it.
 
-    def __init__(self, root: Path) -> None:
+    Paths are resolved by :class:`~mlpages.worktree.WorkTree`: a link or path leading out of the
+    repository (or into ``.git/``, ``.dvc/``) is an ``outside`` entry, a FIFO or device is never
+    opened; links into the DVC cache folders ``cache_dirs`` (``cache.type: symlink``) are read.
+    """
+
+    def __init__(self, root: Path, cache_dirs: Sequence[Path] = ()) -> None:
         self.root = root
-
-    def _path(self, rel: str) -> Path:
-        return self.root / rel
+        self.files = WorkTree(root, cache_dirs)
 
     def dvc_files(self) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -183,27 +203,17 @@ class WorkTreeView:
         return (self.root / ".dvc").is_dir()
 
     def entry(self, path: str) -> Entry | None:
-        if path.startswith("../") or path == "..":
-            return None
-        target = self._path(path)
-        if target.is_dir():
-            return Entry("tree", f"wt:{path}")
-        if target.is_file():
-            return Entry("blob", f"wt:{path}")
-        return None
+        kind = self.files.kind(path)
+        if isinstance(kind, Refused):
+            return OUTSIDE_ENTRY
+        return None if kind is None else Entry(kind, f"wt:{path}")
 
-    def read(self, blob_id: str, max_bytes: int) -> bytes | TooLarge | None:
-        target = self._path(blob_id.removeprefix("wt:"))
-        try:
-            size = target.stat().st_size
-            if size > max_bytes:
-                return TooLarge(size)
-            return target.read_bytes()
-        except OSError:
-            return None
+    def read(self, blob_id: str, max_bytes: int) -> bytes | TooLarge | Refused | None:
+        return self.files.read(blob_id.removeprefix("wt:"), max_bytes)
 
     def files_below(self, tree_id: str, prefix: str) -> Iterator[tuple[str, str]]:
-        base = self._path(tree_id.removeprefix("wt:"))
+        # Listed only: every file is resolved again when it is read.
+        base = self.root / tree_id.removeprefix("wt:")
         for dirpath, dirnames, filenames in _walk(base):
             dirnames[:] = [d for d in dirnames if not skip_dir(d)]
             for name in filenames:

@@ -255,11 +255,15 @@ def load_params_section(params_file: Path | None, section: str) -> dict[str, Any
     """The ``section`` mapping of a params.yaml (empty when the file or section is absent)."""
     import yaml
 
+    from mlpages.safe_yaml import TooLargeError, load_yaml
+
     if params_file is None or not params_file.is_file():
         return {}
     try:
-        raw = yaml.safe_load(params_file.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raw = load_yaml(params_file.read_text(encoding="utf-8")) or {}
+    except TooLargeError as exc:
+        raise ConfigError(f"{params_file}: too large: {exc}") from None
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"{params_file}: not valid YAML: {first}") from None
     value = raw.get(section, {}) if isinstance(raw, dict) else {}

@@ -63,11 +63,14 @@ class DataSpec:
 
 def read_params(section: str, path: Path = PARAMS) -> dict[str, Any]:
     """One top-level section of params.yaml (a clear error when it is missing)."""
-    import yaml
+    from mlpages.safe_yaml import TooLargeError, load_yaml
 
     if not path.exists():
         raise ConfigError(f"{path} not found (run the stage from the repository root)")
-    params = yaml.safe_load(path.read_text()) or {}
+    try:
+        params = load_yaml(path.read_text()) or {}
+    except TooLargeError as exc:
+        raise ConfigError(f"{path}: too large: {exc}") from None
     if not isinstance(params.get(section), dict):
         raise ConfigError(f"{path}: missing section {section!r}")
     return params[section]
