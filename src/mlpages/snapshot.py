@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlpages.config import Config
-from mlpages.dvccache import DvcObjects, ObjectSource, default_sources
+from mlpages.dvccache import DvcObjects, ObjectSource, default_sources, source_problems
 from mlpages.errors import MlpagesError, NotADvcRepository
 from mlpages.history import GitReader, RepoLocation, locate_repo
 from mlpages.models import Commit, Problem, Ref, Snapshot
@@ -300,10 +300,7 @@ def collect(
             if cache is not None:
                 cache.close()
 
-    for source in objects.sources:
-        reason = getattr(source, "unavailable", None)  # set by remote sources that failed
-        if reason:
-            problems.append(Problem("remote-error", ".", f"{reason}: outputs not available"))
+    problems += source_problems(objects.sources)
     if not (location.root / ".dvc").is_dir() and not any(snapshots[sha].has_dvc for sha in order):
         raise NotADvcRepository(
             f"{location.root}: no DVC files (dvc.yaml, dvc.lock, *.dvc, .dvc/) in any commit"
