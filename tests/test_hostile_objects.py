@@ -323,3 +323,32 @@ def test_an_s3_remote_without_the_s3_libraries_is_one_line_and_the_build_goes_on
     assert "Traceback" not in stderr
     warnings = [line for line in stderr.splitlines() if line.startswith("mlpages: warning: ")]
     assert len(warnings) == 1 and want in warnings[0], stderr
+
+
+def test_snapshots_cached_by_a_build_before_the_checks_are_not_reused(make_repo, monkeypatch):
+    """A site rebuilt after the upgrade must not serve what the unchecked parser cached."""
+    from dataclasses import replace
+
+    import mlpages.snapshot_cache as snapshot_cache
+    from mlpages.config import Config
+    from mlpages.history import locate_repo
+    from mlpages.snapshot import collect, default_cache_dir
+
+    repo = make_repo()
+    _dvc(repo.path, "init", "-q")
+    yaml = "stages:\n  t:\n    cmd: 'true'\n    metrics: [m.json]\n"
+    sha = repo.commit(
+        "x", {"dvc.yaml": yaml, "dvc.lock": _lock({"m.json": ("//etc/passwd", False)})}
+    )
+    monkeypatch.setattr(snapshot_cache, "PARSER_VERSION", 6)  # the last unchecked release
+    first = collect(repo.path, Config())
+    leaked = replace(first.snapshots[sha], metrics={"m.json": {"root:x:0:0:root": "/bin/sh"}})
+    folder = default_cache_dir(locate_repo(repo.path), Config())
+    cache = snapshot_cache.SnapshotCache(folder, Config(), snapshot_cache.StageTable())
+    cache.store(leaked, ())  # what that release stored for this commit
+    cache.close()
+    monkeypatch.undo()
+    again = collect(repo.path, Config())
+    assert again.computed == 1
+    assert again.snapshots[sha].metrics == {}
+    assert [p.kind for p in again.snapshots[sha].problems] == ["bad-md5"]
