@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -352,3 +353,22 @@ def test_snapshots_cached_by_a_build_before_the_checks_are_not_reused(make_repo,
     assert again.computed == 1
     assert again.snapshots[sha].metrics == {}
     assert [p.kind for p in again.snapshots[sha].problems] == ["bad-md5"]
+
+
+def test_a_fetch_cache_linked_out_of_the_repository_is_never_used(make_repo, tmp_path):
+    from mlpages.config import Config
+    from mlpages.dvccache import default_sources, source_problems
+
+    repo = make_repo()
+    _dvc(repo.path, "init", "-q")
+    _dvc(repo.path, "remote", "add", "-d", "store", "s3://some-bucket/store")
+    elsewhere = tmp_path / "elsewhere"
+    data = b'{"acc": 0.5}'
+    md5 = _put(elsewhere / "mlpages-remote", data)
+    shutil.rmtree(repo.path / ".dvc" / "tmp")
+    (repo.path / ".dvc" / "tmp").symlink_to(elsewhere, target_is_directory=True)  # committed
+    sources = default_sources(repo.path, Config())
+    remote = next(s for s in sources if s.name == "remote")
+    assert remote.read(md5, legacy=False) is None and not remote.has(md5, legacy=False)
+    (problem,) = source_problems(sources)
+    assert "leads out of" in problem.message

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlpages.errors import RemoteError
-from mlpages.objectid import contained, is_md5, object_relpath, verified
+from mlpages.objectid import contained, is_md5, object_file, object_relpath, verified
 
 if TYPE_CHECKING:
     from mlpages.dvccache import ObjectSource
@@ -95,11 +95,12 @@ def remote_source(root: Path, fetch_cache: Path) -> ObjectSource | None:
         return LocalCache((root / ".dvc" / folder).resolve(), name="remote")
     if remote is None or not remote.url.startswith("s3://"):
         return None
-    source = S3ObjectSource(remote, fetch_cache)
     if contained(root, os.path.relpath(fetch_cache, root)) is None:
-        # A branch can commit .dvc/tmp as a symlink: never write (or trust a folder) outside.
+        # A branch can commit .dvc/tmp as a symlink: never read or write a folder outside.
+        source = S3ObjectSource(remote, None)
         source.unavailable = f"{source.label}: its fetch cache {fetch_cache} leads out of {root}"
-    return source
+        return source
+    return S3ObjectSource(remote, fetch_cache)
 
 
 def object_key(prefix: str, md5: str, legacy: bool) -> str:
@@ -115,11 +116,14 @@ class S3ObjectSource:
     """Fetches DVC objects from an S3-compatible remote, caching them under ``fetch_cache``.
 
     Implements :class:`mlpages.dvccache.ObjectSource`; tried after the local DVC cache.
+    ``fetch_cache=None``: nothing is kept.
     """
 
     name = "remote"
 
-    def __init__(self, remote: RemoteConfig, fetch_cache: Path, timeout: float = 5.0) -> None:
+    def __init__(
+        self, remote: RemoteConfig, fetch_cache: Path | None, timeout: float = 5.0
+    ) -> None:
         if not remote.url.startswith("s3://"):
             raise RemoteError(f"remote {remote.name!r}: only s3:// remotes are read ({remote.url})")
         self.remote = remote
@@ -157,8 +161,8 @@ class S3ObjectSource:
         )
 
     def _fetched_file(self, md5: str, legacy: bool) -> Path | None:
-        """The object's place in the fetch cache (None for a bad md5 or a link out of it)."""
-        return contained(self.fetch_cache, object_relpath(md5, legacy))
+        """The object's place in the fetch cache; None without one, or for a link out of it."""
+        return None if self.fetch_cache is None else object_file(self.fetch_cache, md5, legacy)
 
     def read(self, md5: str, legacy: bool, max_bytes: int | None = None) -> bytes | None:
         """The object's bytes; None if the remote does not have it or is unavailable.
