@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import GIT_ENV
 
-from mlpages.dvccache import DvcObjects, LocalCache, cache_dir_of, object_path
+from mlpages.dvccache import DvcObjects, LocalCache, ObjectRead, cache_dir_of, object_path
 from mlpages.models import HashInfo
 
 
@@ -99,3 +99,105 @@ def test_reads_what_real_dvc_writes(tmp_path):
     objects = DvcObjects([LocalCache(cache_dir_of(repo))])
     md5, legacy = objects.locate(out, "data/x.txt")
     assert objects.read_object(md5, legacy).data == b"hello dvc\n"
+
+
+def _real_dvc(repo: Path, *args: str) -> None:
+    env = {**os.environ, **GIT_ENV, "DVC_NO_ANALYTICS": "1"}
+    dvc = str(Path(sys.executable).parent / "dvc")
+    proc = subprocess.run([dvc, *args], cwd=repo, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+
+
+def test_every_object_read_is_verified_and_a_bad_copy_is_remembered(tmp_path):
+    first, second = tmp_path / "cache", tmp_path / "remote"
+    data = b'{"acc": 0.5}'
+    md5 = _put(second, data, legacy=False)
+    object_path(first, md5, legacy=False).parent.mkdir(parents=True)
+    object_path(first, md5, legacy=False).write_bytes(b'{"acc": 1.0}')  # tampered local copy
+    objects = DvcObjects([LocalCache(first), LocalCache(second, name="remote")])
+    assert objects.read_object(md5, legacy=False) == ObjectRead(data, "remote")  # the good one
+    assert objects.mismatched == {}
+    object_path(second, md5, legacy=False).write_bytes(b'{"acc": 2.0}')
+    found = objects.read_object(md5, legacy=False)
+    assert (found.data, found.mismatch) == (None, "cache")
+    assert objects.mismatched == {md5: "cache"}
+
+
+def test_dir_listings_are_verified_and_keep_only_plain_relpaths(tmp_path):
+    cache = tmp_path / "cache"
+    a = _put(cache, b"a\n", legacy=False)
+    listing = [
+        {"md5": a, "relpath": "ok/a.csv"},
+        {"md5": a, "relpath": "../../escape.csv"},
+        {"md5": a, "relpath": "/abs.csv"},
+        {"md5": a, "relpath": "x/./y.csv"},
+        {"md5": "//etc/passwd", "relpath": "bad-md5.csv"},  # kept: the reader refuses the md5
+    ]
+    dir_md5 = _put(cache, json.dumps(listing).encode(), legacy=False, suffix=".dir")
+    out = HashInfo("d", dir_md5, "md5")
+    objects = DvcObjects([LocalCache(cache)])
+    assert objects.files_in_dir(out) == {"d/ok/a.csv": a, "d/bad-md5.csv": "//etc/passwd"}
+    assert objects.read_object("//etc/passwd", legacy=False) == ObjectRead(None, None)
+    object_path(cache, dir_md5, legacy=False).write_text(json.dumps(listing[:1]))
+    fresh = DvcObjects([LocalCache(cache)])
+    assert fresh.files_in_dir(out) is None
+    assert fresh.mismatched == {dir_md5: "cache"}
+
+
+def test_objects_written_by_dvc_add_verify(tmp_path):
+    repo = tmp_path / "r"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, env={**os.environ, **GIT_ENV}, check=True)
+    _real_dvc(repo, "init", "-q")
+    (repo / "data" / "sub").mkdir(parents=True)
+    crlf = b"a,b\r\n1,2\r\n"
+    (repo / "data" / "crlf.csv").write_bytes(crlf)
+    (repo / "data" / "sub" / "m.json").write_text('{"acc": 1}')
+    _real_dvc(repo, "add", "-q", "data")
+    from mlpages.dvcfiles import parse_dvc_file
+
+    (out,), _ = parse_dvc_file((repo / "data.dvc").read_bytes(), "data.dvc")
+    cache = cache_dir_of(repo)
+    raw = object_path(cache, out.md5, legacy=False).read_bytes()
+    # The .dir object is DVC's canonical listing (sorted by relpath, keys sorted), its md5 the id.
+    entries = sorted(json.loads(raw), key=lambda e: e["relpath"])
+    assert raw == json.dumps(entries, sort_keys=True).encode()
+    assert hashlib.md5(raw).hexdigest() + ".dir" == out.md5
+    # DVC 3 (`hash: md5`) hashes the bytes as they are, CRLF included.
+    assert {e["relpath"]: e["md5"] for e in entries}["crlf.csv"] == hashlib.md5(crlf).hexdigest()
+    objects = DvcObjects([LocalCache(cache)])
+    assert objects.read_object(*objects.locate(out, "data/crlf.csv")).data == crlf
+    assert objects.mismatched == {}
+
+
+def test_a_real_legacy_text_object_verifies_and_a_tampered_one_does_not(tmp_path):
+    """A DVC 2-era object: a CRLF text file named by its CRLF→LF md5, in the legacy layout."""
+    from dvc_data.hashfile.hash import file_md5
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, env={**os.environ, **GIT_ENV}, check=True)
+    _real_dvc(repo, "init", "-q")
+    crlf = b"step,loss\r\n0,1.0\r\n1,0.5\r\n"
+    (repo / "loss.csv").write_bytes(crlf)
+    md5 = file_md5(str(repo / "loss.csv"), name="md5-dos2unix")  # DVC's own legacy hash
+    assert md5 != hashlib.md5(crlf).hexdigest()
+    cache = cache_dir_of(repo)
+    target = object_path(cache, md5, legacy=True)
+    target.parent.mkdir(parents=True)
+    target.write_bytes(crlf)
+    # No `hash: md5`: a legacy entry. DVC itself checks this object out for it.
+    entry = f"outs:\n- md5: {md5}\n  size: {len(crlf)}\n  path: loss.csv\n"
+    (repo / "loss.csv.dvc").write_text(entry)
+    (repo / "loss.csv").unlink()
+    _real_dvc(repo, "checkout", "-q")
+    assert (repo / "loss.csv").read_bytes() == crlf
+    from mlpages.dvcfiles import parse_dvc_file
+
+    (out,), _ = parse_dvc_file((repo / "loss.csv.dvc").read_bytes(), "loss.csv.dvc")
+    objects = DvcObjects([LocalCache(cache)])
+    assert objects.read_object(*objects.locate(out, "loss.csv")).data == crlf
+    target.chmod(0o644)
+    target.write_bytes(crlf.replace(b"0.5", b"0.4"))
+    found = DvcObjects([LocalCache(cache)]).read_object(md5, legacy=True)
+    assert (found.data, found.mismatch) == (None, "cache")

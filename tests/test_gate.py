@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -30,7 +31,7 @@ from mlpages.ct.gate_rules import (
     score_predictions,
 )
 from mlpages.dvccache import cache_dir_of, object_path
-from mlpages.errors import ConfigError, DataError
+from mlpages.errors import ConfigError, DataError, ObjectMismatch
 from mlpages.registry import model_hash_at
 
 LOADS = RuleResult("loads", True, "loads")
@@ -429,3 +430,106 @@ def test_a_fresh_clone_reads_the_champion_from_the_dvc_remote(
     assert (
         outcome.report.champion_metrics["roc_auc"] > outcome.report.candidate["metrics"]["roc_auc"]
     )
+
+
+class _Poison:
+    """Unpickling this creates ``marker``: code of the attacker's choosing runs at load time."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def _poisoned_pickle(marker: Path) -> bytes:
+    return pickle.dumps(_Poison(marker))
+
+
+def test_the_poison_runs_when_unpickled(tmp_path: Path) -> None:
+    probe = tmp_path / "probe"
+    pickle.loads(_poisoned_pickle(probe)).close()
+    assert probe.exists()  # so the refusals below are what keeps it from running
+
+
+def _promote_weak(repo: Path) -> str:
+    weak = _git(repo, "rev-parse", "weak")
+    _git(repo, "tag", "-a", "credit@v1.0.0", weak, "-m", "register")
+    _git(repo, "tag", "-a", "credit#prod#1", weak, "-m", "promote")
+    return weak
+
+
+def test_a_poisoned_champion_in_the_cache_is_refused_before_unpickling(
+    dvc_repo: Path, tmp_path: Path
+) -> None:
+    from mlpages.ct.monitor_run import production_model
+
+    _promote_weak(dvc_repo)
+    marker = tmp_path / "pwned"
+    cached = _cached_model(dvc_repo, "weak")
+    cached.chmod(0o644)  # DVC leaves cache files read-only
+    cached.write_bytes(_poisoned_pickle(marker))
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlpages", "gate"], cwd=dvc_repo, capture_output=True, text=True
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("mlpages: error: champion v1.0.0 (")
+    assert "models/model.pkl" in line and "refusing to unpickle it" in line
+    md5 = model_hash_at(dvc_repo, _git(dvc_repo, "rev-parse", "weak"), "models/model.pkl").md5
+    assert md5 in line
+    assert not marker.exists()
+
+    with pytest.raises(ObjectMismatch, match="refusing to unpickle it"):
+        production_model(dvc_repo, Path("models/model.pkl"), ())
+    assert not marker.exists()
+
+
+@pytest.mark.xdist_group("s3")
+def test_a_poisoned_champion_in_the_bucket_is_refused_before_unpickling(
+    dvc_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from s3server import start_s3_server
+
+    from mlpages.remote import object_key
+
+    weak = _promote_weak(dvc_repo)
+    marker = tmp_path / "pwned"
+    server = start_s3_server(tmp_path)
+    try:
+        server.client().create_bucket(Bucket="gate-remote")
+        for key, value in server.credentials.items():
+            monkeypatch.setenv(key, value)
+        (dvc_repo / ".dvc" / "config").write_text(
+            "[core]\n    remote = storage\n    analytics = false\n"
+            "['remote \"storage\"']\n    url = s3://gate-remote/store\n"
+        )
+        local = f"['remote \"storage\"']\n    endpointurl = {server.endpoint}\n"
+        (dvc_repo / ".dvc" / "config.local").write_text(local)
+        _git(dvc_repo, "add", ".dvc/config")
+        _git(dvc_repo, "commit", "-q", "-m", "remote")
+        _dvc(dvc_repo, "push", "-q", "--all-commits")
+        md5 = model_hash_at(dvc_repo, weak, "models/model.pkl").md5
+        server.client().put_object(
+            Bucket="gate-remote",
+            Key=object_key("store", md5, legacy=False),
+            Body=_poisoned_pickle(marker),
+        )
+        clone = tmp_path / "clone"
+        _git(tmp_path, "clone", "-q", str(dvc_repo), str(clone))
+        (clone / ".dvc" / "config.local").write_text(local)
+        assert not (clone / ".dvc" / "cache").exists()
+        champion = resolve_champion(clone)
+        assert champion is not None and champion.version == "v1.0.0"
+        with pytest.raises(ObjectMismatch, match=f"md5 {md5}.*refusing to unpickle it"):
+            champion_model_bytes(clone, champion)
+        _candidate(clone, ("x2",))
+        settings = GateSettings(label="y", test_data="data/test.csv")
+        with pytest.raises(ObjectMismatch):
+            run_gate(clone, settings)
+    finally:
+        server.stop()
+    assert not marker.exists()
+    fetched = clone / ".dvc" / "tmp" / "mlpages-remote" / object_key("", md5, legacy=False)
+    assert not fetched.exists()

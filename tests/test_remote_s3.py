@@ -202,3 +202,68 @@ def test_server_down_mid_history_completes_with_reasons(pushed_repo, s3, tmp_pat
         assert "not-in-cache" in kinds
     reasons = [p.message for p in history.problems if p.kind == "remote-error"]
     assert reasons and "unreachable" in reasons[0]
+
+
+def _metrics_md5(repo, rev: str) -> str:
+    import yaml
+
+    outs = yaml.safe_load(repo.git("show", f"{rev}:dvc.lock"))["stages"]["train"]["outs"]
+    return next(o["md5"] for o in outs if o["path"] == "metrics.json")
+
+
+def _fetched_file(clone: Path, md5: str) -> Path:
+    return clone / ".dvc" / "tmp" / "mlpages-remote" / object_key("", md5, legacy=False)
+
+
+def test_an_object_replaced_in_the_bucket_is_a_problem_never_a_value(
+    pushed_repo, s3, tmp_path, s3_env
+):
+    from mlpages.config import Config
+    from mlpages.snapshot import collect
+
+    repo, shas, env = pushed_repo
+    md5 = _metrics_md5(repo, shas[0])
+    forged = b'{"acc": 123.456, "nested": {"loss": 0}}'
+    s3.client().put_object(
+        Bucket="mlpages-remote", Key=object_key("store", md5, legacy=False), Body=forged
+    )
+    clone = _fresh_clone(repo, tmp_path, s3.endpoint, env)
+    history = collect(clone, Config())
+    first = history.snapshots[shas[0]]
+    assert "metrics.json" not in first.metrics
+    (problem,) = [p for p in first.problems if p.path == "metrics.json"]
+    assert problem.kind == "md5-mismatch"
+    assert md5 in problem.message and "remote" in problem.message
+    assert "123.456" not in problem.message
+    assert not _fetched_file(clone, md5).exists()  # never kept in the fetch cache
+    for sha, lr in zip(shas[1:], (0.2, 0.3), strict=True):  # the untouched objects still read
+        assert history.snapshots[sha].metrics["metrics.json"]["acc"] == pytest.approx(lr * 2)
+    assert not history.problems  # the remote works: it served a bad object, nothing else
+
+
+def test_a_tampered_fetch_cache_file_is_fetched_again_or_reported(
+    pushed_repo, s3, tmp_path, s3_env
+):
+    from mlpages.config import Config
+    from mlpages.snapshot import collect
+
+    repo, shas, env = pushed_repo
+    md5 = _metrics_md5(repo, shas[0])
+    clone = _fresh_clone(repo, tmp_path, s3.endpoint, env)
+    collect(clone, Config())
+    kept = _fetched_file(clone, md5)
+    real = kept.read_bytes()
+    kept.write_bytes(b'{"acc": 123.456}')
+
+    again = collect(clone, Config(), use_cache=False)
+    assert again.snapshots[shas[0]].metrics["metrics.json"]["acc"] == pytest.approx(0.2)
+    assert next(s for s in again._objects.sources if s.name == "remote").fetched == 1
+    assert kept.read_bytes() == real  # repaired with the verified copy
+
+    kept.write_bytes(b'{"acc": 123.456}')
+    s3.stop()  # nothing better to be had: the bad copy is reported, not used
+    third = collect(clone, Config(), use_cache=False)
+    first = third.snapshots[shas[0]]
+    assert "metrics.json" not in first.metrics
+    assert [p.kind for p in first.problems if p.path == "metrics.json"] == ["md5-mismatch"]
+    assert third.snapshots[shas[1]].metrics["metrics.json"]["acc"] == pytest.approx(0.4)

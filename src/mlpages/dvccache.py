@@ -1,8 +1,9 @@
 """Read DVC-tracked outputs (files not committed to git) by their hash, without the dvc CLI.
 
 Objects come from a list of :class:`ObjectSource` tried in order: the local cache first, then any
-source added with :func:`register_source_factory` (e.g. an S3 remote reader). A hash no source has
-is reported as ``Problem(kind="not-in-cache")`` by the caller.
+source added with :func:`register_source_factory` (e.g. an S3 remote reader). Every object handed
+out is first checked against its md5 (:mod:`mlpages.objectid`): a copy that does not match is
+skipped and remembered, so the caller reports ``md5-mismatch`` instead of ``not-in-cache``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from mlpages.config import Config
-from mlpages.models import HashInfo
+from mlpages.models import HashInfo, Problem
+from mlpages.objectid import is_md5, object_file, object_relpath, verified
 
 
 @runtime_checkable
@@ -77,35 +79,35 @@ def cache_dir_of(root: Path) -> Path:
 
 def object_path(cache: Path, md5: str, legacy: bool) -> Path:
     """``files/md5/ab/cdef…`` (DVC 3) or ``ab/cdef…`` (legacy) below a cache folder."""
-    base = cache if legacy else cache / "files" / "md5"
-    return base / md5[:2] / md5[2:]
+    return cache / object_relpath(md5, legacy)
 
 
-def _valid_md5(md5: str) -> bool:
-    core = md5.removesuffix(".dir")
-    return 3 <= len(core) <= 64 and all(c in "0123456789abcdef" for c in core)
+def read_object_file(folder: Path, md5: str, legacy: bool, max_bytes: int | None) -> bytes | None:
+    """The bytes of ``md5`` below a cache-layout folder; None when absent, too large or outside."""
+    target = object_file(folder, md5, legacy)
+    if target is None:
+        return None
+    try:
+        if max_bytes is not None and target.stat().st_size > max_bytes:
+            return None
+        return target.read_bytes()
+    except OSError:
+        return None
 
 
 @dataclass
 class LocalCache:
-    """The local DVC cache folder (both layouts)."""
+    """A folder in DVC's cache layout (both layouts): the local cache, or a folder remote."""
 
     path: Path
     name: str = "cache"
 
     def read(self, md5: str, legacy: bool, max_bytes: int | None = None) -> bytes | None:
-        if not _valid_md5(md5):
-            return None
-        target = object_path(self.path, md5, legacy)
-        try:
-            if max_bytes is not None and target.stat().st_size > max_bytes:
-                return None
-            return target.read_bytes()
-        except OSError:
-            return None
+        return read_object_file(self.path, md5, legacy, max_bytes)
 
     def has(self, md5: str, legacy: bool) -> bool:
-        return _valid_md5(md5) and object_path(self.path, md5, legacy).is_file()
+        target = object_file(self.path, md5, legacy)
+        return target is not None and target.is_file()
 
 
 def subproject_cache_dirs(root: Path) -> list[Path]:
@@ -134,13 +136,31 @@ def default_sources(root: Path, config: Config) -> list[ObjectSource]:
     return sources
 
 
+def source_problems(sources: Sequence[ObjectSource]) -> list[Problem]:
+    """One ``remote-error`` problem per source that gave up (its ``unavailable`` reason)."""
+    reasons = [getattr(source, "unavailable", None) for source in sources]
+    return [Problem("remote-error", ".", f"{r}: outputs not available") for r in reasons if r]
+
+
+def _plain_relpath(value: object) -> bool:
+    """A path DVC writes in a ``.dir`` listing: relative, no ``.``/``..``/empty segment."""
+    if not isinstance(value, str) or value.startswith("/"):
+        return False
+    return all(part not in ("", ".", "..") for part in value.split("/"))
+
+
 @dataclass(frozen=True)
 class ObjectRead:
-    """Result of reading an output: content (None if absent) and the source name."""
+    """Result of reading an output: verified content (None if absent) and the source name.
+
+    ``mismatch`` names the source whose copy did not hash to the md5 (when no source had a good
+    one); ``too_large``: a source has it, over the size limit.
+    """
 
     data: bytes | None
     source: str | None
     too_large: bool = False
+    mismatch: str | None = None
 
 
 class DvcObjects:
@@ -150,22 +170,32 @@ class DvcObjects:
         self.sources = list(sources)
         self.max_bytes = max_bytes
         self._dirs: dict[tuple[str, bool], dict[str, str] | None] = {}
+        self.mismatched: dict[str, str] = {}  # md5 -> source whose copy failed verification
 
     def read_object(self, md5: str, legacy: bool, max_bytes: int | None = None) -> ObjectRead:
-        """One object, from the first source that has it; legacy/DVC 3 layouts both tried."""
+        """One verified object, from the first source with a good copy; both layouts tried."""
+        if not is_md5(md5):
+            return ObjectRead(None, None)
         limit = self.max_bytes if max_bytes is None else max_bytes
+        mismatch: str | None = None
         for source in self.sources:
             for layout in (legacy, not legacy):
                 data = source.read(md5, layout, limit)
                 if data is not None:
-                    return ObjectRead(data, source.name)
-                if limit is not None and source.has(md5, layout):
+                    if verified(md5, data, layout):
+                        return ObjectRead(data, source.name)
+                    mismatch = mismatch or source.name
+                elif limit is not None and source.has(md5, layout):
                     return ObjectRead(None, source.name, too_large=True)
-        return ObjectRead(None, None)
+        if mismatch is not None:
+            self.mismatched[md5] = mismatch
+        return ObjectRead(None, None, mismatch=mismatch)
 
     def has(self, md5: str, legacy: bool) -> bool:
-        """True when some source has the object (either layout)."""
-        return any(s.has(md5, lay) for s in self.sources for lay in (legacy, not legacy))
+        """True when some source has the object (either layout); its content is not checked."""
+        return is_md5(md5) and any(
+            s.has(md5, lay) for s in self.sources for lay in (legacy, not legacy)
+        )
 
     def dir_listing(self, md5: str, legacy: bool) -> dict[str, str] | None:
         """``relpath -> md5`` of a ``.dir`` object, None when absent or unreadable."""
@@ -179,7 +209,9 @@ class DvcObjects:
                     listing = {
                         str(item["relpath"]): str(item["md5"])
                         for item in raw
-                        if isinstance(item, dict) and "relpath" in item and "md5" in item
+                        if isinstance(item, dict)
+                        and "md5" in item
+                        and _plain_relpath(item.get("relpath"))
                     }
                 except (ValueError, TypeError):
                     listing = None

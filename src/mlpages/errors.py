@@ -39,3 +39,7 @@ class RegistryError(MlpagesError):
 
 class RemoteError(MlpagesError):
     """The DVC remote could not be reached or refused our credentials."""
+
+
+class ObjectMismatch(DataError):
+    """A DVC object does not hash to the md5 that names it (tampered or corrupt): not used."""

@@ -73,7 +73,7 @@ class Problem:
     """Something that could not be read at a commit. Shown on the commit page, never fatal."""
 
     kind: str  # yaml-error | json-error | bad-type | missing-file | not-in-cache | too-large |
-    # binary | missing-blob | unsupported | remote-error | outside-repo
+    # binary | missing-blob | unsupported | remote-error | outside-repo | bad-md5 | md5-mismatch
     path: str
     message: str
 

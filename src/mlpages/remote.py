@@ -3,7 +3,8 @@
 Only the objects a build needs are fetched, one GET each, and kept in a local fetch cache so the
 next build reads them from disk. Remote failures never stop a build: the first connection failure
 marks the remote unavailable (so a dead server costs one timeout, not one per object), and the
-caller records the objects as "not available" with the reason.
+caller records the objects as "not available" with the reason. Nothing enters the fetch cache, and
+nothing is served from it, unless it hashes to its md5 (:mod:`mlpages.objectid`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlpages.errors import RemoteError
+from mlpages.objectid import contained, is_md5, object_file, object_relpath, verified
 
 if TYPE_CHECKING:
     from mlpages.dvccache import ObjectSource
@@ -79,11 +81,6 @@ def read_remote_config(repo_root: Path, name: str | None = None) -> RemoteConfig
     )
 
 
-def _plausible_md5(md5: str) -> bool:
-    core = md5.removesuffix(".dir")
-    return 3 <= len(core) <= 64 and all(c in "0123456789abcdef" for c in core)
-
-
 def remote_source(root: Path, fetch_cache: Path) -> ObjectSource | None:
     """The repository's default DVC remote as an object source: S3, or a local folder."""
     try:
@@ -98,25 +95,35 @@ def remote_source(root: Path, fetch_cache: Path) -> ObjectSource | None:
         return LocalCache((root / ".dvc" / folder).resolve(), name="remote")
     if remote is None or not remote.url.startswith("s3://"):
         return None
+    if contained(root, os.path.relpath(fetch_cache, root)) is None:
+        # A branch can commit .dvc/tmp as a symlink: never read or write a folder outside.
+        source = S3ObjectSource(remote, None)
+        source.unavailable = f"{source.label}: its fetch cache {fetch_cache} leads out of {root}"
+        return source
     return S3ObjectSource(remote, fetch_cache)
 
 
 def object_key(prefix: str, md5: str, legacy: bool) -> str:
     """The key of an object in a DVC remote: DVC 3 ``files/md5/ab/cd…``, legacy ``ab/cd…``."""
-    tail = f"{md5[:2]}/{md5[2:]}"
-    key = tail if legacy else f"files/md5/{tail}"
+    key = object_relpath(md5, legacy)
     return f"{prefix}/{key}" if prefix else key
+
+
+S3_MISSING = "the S3 client libraries are not installed (pip install 'mlpages[s3]')"
 
 
 class S3ObjectSource:
     """Fetches DVC objects from an S3-compatible remote, caching them under ``fetch_cache``.
 
     Implements :class:`mlpages.dvccache.ObjectSource`; tried after the local DVC cache.
+    ``fetch_cache=None``: nothing is kept.
     """
 
     name = "remote"
 
-    def __init__(self, remote: RemoteConfig, fetch_cache: Path, timeout: float = 5.0) -> None:
+    def __init__(
+        self, remote: RemoteConfig, fetch_cache: Path | None, timeout: float = 5.0
+    ) -> None:
         if not remote.url.startswith("s3://"):
             raise RemoteError(f"remote {remote.name!r}: only s3:// remotes are read ({remote.url})")
         self.remote = remote
@@ -153,38 +160,80 @@ class S3ObjectSource:
             ),
         )
 
+    def _fetched_file(self, md5: str, legacy: bool) -> Path | None:
+        """The object's place in the fetch cache; None without one, or for a link out of it."""
+        return None if self.fetch_cache is None else object_file(self.fetch_cache, md5, legacy)
+
     def read(self, md5: str, legacy: bool, max_bytes: int | None = None) -> bytes | None:
-        """The object's bytes; None if the remote does not have it or is unavailable."""
-        local = self.fetch_cache / object_key("", md5, legacy)
-        if local.is_file():
+        """The object's bytes; None if the remote does not have it or is unavailable.
+
+        A fetch-cache copy is served only when it verifies, else the object is fetched again;
+        fetched bytes are kept only when they verify. Whatever is returned may still be a bad
+        copy (nothing better was found): the caller verifies it and reports the mismatch.
+        """
+        if not is_md5(md5):
+            return None
+        local = self._fetched_file(md5, legacy)
+        kept = self._read_kept(local, max_bytes)
+        if kept is not None and verified(md5, kept, legacy):
+            return kept
+        data = None if self.unavailable else self._get(md5, legacy)
+        if data is None:
+            return kept
+        self.fetched += 1
+        if max_bytes is not None and len(data) > max_bytes:
+            return None
+        if local is not None and verified(md5, data, legacy):
+            self._keep(local, data)
+        return data
+
+    @staticmethod
+    def _read_kept(local: Path | None, max_bytes: int | None) -> bytes | None:
+        if local is None:
+            return None
+        try:
+            if max_bytes is not None and local.stat().st_size > max_bytes:
+                return None
             return local.read_bytes()
-        if self.unavailable or not _plausible_md5(md5):
+        except OSError:
             return None
-        data = self._get(md5, legacy)
-        if data is not None and max_bytes is not None and len(data) > max_bytes:
-            return None
-        if data is not None:
+
+    def _keep(self, local: Path, data: bytes) -> None:
+        """Write a verified object into the fetch cache (atomically; a full disk only skips it)."""
+        tmp = local.with_name(f"{local.name}.{os.getpid()}.tmp")
+        try:
             local.parent.mkdir(parents=True, exist_ok=True)
-            tmp = local.with_name(f"{local.name}.{os.getpid()}.tmp")
             tmp.write_bytes(data)
             tmp.replace(local)
-            self.fetched += 1
-        return data
+        except OSError:
+            return
+
+    def _botocore_errors(self):
+        """botocore's exceptions module; None (the remote unavailable) without the S3 libraries."""
+        try:
+            import boto3  # noqa: F401  (the client is made from it)
+            from botocore import exceptions
+        except ImportError:  # a plain `pip install mlpages`: no boto3
+            self.unavailable = f"{self.label}: {S3_MISSING}"
+            return None
+        return exceptions
 
     def has(self, md5: str, legacy: bool) -> bool:
         """True when the object is in the fetch cache or the remote answers HEAD for it."""
-        if (self.fetch_cache / object_key("", md5, legacy)).is_file():
-            return True
-        if self.unavailable or not _plausible_md5(md5):
+        if not is_md5(md5):
             return False
-        from botocore.exceptions import BotoCoreError, ClientError
-
+        local = self._fetched_file(md5, legacy)
+        if local is not None and local.is_file():
+            return True
+        errors = None if self.unavailable else self._botocore_errors()
+        if errors is None:
+            return False
         bucket, prefix = self.remote.bucket_and_prefix
         try:
             self._ensure_client().head_object(Bucket=bucket, Key=object_key(prefix, md5, legacy))
-        except ClientError:
+        except errors.ClientError:
             return False
-        except BotoCoreError as exc:
+        except errors.BotoCoreError as exc:
             self.unavailable = f"{self.label}: unreachable ({type(exc).__name__}: {exc})"
             return False
         return True
@@ -196,15 +245,16 @@ class S3ObjectSource:
         return self._client
 
     def _get(self, md5: str, legacy: bool) -> bytes | None:
-        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
+        errors = self._botocore_errors()
+        if errors is None:
+            return None
         bucket, prefix = self.remote.bucket_and_prefix
         key = object_key(prefix, md5, legacy)
         try:
             return self._ensure_client().get_object(Bucket=bucket, Key=key)["Body"].read()
-        except NoCredentialsError:
+        except errors.NoCredentialsError:
             self.unavailable = f"{self.label}: no credentials (set AWS_ACCESS_KEY_ID/SECRET)"
-        except ClientError as exc:
+        except errors.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("NoSuchKey", "404", "NotFound"):
                 return None
@@ -214,6 +264,6 @@ class S3ObjectSource:
                 self.unavailable = f"{self.label}: bucket {bucket!r} does not exist"
             else:
                 self.unavailable = f"{self.label}: server error {code or exc}"
-        except BotoCoreError as exc:
+        except errors.BotoCoreError as exc:
             self.unavailable = f"{self.label}: unreachable ({type(exc).__name__}: {exc})"
         return None

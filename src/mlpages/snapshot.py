@@ -20,6 +20,7 @@ from mlpages.dvccache import (
     ObjectSource,
     cache_dir_of,
     default_sources,
+    source_problems,
     subproject_cache_dirs,
 )
 from mlpages.errors import MlpagesError, NotADvcRepository
@@ -306,10 +307,7 @@ def collect(
             if cache is not None:
                 cache.close()
 
-    for source in objects.sources:
-        reason = getattr(source, "unavailable", None)  # set by remote sources that failed
-        if reason:
-            problems.append(Problem("remote-error", ".", f"{reason}: outputs not available"))
+    problems += source_problems(objects.sources)
     if not (location.root / ".dvc").is_dir() and not any(snapshots[sha].has_dvc for sha in order):
         raise NotADvcRepository(
             f"{location.root}: no DVC files (dvc.yaml, dvc.lock, *.dvc, .dvc/) in any commit"

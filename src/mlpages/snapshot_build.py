@@ -35,6 +35,7 @@ from mlpages.dvcfiles_data import (
     plot_kind,
 )
 from mlpages.models import Artifact, HashInfo, PlotData, PlotDef, Problem, Snapshot, Stage, Value
+from mlpages.objectid import is_md5
 from mlpages.snapshot_views import FileView, Refused, TooLarge
 from mlpages.worktree import OUTSIDE
 
@@ -157,23 +158,42 @@ class SnapshotBuilder:
         return Loaded(problem=Problem("missing-file", path, "not in git and not a DVC output"))
 
     def _not_in_cache(self, path: str, md5: str, legacy: bool) -> Loaded:
+        bad_copy = self.objects.mismatched.get(md5)
+        if bad_copy is not None:
+            # Name the path and the md5, never the bytes: they are whatever the attacker put there.
+            problem = Problem(
+                "md5-mismatch",
+                path,
+                f"DVC output {md5}: the copy in the {bad_copy} does not hash to this md5 "
+                "(tampered or corrupt); not used",
+            )
+        else:
+            problem = Problem("not-in-cache", path, f"DVC output {md5} is not in the DVC cache")
+        return Loaded(problem=problem, missing_object=(md5, legacy))
+
+    @staticmethod
+    def _bad_md5(path: str, md5: str) -> Loaded:
         return Loaded(
             problem=Problem(
-                "not-in-cache", path, f"DVC output {md5 or '?'} is not in the DVC cache"
-            ),
-            missing_object=(md5, legacy),
+                "bad-md5",
+                path,
+                f"DVC output md5 {md5[:80]!r} is not 32 lowercase hex digits (optional .dir): "
+                "not read",
+            )
         )
 
     def _load_cached(self, path: str, out: HashInfo, want_data: bool) -> Loaded:
-        if out.is_dir and path == out.path:
-            files = self.objects.files_in_dir(out)
-            if files is None:
-                return self._not_in_cache(path, out.md5 or "", out.hash_name != "md5")
-            return Loaded(files={p: f"md5:{m}" for p, m in files.items()}, source="cache")
         if not out.md5:
             return Loaded(
                 problem=Problem("unsupported", path, "output has no md5 (cloud-versioned)")
             )
+        if not is_md5(out.md5):  # an address, never a path: checked before any source sees it
+            return self._bad_md5(path, out.md5)
+        if out.is_dir and path == out.path:
+            files = self.objects.files_in_dir(out)
+            if files is None:
+                return self._not_in_cache(path, out.md5, out.hash_name != "md5")
+            return Loaded(files={p: f"md5:{m}" for p, m in files.items()}, source="cache")
         located = self.objects.locate(out, path)
         if located is None:
             if out.is_dir and self.objects.dir_listing(out.md5, out.hash_name != "md5") is None:
@@ -182,10 +202,10 @@ class SnapshotBuilder:
                 problem=Problem("missing-file", path, f"not in the DVC output {out.path}")
             )
         md5, legacy = located
-        if not want_data:
-            if self.objects.has(md5, legacy):
-                return Loaded(blob_id=f"md5:{md5}", source="cache")
-            return self._not_in_cache(path, md5, legacy)
+        if not is_md5(md5):  # from a .dir listing: repository content as well
+            return self._bad_md5(path, md5)
+        # Images are not parsed, but they are read (and verified) now so that a bad copy is a
+        # problem on the commit's page rather than a silently missing picture.
         found = self.objects.read_object(md5, legacy)
         if found.too_large:
             return Loaded(
@@ -193,7 +213,10 @@ class SnapshotBuilder:
             )
         if found.data is None:
             return self._not_in_cache(path, md5, legacy)
-        return Loaded(data=found.data, source=found.source or "cache", blob_id=f"md5:{md5}")
+        source = found.source or "cache"
+        if not want_data:
+            return Loaded(blob_id=f"md5:{md5}", source=source)
+        return Loaded(data=found.data, source=source, blob_id=f"md5:{md5}")
 
     # --- parsing with caches -------------------------------------------------------------------
 

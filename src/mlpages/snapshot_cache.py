@@ -23,8 +23,10 @@ from mlpages.models import SNAPSHOT_SCHEMA_VERSION, Snapshot, Stage
 from mlpages.snapshot_build import BoundedDict
 from mlpages.snapshot_json import snapshot_doc, snapshot_from_doc, stage_doc, stage_from_doc
 
-# Bump when parsing changes what a snapshot contains without a models.py schema change.
-PARSER_VERSION = 7
+# Bump when parsing changes what a snapshot contains without a models.py schema change
+# (7: md5s checked and objects verified; snapshots of earlier builds may hold leaked bytes;
+# 8: work-tree confinement, YAML node and stage budgets).
+PARSER_VERSION = 8
 # Bump when the tables change (it names the file, so old files are simply ignored).
 CACHE_FORMAT = 4
 # A snapshot row or stage body larger than this is not cached (SQLite refuses blobs over 1 GB;

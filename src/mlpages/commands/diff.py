@@ -201,6 +201,7 @@ def diff_command(
     from mlpages.compare import compare_snapshots
     from mlpages.config import load_config
     from mlpages.diff_markdown import render_markdown
+    from mlpages.dvccache import default_sources, source_problems
     from mlpages.history import locate_repo
     from mlpages.snapshot import snapshot_of
 
@@ -212,8 +213,11 @@ def diff_command(
     base_side, head_side, why = choose_sides(
         root, base, head, config.default_branch, location.shallow
     )
-    base_snapshot = snapshot_of(root, base_side.rev, config)
-    head_snapshot = snapshot_of(root, head_side.rev, config)
+    sources = default_sources(root, config)  # one remote client for both sides
+    base_snapshot = snapshot_of(root, base_side.rev, config, sources=sources)
+    head_snapshot = snapshot_of(root, head_side.rev, config, sources=sources)
+    for problem in source_problems(sources):  # e.g. an unreachable remote, no S3 libraries
+        click.echo(f"mlpages: warning: {problem.message}", err=True)
     if not (base_snapshot.has_dvc or head_snapshot.has_dvc):
         raise NotADvcRepository(
             f"{root}: no DVC files (dvc.yaml, dvc.lock, *.dvc) at {base_side.label} "

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlpages.errors import DataError
+from mlpages.errors import DataError, ObjectMismatch
 
 
 @dataclass(frozen=True)
@@ -120,27 +120,49 @@ def champion_model_bytes(repo: Path, champion: Champion) -> bytes:
 
     The hash is found with :func:`mlpages.registry.model_hash_at` (dvc.lock and .dvc files, stage
     ``wdir``, a file inside a directory output) and the bytes with :mod:`mlpages.dvccache`: the
-    local cache, then the DVC remote when the configuration allows fetching from it.
+    local cache, then the DVC remote when the configuration allows fetching from it. The bytes
+    are returned only when they hash to that md5: they are about to be unpickled, and a poisoned
+    object in the cache or the bucket would otherwise run code in the job that loads it.
     """
     from mlpages.config import load_config
-    from mlpages.dvccache import DvcObjects, default_sources
+    from mlpages.dvccache import DvcObjects, default_sources, source_problems
+    from mlpages.objectid import is_md5, verified
     from mlpages.registry import model_hash_at
 
     where = f"champion {champion.label} ({champion.sha[:12]})"
     out = model_hash_at(repo, champion.sha, champion.path)
     if out is None or not out.md5:
         raise DataError(f"{where}: {champion.path} is not a DVC output at that commit")
+    if not is_md5(out.md5):
+        raise DataError(f"{where}: {champion.path} has md5 {out.md5[:80]!r}: not a DVC md5")
     objects = DvcObjects(default_sources(repo, load_config(repo)))
+
+    def absent(what: str) -> DataError:
+        remotes = "".join(f" ({p.message})" for p in source_problems(objects.sources))
+        return DataError(
+            f"{where}: {champion.path} {what} is not in the DVC cache; "
+            f"run `dvc fetch` for that revision (or `dvc pull`){remotes}"
+        )
+
+    def refuse(md5: str, source: str) -> ObjectMismatch:
+        return ObjectMismatch(
+            f"{where}: {champion.path} in the {source} does not hash to md5 {md5} from dvc.lock "
+            "at that commit (tampered or corrupt): refusing to unpickle it"
+        )
+
     located = objects.locate(out, champion.path)
     if located is None:
-        raise DataError(
-            f"{where}: {champion.path} is not in the DVC cache (directory {out.path}, "
-            f"md5 {out.md5}); run `dvc fetch` for that revision (or `dvc pull`)"
-        )
-    found = objects.read_object(*located)
+        if out.md5 in objects.mismatched:  # the directory's listing itself
+            raise refuse(out.md5, objects.mismatched[out.md5])
+        raise absent(f"(directory {out.path}, md5 {out.md5})")
+    md5, legacy = located
+    found = objects.read_object(md5, legacy)
+    if found.mismatch is not None:
+        raise refuse(md5, found.mismatch)
     if found.data is None:
-        raise DataError(
-            f"{where}: {champion.path} (md5 {located[0]}) is not in the DVC cache; "
-            "run `dvc fetch` for that revision (or `dvc pull`)"
-        )
+        raise absent(f"(md5 {md5})")
+    # DvcObjects hands out verified bytes only; checked once more where trusting them means
+    # running them.
+    if not verified(md5, found.data, legacy):
+        raise refuse(md5, found.source or "cache")
     return found.data
