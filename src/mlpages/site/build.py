@@ -22,6 +22,7 @@ from mlpages import __version__
 from mlpages.config import Config, load_config
 from mlpages.errors import MlpagesError
 from mlpages.site.page_core import Asset, Page, SiteData, fingerprint
+from mlpages.text import utf8_text
 
 # Modules exposing ``pages(site: SiteData) -> Iterable[Page | Asset]``. A module that does not
 # exist yet is skipped, so page families can land independently.
@@ -214,7 +215,7 @@ def render_site(
             "plotly_js": plotly_path,
             "generated": site.generated,
         }
-        files[item.path] = template.render(context).encode("utf-8")
+        files[item.path] = utf8_text(template.render(context)).encode("utf-8")
         rendered.append(item.path)
         if progress and (len(rendered) % 25 == 0 or index == len(items) - 1):
             progress("render", len(rendered), len(pages))

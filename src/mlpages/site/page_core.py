@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from mlpages.config import Config
 from mlpages.models import Commit, Ref, Snapshot, Value
 from mlpages.site.urls import commit_path
+from mlpages.text import general_number
 
 
 class HistoryLike(Protocol):
@@ -238,16 +239,19 @@ def format_value(value: Value) -> str:
     return str(value)
 
 
-def format_delta(delta: float) -> str:
-    if not math.isfinite(delta):
+def format_delta(delta: float | int) -> str:
+    if isinstance(delta, float) and not math.isfinite(delta):
         return format_value(delta)
-    return ("+" if delta > 0 else "") + f"{delta:.3g}"
+    return ("+" if delta > 0 else "") + general_number(delta, 3)
 
 
 def delta_of(new: Value, old: Value) -> float | None:
     """``new - old`` when both are finite numbers, else None."""
     if is_number(new) and is_number(old):
-        diff = float(new) - float(old)  # type: ignore[arg-type]
+        try:
+            diff = float(new) - float(old)  # type: ignore[arg-type]
+        except OverflowError:  # an integer beyond the float range
+            return None
         return diff if math.isfinite(diff) else None
     return None
 

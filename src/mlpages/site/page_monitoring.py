@@ -31,7 +31,10 @@ def _str(raw: Any, default: str = "") -> str:
 def _float(raw: Any) -> float | None:
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         return None
-    return float(raw)
+    try:
+        return float(raw)
+    except OverflowError:  # an integer beyond the float range
+        return None
 
 
 def _int(raw: Any) -> int | None:
