@@ -7,22 +7,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from bs4 import BeautifulSoup
 from site_repo import build_history, commit_files
+from site_repo import mlpages_cli as _mlpages
 
 from mlpages.site.build import MANIFEST
 
 HUGE = 10**400  # JSON and YAML integers are arbitrary precision; float() of this overflows
-
-
-def _mlpages(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    return subprocess.run(
-        [sys.executable, "-m", "mlpages", *args], cwd=cwd, capture_output=True, env=env
-    )
 
 
 def _ok(proc: subprocess.CompletedProcess[bytes]) -> str:

@@ -299,6 +299,14 @@ def collect(
         finally:
             if cache is not None:
                 cache.close()
+                if cache.failed:  # e.g. a full disk: this build computed without storing
+                    problems.append(
+                        Problem(
+                            "unsupported",
+                            str(cache_dir),
+                            f"snapshot cache disabled: {cache.failed}",
+                        )
+                    )
 
     for source in objects.sources:
         reason = getattr(source, "unavailable", None)  # set by remote sources that failed
