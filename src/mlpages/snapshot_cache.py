@@ -25,7 +25,7 @@ from mlpages.snapshot_build import BoundedDict
 from mlpages.snapshot_json import snapshot_doc, snapshot_from_doc, stage_doc, stage_from_doc
 
 # Bump when parsing changes what a snapshot contains without a models.py schema change.
-PARSER_VERSION = 6
+PARSER_VERSION = 7  # 7: images over max_file_bytes are too-large problems
 # Bump when the tables change (it names the file, so old files are simply ignored).
 CACHE_FORMAT = 4
 

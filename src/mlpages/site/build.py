@@ -55,6 +55,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
 Progress = Callable[[str, int, int], None]
+# A file's bytes, None for "reuse the previous build's page", or a loader (see Asset).
+FileData = bytes | Callable[[], bytes | None] | None
 
 
 class SiteError(MlpagesError):
@@ -187,8 +189,8 @@ def render_site(
     items: Iterable[Page | Asset],
     previous: dict[str, Any],
     progress: Progress | None = None,
-) -> tuple[dict[str, bytes | None], dict[str, Any], list[str]]:
-    """Render pages: path -> bytes, or None for "reuse the previous file". Returns the manifest."""
+) -> tuple[dict[str, FileData], dict[str, Any], list[str]]:
+    """Render pages: path -> :data:`FileData`. Returns the manifest and the rendered paths."""
     env = make_environment()
     items = list(items)
     built = {item.path for item in items}
@@ -197,7 +199,7 @@ def render_site(
     stamp = fingerprint(site.stamp, _code_stamp(), nav, plotly_path)
     same_stamp = previous.get("stamp") == stamp
     old_keys: dict[str, str] = previous.get("keys", {}) if same_stamp else {}
-    files: dict[str, bytes | None] = {}
+    files: dict[str, FileData] = {}
     keys: dict[str, str] = {}
     rendered: list[str] = []
     pages = [i for i in items if isinstance(i, Page)]
@@ -328,7 +330,7 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 def write_site(
     out: Path,
-    files: dict[str, bytes | None],
+    files: dict[str, FileData],
     static: dict[str, Path],
     manifest: dict[str, Any],
     report: BuildReport,
@@ -367,13 +369,13 @@ def _hold_lock(held: contextlib.ExitStack, folder: Path) -> None:
 def _write_files(
     out: Path,
     tmp: Path,
-    files: dict[str, bytes | None],
+    files: dict[str, FileData],
     static: dict[str, Path],
     report: BuildReport,
 ) -> None:
     """Every file into ``tmp``; one unchanged since the previous build is hard-linked."""
     made_dirs: set[Path] = set()
-    entries: list[tuple[str, bytes | None, Path | None]] = [(p, d, None) for p, d in files.items()]
+    entries: list[tuple[str, FileData, Path | None]] = [(p, d, None) for p, d in files.items()]
     entries += [(p, None, s) for p, s in static.items()]
     for rel, data, source in entries:
         target = tmp / rel
@@ -384,6 +386,16 @@ def _write_files(
         if data is None and source is None:  # page reused from the previous build
             _link_or_copy(old, target)
             report.unchanged += 1
+        elif callable(data):  # named by its content: the previous build's file is the same
+            if old.is_file():
+                _link_or_copy(old, target)
+                report.unchanged += 1
+            else:
+                raw = data()
+                if raw is None:
+                    continue
+                target.write_bytes(raw)
+                report.written += 1
         elif source is not None:
             if (
                 old.is_file()

@@ -37,6 +37,8 @@ class HistoryLike(Protocol):
 
     def read_image(self, image_sha: str) -> bytes | None: ...
 
+    def has_image(self, image_sha: str) -> bool: ...
+
 
 @dataclass(frozen=True)
 class Page:
@@ -61,10 +63,15 @@ class Page:
 
 @dataclass(frozen=True)
 class Asset:
-    """A non-HTML file of the site (data scripts, images), written as bytes."""
+    """A non-HTML file of the site (data scripts, images), written as bytes.
+
+    ``data`` may be a zero-argument callable for a file named by its content (an image named
+    by its blob id): it is then read only when written, one at a time, and not at all when the
+    previous build has that file already. A callable that returns None writes nothing.
+    """
 
     path: str
-    data: bytes
+    data: bytes | Callable[[], bytes | None]
 
 
 @dataclass(frozen=True)
