@@ -176,7 +176,7 @@ def _code_stamp() -> str:
     digest = hashlib.sha256(__version__.encode())
     package = Path(__file__).parent
     sources = [*TEMPLATES.rglob("*"), *STATIC.rglob("*"), *package.glob("*.py")]
-    sources.append(package.parent / "compare.py")
+    sources += [package.parent / "compare.py", package.parent / "text.py"]
     for path in sorted(sources):
         if path.is_file():
             digest.update(str(path.relative_to(package.parent)).encode())

@@ -200,18 +200,19 @@ def _status(report: object) -> str | None:
     return report.get("status") if isinstance(report, dict) else None
 
 
-def commit_key(site: SiteData, sha: str) -> str:
-    """Everything a commit page depends on besides the (immutable) snapshots of sha and parent."""
-    snap = site.snapshot(sha)
+def commit_key(site: SiteData, sha: str, images: list[tuple[str, str, str]]) -> str:
+    """Everything a commit page shows: its snapshot and its parent's (deltas), refs, versions."""
     parent = site.parent(sha)
     return fingerprint(
         sha,
-        parent,
         SNAPSHOT_SCHEMA_VERSION,
+        site.snapshot_key(sha),
+        [(p, p in site.history.commits) for p in site.commit(sha).parents],
+        site.snapshot_key(parent),
         sha in site.mainline_set,
-        [(r.name, r.sha) for r in site.refs_at(sha)],
+        [(r.name, r.kind, r.short) for r in site.refs_at(sha)],
         [(v.artifact, v.version, v.stages, v.deregistered) for v in registered_versions(site, sha)],
-        len(snap.problems) if snap else -1,
+        images,
     )
 
 
@@ -228,7 +229,7 @@ def commit_pages(site: SiteData) -> Iterator[Page | Asset]:
             path=commit_path(sha),
             template="commit.html",
             context=lambda sha=sha, images=images: commit_context(site, sha, images),
-            key=commit_key(site, sha),
+            key=commit_key(site, sha, images),
             title=f"{sha[:8]} {commit.subject}",
             nav="runs",
         )

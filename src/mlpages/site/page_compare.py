@@ -163,7 +163,15 @@ def compare_pages(site: SiteData) -> Iterator[Page | Asset]:
             path=item["path"],
             template="compare_branch.html",
             context=lambda item=item: branch_context(site, item),
-            key=fingerprint("branch", item["ref"].short, item["head"], item["base"]),
+            key=fingerprint(
+                "branch",
+                (item["ref"].name, item["ref"].short, item["ref"].kind),
+                item["head"],
+                item["base"],
+                site.snapshot_key(item["head"]),
+                site.snapshot_key(item["base"]),
+                item["ahead_shas"],
+            ),
             title=f"{item['ref'].short} vs {site.history.default_branch}",
             nav="compare",
         )

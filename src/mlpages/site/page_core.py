@@ -204,10 +204,32 @@ class SiteData:
             )
         return memo[key]
 
+    def snapshot_key(self, sha: str | None) -> str:
+        """A fingerprint of a commit's snapshot, "" when there is none.
+
+        Snapshots are immutable but for one thing: a DVC object missing when the commit was
+        first read may arrive later (``dvc pull``), and the snapshot is then recomputed. A
+        page showing a snapshot (or a delta against it) puts this in its key.
+        """
+        if not sha or sha not in self.history.snapshots:
+            return ""
+        memo: dict[str, str] = self.extra.setdefault("snapshot_keys", {})
+        if sha not in memo:
+            doc = getattr(self.history.snapshots, "doc", None)  # RepoHistory's stored JSON
+            raw = doc(sha)[0] if doc is not None else repr(self.history.snapshots[sha]).encode()
+            memo[sha] = hashlib.sha256(raw).hexdigest()[:24]
+        return memo[sha]
+
     @cached_property
     def stamp(self) -> str:
-        """A fingerprint of the site-wide inputs every page depends on."""
-        return fingerprint(self.title, self.base_url, sorted(vars_of(self.config).items()))
+        """A fingerprint of the site-wide inputs every page depends on (the base template
+        names the default branch)."""
+        return fingerprint(
+            self.title,
+            self.base_url,
+            sorted(vars_of(self.config).items()),
+            self.history.default_branch,
+        )
 
 
 def vars_of(obj: Any) -> dict[str, Any]:

@@ -357,8 +357,8 @@ def _reports_key(site: SiteData, *names: str) -> str:
     for sha in site.history.mainline:
         snap = site.snapshot(sha)
         if snap is not None and any(n in snap.reports for n in names):
-            parts.append(sha)
-    return fingerprint(names, parts, site.head)
+            parts.append((sha, site.snapshot_key(sha)))
+    return fingerprint(names, parts, site.head, site.snapshot_key(site.head))
 
 
 def pages(site: SiteData) -> Iterable[Page]:
