@@ -168,3 +168,16 @@ def test_integer_past_pythons_digit_limit_is_a_problem_not_a_crash(make_repo, tm
     page = (tmp_path / "site" / f"commit/{sha[:12]}.html").read_text()
     assert "dvc.lock" in BeautifulSoup(page, "html.parser").select_one(".problems").get_text()
     _ok(_mlpages("diff", "HEAD~1", "HEAD", cwd=repo.path))
+
+
+def test_branch_names_differing_only_in_undecodable_bytes(make_repo, tmp_path):
+    """Both read as "topic-\ufffd…": they share a compare page instead of failing the build, and
+    ``mlpages diff`` on either (checked out) links to that page."""
+    repo, _, second = _raw_names_repo(make_repo)
+    repo.git("branch", os.fsdecode(b"topic-\xe8t\xe8"), second)
+    site = tmp_path / "site"
+    _ok(_mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path))
+    repo.git("checkout", "-q", RAW_BRANCH)
+    markdown = _ok(_mlpages("diff", "--site-url", "https://example.invalid/site", cwd=repo.path))
+    link = markdown.split("](https://example.invalid/site/", 1)[1].split(")", 1)[0]
+    assert link.startswith("compare/") and (site / link).is_file(), link
