@@ -77,6 +77,19 @@ class OutIndex:
 NO_OUTS = OutIndex([])
 
 
+def _missing_blob(path: str) -> Loaded:
+    return Loaded(
+        problem=Problem("missing-blob", path, "blob missing from the object store (partial clone?)")
+    )
+
+
+def _size_of(got: bytes | TooLarge | None) -> int:
+    """A blob's size from :meth:`FileView.read` (-1: missing)."""
+    if got is None:
+        return -1
+    return got.size if isinstance(got, TooLarge) else len(got)
+
+
 class BoundedDict(dict):
     """A dict that forgets its oldest entries past ``limit`` (parse caches of long histories)."""
 
@@ -125,11 +138,7 @@ class SnapshotBuilder:
     def _read_blob(self, view: FileView, path: str, blob_id: str) -> Loaded:
         data = view.read(blob_id, self.max_bytes)
         if data is None:
-            return Loaded(
-                problem=Problem(
-                    "missing-blob", path, "blob missing from the object store (partial clone?)"
-                )
-            )
+            return _missing_blob(path)
         if isinstance(data, TooLarge):
             return Loaded(problem=self._too_large(path, data.size))
         return Loaded(data=data, blob_id=blob_id)
@@ -156,11 +165,10 @@ class SnapshotBuilder:
         size = self._sizes.get(blob_id)
         if size is None:
             # max_bytes=0: git reports the size and skips the content; nothing is held.
-            got = view.read(blob_id, 0)
-            size = got.size if isinstance(got, TooLarge) else -1 if got is None else len(got)
+            size = _size_of(view.read(blob_id, 0))
             self._sizes[blob_id] = size
         if size < 0:
-            return self._read_blob(view, path, blob_id)  # the missing-blob problem
+            return _missing_blob(path)
         if size > self.max_bytes:
             return Loaded(problem=self._too_large(path, size))
         return Loaded(blob_id=blob_id)
