@@ -186,6 +186,27 @@ def same_value(old: Value, new: Value) -> bool:
     return type(old) is type(new) and old == new
 
 
+def _finite(value: int | float) -> bool:
+    """Integers are always finite (``math.isfinite`` raises for those beyond the float range)."""
+    return isinstance(value, int) or math.isfinite(value)
+
+
+def _minus(new: int | float, old: int | float) -> int | float:
+    """``new - old``; an integer beyond the float range minus a float is ±inf, not a crash."""
+    try:
+        return new - old
+    except OverflowError:
+        return math.inf if new > old else -math.inf
+
+
+def _ratio(change: int | float, base: int | float) -> float | None:
+    """``change / base``, None when the quotient is beyond the float range."""
+    try:
+        return change / base
+    except OverflowError:
+        return None
+
+
 def compare_metric(path: str, key: str, old: Value, new: Value, direction: int) -> MetricDelta:
     """Delta, relative change and better/worse status of one metric."""
     change: float | int | None = None
@@ -200,15 +221,15 @@ def compare_metric(path: str, key: str, old: Value, new: Value, direction: int) 
             change = 0 if isinstance(old, int) and isinstance(new, int) else 0.0
             relative = 0.0
     elif is_number(old) and is_number(new):
-        change = new - old  # type: ignore[operator]
-        finite = math.isfinite(old) and math.isfinite(new)  # type: ignore[arg-type]
+        change = _minus(new, old)  # type: ignore[arg-type]
+        finite = _finite(old) and _finite(new)  # type: ignore[arg-type]
         if finite and old != 0:
-            relative = change / abs(old)  # type: ignore[arg-type]
+            relative = _ratio(change, abs(old))  # type: ignore[arg-type]
         if finite:
-            status = "better" if change * direction > 0 else "worse"  # type: ignore[operator]
+            status = "better" if change * direction > 0 else "worse"
         else:
             # NaN or Inf on either side: a metric that stopped being finite is never "better".
-            status = "worse" if not math.isfinite(new) else "changed"  # type: ignore[arg-type]
+            status = "worse" if not _finite(new) else "changed"  # type: ignore[arg-type]
     else:
         status = "changed"
     return MetricDelta(path, key, old, new, change, relative, direction, status)

@@ -86,7 +86,12 @@ OPTIONS: tuple[Option, ...] = (
         },
         "Paths of the continuous-training reports read at every commit.",
     ),
-    Option("max_file_bytes", int, 5_000_000, "Files larger than this are not parsed (a problem)."),
+    Option(
+        "max_file_bytes",
+        int,
+        5_000_000,
+        "Files (plot images too) larger than this are not read (a problem).",
+    ),
     Option(
         "max_yaml_nodes",
         int,

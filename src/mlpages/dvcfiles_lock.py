@@ -159,7 +159,7 @@ def _scalar(raw: str) -> Any:
     """A YAML plain/single-quoted scalar as PyYAML's safe loader reads it, or _FALLBACK."""
     if _MD5.match(raw):
         return raw
-    if _INT.match(raw):
+    if _INT.match(raw) and len(raw) <= 4300:  # longer: int() refuses it (CVE-2020-10735)
         return int(raw)
     if _FLOAT.match(raw):
         return float(raw)

@@ -23,6 +23,7 @@ from mlpages.dvccache import (
     source_problems,
     subproject_cache_dirs,
 )
+from mlpages.dvcfiles_data import plot_kind
 from mlpages.errors import MlpagesError, NotADvcRepository
 from mlpages.history import GitReader, RepoLocation, locate_repo
 from mlpages.models import Commit, Problem, Ref, Snapshot
@@ -126,17 +127,27 @@ class RepoHistory:
         return self._refs_by_sha.get(sha, ())
 
     def read_image(self, image_sha: str) -> bytes | None:
-        """Bytes of a plot image: a git blob sha, or ``md5:<hash>`` for a DVC-cached image."""
+        """Bytes of a plot image: a git blob sha, or ``md5:<hash>`` for a DVC-cached image.
+
+        None when absent or over ``max_file_bytes`` (the snapshot reported that already).
+        """
         if image_sha.startswith("md5:"):
             if self._objects is None:
                 return None
-            md5 = image_sha[4:]
-            return self._objects.read_object(md5, legacy=False, max_bytes=None).data
+            return self._objects.read_object(image_sha[4:], legacy=False).data
         if self._reader is None:
             self._reader = GitReader(self.root)
             weakref.finalize(self, self._reader.close)
-        got = self._reader.read_blob(image_sha)
+        limit = self._objects.max_bytes if self._objects is not None else None
+        got = self._reader.read_blob(image_sha, limit)
         return got[1] if got is not None else None
+
+    def has_image(self, image_sha: str) -> bool:
+        """Cheap check that :meth:`read_image` will find it (a DVC object may be gc'ed since
+        its commit was snapshotted; git blobs were checked when the snapshot was made)."""
+        if image_sha.startswith("md5:"):
+            return self._objects is not None and self._objects.has(image_sha[4:], legacy=False)
+        return True
 
     def close(self) -> None:
         """Stop the git process opened by :meth:`read_image` (if any)."""
@@ -291,7 +302,9 @@ def collect(
                         snapshots.add(sha, None, *stored)
                     else:
                         snapshots.add(sha, snapshot)
-                    hot |= view.paths_read
+                    # Images are never read while snapshotting (only their size): keeping
+                    # them out of the read-ahead keeps their bytes out of memory.
+                    hot |= {p for p in view.paths_read if plot_kind(p) != "image"}
                     if progress is not None and len(snapshots) % 100 == 0:
                         progress("history", len(snapshots), total)
                 reader.blob_memo.clear()
@@ -306,6 +319,14 @@ def collect(
         finally:
             if cache is not None:
                 cache.close()
+                if cache.failed:  # e.g. a full disk: this build computed without storing
+                    problems.append(
+                        Problem(
+                            "unsupported",
+                            str(cache_dir),
+                            f"snapshot cache disabled: {cache.failed}",
+                        )
+                    )
 
     problems += source_problems(objects.sources)
     if not (location.root / ".dvc").is_dir() and not any(snapshots[sha].has_dvc for sha in order):

@@ -79,6 +79,19 @@ class OutIndex:
 NO_OUTS = OutIndex([])
 
 
+def _missing_blob(path: str) -> Loaded:
+    return Loaded(
+        problem=Problem("missing-blob", path, "blob missing from the object store (partial clone?)")
+    )
+
+
+def _size_of(got: bytes | TooLarge | None) -> int:
+    """A blob's size from :meth:`FileView.read` (-1: missing)."""
+    if got is None:
+        return -1
+    return got.size if isinstance(got, TooLarge) else len(got)
+
+
 class BoundedDict(dict):
     """A dict that forgets its oldest entries past ``limit`` (parse caches of long histories)."""
 
@@ -120,29 +133,27 @@ class SnapshotBuilder:
         )
         self._merged: dict[tuple[int, int], tuple[Stage, object, Stage]] = BoundedDict(20_000)
         self._reports: dict[str, tuple[Any, tuple[Problem, ...]]] = BoundedDict(512)
+        # Image sizes by blob id / "md5:<hash>" (-2: over the cap, size unknown).
+        self._sizes: dict[str, int] = BoundedDict(20_000)
 
     # --- reading -------------------------------------------------------------------------------
 
     def _read_blob(self, view: FileView, path: str, blob_id: str) -> Loaded:
         data = view.read(blob_id, self.max_bytes)
         if data is None:
-            return Loaded(
-                problem=Problem(
-                    "missing-blob", path, "blob missing from the object store (partial clone?)"
-                )
-            )
+            return _missing_blob(path)
         if isinstance(data, TooLarge):
-            return Loaded(
-                problem=Problem(
-                    "too-large", path, f"{data.size} bytes, over max_file_bytes={self.max_bytes}"
-                )
-            )
+            return Loaded(problem=self._too_large(path, data.size))
         if isinstance(data, Refused):
             return Loaded(problem=Problem(data.kind, path, data.message))
         return Loaded(data=data, blob_id=blob_id)
 
     def load(self, view: FileView, path: str, outs: OutIndex, want_data: bool = True) -> Loaded:
-        """Read ``path`` from git, else from the DVC cache through the outputs covering it."""
+        """Read ``path`` from git, else from the DVC cache through the outputs covering it.
+
+        ``want_data=False`` (images, shown as they are): only check that the file exists and is
+        within ``max_file_bytes``, and return its id; the site reads it once, when it writes it.
+        """
         entry = view.entry(path)
         if entry is not None:
             if entry.kind == "outside":  # never the DVC cache either: the path is refused
@@ -150,12 +161,45 @@ class SnapshotBuilder:
             if entry.kind == "tree":
                 return Loaded(files=dict(view.files_below(entry.id, path)))
             if not want_data:
-                return Loaded(blob_id=entry.id)
+                return self._check_blob(view, path, entry.id)
             return self._read_blob(view, path, entry.id)
         out = outs.find(path)
         if out is not None:
             return self._load_cached(path, out, want_data)
         return Loaded(problem=Problem("missing-file", path, "not in git and not a DVC output"))
+
+    def _check_blob(self, view: FileView, path: str, blob_id: str) -> Loaded:
+        size = self._sizes.get(blob_id)
+        if size is None:
+            # max_bytes=0: git reports the size and skips the content; nothing is held.
+            size = _size_of(view.read(blob_id, 0))
+            self._sizes[blob_id] = size
+        if size < 0:
+            return _missing_blob(path)
+        if size > self.max_bytes:
+            return Loaded(problem=self._too_large(path, size))
+        return Loaded(blob_id=blob_id)
+
+    def _check_object(self, path: str, md5: str, legacy: bool, declared: int | None) -> Loaded:
+        """A DVC-cached image: present and within the cap (read at most once per object)."""
+        if declared is not None and declared > self.max_bytes:
+            # The lock's own size is enough to refuse (nothing is fetched from a remote).
+            return Loaded(problem=self._too_large(path, declared))
+        verdict = self._sizes.get(f"md5:{md5}")
+        if verdict is None:
+            found = self.objects.read_object(md5, legacy)  # capped at max_file_bytes
+            verdict = -2 if found.too_large else -1 if found.data is None else len(found.data)
+            if verdict != -1:  # a missing object may still arrive (dvc pull): ask again
+                self._sizes[f"md5:{md5}"] = verdict
+        if verdict == -1:
+            return self._not_in_cache(path, md5, legacy)
+        if verdict == -2:
+            return Loaded(problem=self._too_large(path, None))
+        return Loaded(blob_id=f"md5:{md5}", source="cache")
+
+    def _too_large(self, path: str, size: int | None) -> Problem:
+        said = f"{size} bytes, over" if size is not None else "over"
+        return Problem("too-large", path, f"{said} max_file_bytes={self.max_bytes}")
 
     def _not_in_cache(self, path: str, md5: str, legacy: bool) -> Loaded:
         bad_copy = self.objects.mismatched.get(md5)
@@ -204,19 +248,15 @@ class SnapshotBuilder:
         md5, legacy = located
         if not is_md5(md5):  # from a .dir listing: repository content as well
             return self._bad_md5(path, md5)
-        # Images are not parsed, but they are read (and verified) now so that a bad copy is a
-        # problem on the commit's page rather than a silently missing picture.
+        if not want_data:
+            declared = out.size if path == out.path and not out.is_dir else None
+            return self._check_object(path, md5, legacy, declared)
         found = self.objects.read_object(md5, legacy)
         if found.too_large:
-            return Loaded(
-                problem=Problem("too-large", path, f"over max_file_bytes={self.max_bytes}")
-            )
+            return Loaded(problem=self._too_large(path, None))
         if found.data is None:
             return self._not_in_cache(path, md5, legacy)
-        source = found.source or "cache"
-        if not want_data:
-            return Loaded(blob_id=f"md5:{md5}", source=source)
-        return Loaded(data=found.data, source=source, blob_id=f"md5:{md5}")
+        return Loaded(data=found.data, source=found.source or "cache", blob_id=f"md5:{md5}")
 
     # --- parsing with caches -------------------------------------------------------------------
 

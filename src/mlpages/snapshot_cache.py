@@ -10,6 +10,7 @@ later (``dvc pull``): rows remember the objects they missed and are recomputed o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -25,8 +26,9 @@ from mlpages.snapshot_json import snapshot_doc, snapshot_from_doc, stage_doc, st
 
 # Bump when parsing changes what a snapshot contains without a models.py schema change
 # (7: md5s checked and objects verified; snapshots of earlier builds may hold leaked bytes;
-# 8: work-tree confinement, YAML node and stage budgets).
-PARSER_VERSION = 8
+# 8: work-tree confinement, YAML node and stage budgets; 9: images over max_file_bytes are
+# too-large problems).
+PARSER_VERSION = 9
 # Bump when the tables change (it names the file, so old files are simply ignored).
 CACHE_FORMAT = 4
 # A snapshot row or stage body larger than this is not cached (SQLite refuses blobs over 1 GB;
@@ -130,6 +132,7 @@ class SnapshotCache:
             self._db = self._open()
         self._stored_stages: set[str] = set()
         self._pending: list[tuple[str, bytes, str, str]] = []
+        self.failed = ""  # why writing stopped (a full disk): the build goes on without it
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
@@ -149,7 +152,10 @@ class SnapshotCache:
 
     def close(self) -> None:
         self.flush()
-        self._db.close()
+        try:
+            self._db.close()
+        except sqlite3.Error as exc:
+            self.failed = self.failed or str(exc)
 
     def load(self, shas: Iterable[str]) -> dict[str, CachedRow]:
         """Cached documents of ``shas`` (those present) with the DVC objects they missed."""
@@ -202,23 +208,34 @@ class SnapshotCache:
         return zdoc, ids
 
     def flush(self) -> None:
-        """Write queued rows (and stages not stored yet) in one transaction."""
-        if not self._pending:
+        """Write queued rows (and stages not stored yet) in one transaction.
+
+        A write that fails (a full disk, an I/O error) stops the cache, not the build: the
+        snapshots are in memory already, and ``failed`` says why none was stored.
+        """
+        if not self._pending or self.failed:
+            self._pending.clear()
             return
         new_stages = [
             (i, body)
             for i, body in self.stages.docs.items()
             if i not in self._stored_stages and len(body) <= self.max_row_bytes
         ]
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT OR IGNORE INTO stages (id, body) VALUES (?, ?)", new_stages
-            )
-            self._db.executemany(
-                "INSERT OR REPLACE INTO snapshots (sha, fp, body, missing, stage_ids)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(sha, self.fp, body, missing, ids) for sha, body, missing, ids in self._pending],
-            )
-        self._stored_stages.update(i for i, _ in new_stages)
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO stages (id, body) VALUES (?, ?)", new_stages
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO snapshots (sha, fp, body, missing, stage_ids)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [(sha, self.fp, b, missing, ids) for sha, b, missing, ids in self._pending],
+                )
+        except (sqlite3.Error, OSError) as exc:
+            self.failed = str(exc)
+            with contextlib.suppress(sqlite3.Error):
+                self._db.rollback()
+        else:
+            self._stored_stages.update(i for i, _ in new_stages)
         self._pending.clear()

@@ -25,7 +25,15 @@ class Side:
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    # Ref names are bytes: one that is not UTF-8 must survive the round trip back into git.
+    return subprocess.run(
+        ["git", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        errors="surrogateescape",
+        check=False,
+    )
 
 
 def _experiment(root: Path, name: str) -> str | None:

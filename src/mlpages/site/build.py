@@ -6,6 +6,7 @@ whose bytes did not change is carried over (hard link) instead of rewritten.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
@@ -13,15 +14,21 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; the PID and age checks remain
+    fcntl = None  # type: ignore[assignment]
 
 from mlpages import __version__
 from mlpages.config import Config, load_config
 from mlpages.errors import MlpagesError
 from mlpages.site.page_core import Asset, Page, SiteData, fingerprint
+from mlpages.text import utf8_text
 
 # Modules exposing ``pages(site: SiteData) -> Iterable[Page | Asset]``. A module that does not
 # exist yet is skipped, so page families can land independently.
@@ -43,10 +50,13 @@ NAV: tuple[tuple[str, str, str], ...] = (
 )
 
 MANIFEST = ".mlpages-build.json"
+STALE_AFTER = 60  # seconds an unlocked temp folder of a live PID is left alone (see below)
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
 Progress = Callable[[str, int, int], None]
+# A file's bytes, None for "reuse the previous build's page", or a loader (see Asset).
+FileData = bytes | Callable[[], bytes | None] | None
 
 
 class SiteError(MlpagesError):
@@ -166,7 +176,7 @@ def _code_stamp() -> str:
     digest = hashlib.sha256(__version__.encode())
     package = Path(__file__).parent
     sources = [*TEMPLATES.rglob("*"), *STATIC.rglob("*"), *package.glob("*.py")]
-    sources.append(package.parent / "compare.py")
+    sources += [package.parent / "compare.py", package.parent / "text.py"]
     for path in sorted(sources):
         if path.is_file():
             digest.update(str(path.relative_to(package.parent)).encode())
@@ -179,8 +189,8 @@ def render_site(
     items: Iterable[Page | Asset],
     previous: dict[str, Any],
     progress: Progress | None = None,
-) -> tuple[dict[str, bytes | None], dict[str, Any], list[str]]:
-    """Render pages: path -> bytes, or None for "reuse the previous file". Returns the manifest."""
+) -> tuple[dict[str, FileData], dict[str, Any], list[str]]:
+    """Render pages: path -> :data:`FileData`. Returns the manifest and the rendered paths."""
     env = make_environment()
     items = list(items)
     built = {item.path for item in items}
@@ -189,7 +199,7 @@ def render_site(
     stamp = fingerprint(site.stamp, _code_stamp(), nav, plotly_path)
     same_stamp = previous.get("stamp") == stamp
     old_keys: dict[str, str] = previous.get("keys", {}) if same_stamp else {}
-    files: dict[str, bytes | None] = {}
+    files: dict[str, FileData] = {}
     keys: dict[str, str] = {}
     rendered: list[str] = []
     pages = [i for i in items if isinstance(i, Page)]
@@ -214,7 +224,7 @@ def render_site(
             "plotly_js": plotly_path,
             "generated": site.generated,
         }
-        files[item.path] = template.render(context).encode("utf-8")
+        files[item.path] = utf8_text(template.render(context)).encode("utf-8")
         rendered.append(item.path)
         if progress and (len(rendered) % 25 == 0 or index == len(items) - 1):
             progress("render", len(rendered), len(pages))
@@ -244,6 +254,73 @@ def _check_out(out: Path, repo: Path) -> None:
             )
 
 
+def _lock_folder(path: Path) -> int | None:
+    """An open descriptor holding an exclusive lock on folder ``path``, None if another holds it.
+
+    A build locks the temp and backup folders it owns; the kernel releases the lock when the
+    process ends, however it ends, so an unlocked folder is one no build is working in.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+    return fd
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    except (OverflowError, OSError):  # not a PID this system can have
+        return False
+    return True
+
+
+def clear_stale_folders(out: Path) -> None:
+    """Remove the temp and backup folders (``.site.tmp-PID``, ``.site.old-PID``) of dead builds.
+
+    Stale: no process holds the folder's lock, and its PID is gone or has been reused (alive,
+    but the folder untouched for :data:`STALE_AFTER` seconds: a live build locks its folder
+    right after making it). A build killed between its two renames left the previous site
+    only as its backup: that is put back in place rather than deleted.
+    """
+    prefix = f".{out.name}."
+    try:
+        entries = sorted(out.parent.iterdir())
+    except OSError:
+        return
+    for path in entries:
+        kind, _, pid_text = path.name.removeprefix(prefix).partition("-")
+        if not path.name.startswith(prefix) or kind not in ("tmp", "old"):
+            continue
+        if not (pid_text.isascii() and pid_text.isdigit()) or int(pid_text) == os.getpid():
+            continue
+        if path.is_symlink() or not path.is_dir():
+            continue
+        fd = _lock_folder(path)
+        if fd is None:  # a live build is writing there
+            continue
+        try:
+            young = time.time() - path.stat().st_mtime < STALE_AFTER
+            if _pid_alive(int(pid_text)) and young:
+                continue
+            if kind == "old" and not out.exists():
+                os.rename(path, out)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+        finally:
+            os.close(fd)
+
+
 def _link_or_copy(source: Path, target: Path) -> None:
     try:
         os.link(source, target)
@@ -253,62 +330,103 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 def write_site(
     out: Path,
-    files: dict[str, bytes | None],
+    files: dict[str, FileData],
     static: dict[str, Path],
     manifest: dict[str, Any],
     report: BuildReport,
 ) -> None:
     """Write everything to a temp folder next to ``out``, then swap it in."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    clear_stale_folders(out)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     backup = out.parent / f".{out.name}.old-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)  # this PID's own, left by an earlier process
     tmp.mkdir()
-    try:
-        made_dirs: set[Path] = set()
-        entries: list[tuple[str, bytes | None, Path | None]] = [
-            (p, d, None) for p, d in files.items()
-        ]
-        entries += [(p, None, s) for p, s in static.items()]
-        for rel, data, source in entries:
-            target = tmp / rel
-            if target.parent not in made_dirs:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made_dirs.add(target.parent)
-            old = out / rel
-            if data is None and source is None:  # page reused from the previous build
+    with contextlib.ExitStack() as held:  # folder locks, released once the site is in place
+        _hold_lock(held, tmp)
+        try:
+            _write_files(out, tmp, files, static, report)
+            (tmp / MANIFEST).write_text(json.dumps(manifest, sort_keys=True))
+            (tmp / ".nojekyll").write_bytes(b"")
+            if out.exists():
+                _hold_lock(held, out)  # the previous site is this build's backup now
+                os.rename(out, backup)
+            os.rename(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if backup.exists() and not out.exists():
+                os.rename(backup, out)
+            raise
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def _hold_lock(held: contextlib.ExitStack, folder: Path) -> None:
+    fd = _lock_folder(folder)
+    if fd is not None:
+        held.callback(os.close, fd)
+
+
+def _write_files(
+    out: Path,
+    tmp: Path,
+    files: dict[str, FileData],
+    static: dict[str, Path],
+    report: BuildReport,
+) -> None:
+    """Every file into ``tmp``; one unchanged since the previous build is hard-linked."""
+    made_dirs: set[Path] = set()
+    entries: list[tuple[str, FileData, Path | None]] = [(p, d, None) for p, d in files.items()]
+    entries += [(p, None, s) for p, s in static.items()]
+    for rel, data, source in entries:
+        target = tmp / rel
+        if target.parent not in made_dirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made_dirs.add(target.parent)
+        old = out / rel
+        if data is None and source is None:  # page reused from the previous build
+            _link_or_copy(old, target)
+            report.unchanged += 1
+        elif callable(data):  # named by its content: the previous build's file is the same
+            if old.is_file():
                 _link_or_copy(old, target)
                 report.unchanged += 1
-            elif source is not None:
-                if (
-                    old.is_file()
-                    and old.stat().st_size == source.stat().st_size
-                    and (old.read_bytes() == source.read_bytes())
-                ):
-                    _link_or_copy(old, target)
-                    report.unchanged += 1
-                else:
-                    shutil.copyfile(source, target)
-                    report.written += 1
             else:
-                if old.is_file() and old.stat().st_size == len(data) and old.read_bytes() == data:
-                    _link_or_copy(old, target)
-                    report.unchanged += 1
-                else:
-                    target.write_bytes(data)
-                    report.written += 1
-            report.bytes_total += target.stat().st_size
-        (tmp / MANIFEST).write_text(json.dumps(manifest, sort_keys=True))
-        (tmp / ".nojekyll").write_bytes(b"")
-        if out.exists():
-            os.rename(out, backup)
-        os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if backup.exists() and not out.exists():
-            os.rename(backup, out)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
+                raw = data()
+                if raw is None:
+                    continue
+                target.write_bytes(raw)
+                report.written += 1
+        elif source is not None:
+            if (
+                old.is_file()
+                and old.stat().st_size == source.stat().st_size
+                and (old.read_bytes() == source.read_bytes())
+            ):
+                _link_or_copy(old, target)
+                report.unchanged += 1
+            else:
+                shutil.copyfile(source, target)
+                report.written += 1
+        else:
+            if old.is_file() and old.stat().st_size == len(data) and old.read_bytes() == data:
+                _link_or_copy(old, target)
+                report.unchanged += 1
+            else:
+                target.write_bytes(data)
+                report.written += 1
+        report.bytes_total += target.stat().st_size
+
+
+@contextlib.contextmanager
+def _site_os_errors(out: Path) -> Iterator[None]:
+    """The one place an operating-system failure (read-only or full disk, a file where a
+    folder should be) becomes an expected error: one line, the previous site untouched."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(out) else ""
+        raise SiteError(f"cannot write the site to {out}: {reason}{where}") from exc
 
 
 def _previous_manifest(out: Path) -> dict[str, Any]:
@@ -336,7 +454,8 @@ def build_site(
     """Build the static site of ``repo`` into ``out``; see docs/site.md."""
     repo = Path(repo)
     out = Path(out)
-    _check_out(out, repo)
+    with _site_os_errors(out):
+        _check_out(out, repo)
     report = BuildReport(out=out)
     started = time.perf_counter()
     if site is None:
@@ -360,7 +479,8 @@ def build_site(
     report.pages = sum(1 for i in items if isinstance(i, Page))
     report.seconds["render"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    write_site(out, files, _static_files(), manifest, report)
+    with _site_os_errors(out):
+        write_site(out, files, _static_files(), manifest, report)
     report.seconds["write"] = time.perf_counter() - mark
     report.seconds["total"] = time.perf_counter() - started
     return report

@@ -10,6 +10,7 @@ HTML subset inside labels and hover text.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 PALETTE = (
@@ -33,7 +34,8 @@ def num(value: Any) -> float | int | None:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
-        return value
+        # Beyond the float range a chart (and JavaScript) would only see Infinity.
+        return value if abs(value) <= sys.float_info.max else None
     if isinstance(value, str):
         try:
             value = float(value.strip())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from mlpages.compare import compare_metrics, compare_params
@@ -16,6 +17,7 @@ from mlpages.site.urls import commit_path
 DAG_LIMIT = 30  # stages drawn in full on a commit page; larger pipelines are condensed
 FIGURE_ROWS = 1000  # rows per series on a commit page: keeps the page small
 IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".svg"}
+SVG_MEMO = 4  # SVG data: URIs kept for the next commit pages
 
 
 def stage_status(
@@ -102,31 +104,43 @@ def _figures(site: SiteData, snap: Snapshot) -> list[dict[str, Any]]:
     return figures
 
 
-def _images(site: SiteData, snap: Snapshot) -> list[tuple[str, str, bytes]]:
-    """(plot file, site path, bytes) of every image plot readable at this commit."""
+def image_path(image_sha: str, ext: str) -> str:
+    """Site path of a plot image, named by its blob id (content-addressed, so read once)."""
+    return f"img/{hashlib.sha256(image_sha.encode()).hexdigest()[:20]}{ext}"
+
+
+def _images(site: SiteData, snap: Snapshot) -> list[tuple[str, str, str]]:
+    """(plot file, image id, extension) of every image plot readable at this commit."""
     images = []
     for path, data in sorted(snap.plot_data.items()):
         if data.kind != "image" or not data.image_sha:
             continue
-        raw = site.history.read_image(data.image_sha)
-        if raw is None:
-            continue
         ext = (data.image_ext or "").lower()
         ext = ext if ext.startswith(".") else f".{ext}"
-        if ext not in IMAGE_TYPES:
-            continue
-        if ext == ".svg":
-            # An SVG file on the site's origin runs its scripts when opened directly; as a data:
-            # URI an <img> shows it inert and browsers refuse to open it as a top-level page.
-            uri = "data:image/svg+xml;base64," + base64.b64encode(raw).decode("ascii")
-            images.append((path, uri, b""))
-            continue
-        digest = hashlib.sha256(raw).hexdigest()[:20]
-        images.append((path, f"img/{digest}{ext}", raw))
+        if ext in IMAGE_TYPES and site.history.has_image(data.image_sha):
+            images.append((path, data.image_sha, ext))
     return images
 
 
-def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, bytes]]) -> dict:
+def _image_src(site: SiteData, image_sha: str, ext: str) -> str | None:
+    """What an ``<img>`` shows: the image file, or an SVG inlined as a data: URI."""
+    if ext != ".svg":
+        return image_path(image_sha, ext)
+    # An SVG file on the site's origin runs its scripts when opened directly; as a data: URI an
+    # <img> shows it inert and browsers refuse to open it as a top-level page. Consecutive
+    # commits mostly show the same SVG: keep the last few, not every commit's copy.
+    memo: dict[str, str | None] = site.extra.setdefault("svg_uris", {})
+    if image_sha not in memo:
+        raw = site.history.read_image(image_sha)
+        memo[image_sha] = (
+            None if raw is None else "data:image/svg+xml;base64," + base64.b64encode(raw).decode()
+        )
+        if len(memo) > SVG_MEMO:
+            del memo[next(iter(memo))]
+    return memo[image_sha]
+
+
+def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, str]]) -> dict:
     """Everything ``commit.html`` shows."""
     commit = site.commit(sha)
     snap = site.snapshot(sha) or Snapshot(sha=sha, has_dvc=False)
@@ -162,7 +176,11 @@ def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, bytes]
         "stages": stages,
         "unchanged_stages": unchanged,
         "figures": _figures(site, snap),
-        "images": [(path, site_path) for path, site_path, _ in images],
+        "images": [
+            (path, src)
+            for path, image_sha, ext in images
+            if (src := _image_src(site, image_sha, ext)) is not None
+        ],
         "missing_plots": sorted(p for p, d in snap.plot_data.items() if d.kind == "missing"),
         "validation": snap.reports.get("validation"),
         "gate": snap.reports.get("gate"),
@@ -182,18 +200,19 @@ def _status(report: object) -> str | None:
     return report.get("status") if isinstance(report, dict) else None
 
 
-def commit_key(site: SiteData, sha: str) -> str:
-    """Everything a commit page depends on besides the (immutable) snapshots of sha and parent."""
-    snap = site.snapshot(sha)
+def commit_key(site: SiteData, sha: str, images: list[tuple[str, str, str]]) -> str:
+    """Everything a commit page shows: its snapshot and its parent's (deltas), refs, versions."""
     parent = site.parent(sha)
     return fingerprint(
         sha,
-        parent,
         SNAPSHOT_SCHEMA_VERSION,
+        site.snapshot_key(sha),
+        [(p, p in site.history.commits) for p in site.commit(sha).parents],
+        site.snapshot_key(parent),
         sha in site.mainline_set,
-        [(r.name, r.sha) for r in site.refs_at(sha)],
+        [(r.name, r.kind, r.short) for r in site.refs_at(sha)],
         [(v.artifact, v.version, v.stages, v.deregistered) for v in registered_versions(site, sha)],
-        len(snap.problems) if snap else -1,
+        images,
     )
 
 
@@ -202,15 +221,15 @@ def commit_pages(site: SiteData) -> Iterator[Page | Asset]:
     for sha in site.history.order:
         snap = site.snapshot(sha)
         images = _images(site, snap) if snap else []
-        for _, site_path, raw in images:
-            if not site_path.startswith("data:"):
-                yield Asset(site_path, raw)
+        for _, image_sha, ext in images:
+            if ext != ".svg":  # the same path from many commits is one file (see collect_pages)
+                yield Asset(image_path(image_sha, ext), partial(site.history.read_image, image_sha))
         commit = site.commit(sha)
         yield Page(
             path=commit_path(sha),
             template="commit.html",
             context=lambda sha=sha, images=images: commit_context(site, sha, images),
-            key=commit_key(site, sha),
+            key=commit_key(site, sha, images),
             title=f"{sha[:8]} {commit.subject}",
             nav="runs",
         )

@@ -25,11 +25,16 @@ OVERLAY_TEMPLATES = {"linear", "simple", "smooth", "scatter", "scatter_jitter"}
 def branch_comparisons(site: SiteData) -> list[dict[str, Any]]:
     """Every branch other than the default one, with its head and merge-base."""
     out = []
+    taken: set[str] = set()
     default = site.history.default_branch
     for ref in site.branches:
         name = ref.short.split("/", 1)[-1] if ref.kind == "remote" else ref.short
         if name == default or ref.sha not in site.history.commits:
             continue
+        path = compare_path(ref.short)
+        if path in taken:  # names that differ only in undecodable bytes read the same
+            continue
+        taken.add(path)
         base = site.merge_base(ref.sha)
         ahead = site.ancestors(ref.sha) - site.default_ancestors
         out.append(
@@ -38,7 +43,7 @@ def branch_comparisons(site: SiteData) -> list[dict[str, Any]]:
                 "head": ref.sha,
                 "base": base,
                 "ahead": len(ahead),
-                "path": compare_path(ref.short),
+                "path": path,
                 "ahead_shas": [sha for sha in site.history.order if sha in ahead],
             }
         )
@@ -163,7 +168,15 @@ def compare_pages(site: SiteData) -> Iterator[Page | Asset]:
             path=item["path"],
             template="compare_branch.html",
             context=lambda item=item: branch_context(site, item),
-            key=fingerprint("branch", item["ref"].short, item["head"], item["base"]),
+            key=fingerprint(
+                "branch",
+                (item["ref"].name, item["ref"].short, item["ref"].kind),
+                item["head"],
+                item["base"],
+                site.snapshot_key(item["head"]),
+                site.snapshot_key(item["base"]),
+                item["ahead_shas"],
+            ),
             title=f"{item['ref'].short} vs {site.history.default_branch}",
             nav="compare",
         )

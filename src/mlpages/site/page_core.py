@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from mlpages.config import Config
 from mlpages.models import Commit, Ref, Snapshot, Value
 from mlpages.site.urls import commit_path
+from mlpages.text import general_number
 
 
 class HistoryLike(Protocol):
@@ -35,6 +36,8 @@ class HistoryLike(Protocol):
     problems: tuple
 
     def read_image(self, image_sha: str) -> bytes | None: ...
+
+    def has_image(self, image_sha: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,15 @@ class Page:
 
 @dataclass(frozen=True)
 class Asset:
-    """A non-HTML file of the site (data scripts, images), written as bytes."""
+    """A non-HTML file of the site (data scripts, images), written as bytes.
+
+    ``data`` may be a zero-argument callable for a file named by its content (an image named
+    by its blob id): it is then read only when written, one at a time, and not at all when the
+    previous build has that file already. A callable that returns None writes nothing.
+    """
 
     path: str
-    data: bytes
+    data: bytes | Callable[[], bytes | None]
 
 
 @dataclass(frozen=True)
@@ -196,10 +204,32 @@ class SiteData:
             )
         return memo[key]
 
+    def snapshot_key(self, sha: str | None) -> str:
+        """A fingerprint of a commit's snapshot, "" when there is none.
+
+        Snapshots are immutable but for one thing: a DVC object missing when the commit was
+        first read may arrive later (``dvc pull``), and the snapshot is then recomputed. A
+        page showing a snapshot (or a delta against it) puts this in its key.
+        """
+        if not sha or sha not in self.history.snapshots:
+            return ""
+        memo: dict[str, str] = self.extra.setdefault("snapshot_keys", {})
+        if sha not in memo:
+            doc = getattr(self.history.snapshots, "doc", None)  # RepoHistory's stored JSON
+            raw = doc(sha)[0] if doc is not None else repr(self.history.snapshots[sha]).encode()
+            memo[sha] = hashlib.sha256(raw).hexdigest()[:24]
+        return memo[sha]
+
     @cached_property
     def stamp(self) -> str:
-        """A fingerprint of the site-wide inputs every page depends on."""
-        return fingerprint(self.title, self.base_url, sorted(vars_of(self.config).items()))
+        """A fingerprint of the site-wide inputs every page depends on (the base template
+        names the default branch)."""
+        return fingerprint(
+            self.title,
+            self.base_url,
+            sorted(vars_of(self.config).items()),
+            self.history.default_branch,
+        )
 
 
 def vars_of(obj: Any) -> dict[str, Any]:
@@ -238,16 +268,19 @@ def format_value(value: Value) -> str:
     return str(value)
 
 
-def format_delta(delta: float) -> str:
-    if not math.isfinite(delta):
+def format_delta(delta: float | int) -> str:
+    if isinstance(delta, float) and not math.isfinite(delta):
         return format_value(delta)
-    return ("+" if delta > 0 else "") + f"{delta:.3g}"
+    return ("+" if delta > 0 else "") + general_number(delta, 3)
 
 
 def delta_of(new: Value, old: Value) -> float | None:
     """``new - old`` when both are finite numbers, else None."""
     if is_number(new) and is_number(old):
-        diff = float(new) - float(old)  # type: ignore[arg-type]
+        try:
+            diff = float(new) - float(old)  # type: ignore[arg-type]
+        except OverflowError:  # an integer beyond the float range
+            return None
         return diff if math.isfinite(diff) else None
     return None
 

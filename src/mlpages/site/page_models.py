@@ -400,14 +400,22 @@ def version_context(site: SiteData, artifact: Any, version: Any) -> dict[str, An
 def pages(site: SiteData) -> Iterable[Page]:
     """``models.html`` and one page per registered model version."""
     artifacts = _artifacts(site)
+    # Version pages show their neighbours (the version replaced, the metric table across
+    # versions) and the models page the head's declared models: all their snapshots count.
     registry_key = fingerprint(
-        [(_event_row(e), e.artifact) for a in artifacts for e in a.events], _until(site, artifacts)
+        [(_event_row(e), e.artifact) for a in artifacts for e in a.events],
+        _until(site, artifacts),
+        [
+            (v.sha, v.sha in site.history.commits, site.snapshot_key(v.sha))
+            for a in artifacts
+            for v in a.versions
+        ],
     )
     yield Page(
         path="models.html",
         template="models.html",
         context=lambda: models_context(site),
-        key=fingerprint("models", registry_key, site.head),
+        key=fingerprint("models", registry_key, site.head, site.snapshot_key(site.head)),
         title="Models",
         nav="models",
     )

@@ -31,7 +31,10 @@ def _str(raw: Any, default: str = "") -> str:
 def _float(raw: Any) -> float | None:
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         return None
-    return float(raw)
+    try:
+        return float(raw)
+    except OverflowError:  # an integer beyond the float range
+        return None
 
 
 def _int(raw: Any) -> int | None:
@@ -354,8 +357,8 @@ def _reports_key(site: SiteData, *names: str) -> str:
     for sha in site.history.mainline:
         snap = site.snapshot(sha)
         if snap is not None and any(n in snap.reports for n in names):
-            parts.append(sha)
-    return fingerprint(names, parts, site.head)
+            parts.append((sha, site.snapshot_key(sha)))
+    return fingerprint(names, parts, site.head, site.snapshot_key(site.head))
 
 
 def pages(site: SiteData) -> Iterable[Page]:

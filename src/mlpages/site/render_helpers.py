@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from mlpages import text
 from mlpages.site.page_core import format_delta, format_value, json_for_script
 from mlpages.site.urls import commit_path, relative_url
 
@@ -48,15 +49,8 @@ def environment(templates: Path) -> Any:
 
 
 def human_size(size: int | None) -> str:
-    """``1834929`` -> ``1.8 MB`` (powers of 1024)."""
-    if size is None:
-        return ""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
+    """``1834929`` -> ``1.7 MB`` (powers of 1024); empty when unknown."""
+    return "" if size is None else text.human_size(size)
 
 
 def plural(count: int, word: str) -> str:

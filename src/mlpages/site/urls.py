@@ -6,6 +6,8 @@ import hashlib
 import posixpath
 import re
 
+from mlpages.text import utf8_text
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -27,9 +29,14 @@ def commit_path(sha: str) -> str:
 
 
 def slug(name: str) -> str:
-    """A file-name-safe slug for a repository-controlled name (branch, stage), unique per name."""
+    """A file-name-safe slug for a repository-controlled name (branch, stage), one per name.
+
+    Undecodable bytes count as U+FFFD, as the history engine reads ref names: a branch checked
+    out as ``b"x\\xff"`` gets the slug of the ``"x\\ufffd"`` the site shows.
+    """
+    name = utf8_text(name)
     cleaned = _UNSAFE.sub("-", name).strip("-.")[:60] or "x"
-    digest = hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
     return f"{cleaned}-{digest}"
 
 
