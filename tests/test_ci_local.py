@@ -25,7 +25,7 @@ import pytest
 import yaml
 from conftest import GIT_ENV, git
 
-from mlpages.diff_markdown import MARKER
+from mlpages.compare.markdown import MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
 CT = ROOT / "scripts" / "ct.sh"

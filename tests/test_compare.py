@@ -10,7 +10,7 @@ from factories import locked, snap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlpages.compare import (
+from mlpages.compare.diff import (
     compare_data,
     compare_metric,
     compare_params,

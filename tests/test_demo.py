@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mlpages.demo import DemoError, DemoPlan, prepare, run_demo
+from mlpages.demo.story import DemoError, DemoPlan, prepare, run_demo
 
 # one xdist group: the module-scoped demo below is played once, in one worker
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
@@ -273,7 +273,7 @@ def test_template_pipeline_matches_this_repository() -> None:
     """The demo plays this repository's pipeline: same model stages, same columns and models."""
     import yaml
 
-    from mlpages.demo import TEMPLATE
+    from mlpages.demo.story import TEMPLATE
 
     root = Path(__file__).resolve().parents[1]
     ours = yaml.safe_load((root / "dvc.yaml").read_text())

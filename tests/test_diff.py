@@ -20,9 +20,8 @@ from factories import locked, snap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlpages.compare import compare_snapshots
-from mlpages.config import Config
-from mlpages.diff_markdown import (
+from mlpages.compare.diff import compare_snapshots
+from mlpages.compare.markdown import (
     GITHUB_COMMENT_LIMIT,
     MARKER,
     escape_cell,
@@ -31,6 +30,7 @@ from mlpages.diff_markdown import (
     github_length,
     render_markdown,
 )
+from mlpages.config import Config
 from mlpages.models import HashInfo, Problem, Snapshot
 from mlpages.site.urls import compare_path
 

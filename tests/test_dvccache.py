@@ -11,8 +11,8 @@ from pathlib import Path
 
 from conftest import GIT_ENV
 
-from mlpages.dvccache import DvcObjects, LocalCache, ObjectRead, cache_dir_of, object_path
 from mlpages.models import HashInfo
+from mlpages.objects.store import DvcObjects, LocalCache, ObjectRead, cache_dir_of, object_path
 
 
 def _put(cache: Path, data: bytes, legacy: bool, suffix: str = "") -> str:
@@ -92,7 +92,7 @@ def test_reads_what_real_dvc_writes(tmp_path):
     (repo / "data").mkdir()
     (repo / "data" / "x.txt").write_text("hello dvc\n")
     subprocess.run([dvc, "add", "-q", "data"], cwd=repo, env=env, check=True)
-    from mlpages.dvcfiles import parse_dvc_file
+    from mlpages.dvcfiles.dvcyaml import parse_dvc_file
 
     (out,), problems = parse_dvc_file((repo / "data.dvc").read_bytes(), "data.dvc")
     assert problems == () and out.is_dir and out.hash_name == "md5"
@@ -154,7 +154,7 @@ def test_objects_written_by_dvc_add_verify(tmp_path):
     (repo / "data" / "crlf.csv").write_bytes(crlf)
     (repo / "data" / "sub" / "m.json").write_text('{"acc": 1}')
     _real_dvc(repo, "add", "-q", "data")
-    from mlpages.dvcfiles import parse_dvc_file
+    from mlpages.dvcfiles.dvcyaml import parse_dvc_file
 
     (out,), _ = parse_dvc_file((repo / "data.dvc").read_bytes(), "data.dvc")
     cache = cache_dir_of(repo)
@@ -192,7 +192,7 @@ def test_a_real_legacy_text_object_verifies_and_a_tampered_one_does_not(tmp_path
     (repo / "loss.csv").unlink()
     _real_dvc(repo, "checkout", "-q")
     assert (repo / "loss.csv").read_bytes() == crlf
-    from mlpages.dvcfiles import parse_dvc_file
+    from mlpages.dvcfiles.dvcyaml import parse_dvc_file
 
     (out,), _ = parse_dvc_file((repo / "loss.csv.dvc").read_bytes(), "loss.csv.dvc")
     objects = DvcObjects([LocalCache(cache)])

@@ -30,9 +30,9 @@ from mlpages.ct.gate_rules import (
     gate_settings,
     score_predictions,
 )
-from mlpages.dvccache import cache_dir_of, object_path
 from mlpages.errors import ConfigError, DataError, ObjectMismatch
-from mlpages.registry import model_hash_at
+from mlpages.objects.store import cache_dir_of, object_path
+from mlpages.registry.gitio import model_hash_at
 
 LOADS = RuleResult("loads", True, "loads")
 
@@ -492,7 +492,7 @@ def test_a_poisoned_champion_in_the_bucket_is_refused_before_unpickling(
 ) -> None:
     from s3server import start_s3_server
 
-    from mlpages.remote import object_key
+    from mlpages.objects.s3 import object_key
 
     weak = _promote_weak(dvc_repo)
     marker = tmp_path / "pwned"

@@ -10,8 +10,8 @@ from conftest import GIT_ENV, git
 
 from mlpages.config import Config
 from mlpages.errors import NotAGitRepository
-from mlpages.history import GitReader, classify_ref, locate_repo, parse_commit, parse_tree
-from mlpages.snapshot import first_parent_chain, resolve_default_branch
+from mlpages.gitread.reader import GitReader, classify_ref, locate_repo, parse_commit, parse_tree
+from mlpages.history.collect import first_parent_chain, resolve_default_branch
 
 DVC = {".dvc/config": "", "dvc.yaml": "stages:\n  s:\n    cmd: echo\n"}
 

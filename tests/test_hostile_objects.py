@@ -17,7 +17,7 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import GIT_ENV, RepoBuilder
 
-from mlpages.dvccache import object_path
+from mlpages.objects.store import object_path
 
 SECRET_ENV = "MLPAGES_HOSTILE_SECRET"
 # No request may leave the machine: a refused port, fake keys (no instance-metadata lookups).
@@ -330,10 +330,10 @@ def test_snapshots_cached_by_a_build_before_the_checks_are_not_reused(make_repo,
     """A site rebuilt after the upgrade must not serve what the unchecked parser cached."""
     from dataclasses import replace
 
-    import mlpages.snapshot_cache as snapshot_cache
+    import mlpages.history.cache as snapshot_cache
     from mlpages.config import Config
-    from mlpages.history import locate_repo
-    from mlpages.snapshot import collect, default_cache_dir
+    from mlpages.gitread.reader import locate_repo
+    from mlpages.history.collect import collect, default_cache_dir
 
     repo = make_repo()
     _dvc(repo.path, "init", "-q")
@@ -357,7 +357,7 @@ def test_snapshots_cached_by_a_build_before_the_checks_are_not_reused(make_repo,
 
 def test_a_fetch_cache_linked_out_of_the_repository_is_never_used(make_repo, tmp_path):
     from mlpages.config import Config
-    from mlpages.dvccache import default_sources, source_problems
+    from mlpages.objects.store import default_sources, source_problems
 
     repo = make_repo()
     _dvc(repo.path, "init", "-q")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlpages.ct.monitor_quality import evaluate, score, weeks_table
+from benchmarks.monitor_quality import evaluate, score, weeks_table
 from mlpages.pipeline.generate import default_scenario, generate, stable_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +52,7 @@ def test_without_labels_covariate_drift_and_breaks_are_caught_concept_drift_is_n
 
 
 def test_scoring_counts_late_and_missed_detections_and_false_alarms():
-    from mlpages.ct.monitor_quality import WeekOutcome
+    from benchmarks.monitor_quality import WeekOutcome
 
     def week(n, *alerts):
         return WeekOutcome(n, "m1", (1,), alerts, bool(alerts), (), None)

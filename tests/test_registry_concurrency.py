@@ -22,8 +22,8 @@ import pytest
 from conftest import GIT_ENV, RepoBuilder, git
 
 from mlpages.errors import RegistryError
-from mlpages.registry_lock import registry_lock, registry_lock_path
-from mlpages.registry_write import register
+from mlpages.registry.lock import registry_lock, registry_lock_path
+from mlpages.registry.write import register
 
 GTO = Path(sys.executable).parent / "gto"
 WRITERS = 6
@@ -43,7 +43,7 @@ import sys, time
 from pathlib import Path
 
 from mlpages.cli import main
-import mlpages.commands.registry, mlpages.registry_write
+import mlpages.commands.registry, mlpages.registry.write
 
 ready, start = Path(sys.argv[1]), Path(sys.argv[2])
 ready.touch()
@@ -161,7 +161,7 @@ HOLDER = """\
 import sys, time
 from pathlib import Path
 
-from mlpages.registry_lock import registry_lock
+from mlpages.registry.lock import registry_lock
 
 with registry_lock(Path(sys.argv[1])):
     print("locked", flush=True)

@@ -218,7 +218,7 @@ def test_history_of_one_artifact_agrees_with_gto(registry_repo):
 def test_gto_reads_the_tags_we_write(make_repo, monkeypatch):
     from conftest import GIT_ENV
 
-    from mlpages.registry_write import assign, deprecate, register, rollback, unassign
+    from mlpages.registry.write import assign, deprecate, register, rollback, unassign
 
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
@@ -291,7 +291,7 @@ def test_random_histories_resolve_as_gto_resolves_them():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from mlpages.registry_read import TagRecord, resolve_artifact
+    from mlpages.registry.state import TagRecord, resolve_artifact
 
     step = st.tuples(
         st.sampled_from(["deregister", "assign", "assign", "unassign", "deprecate"]),

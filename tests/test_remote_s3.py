@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from s3server import start_s3_server
 
-from mlpages.remote import RemoteConfig, S3ObjectSource, object_key, read_remote_config
+from mlpages.objects.s3 import RemoteConfig, S3ObjectSource, object_key, read_remote_config
 
 pytestmark = pytest.mark.xdist_group("s3")
 
@@ -161,7 +161,7 @@ def _fresh_clone(repo, tmp_path: Path, endpoint: str, env: dict[str, str]) -> Pa
 
 def test_fresh_clone_reads_old_cached_outputs_from_the_remote(pushed_repo, s3, tmp_path, s3_env):
     from mlpages.config import Config
-    from mlpages.snapshot import collect
+    from mlpages.history.collect import collect
 
     repo, shas, env = pushed_repo
     clone = _fresh_clone(repo, tmp_path, s3.endpoint, env)
@@ -191,7 +191,7 @@ def test_fresh_clone_reads_old_cached_outputs_from_the_remote(pushed_repo, s3, t
 
 def test_server_down_mid_history_completes_with_reasons(pushed_repo, s3, tmp_path, s3_env):
     from mlpages.config import Config
-    from mlpages.snapshot import collect
+    from mlpages.history.collect import collect
 
     repo, shas, env = pushed_repo
     clone = _fresh_clone(repo, tmp_path, s3.endpoint, env)
@@ -219,7 +219,7 @@ def test_an_object_replaced_in_the_bucket_is_a_problem_never_a_value(
     pushed_repo, s3, tmp_path, s3_env
 ):
     from mlpages.config import Config
-    from mlpages.snapshot import collect
+    from mlpages.history.collect import collect
 
     repo, shas, env = pushed_repo
     md5 = _metrics_md5(repo, shas[0])
@@ -245,7 +245,7 @@ def test_a_tampered_fetch_cache_file_is_fetched_again_or_reported(
     pushed_repo, s3, tmp_path, s3_env
 ):
     from mlpages.config import Config
-    from mlpages.snapshot import collect
+    from mlpages.history.collect import collect
 
     repo, shas, env = pushed_repo
     md5 = _metrics_md5(repo, shas[0])

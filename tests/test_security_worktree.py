@@ -23,7 +23,7 @@ from conftest import GIT_ENV, RepoBuilder
 from hostile import python_limited, run_limited
 
 from mlpages.config import Config
-from mlpages.snapshot import snapshot_of
+from mlpages.history.collect import snapshot_of
 
 SECRET = "S3CRET-7c1f9a-do-not-publish"
 BASE = {
@@ -184,7 +184,8 @@ def test_fifos_and_special_files_are_never_opened(make_repo):
     os.symlink("fifo.json", repo.path / "link.json")
     (repo.path / "a.txt").write_text("2")
     code = (
-        "import json; from mlpages.config import Config; from mlpages.snapshot import snapshot_of;"
+        "import json; from mlpages.config import Config;"
+        "from mlpages.history.collect import snapshot_of;"
         f"s = snapshot_of({str(repo.path)!r}, None, Config());"
         "print(json.dumps({p.path: p.kind for p in s.problems}))"
     )

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from mlpages import registry_write
 from mlpages.config import Config
-from mlpages.site import page_models
+from mlpages.registry import write as registry_write
 from mlpages.site.build import build_site, gather
+from mlpages.site.pages import models as page_models
 
 DVC_YAML = """stages:
   train:
@@ -239,7 +239,7 @@ def test_version_page_opens_the_compare_view_on_both_commits(built, browser) -> 
 
 
 def test_trend_inputs_from_the_real_history_and_registry(built) -> None:
-    from mlpages.site.charts_mlops import mainline_points, version_markers
+    from mlpages.site.charts.mlops import mainline_points, version_markers
 
     repo, shas, _ = built
     site = gather(repo.path, Config())

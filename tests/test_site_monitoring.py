@@ -8,8 +8,9 @@ import pytest
 from bs4 import BeautifulSoup
 
 from mlpages.config import Config
-from mlpages.site import charts_monitoring, page_monitoring
 from mlpages.site.build import build_site, gather
+from mlpages.site.charts import monitoring as charts_monitoring
+from mlpages.site.pages import monitoring as page_monitoring
 
 FEATURES = ("income", "age")
 

@@ -14,15 +14,15 @@ import pytest
 from conftest import GIT_ENV, RepoBuilder, git
 
 from mlpages.config import Config
-from mlpages.dvccache import (
+from mlpages.errors import NotADvcRepository
+from mlpages.history.codec import snapshot_from_json, snapshot_to_json
+from mlpages.history.collect import collect, snapshot_of
+from mlpages.objects.store import (
     LocalCache,
     cache_dir_of,
     register_source_factory,
     unregister_source_factory,
 )
-from mlpages.errors import NotADvcRepository
-from mlpages.snapshot import collect, snapshot_of
-from mlpages.snapshot_json import snapshot_from_json, snapshot_to_json
 
 TRAIN = """import json, sys, yaml
 p = yaml.safe_load(open("params.yaml"))["train"]

@@ -206,12 +206,12 @@ def diff_command(
     BASE defaults to the merge-base with the default branch (HEAD's parent on the default
     branch itself); HEAD defaults to the work tree when it has changes, else the HEAD commit.
     """
-    from mlpages.compare import compare_snapshots
+    from mlpages.compare.diff import compare_snapshots
+    from mlpages.compare.markdown import render_markdown
     from mlpages.config import load_config
-    from mlpages.diff_markdown import render_markdown
-    from mlpages.dvccache import default_sources, source_problems
-    from mlpages.history import locate_repo
-    from mlpages.snapshot import snapshot_of
+    from mlpages.gitread.reader import locate_repo
+    from mlpages.history.collect import snapshot_of
+    from mlpages.objects.store import default_sources, source_problems
 
     if not repo.is_dir():
         raise NotAGitRepository(f"{repo}: no such directory")

@@ -92,8 +92,8 @@ def history_command(repo: Path, as_json: bool, no_cache: bool, strict: bool) -> 
     """Show what the history engine reads from every commit (params, metrics, problems)."""
     from mlpages.config import load_config
     from mlpages.errors import MlpagesError
-    from mlpages.history import locate_repo
-    from mlpages.snapshot import collect
+    from mlpages.gitread.reader import locate_repo
+    from mlpages.history.collect import collect
 
     root = locate_repo(repo).root
     history = collect(root, load_config(root), use_cache=not no_cache)
