@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mlpages.demo.story import DemoError, DemoPlan, prepare, run_demo
+from mlpages.demo.story import DemoPlan, prepare, run_demo
+from mlpages.errors import DemoError
 
 # one xdist group: the module-scoped demo below is played once, in one worker
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]

@@ -12,7 +12,8 @@ import pytest
 from bs4 import BeautifulSoup
 from site_repo import RepoBuilder, build_history, commit_files
 
-from mlpages.site.build import MANIFEST, SiteError, build_site, plotly_asset
+from mlpages.errors import SiteError
+from mlpages.site.build import MANIFEST, build_site, plotly_asset
 
 
 def _html_files(site: Path) -> list[Path]:

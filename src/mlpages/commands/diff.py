@@ -10,7 +10,13 @@ from pathlib import Path
 
 import click
 
-from mlpages.errors import MlpagesError, NotADvcRepository, NotAGitRepository, ShallowClone
+from mlpages.errors import (
+    MlpagesError,
+    NotADvcRepository,
+    NotAGitRepository,
+    ShallowClone,
+    UnknownRevision,
+)
 
 WORKSPACE = "workspace"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -54,7 +60,7 @@ def _resolve(root: Path, rev: str, shallow: bool = False) -> str:
                 f"unknown revision {rev!r}: this is a shallow clone, fetch the full history "
                 "(actions/checkout with fetch-depth: 0)"
             )
-        raise MlpagesError(f"unknown revision {rev!r} in {root}")
+        raise UnknownRevision(f"unknown revision {rev!r} in {root}")
     return proc.stdout.strip()
 
 

@@ -91,7 +91,7 @@ def history_json(history: Any) -> dict[str, Any]:
 def history_command(repo: Path, as_json: bool, no_cache: bool, strict: bool) -> None:
     """Show what the history engine reads from every commit (params, metrics, problems)."""
     from mlpages.config import load_config
-    from mlpages.errors import MlpagesError
+    from mlpages.errors import StrictFailure
     from mlpages.gitread.reader import locate_repo
     from mlpages.history.collect import collect
 
@@ -120,6 +120,6 @@ def history_command(repo: Path, as_json: bool, no_cache: bool, strict: bool) -> 
         return
     bad = sum(1 for s in history.snapshots.values() if s.problems)
     if bad or history.shallow:
-        raise MlpagesError(
+        raise StrictFailure(
             f"{bad} commits have problems" + (" (shallow clone)" if history.shallow else "")
         )

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mlpages.errors import MlpagesError
+from mlpages.errors import DemoError
 
 TEMPLATE = Path(__file__).parent / "template"
 PIPELINE_SOURCE = Path(__file__).parents[1] / "pipeline"
@@ -34,10 +34,6 @@ BOOTSTRAP_WEEKS = 3
 MIN_WEEKS = 8
 PERSON = {"name": "CT bot", "email": "ct-bot@mlpages.invalid"}
 ANALYST = {"name": "Dana Analyst", "email": "dana@mlpages.invalid"}
-
-
-class DemoError(MlpagesError):
-    """The demo could not be built (a step failed, or the target folder is not a demo's)."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mlpages.config import Config
 from mlpages.dvcfiles.data import plot_kind
-from mlpages.errors import MlpagesError, NotADvcRepository
+from mlpages.errors import NotADvcRepository, UnknownRevision
 from mlpages.gitread.reader import GitReader, RepoLocation, locate_repo
 from mlpages.history.build import SnapshotBuilder
 from mlpages.history.cache import SnapshotCache, StageTable, decode_doc
@@ -372,7 +372,7 @@ def snapshot_of(
     with GitReader(location.root) as reader:
         sha = reader.resolve(rev)
         if sha is None:
-            raise MlpagesError(f"unknown revision {rev!r}")
+            raise UnknownRevision(f"unknown revision {rev!r}")
         commit = reader.read_commits([sha])[sha]
         snapshot, _ = builder.build(sha, GitView(reader, TreeIndex(reader), commit.tree))
         return snapshot

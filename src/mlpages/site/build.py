@@ -26,7 +26,7 @@ except ImportError:  # Windows: no advisory locks; the PID and age checks remain
 
 from mlpages import __version__
 from mlpages.config import Config, load_config
-from mlpages.errors import MlpagesError
+from mlpages.errors import MlpagesError, SiteError
 from mlpages.site.page_core import Asset, Page, SiteData, fingerprint
 from mlpages.text import utf8_text
 
@@ -57,14 +57,6 @@ STATIC = Path(__file__).parent / "static"
 Progress = Callable[[str, int, int], None]
 # A file's bytes, None for "reuse the previous build's page", or a loader (see Asset).
 FileData = bytes | Callable[[], bytes | None] | None
-
-
-class SiteError(MlpagesError):
-    """The output folder cannot be used for the site."""
-
-
-class StrictFailure(MlpagesError):
-    """``--strict``: some commits had problems."""
 
 
 @dataclass
