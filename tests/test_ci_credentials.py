@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import git
-from s3server import ALLOW_S3, start_s3_server
+from helpers.git import git
+from helpers.s3server import ALLOW_S3, start_s3_server
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET, PREFIX = "mlpages-dvc", "store"  # the names the documented policies use

@@ -6,7 +6,7 @@ import json
 import math
 
 import pytest
-from factories import locked, snap
+from helpers.snapshots import locked, snap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import git
-from factories import locked, snap
+from helpers.git import git
+from helpers.snapshots import locked, snap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

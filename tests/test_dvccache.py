@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import GIT_ENV
+from helpers.git import IDENTITY
 
 from mlpages.models import HashInfo
 from mlpages.objects.store import DvcObjects, LocalCache, ObjectRead, cache_dir_of, object_path
@@ -85,7 +85,7 @@ def test_sources_are_tried_in_order(tmp_path):
 def test_reads_what_real_dvc_writes(tmp_path):
     repo = tmp_path / "r"
     repo.mkdir()
-    env = {**os.environ, **GIT_ENV, "DVC_NO_ANALYTICS": "1"}
+    env = {**os.environ, **IDENTITY, "DVC_NO_ANALYTICS": "1"}
     dvc = str(Path(sys.executable).parent / "dvc")
     subprocess.run(["git", "init", "-q"], cwd=repo, env=env, check=True)
     subprocess.run([dvc, "init", "-q"], cwd=repo, env=env, check=True)
@@ -102,7 +102,7 @@ def test_reads_what_real_dvc_writes(tmp_path):
 
 
 def _real_dvc(repo: Path, *args: str) -> None:
-    env = {**os.environ, **GIT_ENV, "DVC_NO_ANALYTICS": "1"}
+    env = {**os.environ, **IDENTITY, "DVC_NO_ANALYTICS": "1"}
     dvc = str(Path(sys.executable).parent / "dvc")
     proc = subprocess.run([dvc, *args], cwd=repo, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr + proc.stdout
@@ -147,7 +147,7 @@ def test_dir_listings_are_verified_and_keep_only_plain_relpaths(tmp_path):
 def test_objects_written_by_dvc_add_verify(tmp_path):
     repo = tmp_path / "r"
     repo.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=repo, env={**os.environ, **GIT_ENV}, check=True)
+    subprocess.run(["git", "init", "-q"], cwd=repo, env={**os.environ, **IDENTITY}, check=True)
     _real_dvc(repo, "init", "-q")
     (repo / "data" / "sub").mkdir(parents=True)
     crlf = b"a,b\r\n1,2\r\n"
@@ -176,7 +176,7 @@ def test_a_real_legacy_text_object_verifies_and_a_tampered_one_does_not(tmp_path
 
     repo = tmp_path / "r"
     repo.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=repo, env={**os.environ, **GIT_ENV}, check=True)
+    subprocess.run(["git", "init", "-q"], cwd=repo, env={**os.environ, **IDENTITY}, check=True)
     _real_dvc(repo, "init", "-q")
     crlf = b"step,loss\r\n0,1.0\r\n1,0.5\r\n"
     (repo / "loss.csv").write_bytes(crlf)

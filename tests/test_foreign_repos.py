@@ -20,17 +20,10 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from foreign_repos import (
-    ODD_DVC_STAGE_NAMES,
-    build_get_started,
-    build_hostile,
-    build_legacy,
-    build_monorepo,
-    build_odd_shapes,
-    build_without_dvc,
-    ci_checkout,
-    shallow_clone,
-)
+from helpers.foreign.get_started import build_get_started
+from helpers.foreign.hostile import build_hostile, build_without_dvc, ci_checkout, shallow_clone
+from helpers.foreign.legacy import build_legacy
+from helpers.foreign.shapes import ODD_DVC_STAGE_NAMES, build_monorepo, build_odd_shapes
 
 pytestmark = pytest.mark.xdist_group("foreign_repos")
 

@@ -401,7 +401,7 @@ def test_cli_fail_on_reject_exit_code(dvc_repo: Path) -> None:
 def test_a_fresh_clone_reads_the_champion_from_the_dvc_remote(
     dvc_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from s3server import start_s3_server
+    from helpers.s3server import start_s3_server
 
     server = start_s3_server(tmp_path)
     try:
@@ -490,7 +490,7 @@ def test_a_poisoned_champion_in_the_cache_is_refused_before_unpickling(
 def test_a_poisoned_champion_in_the_bucket_is_refused_before_unpickling(
     dvc_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from s3server import start_s3_server
+    from helpers.s3server import start_s3_server
 
     from mlpages.objects.s3 import object_key
 

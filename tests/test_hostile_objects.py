@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import GIT_ENV, RepoBuilder
+from helpers.git import IDENTITY, RepoBuilder
 
 from mlpages.objects.store import object_path
 
@@ -55,7 +55,7 @@ def secrets(tmp_path_factory: pytest.TempPathFactory) -> Secrets:
 
 
 def _dvc(repo: Path, *args: str) -> None:
-    env = {**os.environ, **GIT_ENV, "DVC_NO_ANALYTICS": "1"}
+    env = {**os.environ, **IDENTITY, "DVC_NO_ANALYTICS": "1"}
     dvc = str(Path(sys.executable).parent / "dvc")
     proc = subprocess.run([dvc, *args], cwd=repo, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr + proc.stdout

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import GIT_ENV, RepoBuilder, git
+from helpers.git import IDENTITY, RepoBuilder, git
 
 from mlpages.commands.registry import registry_group
 from mlpages.errors import RegistryError
@@ -181,7 +181,7 @@ def test_rollback_target_treats_holders_as_a_stack(holders, expected):
 @pytest.fixture
 def tagging(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
     """A fixed git identity and a tag clock that moves one minute per tick()."""
-    for key, value in GIT_ENV.items():
+    for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
     clock = [1_800_000_000]
 

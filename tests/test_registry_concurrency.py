@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from conftest import GIT_ENV, RepoBuilder, git
+from helpers.git import IDENTITY, RepoBuilder, git
 
 from mlpages.errors import RegistryError
 from mlpages.registry.lock import registry_lock, registry_lock_path
@@ -56,7 +56,7 @@ main()
 
 def _env() -> dict[str, str]:
     # Real tag times (no fixed GIT_COMMITTER_DATE): the registry orders its own tags by them.
-    return {**os.environ, **GIT_ENV, "PYTHONWARNINGS": "ignore"}
+    return {**os.environ, **IDENTITY, "PYTHONWARNINGS": "ignore"}
 
 
 def race(repo: Path, commands: Sequence[Sequence[str]], tmp: Path) -> list[tuple[int, str]]:
@@ -197,7 +197,7 @@ def test_a_killed_holder_leaves_no_stale_lock(repo, monkeypatch):
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
     assert registry_lock_path(repo.path).exists()  # the file stays; the lock died with its owner
-    for key, value in GIT_ENV.items():
+    for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
     started = time.monotonic()
     written = register(repo.path, "churn")

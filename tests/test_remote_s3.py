@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from s3server import start_s3_server
+from helpers.s3server import start_s3_server
 
 from mlpages.objects.s3 import RemoteConfig, S3ObjectSource, object_key, read_remote_config
 

@@ -11,8 +11,8 @@ import json
 import textwrap
 
 import pytest
-from conftest import RepoBuilder
-from hostile import BOMB_342, laughs, mapping_laughs, python_limited, run_limited
+from helpers.git import RepoBuilder
+from helpers.hostile import BOMB_342, laughs, mapping_laughs, python_limited, run_limited
 
 from mlpages.config import Config
 from mlpages.history.cache import SnapshotCache, StageTable

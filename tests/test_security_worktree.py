@@ -19,8 +19,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import GIT_ENV, RepoBuilder
-from hostile import python_limited, run_limited
+from helpers.git import IDENTITY, RepoBuilder
+from helpers.hostile import python_limited, run_limited
 
 from mlpages.config import Config
 from mlpages.history.collect import snapshot_of
@@ -154,7 +154,7 @@ def test_commit_snapshot_refuses_the_same_paths(tmp_path):
 
 def test_diff_history_and_site_never_show_the_secret(tmp_path):
     repo, expected = _escaping_repo(tmp_path)
-    env = {**GIT_ENV, "MLPAGES_TEST_TOKEN": SECRET}  # what /proc/self/environ would show
+    env = {**IDENTITY, "MLPAGES_TEST_TOKEN": SECRET}  # what /proc/self/environ would show
     outputs = []
     for args in (
         ["diff", "main"],
@@ -199,7 +199,7 @@ def test_fifos_and_special_files_are_never_opened(make_repo):
 
 
 def _dvc(repo: Path, *args: str) -> None:
-    env = {**os.environ, **GIT_ENV, "DVC_NO_ANALYTICS": "1"}
+    env = {**os.environ, **IDENTITY, "DVC_NO_ANALYTICS": "1"}
     dvc = str(Path(sys.executable).parent / "dvc")
     proc = subprocess.run([dvc, *args], cwd=repo, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr + proc.stdout

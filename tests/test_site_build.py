@@ -10,7 +10,8 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from bs4 import BeautifulSoup
-from site_repo import RepoBuilder, build_history, commit_files
+from helpers.git import RepoBuilder
+from helpers.site_repo import build_history, commit_files
 
 from mlpages.errors import SiteError
 from mlpages.site.build import MANIFEST, build_site, plotly_asset

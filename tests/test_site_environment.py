@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from site_repo import build_history, commit_files, mlpages_cli
+from helpers.site_repo import build_history, commit_files, mlpages_cli
 
 from mlpages.site.build import MANIFEST
 

@@ -92,9 +92,9 @@ def tag(repo, monkeypatch, seconds_after: int, action, *args, **kwargs):
 
 
 def _git_env(monkeypatch) -> None:
-    from conftest import GIT_ENV
+    from helpers.git import IDENTITY
 
-    for key, value in GIT_ENV.items():
+    for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
 
 
@@ -102,7 +102,7 @@ def _git_env(monkeypatch) -> None:
 def built(tmp_path_factory):
     """v1.0.0 → prod, v1.1.0 → prod, rollback of prod to v1.0.0, v1.2.0 never promoted;
     the repository and its site are built once for the module."""
-    from conftest import RepoBuilder
+    from helpers.git import RepoBuilder
 
     root = tmp_path_factory.mktemp("models")
     with pytest.MonkeyPatch.context() as mp:

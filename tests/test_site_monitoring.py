@@ -107,7 +107,7 @@ def built(tmp_path_factory):
     """Five weekly commits: a broken batch in week 1, drift from week 3 that triggers a
     retraining, the retrained model committed in week 4 whose own run decides to retrain too
     (and does, in the same commit). Built once for the module."""
-    from conftest import RepoBuilder
+    from helpers.git import RepoBuilder
 
     root = tmp_path_factory.mktemp("monitoring")
     repo = RepoBuilder(root / "repo")

@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 from bs4 import BeautifulSoup
-from site_repo import build_history, commit_files
-from site_repo import mlpages_cli as _mlpages
+from helpers.site_repo import build_history, commit_files
+from helpers.site_repo import mlpages_cli as _mlpages
 
 from mlpages.site.build import MANIFEST
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import GIT_ENV, RepoBuilder, git
+from helpers.git import IDENTITY, RepoBuilder, git
 
 from mlpages.config import Config
 from mlpages.errors import NotADvcRepository
@@ -52,7 +52,7 @@ metrics:
 
 
 def _dvc(repo: Path, *args: str) -> None:
-    env = {**os.environ, **GIT_ENV, "DVC_NO_ANALYTICS": "1"}
+    env = {**os.environ, **IDENTITY, "DVC_NO_ANALYTICS": "1"}
     dvc = str(Path(sys.executable).parent / "dvc")
     proc = subprocess.run([dvc, *args], cwd=repo, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr + proc.stdout
@@ -205,7 +205,7 @@ def test_odd_commits_never_stop_the_others(make_repo):
 
 def test_history_cli_json_schema(make_repo):
     repo = _odd_history(make_repo)
-    env = {**os.environ, **GIT_ENV}
+    env = {**os.environ, **IDENTITY}
     out = subprocess.run(
         [sys.executable, "-m", "mlpages", "history", str(repo.path), "--json"],
         capture_output=True,

@@ -7,7 +7,8 @@ import io
 from pathlib import Path
 
 import pytest
-from site_repo import RepoBuilder, build_history
+from helpers.git import RepoBuilder
+from helpers.site_repo import build_history
 
 from mlpages.site.build import build_site
 

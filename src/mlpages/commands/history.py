@@ -74,15 +74,6 @@ def write_history_json(history: Any, out: IO[bytes]) -> None:
     out.write(b"}}\n")
 
 
-def history_json(history: Any) -> dict[str, Any]:
-    """The ``--json`` document as a Python object (tests, small repositories)."""
-    import io
-
-    buffer = io.BytesIO()
-    write_history_json(history, buffer)
-    return json.loads(buffer.getvalue())
-
-
 @click.command(name="history")
 @click.argument("repo", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print every snapshot as one JSON document.")

@@ -4,21 +4,13 @@ in DVC's formats, so no `dvc repro` is needed to read them back)."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-# tests/conftest.py by path: under tests/browser/ the name "conftest" is that folder's own.
-_spec = importlib.util.spec_from_file_location(
-    "mlpages_tests_conftest", Path(__file__).parent / "conftest.py"
-)
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)
-RepoBuilder = _conftest.RepoBuilder
-git = _conftest.git
+from helpers.git import git
 
 PAYLOAD_IMG = "<img src=x onerror=window.__pwned=1>"
 PAYLOAD_SCRIPT = "</script><script>window.__pwned=1</script>"
