@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers.git import git
 
 from mlpages.demo.story import DemoPlan, prepare, run_demo
 from mlpages.errors import DemoError
@@ -19,12 +20,6 @@ from mlpages.errors import DemoError
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
 
 WEEKS = 8  # the short story: drift at week 5, a broken batch at 6, concept drift at 7
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout
 
 
 def play_demo(base: Path) -> tuple[Path, str]:

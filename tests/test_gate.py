@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import pickle
 import re
 import shutil
@@ -16,6 +15,8 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.dvc import dvc
+from helpers.git import git
 from sklearn.linear_model import LogisticRegression
 
 from mlpages.config import Config
@@ -212,25 +213,6 @@ def test_probe_reports_a_broken_pickle_and_nan_answers(tmp_path: Path) -> None:
     assert not rule.passed and "NaN/Inf" in rule.reason
 
 
-def _git(repo: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "T",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "T",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-    }
-    return subprocess.run(
-        ["git", "-c", "init.defaultBranch=main", *args],
-        cwd=repo,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-
-
 TRAIN_SCRIPT = """
 import sys, joblib, pandas as pd, yaml
 from sklearn.linear_model import LogisticRegression
@@ -240,17 +222,12 @@ joblib.dump(LogisticRegression().fit(data[features], data["y"]), "models/model.p
 """
 
 
-def _dvc(repo: Path, *args: str) -> None:
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
-    subprocess.run([sys.executable, "-m", "dvc", *args], cwd=repo, env=env, check=True)
-
-
 def _train(repo: Path, features: str) -> None:
     params = re.sub(
         r"features: \[.*\]", f"features: {features}", (repo / "params.yaml").read_text()
     )
     (repo / "params.yaml").write_text(params)
-    _dvc(repo, "repro", "-q")
+    dvc(repo, "repro", "-q")
 
 
 @pytest.fixture(scope="module")
@@ -259,8 +236,8 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = tmp_path_factory.mktemp("gate") / "repo"
     (repo / "data").mkdir(parents=True)
     (repo / "models").mkdir()
-    _git(repo, "init", "-q")
-    _dvc(repo, "init", "-q")
+    git(repo, "init", "-q")
+    dvc(repo, "init", "-q")
     _dataset(seed=1).to_csv(repo / "data/train.csv", index=False)
     _dataset(seed=2).to_csv(repo / "data/test.csv", index=False)
     (repo / "train.py").write_text(TRAIN_SCRIPT)
@@ -273,13 +250,13 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "    params: [train.features]\n    outs: [models/model.pkl]\n"
     )
     _train(repo, "[x2]")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "weak model")
-    _git(repo, "tag", "weak")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "weak model")
+    git(repo, "tag", "weak")
     _train(repo, "[x1, x2]")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "champion")
-    _git(repo, "tag", "champion")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "champion")
+    git(repo, "tag", "champion")
     return repo
 
 
@@ -295,14 +272,16 @@ def _candidate(repo: Path, features: tuple[str, ...]) -> None:
 
 
 def _cached_model(repo: Path, rev: str) -> Path:
-    out = model_hash_at(repo, _git(repo, "rev-parse", rev), "models/model.pkl")
+    out = model_hash_at(repo, git(repo, "rev-parse", rev).strip(), "models/model.pkl")
     assert out is not None and out.hash_name == "md5"
     return object_path(cache_dir_of(repo), out.md5, legacy=False)
 
 
 def test_champion_is_read_from_the_cache_at_its_revision_not_the_work_tree(dvc_repo: Path) -> None:
     champion = resolve_champion(dvc_repo, explicit_rev="champion")
-    assert champion.source == "revision" and champion.sha == _git(dvc_repo, "rev-parse", "HEAD")
+    assert (
+        champion.source == "revision" and champion.sha == git(dvc_repo, "rev-parse", "HEAD").strip()
+    )
     _candidate(dvc_repo, ("x2",))  # the work tree now holds a different (weaker) model
     data = champion_model_bytes(dvc_repo, champion)
     assert data == _cached_model(dvc_repo, "champion").read_bytes()
@@ -310,9 +289,9 @@ def test_champion_is_read_from_the_cache_at_its_revision_not_the_work_tree(dvc_r
 
 
 def test_the_registry_production_version_is_the_champion(dvc_repo: Path) -> None:
-    weak = _git(dvc_repo, "rev-parse", "weak")
-    _git(dvc_repo, "tag", "-a", "credit@v1.0.0", weak, "-m", "register")
-    _git(dvc_repo, "tag", "-a", "credit#prod#1", weak, "-m", "promote")
+    weak = git(dvc_repo, "rev-parse", "weak").strip()
+    git(dvc_repo, "tag", "-a", "credit@v1.0.0", weak, "-m", "register")
+    git(dvc_repo, "tag", "-a", "credit#prod#1", weak, "-m", "promote")
     champion = resolve_champion(dvc_repo, explicit_rev="", params_rev="champion")
     assert champion == Champion(
         sha=weak, source="registry", version="v1.0.0", path="models/model.pkl", rev="credit#prod"
@@ -337,7 +316,7 @@ def test_a_worse_candidate_is_rejected_and_a_better_one_blessed(dvc_repo: Path) 
     assert written["verdict"] == "rejected"
     assert written["champion"] == {
         "version": None,
-        "sha": _git(dvc_repo, "rev-parse", "champion"),
+        "sha": git(dvc_repo, "rev-parse", "champion").strip(),
         "source": "revision",
     }
     failing = [r for r in written["rules"] if not r["passed"]]
@@ -414,11 +393,11 @@ def test_a_fresh_clone_reads_the_champion_from_the_dvc_remote(
         )
         local = f"['remote \"storage\"']\n    endpointurl = {server.endpoint}\n"
         (dvc_repo / ".dvc" / "config.local").write_text(local)
-        _git(dvc_repo, "add", ".dvc/config")
-        _git(dvc_repo, "commit", "-q", "-m", "remote")
-        _dvc(dvc_repo, "push", "-q", "--all-commits")
+        git(dvc_repo, "add", ".dvc/config")
+        git(dvc_repo, "commit", "-q", "-m", "remote")
+        dvc(dvc_repo, "push", "-q", "--all-commits")
         clone = tmp_path / "clone"
-        _git(tmp_path, "clone", "-q", str(dvc_repo), str(clone))
+        git(tmp_path, "clone", "-q", str(dvc_repo), str(clone))
         (clone / ".dvc" / "config.local").write_text(local)
         assert not (clone / ".dvc" / "cache").exists()
         _candidate(clone, ("x2",))
@@ -453,9 +432,9 @@ def test_the_poison_runs_when_unpickled(tmp_path: Path) -> None:
 
 
 def _promote_weak(repo: Path) -> str:
-    weak = _git(repo, "rev-parse", "weak")
-    _git(repo, "tag", "-a", "credit@v1.0.0", weak, "-m", "register")
-    _git(repo, "tag", "-a", "credit#prod#1", weak, "-m", "promote")
+    weak = git(repo, "rev-parse", "weak").strip()
+    git(repo, "tag", "-a", "credit@v1.0.0", weak, "-m", "register")
+    git(repo, "tag", "-a", "credit#prod#1", weak, "-m", "promote")
     return weak
 
 
@@ -477,7 +456,9 @@ def test_a_poisoned_champion_in_the_cache_is_refused_before_unpickling(
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("mlpages: error: champion v1.0.0 (")
     assert "models/model.pkl" in line and "refusing to unpickle it" in line
-    md5 = model_hash_at(dvc_repo, _git(dvc_repo, "rev-parse", "weak"), "models/model.pkl").md5
+    md5 = model_hash_at(
+        dvc_repo, git(dvc_repo, "rev-parse", "weak").strip(), "models/model.pkl"
+    ).md5
     assert md5 in line
     assert not marker.exists()
 
@@ -507,9 +488,9 @@ def test_a_poisoned_champion_in_the_bucket_is_refused_before_unpickling(
         )
         local = f"['remote \"storage\"']\n    endpointurl = {server.endpoint}\n"
         (dvc_repo / ".dvc" / "config.local").write_text(local)
-        _git(dvc_repo, "add", ".dvc/config")
-        _git(dvc_repo, "commit", "-q", "-m", "remote")
-        _dvc(dvc_repo, "push", "-q", "--all-commits")
+        git(dvc_repo, "add", ".dvc/config")
+        git(dvc_repo, "commit", "-q", "-m", "remote")
+        dvc(dvc_repo, "push", "-q", "--all-commits")
         md5 = model_hash_at(dvc_repo, weak, "models/model.pkl").md5
         server.client().put_object(
             Bucket="gate-remote",
@@ -517,7 +498,7 @@ def test_a_poisoned_champion_in_the_bucket_is_refused_before_unpickling(
             Body=_poisoned_pickle(marker),
         )
         clone = tmp_path / "clone"
-        _git(tmp_path, "clone", "-q", str(dvc_repo), str(clone))
+        git(tmp_path, "clone", "-q", str(dvc_repo), str(clone))
         (clone / ".dvc" / "config.local").write_text(local)
         assert not (clone / ".dvc" / "cache").exists()
         champion = resolve_champion(clone)

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from helpers.git import IDENTITY, RepoBuilder
+from helpers import cli
+from helpers.dvc import dvc
+from helpers.git import RepoBuilder
 
 from mlpages.objects.store import object_path
 
@@ -54,23 +56,10 @@ def secrets(tmp_path_factory: pytest.TempPathFactory) -> Secrets:
     return Secrets(token, json_file, csv_file)
 
 
-def _dvc(repo: Path, *args: str) -> None:
-    env = {**os.environ, **IDENTITY, "DVC_NO_ANALYTICS": "1"}
-    dvc = str(Path(sys.executable).parent / "dvc")
-    proc = subprocess.run([dvc, *args], cwd=repo, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr + proc.stdout
-
-
 def mlpages(secrets: Secrets, *args: str, cwd: Path, extra_env: dict[str, str] | None = None):
     """Run the CLI in a fresh process whose environment holds the secret token."""
-    env = {**os.environ, **OFFLINE_AWS, SECRET_ENV: secrets.token, **(extra_env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "mlpages", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        timeout=300,
-    )
+    env = {**OFFLINE_AWS, SECRET_ENV: secrets.token, **(extra_env or {})}
+    return cli.mlpages(*args, cwd=cwd, env=env, text=False, timeout=300)
 
 
 def _put(cache: Path, data: bytes) -> str:
@@ -133,9 +122,9 @@ def hostile(tmp_path: Path, secrets: Secrets) -> Hostile:
     build machine's files (absolute md5s, ``../`` walks out of both caches, symlinks, a tampered
     object)."""
     repo = RepoBuilder(tmp_path / "repo")
-    _dvc(repo.path, "init", "-q")
-    _dvc(repo.path, "remote", "add", "-d", "store", "s3://hostile-bucket/store")
-    _dvc(repo.path, "remote", "modify", "--local", "store", "endpointurl", "http://127.0.0.1:9")
+    dvc(repo.path, "init", "-q")
+    dvc(repo.path, "remote", "add", "-d", "store", "s3://hostile-bucket/store")
+    dvc(repo.path, "remote", "modify", "--local", "store", "endpointurl", "http://127.0.0.1:9")
     cache = repo.path / ".dvc" / "cache"
     fetch = repo.path / ".dvc" / "tmp" / "mlpages-remote"
     (cache / "files" / "md5").mkdir(parents=True)
@@ -225,7 +214,7 @@ def test_hostile_md5s_leak_nothing_into_site_history_or_diff(hostile: Hostile, s
 
 def test_a_tampered_local_object_reaches_the_commit_page_and_the_pr_markdown(make_repo, tmp_path):
     repo = make_repo()
-    _dvc(repo.path, "init", "-q")
+    dvc(repo.path, "init", "-q")
     cache = repo.path / ".dvc" / "cache"
     good = _put(cache, b'{"roc_auc": 0.81}')
     yaml = "stages:\n  t:\n    cmd: 'true'\n    metrics: [m.json]\n"
@@ -278,8 +267,8 @@ def test_an_s3_remote_without_the_s3_libraries_is_one_line_and_the_build_goes_on
     make_repo, tmp_path: Path, secrets: Secrets
 ):
     repo = make_repo()
-    _dvc(repo.path, "init", "-q")
-    _dvc(repo.path, "remote", "add", "-d", "store", "s3://some-bucket/store")
+    dvc(repo.path, "init", "-q")
+    dvc(repo.path, "remote", "add", "-d", "store", "s3://some-bucket/store")
     cache = repo.path / ".dvc" / "cache"
     yaml = "stages:\n  t:\n    cmd: 'true'\n    metrics: [m.json]\n"
     present = _put(cache, b'{"acc": 0.61}')
@@ -336,7 +325,7 @@ def test_snapshots_cached_by_a_build_before_the_checks_are_not_reused(make_repo,
     from mlpages.history.collect import collect, default_cache_dir
 
     repo = make_repo()
-    _dvc(repo.path, "init", "-q")
+    dvc(repo.path, "init", "-q")
     yaml = "stages:\n  t:\n    cmd: 'true'\n    metrics: [m.json]\n"
     sha = repo.commit(
         "x", {"dvc.yaml": yaml, "dvc.lock": _lock({"m.json": ("//etc/passwd", False)})}
@@ -360,8 +349,8 @@ def test_a_fetch_cache_linked_out_of_the_repository_is_never_used(make_repo, tmp
     from mlpages.objects.store import default_sources, source_problems
 
     repo = make_repo()
-    _dvc(repo.path, "init", "-q")
-    _dvc(repo.path, "remote", "add", "-d", "store", "s3://some-bucket/store")
+    dvc(repo.path, "init", "-q")
+    dvc(repo.path, "remote", "add", "-d", "store", "s3://some-bucket/store")
     elsewhere = tmp_path / "elsewhere"
     data = b'{"acc": 0.5}'
     md5 = _put(elsewhere / "mlpages-remote", data)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.dvc import dvc
+from helpers.git import git
 from helpers.s3server import start_s3_server
 
 from mlpages.objects.s3 import RemoteConfig, S3ObjectSource, object_key, read_remote_config
@@ -36,10 +35,6 @@ stages:
 """
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True):
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=check)
-
-
 @pytest.fixture
 def s3(tmp_path: Path):
     server = start_s3_server(tmp_path)
@@ -51,27 +46,19 @@ def s3(tmp_path: Path):
 @pytest.fixture
 def pushed_repo(tmp_path: Path, s3, make_repo):
     """A DVC repo of three runs whose metrics/plots live only in the DVC cache, pushed to S3."""
-    env = {
-        **os.environ,
-        **s3.credentials,
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-    }
+    env = dict(s3.credentials)
     repo = make_repo(name="origin")
-    run(["dvc", "init", "-q"], repo.path, env)
-    run(["dvc", "config", "core.analytics", "false"], repo.path, env)
-    run(["dvc", "remote", "add", "-d", "storage", "s3://mlpages-remote/store"], repo.path, env)
-    run(
-        ["dvc", "remote", "modify", "--local", "storage", "endpointurl", s3.endpoint],
-        repo.path,
-        env,
-    )
+    dvc(repo.path, "init", "-q", env=env)
+    dvc(repo.path, "config", "core.analytics", "false", env=env)
+    dvc(repo.path, "remote", "add", "-d", "storage", "s3://mlpages-remote/store", env=env)
+    dvc(repo.path, "remote", "modify", "--local", "storage", "endpointurl", s3.endpoint, env=env)
     repo.write({"train.py": STAGE_SCRIPT, "dvc.yaml": DVC_YAML})
     shas = []
     for lr in (0.1, 0.2, 0.3):
         repo.write({"params.yaml": f"train:\n  lr: {lr}\n"})
-        run(["dvc", "repro", "-q"], repo.path, env)
+        dvc(repo.path, "repro", "-q", env=env)
         shas.append(repo.commit(f"run lr={lr}"))
-    run(["dvc", "push", "-q", "--all-commits"], repo.path, env)
+    dvc(repo.path, "push", "-q", "--all-commits", env=env)
     return repo, shas, env
 
 
@@ -154,8 +141,8 @@ def test_object_keys_follow_dvc_layouts():
 
 def _fresh_clone(repo, tmp_path: Path, endpoint: str, env: dict[str, str]) -> Path:
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(repo.path), str(clone)], check=True, env=env)
-    run(["dvc", "remote", "modify", "--local", "storage", "endpointurl", endpoint], clone, env)
+    git(tmp_path, "clone", "-q", str(repo.path), str(clone))
+    dvc(clone, "remote", "modify", "--local", "storage", "endpointurl", endpoint, env=env)
     return clone
 
 
@@ -182,10 +169,10 @@ def test_fresh_clone_reads_old_cached_outputs_from_the_remote(pushed_repo, s3, t
     assert next(s for s in again._objects.sources if s.name == "remote").fetched == 0
 
     # dvc pull + dvc repro in the fresh clone is a no-op.
-    run(["dvc", "pull", "-q"], clone, env)
-    status = run(["dvc", "status", "--json"], clone, env)
+    dvc(clone, "pull", "-q", env=env)
+    status = dvc(clone, "status", "--json", env=env)
     assert json.loads(status.stdout or "{}") == {}
-    repro = run(["dvc", "repro"], clone, env)
+    repro = dvc(clone, "repro", env=env)
     assert "didn't change" in repro.stdout or "up to date" in repro.stdout
 
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from helpers.dvc import dvc
 from helpers.git import IDENTITY, RepoBuilder
 from helpers.hostile import python_limited, run_limited
 
@@ -198,22 +197,15 @@ def test_fifos_and_special_files_are_never_opened(make_repo):
     assert diff.returncode == 0, diff.stderr[-2000:]
 
 
-def _dvc(repo: Path, *args: str) -> None:
-    env = {**os.environ, **IDENTITY, "DVC_NO_ANALYTICS": "1"}
-    dvc = str(Path(sys.executable).parent / "dvc")
-    proc = subprocess.run([dvc, *args], cwd=repo, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr + proc.stdout
-
-
 @pytest.mark.slow
 def test_dvc_symlink_cache_outside_the_repository_still_reads(make_repo, tmp_path):
     """`cache.type: symlink` with `cache.dir` elsewhere: outputs are links into that folder."""
     repo = make_repo()
     cache = tmp_path / "dvc-cache"
-    _dvc(repo.path, "init", "-q")
-    _dvc(repo.path, "config", "core.analytics", "false")
-    _dvc(repo.path, "config", "cache.type", "symlink")
-    _dvc(repo.path, "config", "cache.dir", str(cache))
+    dvc(repo.path, "init", "-q")
+    dvc(repo.path, "config", "core.analytics", "false")
+    dvc(repo.path, "config", "cache.type", "symlink")
+    dvc(repo.path, "config", "cache.dir", str(cache))
     repo.write(
         {
             "score.py": "import json\njson.dump({'auc': 0.75}, open('scores.json', 'w'))\n",
@@ -221,7 +213,7 @@ def test_dvc_symlink_cache_outside_the_repository_still_reads(make_repo, tmp_pat
             "    - scores.json\n",
         }
     )
-    _dvc(repo.path, "repro", "-q")
+    dvc(repo.path, "repro", "-q")
     assert (repo.path / "scores.json").is_symlink()
     assert Path(os.readlink(repo.path / "scores.json")).is_relative_to(cache)
     repo.commit("score")

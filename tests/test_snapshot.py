@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.dvc import dvc
 from helpers.git import IDENTITY, RepoBuilder, git
 
 from mlpages.config import Config
@@ -51,25 +52,18 @@ metrics:
 """
 
 
-def _dvc(repo: Path, *args: str) -> None:
-    env = {**os.environ, **IDENTITY, "DVC_NO_ANALYTICS": "1"}
-    dvc = str(Path(sys.executable).parent / "dvc")
-    proc = subprocess.run([dvc, *args], cwd=repo, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr + proc.stdout
-
-
 @pytest.fixture(scope="module")
 def dvc_repo(tmp_path_factory) -> RepoBuilder:
     """A real DVC repository: `dvc add` of a folder, two `dvc repro` runs, a tag."""
     repo = RepoBuilder(tmp_path_factory.mktemp("dvc") / "repo")
-    _dvc(repo.path, "init", "-q")
+    dvc(repo.path, "init", "-q")
     repo.write({"train.py": TRAIN, "dvc.yaml": DVC_YAML, "params.yaml": "train:\n  lr: 0.1\n"})
     repo.write({"data/raw/a.csv": "x\n1\n", "data/raw/b.csv": "x\n2\n"})
-    _dvc(repo.path, "add", "-q", "data/raw")
-    _dvc(repo.path, "repro", "-q")
+    dvc(repo.path, "add", "-q", "data/raw")
+    dvc(repo.path, "repro", "-q")
     repo.commit("first run")
     repo.write({"params.yaml": "train:\n  lr: 0.2\n"})
-    _dvc(repo.path, "repro", "-q")
+    dvc(repo.path, "repro", "-q")
     repo.commit("second run")
     repo.git("tag", "-a", "v1", "-m", "release")
     return repo

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from helpers.git import git
 
@@ -60,14 +56,6 @@ artifacts:
     path: model.pkl
     type: model
 """
-
-
-def mlpages_cli(*args: str, cwd: Path, **popen) -> subprocess.CompletedProcess[bytes]:
-    """Run the real ``mlpages`` command line (no progress bar: CI is unset)."""
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    return subprocess.run(
-        [sys.executable, "-m", "mlpages", *args], cwd=cwd, capture_output=True, env=env, **popen
-    )
 
 
 def md5(text: str) -> str:
