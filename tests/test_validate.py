@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers.cli import mlpages
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mlpages.ct.batches import batch_files, read_batch, select_batch
@@ -291,6 +291,7 @@ CELL = st.one_of(
         max_size=8,
     )
 )
+@example(rows=[{"region": float("inf")}])  # a float category column holding inf (hypothesis)
 def test_check_frame_never_raises_on_arbitrary_cells(rows: list[dict]) -> None:
     frame = pd.DataFrame(rows)
     anomalies = check_frame(frame, SCHEMA)
