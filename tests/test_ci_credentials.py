@@ -49,6 +49,7 @@ def s3(tmp_path: Path):
     server.stop()
 
 
+@pytest.mark.slow  # runs the real dvc
 def test_the_read_key_pulls_and_cannot_push_the_write_key_pushes(s3, make_repo, tmp_path):
     read, write = s3.users["read"], s3.users["write"]
     repo = make_repo(name="origin")

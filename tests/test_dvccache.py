@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
 from helpers.dvc import dvc
 from helpers.git import git
 
@@ -80,6 +81,7 @@ def test_sources_are_tried_in_order(tmp_path):
     assert objects.has(md5, legacy=False)
 
 
+@pytest.mark.slow  # runs the real dvc
 def test_reads_what_real_dvc_writes(tmp_path):
     repo = tmp_path / "r"
     repo.mkdir()
@@ -133,6 +135,7 @@ def test_dir_listings_are_verified_and_keep_only_plain_relpaths(tmp_path):
     assert fresh.mismatched == {dir_md5: "cache"}
 
 
+@pytest.mark.slow  # runs the real dvc
 def test_objects_written_by_dvc_add_verify(tmp_path):
     repo = tmp_path / "r"
     repo.mkdir()
@@ -159,6 +162,7 @@ def test_objects_written_by_dvc_add_verify(tmp_path):
     assert objects.mismatched == {}
 
 
+@pytest.mark.slow  # runs the real dvc
 def test_a_real_legacy_text_object_verifies_and_a_tampered_one_does_not(tmp_path):
     """A DVC 2-era object: a CRLF text file named by its CRLF→LF md5, in the legacy layout."""
     from dvc_data.hashfile.hash import file_md5

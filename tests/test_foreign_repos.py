@@ -60,7 +60,7 @@ def soup(path: Path) -> BeautifulSoup:
 
 
 @pytest.fixture(scope="module")
-def get_started(tmp_path_factory):
+def real_dvc_get_started(tmp_path_factory):
     path = tmp_path_factory.mktemp("foreign") / "get-started"
     shas = build_get_started(path)
     return path, shas, history_json(path)
@@ -81,11 +81,11 @@ def hostile(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def sites(tmp_path_factory, get_started, hostile):
+def sites(tmp_path_factory, real_dvc_get_started, hostile):
     """The built sites of (a) and (c) (used by the build and browser tests)."""
     out = tmp_path_factory.mktemp("sites")
     built = {}
-    for name, (repo, _, _) in (("get-started", get_started), ("hostile", hostile)):
+    for name, (repo, _, _) in (("get-started", real_dvc_get_started), ("hostile", hostile)):
         proc = mlpages("build", str(repo), "--out", str(out / name), cwd=repo)
         built[name] = (out / name, proc)
     return built
@@ -95,8 +95,8 @@ def sites(tmp_path_factory, get_started, hostile):
 # (a) get-started
 
 
-def test_get_started_stages_are_expanded_like_dvc_names_them(get_started):
-    _repo, shas, doc = get_started
+def test_get_started_stages_are_expanded_like_dvc_names_them(real_dvc_get_started):
+    _repo, shas, doc = real_dvc_get_started
     stages = stages_of(doc, shas["v2"])
     assert set(stages) == {
         "prepare",
@@ -125,8 +125,8 @@ def test_get_started_stages_are_expanded_like_dvc_names_them(get_started):
     assert summarize["outs"][0]["path"] == "report/summary.json"
 
 
-def test_get_started_params_metrics_and_plots(get_started):
-    _repo, shas, doc = get_started
+def test_get_started_params_metrics_and_plots(real_dvc_get_started):
+    _repo, shas, doc = real_dvc_get_started
     snap = commit_of(doc, shas["v2"])["snapshot"]
     assert snap["params"]["params.py"] == {"THRESHOLD": 0.5, "Train.seed": 42}
     assert snap["params"]["params.yaml"]["prepare.split"] == 0.3
@@ -155,9 +155,9 @@ def test_get_started_params_metrics_and_plots(get_started):
     assert data["eval/roc.csv"]["rows"][-1] == [1.0, 1.0]
 
 
-def test_get_started_folder_plot_fields_apply_to_every_file(get_started, sites):
+def test_get_started_folder_plot_fields_apply_to_every_file(real_dvc_get_started, sites):
     """DVC: `plots: - eval/curves: {x: fpr, y: tpr}` on a folder output plots tpr of each file."""
-    _repo, shas, doc = get_started
+    _repo, shas, doc = real_dvc_get_started
     plot = next(
         p for p in commit_of(doc, shas["v2"])["snapshot"]["plots"] if p["id"] == "eval/curves"
     )
@@ -171,9 +171,9 @@ def test_get_started_folder_plot_fields_apply_to_every_file(get_started, sites):
             assert [trace["y"] for trace in figure["data"]] == [[1, 0.5], [0, 0.8, 1]]
 
 
-def test_get_started_confusion_plot_keeps_its_axis_labels(get_started, sites):
+def test_get_started_confusion_plot_keeps_its_axis_labels(real_dvc_get_started, sites):
     """DVCLive's sklearn confusion matrix names its axes with x_label/y_label."""
-    _repo, shas, _ = get_started
+    _repo, shas, _ = real_dvc_get_started
     site, _ = sites["get-started"]
     page = soup(site / "commit" / f"{shas['v2'][:12]}.html")
     for div in page.select("div[data-figure]"):
@@ -187,8 +187,8 @@ def test_get_started_confusion_plot_keeps_its_axis_labels(get_started, sites):
         raise AssertionError("no confusion matrix figure")
 
 
-def test_get_started_cache_miss_is_a_problem_of_that_commit_only(get_started):
-    _repo, shas, doc = get_started
+def test_get_started_cache_miss_is_a_problem_of_that_commit_only(real_dvc_get_started):
+    _repo, shas, doc = real_dvc_get_started
     assert problems_of(doc, shas["v1"]) == {("not-in-cache", "eval/cnn/metrics.json")}
     assert shas["missing_md5"] in commit_of(doc, shas["v1"])["snapshot"]["problems"][0]["message"]
     assert "eval/cnn/metrics.json" not in commit_of(doc, shas["v1"])["snapshot"]["metrics"]
@@ -196,9 +196,9 @@ def test_get_started_cache_miss_is_a_problem_of_that_commit_only(get_started):
     assert problems_of(doc, shas["v2"]) == set()
 
 
-def test_get_started_cache_object_restored_later_is_read(get_started, tmp_path):
+def test_get_started_cache_object_restored_later_is_read(real_dvc_get_started, tmp_path):
     """After `dvc pull` brings the missing object back, the cached snapshot is recomputed."""
-    repo, shas, _ = get_started
+    repo, shas, _ = real_dvc_get_started
     copy = tmp_path / "copy"
     shutil.copytree(repo, copy, symlinks=True)
     strict = mlpages("history", str(copy), "--strict", cwd=copy, ok=(1,))
@@ -213,9 +213,9 @@ def test_get_started_cache_object_restored_later_is_read(get_started, tmp_path):
     mlpages("history", str(copy), "--strict", cwd=copy)
 
 
-def test_get_started_fresh_clone_reads_a_local_dvc_remote(get_started, tmp_path):
+def test_get_started_fresh_clone_reads_a_local_dvc_remote(real_dvc_get_started, tmp_path):
     """DVC's tutorial remote is a folder (`dvc remote add -d store /tmp/dvcstore`)."""
-    repo, shas, _ = get_started
+    repo, shas, _ = real_dvc_get_started
     shutil.copytree(repo / ".dvc/cache", tmp_path / "dvcstore")  # what `dvc push` leaves there
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
@@ -230,8 +230,8 @@ def test_get_started_fresh_clone_reads_a_local_dvc_remote(get_started, tmp_path)
     assert problems_of(doc, shas["v1"]) == {("not-in-cache", "eval/cnn/metrics.json")}
 
 
-def test_get_started_build_and_strict(get_started, sites, tmp_path):
-    repo, shas, _ = get_started
+def test_get_started_build_and_strict(real_dvc_get_started, sites, tmp_path):
+    repo, shas, _ = real_dvc_get_started
     site, proc = sites["get-started"]
     assert "from 2 commits" in proc.stdout and "1 commit had problems" in proc.stdout
     v1_page = soup(site / "commit" / f"{shas['v1'][:12]}.html")
@@ -259,8 +259,8 @@ def test_get_started_build_and_strict(get_started, sites, tmp_path):
     assert "--strict: 1 commits" in strict.stderr
 
 
-def test_get_started_diff(get_started):
-    repo, shas, _ = get_started
+def test_get_started_diff(real_dvc_get_started):
+    repo, shas, _ = real_dvc_get_started
     proc = mlpages("diff", shas["v1"], shas["v2"], "--format", "json", cwd=repo)
     diff = json.loads(proc.stdout)
     metrics = {(m["path"], m["key"]): m for m in diff["metrics"]}
@@ -273,8 +273,8 @@ def test_get_started_diff(get_started):
     assert "could not be read: 1 at the base, 0 at the head" in md
 
 
-def test_diff_does_not_call_an_unreadable_metric_new(get_started):
-    repo, shas, _ = get_started
+def test_diff_does_not_call_an_unreadable_metric_new(real_dvc_get_started):
+    repo, shas, _ = real_dvc_get_started
     diff = json.loads(mlpages("diff", shas["v1"], shas["v2"], "--format", "json", cwd=repo).stdout)
     metrics = {(m["path"], m["key"]): m for m in diff["metrics"]}
     assert metrics[("eval/cnn/metrics.json", "acc")]["status"] != "added"

@@ -117,7 +117,7 @@ class Hostile:
 
 
 @pytest.fixture
-def hostile(tmp_path: Path, secrets: Secrets) -> Hostile:
+def real_dvc_hostile(tmp_path: Path, secrets: Secrets) -> Hostile:
     """A real DVC repository with an S3 default remote whose head commit points outputs at the
     build machine's files (absolute md5s, ``../`` walks out of both caches, symlinks, a tampered
     object)."""
@@ -174,8 +174,10 @@ def _assert_nowhere(secrets: Secrets, blobs: dict[str, bytes]) -> None:
             assert needle not in data, f"{needle!r} leaked into {name}"
 
 
-def test_hostile_md5s_leak_nothing_into_site_history_or_diff(hostile: Hostile, secrets, tmp_path):
-    repo = hostile.repo.path
+def test_hostile_md5s_leak_nothing_into_site_history_or_diff(
+    real_dvc_hostile: Hostile, secrets, tmp_path
+):
+    repo = real_dvc_hostile.repo.path
     out = tmp_path / "site"
     build = mlpages(secrets, "build", str(repo), "--out", str(out), cwd=repo)
     assert build.returncode == 0, build.stderr.decode()
@@ -184,7 +186,7 @@ def test_hostile_md5s_leak_nothing_into_site_history_or_diff(hostile: Hostile, s
     assert len(files) > 5
     _assert_nowhere(secrets, files)
 
-    page = next(name for name in files if name.startswith(f"commit/{hostile.head[:12]}"))
+    page = next(name for name in files if name.startswith(f"commit/{real_dvc_hostile.head[:12]}"))
     soup = BeautifulSoup(files[page], "html.parser")
     rows = {
         tuple(td.get_text(strip=True) for td in tr.find_all("td"))[:2]
@@ -197,7 +199,7 @@ def test_hostile_md5s_leak_nothing_into_site_history_or_diff(hostile: Hostile, s
     assert history.returncode == 0, history.stderr.decode()
     _assert_nowhere(secrets, {"history --json": history.stdout})
     doc = json.loads(history.stdout)
-    snap = next(c["snapshot"] for c in doc["commits"] if c["sha"] == hostile.head)
+    snap = next(c["snapshot"] for c in doc["commits"] if c["sha"] == real_dvc_hostile.head)
     kinds = {p["path"]: p["kind"] for p in snap["problems"]}
     assert {path: kinds.get(path) for path in EXPECTED} == EXPECTED
     assert snap["metrics"]["good.json"] == {"acc": 0.7}
@@ -205,13 +207,16 @@ def test_hostile_md5s_leak_nothing_into_site_history_or_diff(hostile: Hostile, s
     mismatch = next(p for p in snap["problems"] if p["path"] == "mismatch.json")
     assert hashlib.md5(b'{"acc": 0.9}').hexdigest() in mismatch["message"]
 
-    diff = mlpages(secrets, "diff", hostile.base, hostile.head, "--repo", str(repo), cwd=repo)
+    diff = mlpages(
+        secrets, "diff", real_dvc_hostile.base, real_dvc_hostile.head, "--repo", str(repo), cwd=repo
+    )
     assert diff.returncode == 0, diff.stderr.decode()
     _assert_nowhere(secrets, {"diff markdown": diff.stdout, "diff stderr": diff.stderr})
     text = diff.stdout.decode()
     assert f"Files that could not be read: 0 at the base, {len(EXPECTED)} at the head" in text
 
 
+@pytest.mark.slow  # runs the real dvc
 def test_a_tampered_local_object_reaches_the_commit_page_and_the_pr_markdown(make_repo, tmp_path):
     repo = make_repo()
     dvc(repo.path, "init", "-q")
@@ -263,6 +268,7 @@ sys.meta_path.insert(0, _Absent())
 '''
 
 
+@pytest.mark.slow  # runs the real dvc
 def test_an_s3_remote_without_the_s3_libraries_is_one_line_and_the_build_goes_on(
     make_repo, tmp_path: Path, secrets: Secrets
 ):
@@ -315,6 +321,7 @@ def test_an_s3_remote_without_the_s3_libraries_is_one_line_and_the_build_goes_on
     assert len(warnings) == 1 and want in warnings[0], stderr
 
 
+@pytest.mark.slow  # runs the real dvc
 def test_snapshots_cached_by_a_build_before_the_checks_are_not_reused(make_repo, monkeypatch):
     """A site rebuilt after the upgrade must not serve what the unchecked parser cached."""
     from dataclasses import replace
@@ -344,6 +351,7 @@ def test_snapshots_cached_by_a_build_before_the_checks_are_not_reused(make_repo,
     assert [p.kind for p in again.snapshots[sha].problems] == ["bad-md5"]
 
 
+@pytest.mark.slow  # runs the real dvc
 def test_a_fetch_cache_linked_out_of_the_repository_is_never_used(make_repo, tmp_path):
     from mlpages.config import Config
     from mlpages.objects.store import default_sources, source_problems

@@ -44,7 +44,7 @@ def s3(tmp_path: Path):
 
 
 @pytest.fixture
-def pushed_repo(tmp_path: Path, s3, make_repo):
+def real_dvc_pushed_repo(tmp_path: Path, s3, make_repo):
     """A DVC repo of three runs whose metrics/plots live only in the DVC cache, pushed to S3."""
     env = dict(s3.credentials)
     repo = make_repo(name="origin")
@@ -69,8 +69,8 @@ def s3_env(s3, monkeypatch):
     return s3.credentials
 
 
-def test_remote_config_is_read_from_config_and_local(pushed_repo, s3):
-    repo, _, _ = pushed_repo
+def test_remote_config_is_read_from_config_and_local(real_dvc_pushed_repo, s3):
+    repo, _, _ = real_dvc_pushed_repo
     remote = read_remote_config(repo.path)
     assert remote is not None
     assert remote.url == "s3://mlpages-remote/store"
@@ -78,8 +78,8 @@ def test_remote_config_is_read_from_config_and_local(pushed_repo, s3):
     assert "endpointurl" not in (repo.path / ".dvc" / "config").read_text()
 
 
-def test_objects_pushed_by_dvc_are_fetched_once(pushed_repo, tmp_path: Path, s3_env):
-    repo, _, _ = pushed_repo
+def test_objects_pushed_by_dvc_are_fetched_once(real_dvc_pushed_repo, tmp_path: Path, s3_env):
+    repo, _, _ = real_dvc_pushed_repo
     lock = repo.git("show", "HEAD~2:dvc.lock")
     import yaml
 
@@ -96,8 +96,8 @@ def test_objects_pushed_by_dvc_are_fetched_once(pushed_repo, tmp_path: Path, s3_
     assert source.unavailable is None  # a missing object is not a broken remote
 
 
-def test_wrong_credentials_give_one_clear_reason(pushed_repo, tmp_path: Path, s3_env):
-    repo, _, _ = pushed_repo
+def test_wrong_credentials_give_one_clear_reason(real_dvc_pushed_repo, tmp_path: Path, s3_env):
+    repo, _, _ = real_dvc_pushed_repo
     remote = read_remote_config(repo.path)
     bad = RemoteConfig(
         name=remote.name,
@@ -117,10 +117,12 @@ def test_wrong_credentials_give_one_clear_reason(pushed_repo, tmp_path: Path, s3
     assert source.unavailable and "does not exist" in source.unavailable
 
 
-def test_stopped_server_marks_remote_unavailable_fast(pushed_repo, s3, tmp_path: Path, s3_env):
+def test_stopped_server_marks_remote_unavailable_fast(
+    real_dvc_pushed_repo, s3, tmp_path: Path, s3_env
+):
     import yaml
 
-    repo, _, _ = pushed_repo
+    repo, _, _ = real_dvc_pushed_repo
     outs = yaml.safe_load(repo.git("show", "HEAD:dvc.lock"))["stages"]["train"]["outs"]
     metrics_md5, plot_md5 = (
         o["md5"] for o in sorted(outs, key=lambda o: o["path"] != "metrics.json")
@@ -146,11 +148,13 @@ def _fresh_clone(repo, tmp_path: Path, endpoint: str, env: dict[str, str]) -> Pa
     return clone
 
 
-def test_fresh_clone_reads_old_cached_outputs_from_the_remote(pushed_repo, s3, tmp_path, s3_env):
+def test_fresh_clone_reads_old_cached_outputs_from_the_remote(
+    real_dvc_pushed_repo, s3, tmp_path, s3_env
+):
     from mlpages.config import Config
     from mlpages.history.collect import collect
 
-    repo, shas, env = pushed_repo
+    repo, shas, env = real_dvc_pushed_repo
     clone = _fresh_clone(repo, tmp_path, s3.endpoint, env)
     assert not (clone / ".dvc" / "cache").exists()
     history = collect(clone, Config())
@@ -176,11 +180,11 @@ def test_fresh_clone_reads_old_cached_outputs_from_the_remote(pushed_repo, s3, t
     assert "didn't change" in repro.stdout or "up to date" in repro.stdout
 
 
-def test_server_down_mid_history_completes_with_reasons(pushed_repo, s3, tmp_path, s3_env):
+def test_server_down_mid_history_completes_with_reasons(real_dvc_pushed_repo, s3, tmp_path, s3_env):
     from mlpages.config import Config
     from mlpages.history.collect import collect
 
-    repo, shas, env = pushed_repo
+    repo, shas, env = real_dvc_pushed_repo
     clone = _fresh_clone(repo, tmp_path, s3.endpoint, env)
     s3.stop()
     history = collect(clone, Config())
@@ -203,12 +207,12 @@ def _fetched_file(clone: Path, md5: str) -> Path:
 
 
 def test_an_object_replaced_in_the_bucket_is_a_problem_never_a_value(
-    pushed_repo, s3, tmp_path, s3_env
+    real_dvc_pushed_repo, s3, tmp_path, s3_env
 ):
     from mlpages.config import Config
     from mlpages.history.collect import collect
 
-    repo, shas, env = pushed_repo
+    repo, shas, env = real_dvc_pushed_repo
     md5 = _metrics_md5(repo, shas[0])
     forged = b'{"acc": 123.456, "nested": {"loss": 0}}'
     s3.client().put_object(
@@ -229,12 +233,12 @@ def test_an_object_replaced_in_the_bucket_is_a_problem_never_a_value(
 
 
 def test_a_tampered_fetch_cache_file_is_fetched_again_or_reported(
-    pushed_repo, s3, tmp_path, s3_env
+    real_dvc_pushed_repo, s3, tmp_path, s3_env
 ):
     from mlpages.config import Config
     from mlpages.history.collect import collect
 
-    repo, shas, env = pushed_repo
+    repo, shas, env = real_dvc_pushed_repo
     md5 = _metrics_md5(repo, shas[0])
     clone = _fresh_clone(repo, tmp_path, s3.endpoint, env)
     collect(clone, Config())

@@ -53,7 +53,7 @@ metrics:
 
 
 @pytest.fixture(scope="module")
-def dvc_repo(tmp_path_factory) -> RepoBuilder:
+def real_dvc_repo(tmp_path_factory) -> RepoBuilder:
     """A real DVC repository: `dvc add` of a folder, two `dvc repro` runs, a tag."""
     repo = RepoBuilder(tmp_path_factory.mktemp("dvc") / "repo")
     dvc(repo.path, "init", "-q")
@@ -69,8 +69,8 @@ def dvc_repo(tmp_path_factory) -> RepoBuilder:
     return repo
 
 
-def test_real_dvc_history(dvc_repo):
-    history = collect(dvc_repo.path, Config(), use_cache=False)
+def test_real_dvc_history(real_dvc_repo):
+    history = collect(real_dvc_repo.path, Config(), use_cache=False)
     assert len(history.order) == 2 and history.default_branch == "main"
     assert [r.short for r in history.refs_at(history.order[0])] == ["main", "v1"]
     head = history.snapshots[history.order[0]]
@@ -88,9 +88,9 @@ def test_real_dvc_history(dvc_repo):
     assert first.metrics["eval/scores.json"] == {"auc": 0.1}
 
 
-def test_objects_missing_from_the_cache_are_problems_then_recomputed(dvc_repo, tmp_path):
+def test_objects_missing_from_the_cache_are_problems_then_recomputed(real_dvc_repo, tmp_path):
     repo = tmp_path / "copy"
-    shutil.copytree(dvc_repo.path, repo)
+    shutil.copytree(real_dvc_repo.path, repo)
     cache = cache_dir_of(repo)
     saved = tmp_path / "saved-cache"
     shutil.move(cache, saved)
@@ -286,19 +286,19 @@ def test_partial_clone_missing_blobs_are_problems(make_repo, tmp_path):
     assert history.snapshots[history.order[0]].metrics == {"m.json": {"a": 2}}
 
 
-def test_snapshot_of_rev_and_work_tree(dvc_repo):
-    tagged = snapshot_of(dvc_repo.path, "v1", Config())
+def test_snapshot_of_rev_and_work_tree(real_dvc_repo):
+    tagged = snapshot_of(real_dvc_repo.path, "v1", Config())
     assert tagged.params == {"params.yaml": {"train.lr": 0.2}}
-    first = snapshot_of(dvc_repo.path, "HEAD~1", Config())
+    first = snapshot_of(real_dvc_repo.path, "HEAD~1", Config())
     assert first.params == {"params.yaml": {"train.lr": 0.1}}
-    work = snapshot_of(dvc_repo.path, None, Config())
+    work = snapshot_of(real_dvc_repo.path, None, Config())
     assert work.sha == "" and work.metrics["metrics.json"]["acc"] == 1.0
     assert work.metrics["eval/scores.json"] == {"auc": 0.2}
 
 
-def test_extra_object_source_is_tried_after_the_local_cache(dvc_repo, tmp_path):
+def test_extra_object_source_is_tried_after_the_local_cache(real_dvc_repo, tmp_path):
     repo = tmp_path / "copy"
-    shutil.copytree(dvc_repo.path, repo)
+    shutil.copytree(real_dvc_repo.path, repo)
     remote_dir = tmp_path / "remote"
     shutil.move(cache_dir_of(repo), remote_dir)
 
