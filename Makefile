@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 DEMO_DIR ?= mlpages-demo
 
-.PHONY: demo test lint pytest venv pipeline data site bench ci-local clean
+.PHONY: demo test test-fast lint pytest venv pipeline data site bench ci-local clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ lint: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+## The inner loop: every test but those that run the real dvc (slow) or drive Chromium (browser).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -m "not slow and not browser"
 
 ## This repository's own pipeline: deterministic raw data, then `dvc repro`.
 data: $(STAMP)

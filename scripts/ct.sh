@@ -116,8 +116,8 @@ import sys
 from pathlib import Path
 
 from mlpages.config import load_config
-from mlpages.registry import read_registry
-from mlpages.snapshot import snapshot_of
+from mlpages.registry.gitio import read_registry
+from mlpages.history.collect import snapshot_of
 
 name, repo = sys.argv[1], Path(".")
 config = load_config(repo)
@@ -202,7 +202,7 @@ from pathlib import Path
 import yaml
 
 from mlpages.config import load_config
-from mlpages.registry import production_version
+from mlpages.registry.gitio import production_version
 
 name, repo = sys.argv[1], Path(".")
 pipeline = Path("dvc.yaml")

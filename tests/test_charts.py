@@ -9,10 +9,13 @@ from types import SimpleNamespace
 import pytest
 
 from mlpages.models import PlotData, PlotDef
-from mlpages.registry import StageSpan as RegistrySpan
-from mlpages.site import charts, charts_base, charts_mlops, charts_monitoring
-from mlpages.site.charts_mlops import StageSpan, TrendPoint, VersionMarker
-from mlpages.site.charts_monitoring import BatchPoint
+from mlpages.registry.gitio import StageSpan as RegistrySpan
+from mlpages.site.charts import base as charts_base
+from mlpages.site.charts import mlops as charts_mlops
+from mlpages.site.charts import monitoring as charts_monitoring
+from mlpages.site.charts import plots as charts
+from mlpages.site.charts.mlops import StageSpan, TrendPoint, VersionMarker
+from mlpages.site.charts.monitoring import BatchPoint
 
 
 def table(path: str, columns: tuple[str, ...], rows: list[tuple]) -> PlotData:

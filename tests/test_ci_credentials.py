@@ -9,15 +9,13 @@ and evaluates the policies; then real `dvc push` / `dvc pull` runs show what eac
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import git
-from s3server import ALLOW_S3, start_s3_server
+from helpers.dvc import dvc
+from helpers.git import git
+from helpers.s3server import ALLOW_S3, start_s3_server
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET, PREFIX = "mlpages-dvc", "store"  # the names the documented policies use
@@ -51,44 +49,32 @@ def s3(tmp_path: Path):
     server.stop()
 
 
-def dvc(repo: Path, *args: str, key: dict[str, str], check: bool = True):
-    env = {
-        **os.environ,
-        **key,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "DVC_NO_ANALYTICS": "1",
-    }
-    proc = subprocess.run(["dvc", *args], cwd=repo, env=env, capture_output=True, text=True)
-    if check:
-        assert proc.returncode == 0, f"dvc {' '.join(args)}:\n{proc.stdout}{proc.stderr}"
-    return proc
-
-
+@pytest.mark.slow  # runs the real dvc
 def test_the_read_key_pulls_and_cannot_push_the_write_key_pushes(s3, make_repo, tmp_path):
     read, write = s3.users["read"], s3.users["write"]
     repo = make_repo(name="origin")
-    dvc(repo.path, "init", "-q", key=write)
-    dvc(repo.path, "remote", "add", "-d", "storage", f"s3://{BUCKET}/{PREFIX}", key=write)
+    dvc(repo.path, "init", "-q", env=write)
+    dvc(repo.path, "remote", "add", "-d", "storage", f"s3://{BUCKET}/{PREFIX}", env=write)
     endpoint = ["remote", "modify", "--local", "storage", "endpointurl", s3.endpoint]
-    dvc(repo.path, *endpoint, key=write)
+    dvc(repo.path, *endpoint, env=write)
     repo.write({"data.csv": "a,b\n1,2\n"})
-    dvc(repo.path, "add", "-q", "data.csv", key=write)
+    dvc(repo.path, "add", "-q", "data.csv", env=write)
     repo.commit("data")
 
     # A pull-request job's key cannot put anything into the store.
-    refused = dvc(repo.path, "push", key=read, check=False)
+    refused = dvc(repo.path, "push", env=read, check=False)
     assert refused.returncode != 0
     assert "AccessDenied" in refused.stdout + refused.stderr or "403" in refused.stderr
     assert "Contents" not in s3.client().list_objects_v2(Bucket=BUCKET)
 
     # The push step's key can; then the read key fetches it into a fresh clone.
-    dvc(repo.path, "push", key=write)
+    dvc(repo.path, "push", env=write)
     stored = s3.client().list_objects_v2(Bucket=BUCKET)["Contents"]
     assert stored and all(o["Key"].startswith(f"{PREFIX}/") for o in stored)
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(repo.path), str(clone))
-    dvc(clone, *endpoint, key=read)
-    dvc(clone, "pull", key=read)
+    dvc(clone, *endpoint, env=read)
+    dvc(clone, "pull", env=read)
     assert (clone / "data.csv").read_text() == "a,b\n1,2\n"
 
     # Neither key reaches outside the store's prefix.

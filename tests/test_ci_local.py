@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import GIT_ENV, git
+from helpers.git import IDENTITY, git
 
-from mlpages.diff_markdown import MARKER
+from mlpages.compare.markdown import MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
 CT = ROOT / "scripts" / "ct.sh"
@@ -134,7 +134,7 @@ class World:
         self.store = tmp / "dvc-store"
         self.env = {
             **os.environ,
-            **GIT_ENV,
+            **IDENTITY,
             "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
             "DVC_NO_ANALYTICS": "1",
             "DVC_SITE_CACHE_DIR": str(tmp / "dvc-site-cache"),
@@ -428,7 +428,7 @@ def test_push_step_authenticates_only_its_own_git_process(tmp_path):
     token as a one-off header); promote writes its tag locally, and only the push step, given
     GITHUB_TOKEN, can publish it. The token never reaches .git/config.
     """
-    from git_http_server import basic_auth, git_http_server, server_url
+    from helpers.git_http_server import basic_auth, git_http_server, server_url
 
     w, token = World(tmp_path), "ghs_test-token-4711"
     git(tmp_path, "init", "-q", "--bare", str(w.origin))

@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from mlpages.cli import COMMANDS, cli
 
 
@@ -54,3 +56,24 @@ def test_build_warns_on_a_shallow_clone(make_repo, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "shallow" in out.stderr and "fetch-depth: 0" in out.stderr
+
+
+def test_an_unknown_revision_is_its_own_expected_failure(make_repo):
+    """`snapshot_of` and `mlpages diff` name a missing revision with one class, one line, exit 1."""
+    from mlpages.config import Config
+    from mlpages.errors import MlpagesError, UnknownRevision
+    from mlpages.history.collect import snapshot_of
+
+    repo = make_repo([("one", {".dvc/config": "", "dvc.yaml": "stages: {}\n"})])
+    with pytest.raises(UnknownRevision, match="unknown revision 'nope'"):
+        snapshot_of(repo.path, "nope", Config())
+    assert issubclass(UnknownRevision, MlpagesError) and UnknownRevision.exit_code == 1
+    out = subprocess.run(
+        [sys.executable, "-m", "mlpages", "diff", "nope", "HEAD", "--repo", str(repo.path)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        f"mlpages: error: unknown revision 'nope' in {repo.path}"
+    ]

@@ -6,11 +6,11 @@ import json
 import math
 
 import pytest
-from factories import locked, snap
+from helpers.snapshots import locked, snap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlpages.compare import (
+from mlpages.compare.diff import (
     compare_data,
     compare_metric,
     compare_params,

@@ -11,19 +11,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers.git import git
 
-from mlpages.demo import DemoError, DemoPlan, prepare, run_demo
+from mlpages.demo.story import DemoPlan, prepare, run_demo
+from mlpages.errors import DemoError
 
 # one xdist group: the module-scoped demo below is played once, in one worker
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
 
 WEEKS = 8  # the short story: drift at week 5, a broken batch at 6, concept drift at 7
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout
 
 
 def play_demo(base: Path) -> tuple[Path, str]:
@@ -273,7 +269,7 @@ def test_template_pipeline_matches_this_repository() -> None:
     """The demo plays this repository's pipeline: same model stages, same columns and models."""
     import yaml
 
-    from mlpages.demo import TEMPLATE
+    from mlpages.demo.story import TEMPLATE
 
     root = Path(__file__).resolve().parents[1]
     ours = yaml.safe_load((root / "dvc.yaml").read_text())

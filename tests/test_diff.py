@@ -9,20 +9,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import git
-from factories import locked, snap
+from helpers.cli import mlpages
+from helpers.dvc import dvc
+from helpers.git import git
+from helpers.snapshots import locked, snap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlpages.compare import compare_snapshots
-from mlpages.config import Config
-from mlpages.diff_markdown import (
+from mlpages.compare.diff import compare_snapshots
+from mlpages.compare.markdown import (
     GITHUB_COMMENT_LIMIT,
     MARKER,
     escape_cell,
@@ -31,6 +29,7 @@ from mlpages.diff_markdown import (
     github_length,
     render_markdown,
 )
+from mlpages.config import Config
 from mlpages.models import HashInfo, Problem, Snapshot
 from mlpages.site.urls import compare_path
 
@@ -342,8 +341,6 @@ def test_value_formatting_matches_dvc_rules():
 
 # --- real repositories: `dvc metrics diff --md` agrees with us ----------------------------------
 
-DVC = shutil.which("dvc", path=str(Path(sys.executable).parent))
-
 
 def table_rows(markdown: str, first_header: str) -> list[list[str]]:
     """Cells of the markdown table whose first header is ``first_header`` (header row excluded)."""
@@ -385,8 +382,6 @@ stages:
 
 @pytest.fixture
 def dvc_repo(make_repo):
-    if DVC is None:
-        pytest.skip("dvc is not installed next to this python")
     repo = make_repo()
     base = repo.commit(
         "v1",
@@ -409,32 +404,17 @@ def dvc_repo(make_repo):
     return repo, base, head
 
 
-def run_dvc(repo: Path, *args: str) -> str:
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
-    proc = subprocess.run([DVC, *args], cwd=repo, capture_output=True, text=True, env=env)
-    return proc.stdout
-
-
-def run_mlpages(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mlpages", "diff", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-    )
-
-
 @pytest.mark.slow
 def test_tables_agree_with_dvc(dvc_repo):
     repo, base, head = dvc_repo
-    ours = run_mlpages(repo.path, base, head)
+    ours = mlpages("diff", base, head, cwd=repo.path)
     assert ours.returncode == 0, ours.stderr
-    dvc_metrics = table_rows(run_dvc(repo.path, "metrics", "diff", base, head, "--md"), "Path")
+    dvc_metrics = table_rows(dvc(repo.path, "metrics", "diff", base, head, "--md").stdout, "Path")
     our_metrics = [row[:5] for row in table_rows(ours.stdout, "Path") if len(row) == 7]
     assert dvc_metrics, "dvc printed no metrics table"
     # Same rows and cells (header labels aside); NaN -> 1.0 is a change for both.
     assert sorted(our_metrics) == sorted(dvc_metrics)
-    dvc_params = table_rows(run_dvc(repo.path, "params", "diff", base, head, "--md"), "Path")
+    dvc_params = table_rows(dvc(repo.path, "params", "diff", base, head, "--md").stdout, "Path")
     our_params = [row for row in table_rows(ours.stdout, "Path") if len(row) == 4]
     assert dvc_params and our_params == dvc_params
 
@@ -442,7 +422,7 @@ def test_tables_agree_with_dvc(dvc_repo):
 @pytest.mark.slow
 def test_cli_json_and_defaults(dvc_repo):
     repo, base, head = dvc_repo
-    out = run_mlpages(repo.path, "--format", "json")
+    out = mlpages("diff", "--format", "json", cwd=repo.path)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     # On the default branch with a clean tree the default base is HEAD's parent.
@@ -453,7 +433,7 @@ def test_cli_json_and_defaults(dvc_repo):
 
     # A dirty work tree is compared with the merge-base (here: HEAD) by default.
     (repo.path / "metrics.json").write_text(METRICS_V2.replace("0.83", "0.9"))
-    out = run_mlpages(repo.path, "--site-url", "https://example.org/site/")
+    out = mlpages("diff", "--site-url", "https://example.org/site/", cwd=repo.path)
     assert out.returncode == 0, out.stderr
     assert "`workspace`" in out.stdout
     roc = next(r for r in table_rows(out.stdout, "Path") if r[1] == "test.roc_auc")
@@ -469,7 +449,7 @@ def test_cli_feature_branch_uses_merge_base(dvc_repo):
     repo.git("checkout", "-q", "main")
     repo.commit("main moves on", {"README.md": "hi"})
     repo.git("checkout", "-q", "feature")
-    out = run_mlpages(repo.path, "--format", "json", "--site-url", "https://x.org")
+    out = mlpages("diff", "--format", "json", "--site-url", "https://x.org", cwd=repo.path)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert (data["base"], data["head"]) == (head, feature)
@@ -480,27 +460,27 @@ def test_cli_feature_branch_uses_merge_base(dvc_repo):
     ci = repo.path.parent / "ci"
     git(repo.path.parent, "clone", "-q", str(repo.path), str(ci))
     git(ci, "checkout", "-q", "--detach", feature)
-    out = run_mlpages(ci, head, "--branch", "feature", "--site-url", "https://x.org/")
+    out = mlpages("diff", head, "--branch", "feature", "--site-url", "https://x.org/", cwd=ci)
     assert out.returncode == 0, out.stderr
     assert f"](https://x.org/{compare_path('origin/feature')})" in out.stdout
-    out = run_mlpages(ci, head, "--branch", "from-a-fork", "--site-url", "https://x.org/")
+    out = mlpages("diff", head, "--branch", "from-a-fork", "--site-url", "https://x.org/", cwd=ci)
     assert "](https://x.org/compare.html)" in out.stdout
 
 
 def test_cli_errors_are_one_line(tmp_path, make_repo):
-    out = run_mlpages(tmp_path)
+    out = mlpages("diff", cwd=tmp_path)
     assert out.returncode == 1
     assert out.stderr.startswith("mlpages: error:") and "Traceback" not in out.stderr
     repo = make_repo(commits=[("one", {"a.txt": "1"}), ("two", {"a.txt": "2"})])
-    out = run_mlpages(repo.path, "no-such-rev", "HEAD")
+    out = mlpages("diff", "no-such-rev", "HEAD", cwd=repo.path)
     assert out.returncode == 1 and "no-such-rev" in out.stderr and "Traceback" not in out.stderr
-    out = run_mlpages(repo.path)
+    out = mlpages("diff", cwd=repo.path)
     assert out.returncode == 1 and "no DVC files" in out.stderr
 
     shallow = repo.path.parent / "shallow"
     git(repo.path.parent, "clone", "-q", "--depth", "1", f"file://{repo.path}", str(shallow))
     for args in (["HEAD~1"], []):
-        out = run_mlpages(shallow, *args)
+        out = mlpages("diff", *args, cwd=shallow)
         assert out.returncode == 1 and "fetch-depth: 0" in out.stderr, out.stderr
 
 

@@ -198,7 +198,7 @@ EVENTS = [
 
 
 def test_truth_is_a_change_of_covariate_events_against_the_reference() -> None:
-    from mlpages.ct.detection import broken_weeks, truly_drifted
+    from benchmarks.detection import broken_weeks, truly_drifted
 
     assert not truly_drifted(EVENTS, 2, [1], "x")
     assert truly_drifted(EVENTS, 3, [1, 2], "x") and truly_drifted(EVENTS, 3, [1, 2], "c")
@@ -209,7 +209,7 @@ def test_truth_is_a_change_of_covariate_events_against_the_reference() -> None:
 
 
 def test_confusion_counts_and_rates() -> None:
-    from mlpages.ct.detection import Confusion
+    from benchmarks.detection import Confusion
 
     c = Confusion().add(True, True).add(True, False).add(False, True).add(False, False)
     c = c.add(False, False)
@@ -222,7 +222,7 @@ def test_replay_on_the_generator_finds_the_injected_events(tmp_path) -> None:
 
     import yaml
 
-    from mlpages.ct.detection import format_result, replay
+    from benchmarks.detection import format_result, replay
     from mlpages.pipeline.generate import DEFAULT_SEED, SCENARIOS, generate
 
     generate(tmp_path / "raw", 10, SCENARIOS["default"](300), DEFAULT_SEED, tmp_path / "ev.json", 1)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import GIT_ENV
+import pytest
+from helpers.dvc import dvc
+from helpers.git import git
 
-from mlpages.dvccache import DvcObjects, LocalCache, ObjectRead, cache_dir_of, object_path
 from mlpages.models import HashInfo
+from mlpages.objects.store import DvcObjects, LocalCache, ObjectRead, cache_dir_of, object_path
 
 
 def _put(cache: Path, data: bytes, legacy: bool, suffix: str = "") -> str:
@@ -82,30 +81,22 @@ def test_sources_are_tried_in_order(tmp_path):
     assert objects.has(md5, legacy=False)
 
 
+@pytest.mark.slow  # runs the real dvc
 def test_reads_what_real_dvc_writes(tmp_path):
     repo = tmp_path / "r"
     repo.mkdir()
-    env = {**os.environ, **GIT_ENV, "DVC_NO_ANALYTICS": "1"}
-    dvc = str(Path(sys.executable).parent / "dvc")
-    subprocess.run(["git", "init", "-q"], cwd=repo, env=env, check=True)
-    subprocess.run([dvc, "init", "-q"], cwd=repo, env=env, check=True)
+    git(repo, "init", "-q")
+    dvc(repo, "init", "-q")
     (repo / "data").mkdir()
     (repo / "data" / "x.txt").write_text("hello dvc\n")
-    subprocess.run([dvc, "add", "-q", "data"], cwd=repo, env=env, check=True)
-    from mlpages.dvcfiles import parse_dvc_file
+    dvc(repo, "add", "-q", "data")
+    from mlpages.dvcfiles.dvcyaml import parse_dvc_file
 
     (out,), problems = parse_dvc_file((repo / "data.dvc").read_bytes(), "data.dvc")
     assert problems == () and out.is_dir and out.hash_name == "md5"
     objects = DvcObjects([LocalCache(cache_dir_of(repo))])
     md5, legacy = objects.locate(out, "data/x.txt")
     assert objects.read_object(md5, legacy).data == b"hello dvc\n"
-
-
-def _real_dvc(repo: Path, *args: str) -> None:
-    env = {**os.environ, **GIT_ENV, "DVC_NO_ANALYTICS": "1"}
-    dvc = str(Path(sys.executable).parent / "dvc")
-    proc = subprocess.run([dvc, *args], cwd=repo, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr + proc.stdout
 
 
 def test_every_object_read_is_verified_and_a_bad_copy_is_remembered(tmp_path):
@@ -144,17 +135,18 @@ def test_dir_listings_are_verified_and_keep_only_plain_relpaths(tmp_path):
     assert fresh.mismatched == {dir_md5: "cache"}
 
 
+@pytest.mark.slow  # runs the real dvc
 def test_objects_written_by_dvc_add_verify(tmp_path):
     repo = tmp_path / "r"
     repo.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=repo, env={**os.environ, **GIT_ENV}, check=True)
-    _real_dvc(repo, "init", "-q")
+    git(repo, "init", "-q")
+    dvc(repo, "init", "-q")
     (repo / "data" / "sub").mkdir(parents=True)
     crlf = b"a,b\r\n1,2\r\n"
     (repo / "data" / "crlf.csv").write_bytes(crlf)
     (repo / "data" / "sub" / "m.json").write_text('{"acc": 1}')
-    _real_dvc(repo, "add", "-q", "data")
-    from mlpages.dvcfiles import parse_dvc_file
+    dvc(repo, "add", "-q", "data")
+    from mlpages.dvcfiles.dvcyaml import parse_dvc_file
 
     (out,), _ = parse_dvc_file((repo / "data.dvc").read_bytes(), "data.dvc")
     cache = cache_dir_of(repo)
@@ -170,14 +162,15 @@ def test_objects_written_by_dvc_add_verify(tmp_path):
     assert objects.mismatched == {}
 
 
+@pytest.mark.slow  # runs the real dvc
 def test_a_real_legacy_text_object_verifies_and_a_tampered_one_does_not(tmp_path):
     """A DVC 2-era object: a CRLF text file named by its CRLF→LF md5, in the legacy layout."""
     from dvc_data.hashfile.hash import file_md5
 
     repo = tmp_path / "r"
     repo.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=repo, env={**os.environ, **GIT_ENV}, check=True)
-    _real_dvc(repo, "init", "-q")
+    git(repo, "init", "-q")
+    dvc(repo, "init", "-q")
     crlf = b"step,loss\r\n0,1.0\r\n1,0.5\r\n"
     (repo / "loss.csv").write_bytes(crlf)
     md5 = file_md5(str(repo / "loss.csv"), name="md5-dos2unix")  # DVC's own legacy hash
@@ -190,9 +183,9 @@ def test_a_real_legacy_text_object_verifies_and_a_tampered_one_does_not(tmp_path
     entry = f"outs:\n- md5: {md5}\n  size: {len(crlf)}\n  path: loss.csv\n"
     (repo / "loss.csv.dvc").write_text(entry)
     (repo / "loss.csv").unlink()
-    _real_dvc(repo, "checkout", "-q")
+    dvc(repo, "checkout", "-q")
     assert (repo / "loss.csv").read_bytes() == crlf
-    from mlpages.dvcfiles import parse_dvc_file
+    from mlpages.dvcfiles.dvcyaml import parse_dvc_file
 
     (out,), _ = parse_dvc_file((repo / "loss.csv.dvc").read_bytes(), "loss.csv.dvc")
     objects = DvcObjects([LocalCache(cache)])

@@ -6,15 +6,15 @@ import math
 
 import pytest
 
-from mlpages.dvcfiles import (
+from mlpages.dvcfiles.data import parse_metrics, parse_params, parse_plot_table, plot_kind
+from mlpages.dvcfiles.dvcyaml import (
     merge_lock,
     parse_artifacts_yaml,
     parse_dvc_file,
     parse_dvc_lock,
     parse_dvc_yaml,
 )
-from mlpages.dvcfiles_data import parse_metrics, parse_params, parse_plot_table, plot_kind
-from mlpages.dvcfiles_lock import (
+from mlpages.dvcfiles.lock import (
     _yaml_section,
     join,
     parse_lock_section_fast,

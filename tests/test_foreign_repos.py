@@ -12,39 +12,24 @@ CI-style checkout; (d) a repository without DVC.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from foreign_repos import (
-    ODD_DVC_STAGE_NAMES,
-    build_get_started,
-    build_hostile,
-    build_legacy,
-    build_monorepo,
-    build_odd_shapes,
-    build_without_dvc,
-    ci_checkout,
-    shallow_clone,
-)
+from helpers import cli
+from helpers.foreign.get_started import build_get_started
+from helpers.foreign.hostile import build_hostile, build_without_dvc, ci_checkout, shallow_clone
+from helpers.foreign.legacy import build_legacy
+from helpers.foreign.shapes import ODD_DVC_STAGE_NAMES, build_monorepo, build_odd_shapes
 
 pytestmark = pytest.mark.xdist_group("foreign_repos")
 
 
-def mlpages(*args: str, cwd: Path, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
-    """Run the real CLI; no traceback ever, and the exit code must be one of ``ok``."""
-    env = {**os.environ, "CI": "1"}
-    env.pop("SOURCE_DATE_EPOCH", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlpages", *args], cwd=cwd, env=env, capture_output=True, text=True
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert proc.returncode in ok, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
-    return proc
+# Every run: no traceback and exit 0 unless a test says otherwise (``ok=``); dates from the commits.
+mlpages = partial(cli.mlpages, env={"CI": "1", "SOURCE_DATE_EPOCH": None}, ok=(0,))
 
 
 def history_json(repo: Path) -> dict:
@@ -75,7 +60,7 @@ def soup(path: Path) -> BeautifulSoup:
 
 
 @pytest.fixture(scope="module")
-def get_started(tmp_path_factory):
+def real_dvc_get_started(tmp_path_factory):
     path = tmp_path_factory.mktemp("foreign") / "get-started"
     shas = build_get_started(path)
     return path, shas, history_json(path)
@@ -96,11 +81,11 @@ def hostile(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def sites(tmp_path_factory, get_started, hostile):
+def sites(tmp_path_factory, real_dvc_get_started, hostile):
     """The built sites of (a) and (c) (used by the build and browser tests)."""
     out = tmp_path_factory.mktemp("sites")
     built = {}
-    for name, (repo, _, _) in (("get-started", get_started), ("hostile", hostile)):
+    for name, (repo, _, _) in (("get-started", real_dvc_get_started), ("hostile", hostile)):
         proc = mlpages("build", str(repo), "--out", str(out / name), cwd=repo)
         built[name] = (out / name, proc)
     return built
@@ -110,8 +95,8 @@ def sites(tmp_path_factory, get_started, hostile):
 # (a) get-started
 
 
-def test_get_started_stages_are_expanded_like_dvc_names_them(get_started):
-    _repo, shas, doc = get_started
+def test_get_started_stages_are_expanded_like_dvc_names_them(real_dvc_get_started):
+    _repo, shas, doc = real_dvc_get_started
     stages = stages_of(doc, shas["v2"])
     assert set(stages) == {
         "prepare",
@@ -140,8 +125,8 @@ def test_get_started_stages_are_expanded_like_dvc_names_them(get_started):
     assert summarize["outs"][0]["path"] == "report/summary.json"
 
 
-def test_get_started_params_metrics_and_plots(get_started):
-    _repo, shas, doc = get_started
+def test_get_started_params_metrics_and_plots(real_dvc_get_started):
+    _repo, shas, doc = real_dvc_get_started
     snap = commit_of(doc, shas["v2"])["snapshot"]
     assert snap["params"]["params.py"] == {"THRESHOLD": 0.5, "Train.seed": 42}
     assert snap["params"]["params.yaml"]["prepare.split"] == 0.3
@@ -170,9 +155,9 @@ def test_get_started_params_metrics_and_plots(get_started):
     assert data["eval/roc.csv"]["rows"][-1] == [1.0, 1.0]
 
 
-def test_get_started_folder_plot_fields_apply_to_every_file(get_started, sites):
+def test_get_started_folder_plot_fields_apply_to_every_file(real_dvc_get_started, sites):
     """DVC: `plots: - eval/curves: {x: fpr, y: tpr}` on a folder output plots tpr of each file."""
-    _repo, shas, doc = get_started
+    _repo, shas, doc = real_dvc_get_started
     plot = next(
         p for p in commit_of(doc, shas["v2"])["snapshot"]["plots"] if p["id"] == "eval/curves"
     )
@@ -186,9 +171,9 @@ def test_get_started_folder_plot_fields_apply_to_every_file(get_started, sites):
             assert [trace["y"] for trace in figure["data"]] == [[1, 0.5], [0, 0.8, 1]]
 
 
-def test_get_started_confusion_plot_keeps_its_axis_labels(get_started, sites):
+def test_get_started_confusion_plot_keeps_its_axis_labels(real_dvc_get_started, sites):
     """DVCLive's sklearn confusion matrix names its axes with x_label/y_label."""
-    _repo, shas, _ = get_started
+    _repo, shas, _ = real_dvc_get_started
     site, _ = sites["get-started"]
     page = soup(site / "commit" / f"{shas['v2'][:12]}.html")
     for div in page.select("div[data-figure]"):
@@ -202,8 +187,8 @@ def test_get_started_confusion_plot_keeps_its_axis_labels(get_started, sites):
         raise AssertionError("no confusion matrix figure")
 
 
-def test_get_started_cache_miss_is_a_problem_of_that_commit_only(get_started):
-    _repo, shas, doc = get_started
+def test_get_started_cache_miss_is_a_problem_of_that_commit_only(real_dvc_get_started):
+    _repo, shas, doc = real_dvc_get_started
     assert problems_of(doc, shas["v1"]) == {("not-in-cache", "eval/cnn/metrics.json")}
     assert shas["missing_md5"] in commit_of(doc, shas["v1"])["snapshot"]["problems"][0]["message"]
     assert "eval/cnn/metrics.json" not in commit_of(doc, shas["v1"])["snapshot"]["metrics"]
@@ -211,9 +196,9 @@ def test_get_started_cache_miss_is_a_problem_of_that_commit_only(get_started):
     assert problems_of(doc, shas["v2"]) == set()
 
 
-def test_get_started_cache_object_restored_later_is_read(get_started, tmp_path):
+def test_get_started_cache_object_restored_later_is_read(real_dvc_get_started, tmp_path):
     """After `dvc pull` brings the missing object back, the cached snapshot is recomputed."""
-    repo, shas, _ = get_started
+    repo, shas, _ = real_dvc_get_started
     copy = tmp_path / "copy"
     shutil.copytree(repo, copy, symlinks=True)
     strict = mlpages("history", str(copy), "--strict", cwd=copy, ok=(1,))
@@ -228,9 +213,9 @@ def test_get_started_cache_object_restored_later_is_read(get_started, tmp_path):
     mlpages("history", str(copy), "--strict", cwd=copy)
 
 
-def test_get_started_fresh_clone_reads_a_local_dvc_remote(get_started, tmp_path):
+def test_get_started_fresh_clone_reads_a_local_dvc_remote(real_dvc_get_started, tmp_path):
     """DVC's tutorial remote is a folder (`dvc remote add -d store /tmp/dvcstore`)."""
-    repo, shas, _ = get_started
+    repo, shas, _ = real_dvc_get_started
     shutil.copytree(repo / ".dvc/cache", tmp_path / "dvcstore")  # what `dvc push` leaves there
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
@@ -245,8 +230,8 @@ def test_get_started_fresh_clone_reads_a_local_dvc_remote(get_started, tmp_path)
     assert problems_of(doc, shas["v1"]) == {("not-in-cache", "eval/cnn/metrics.json")}
 
 
-def test_get_started_build_and_strict(get_started, sites, tmp_path):
-    repo, shas, _ = get_started
+def test_get_started_build_and_strict(real_dvc_get_started, sites, tmp_path):
+    repo, shas, _ = real_dvc_get_started
     site, proc = sites["get-started"]
     assert "from 2 commits" in proc.stdout and "1 commit had problems" in proc.stdout
     v1_page = soup(site / "commit" / f"{shas['v1'][:12]}.html")
@@ -274,8 +259,8 @@ def test_get_started_build_and_strict(get_started, sites, tmp_path):
     assert "--strict: 1 commits" in strict.stderr
 
 
-def test_get_started_diff(get_started):
-    repo, shas, _ = get_started
+def test_get_started_diff(real_dvc_get_started):
+    repo, shas, _ = real_dvc_get_started
     proc = mlpages("diff", shas["v1"], shas["v2"], "--format", "json", cwd=repo)
     diff = json.loads(proc.stdout)
     metrics = {(m["path"], m["key"]): m for m in diff["metrics"]}
@@ -288,8 +273,8 @@ def test_get_started_diff(get_started):
     assert "could not be read: 1 at the base, 0 at the head" in md
 
 
-def test_diff_does_not_call_an_unreadable_metric_new(get_started):
-    repo, shas, _ = get_started
+def test_diff_does_not_call_an_unreadable_metric_new(real_dvc_get_started):
+    repo, shas, _ = real_dvc_get_started
     diff = json.loads(mlpages("diff", shas["v1"], shas["v2"], "--format", "json", cwd=repo).stdout)
     metrics = {(m["path"], m["key"]): m for m in diff["metrics"]}
     assert metrics[("eval/cnn/metrics.json", "acc")]["status"] != "added"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import pickle
 import re
 import shutil
@@ -16,6 +15,8 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.dvc import dvc
+from helpers.git import git
 from sklearn.linear_model import LogisticRegression
 
 from mlpages.config import Config
@@ -30,9 +31,9 @@ from mlpages.ct.gate_rules import (
     gate_settings,
     score_predictions,
 )
-from mlpages.dvccache import cache_dir_of, object_path
 from mlpages.errors import ConfigError, DataError, ObjectMismatch
-from mlpages.registry import model_hash_at
+from mlpages.objects.store import cache_dir_of, object_path
+from mlpages.registry.gitio import model_hash_at
 
 LOADS = RuleResult("loads", True, "loads")
 
@@ -188,10 +189,10 @@ def test_probe_loads_a_real_model_in_a_fresh_process(tmp_path: Path) -> None:
     assert rule.reason == "loads in a fresh process and answers 5 canned requests"
 
 
-def test_canned_requests_from_a_file_must_be_answered(dvc_repo: Path) -> None:
-    (dvc_repo / "canned.csv").write_text("x1,x2,region\n0.5,-1,n\n,3,s\n")
+def test_canned_requests_from_a_file_must_be_answered(real_dvc_gate_repo: Path) -> None:
+    (real_dvc_gate_repo / "canned.csv").write_text("x1,x2,region\n0.5,-1,n\n,3,s\n")
     settings = GateSettings(label="y", test_data="data/test.csv", canned_requests="canned.csv")
-    outcome = run_gate(dvc_repo, settings)  # a bare LogisticRegression cannot take a gap
+    outcome = run_gate(real_dvc_gate_repo, settings)  # a bare LogisticRegression cannot take a gap
     loads = outcome.report.rules[0]
     assert loads.rule == "loads" and not loads.passed
     assert "does not accept missing values" in loads.reason
@@ -212,25 +213,6 @@ def test_probe_reports_a_broken_pickle_and_nan_answers(tmp_path: Path) -> None:
     assert not rule.passed and "NaN/Inf" in rule.reason
 
 
-def _git(repo: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "T",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "T",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-    }
-    return subprocess.run(
-        ["git", "-c", "init.defaultBranch=main", *args],
-        cwd=repo,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-
-
 TRAIN_SCRIPT = """
 import sys, joblib, pandas as pd, yaml
 from sklearn.linear_model import LogisticRegression
@@ -240,27 +222,22 @@ joblib.dump(LogisticRegression().fit(data[features], data["y"]), "models/model.p
 """
 
 
-def _dvc(repo: Path, *args: str) -> None:
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
-    subprocess.run([sys.executable, "-m", "dvc", *args], cwd=repo, env=env, check=True)
-
-
 def _train(repo: Path, features: str) -> None:
     params = re.sub(
         r"features: \[.*\]", f"features: {features}", (repo / "params.yaml").read_text()
     )
     (repo / "params.yaml").write_text(params)
-    _dvc(repo, "repro", "-q")
+    dvc(repo, "repro", "-q")
 
 
 @pytest.fixture(scope="module")
-def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def real_dvc_gate_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git+DVC repo: tag `weak` trains on x2 only, tag `champion` on x1 and x2 (HEAD)."""
     repo = tmp_path_factory.mktemp("gate") / "repo"
     (repo / "data").mkdir(parents=True)
     (repo / "models").mkdir()
-    _git(repo, "init", "-q")
-    _dvc(repo, "init", "-q")
+    git(repo, "init", "-q")
+    dvc(repo, "init", "-q")
     _dataset(seed=1).to_csv(repo / "data/train.csv", index=False)
     _dataset(seed=2).to_csv(repo / "data/test.csv", index=False)
     (repo / "train.py").write_text(TRAIN_SCRIPT)
@@ -273,20 +250,20 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "    params: [train.features]\n    outs: [models/model.pkl]\n"
     )
     _train(repo, "[x2]")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "weak model")
-    _git(repo, "tag", "weak")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "weak model")
+    git(repo, "tag", "weak")
     _train(repo, "[x1, x2]")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "champion")
-    _git(repo, "tag", "champion")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "champion")
+    git(repo, "tag", "champion")
     return repo
 
 
 @pytest.fixture
-def dvc_repo(template_repo: Path, tmp_path: Path) -> Path:
+def real_dvc_gate_repo(real_dvc_gate_template: Path, tmp_path: Path) -> Path:
     """A private copy of the template repository (tests may change it)."""
-    return Path(shutil.copytree(template_repo, tmp_path / "repo", symlinks=True))
+    return Path(shutil.copytree(real_dvc_gate_template, tmp_path / "repo", symlinks=True))
 
 
 def _candidate(repo: Path, features: tuple[str, ...]) -> None:
@@ -295,130 +272,137 @@ def _candidate(repo: Path, features: tuple[str, ...]) -> None:
 
 
 def _cached_model(repo: Path, rev: str) -> Path:
-    out = model_hash_at(repo, _git(repo, "rev-parse", rev), "models/model.pkl")
+    out = model_hash_at(repo, git(repo, "rev-parse", rev).strip(), "models/model.pkl")
     assert out is not None and out.hash_name == "md5"
     return object_path(cache_dir_of(repo), out.md5, legacy=False)
 
 
-def test_champion_is_read_from_the_cache_at_its_revision_not_the_work_tree(dvc_repo: Path) -> None:
-    champion = resolve_champion(dvc_repo, explicit_rev="champion")
-    assert champion.source == "revision" and champion.sha == _git(dvc_repo, "rev-parse", "HEAD")
-    _candidate(dvc_repo, ("x2",))  # the work tree now holds a different (weaker) model
-    data = champion_model_bytes(dvc_repo, champion)
-    assert data == _cached_model(dvc_repo, "champion").read_bytes()
-    assert data != (dvc_repo / "models/model.pkl").read_bytes()
+def test_champion_is_read_from_the_cache_at_its_revision_not_the_work_tree(
+    real_dvc_gate_repo: Path,
+) -> None:
+    champion = resolve_champion(real_dvc_gate_repo, explicit_rev="champion")
+    assert (
+        champion.source == "revision"
+        and champion.sha == git(real_dvc_gate_repo, "rev-parse", "HEAD").strip()
+    )
+    _candidate(real_dvc_gate_repo, ("x2",))  # the work tree now holds a different (weaker) model
+    data = champion_model_bytes(real_dvc_gate_repo, champion)
+    assert data == _cached_model(real_dvc_gate_repo, "champion").read_bytes()
+    assert data != (real_dvc_gate_repo / "models/model.pkl").read_bytes()
 
 
-def test_the_registry_production_version_is_the_champion(dvc_repo: Path) -> None:
-    weak = _git(dvc_repo, "rev-parse", "weak")
-    _git(dvc_repo, "tag", "-a", "credit@v1.0.0", weak, "-m", "register")
-    _git(dvc_repo, "tag", "-a", "credit#prod#1", weak, "-m", "promote")
-    champion = resolve_champion(dvc_repo, explicit_rev="", params_rev="champion")
+def test_the_registry_production_version_is_the_champion(real_dvc_gate_repo: Path) -> None:
+    weak = git(real_dvc_gate_repo, "rev-parse", "weak").strip()
+    git(real_dvc_gate_repo, "tag", "-a", "credit@v1.0.0", weak, "-m", "register")
+    git(real_dvc_gate_repo, "tag", "-a", "credit#prod#1", weak, "-m", "promote")
+    champion = resolve_champion(real_dvc_gate_repo, explicit_rev="", params_rev="champion")
     assert champion == Champion(
         sha=weak, source="registry", version="v1.0.0", path="models/model.pkl", rev="credit#prod"
     )
     settings = GateSettings(label="y", test_data="data/test.csv", margins={"roc_auc": 0.0})
-    outcome = run_gate(dvc_repo, settings)  # the work tree holds the strong model
+    outcome = run_gate(real_dvc_gate_repo, settings)  # the work tree holds the strong model
     assert outcome.report.verdict == "blessed"
     assert outcome.report.champion == {"version": "v1.0.0", "sha": weak, "source": "registry"}
     # An explicit revision still wins over the registry.
-    assert resolve_champion(dvc_repo, explicit_rev="champion").source == "revision"
+    assert resolve_champion(real_dvc_gate_repo, explicit_rev="champion").source == "revision"
 
 
-def test_a_worse_candidate_is_rejected_and_a_better_one_blessed(dvc_repo: Path) -> None:
+def test_a_worse_candidate_is_rejected_and_a_better_one_blessed(real_dvc_gate_repo: Path) -> None:
     from mlpages.ct.validate import load_params_section
 
-    settings = gate_settings(load_params_section(dvc_repo / "params.yaml", "gate"))
-    _candidate(dvc_repo, ("x2",))
-    worse = run_gate(dvc_repo, settings, champion_rev="champion")
+    settings = gate_settings(load_params_section(real_dvc_gate_repo / "params.yaml", "gate"))
+    _candidate(real_dvc_gate_repo, ("x2",))
+    worse = run_gate(real_dvc_gate_repo, settings, champion_rev="champion")
     assert worse.report.verdict == "rejected" and worse.report.rubber_stamp is False
     assert any(r.startswith("roc_auc ") for r in worse.report.reasons)
-    written = json.loads((dvc_repo / "reports/gate.json").read_text())
+    written = json.loads((real_dvc_gate_repo / "reports/gate.json").read_text())
     assert written["verdict"] == "rejected"
     assert written["champion"] == {
         "version": None,
-        "sha": _git(dvc_repo, "rev-parse", "champion"),
+        "sha": git(real_dvc_gate_repo, "rev-parse", "champion").strip(),
         "source": "revision",
     }
     failing = [r for r in written["rules"] if not r["passed"]]
     assert failing[0]["rule"] == "non_inferiority" and failing[0]["metric"] == "roc_auc"
     assert failing[0]["candidate"] < failing[0]["champion"]
 
-    _candidate(dvc_repo, ("x1", "x2"))
-    better = run_gate(dvc_repo, settings, champion_rev="weak")
+    _candidate(real_dvc_gate_repo, ("x1", "x2"))
+    better = run_gate(real_dvc_gate_repo, settings, champion_rev="weak")
     assert better.report.verdict == "blessed", better.report.reasons
     assert better.report.champion_metrics["roc_auc"] < better.report.candidate["metrics"]["roc_auc"]
     assert better.report.reasons == ("all 6 rules passed against the champion",)
 
 
-def test_no_champion_anywhere_is_a_rubber_stamp(dvc_repo: Path) -> None:
+def test_no_champion_anywhere_is_a_rubber_stamp(real_dvc_gate_repo: Path) -> None:
     settings = GateSettings(label="y", test_data="data/test.csv", floors={"roc_auc": 0.6})
-    outcome = run_gate(dvc_repo, settings)
+    outcome = run_gate(real_dvc_gate_repo, settings)
     assert outcome.champion is None and outcome.report.rubber_stamp
     assert outcome.report.verdict == "blessed"
     assert "rubber stamp" in outcome.report.reasons[0]
 
 
-def test_bad_gate_inputs_are_one_line_errors(dvc_repo: Path) -> None:
+def test_bad_gate_inputs_are_one_line_errors(real_dvc_gate_repo: Path) -> None:
     settings = GateSettings(label="y", test_data="data/test.csv")
     with pytest.raises(DataError, match="model file not found"):
-        run_gate(dvc_repo, settings, model_path=dvc_repo / "models/none.pkl")
+        run_gate(real_dvc_gate_repo, settings, model_path=real_dvc_gate_repo / "models/none.pkl")
     with pytest.raises(DataError, match="no column 'target'"):
-        run_gate(dvc_repo, GateSettings(label="target", test_data="data/test.csv"))
-    (dvc_repo / "models/model.pkl").write_bytes(b"garbage")
-    broken = run_gate(dvc_repo, settings)  # a candidate that does not load is rejected
+        run_gate(real_dvc_gate_repo, GateSettings(label="target", test_data="data/test.csv"))
+    (real_dvc_gate_repo / "models/model.pkl").write_bytes(b"garbage")
+    broken = run_gate(real_dvc_gate_repo, settings)  # a candidate that does not load is rejected
     assert broken.report.verdict == "rejected"
     assert [r.rule for r in broken.report.rules if not r.passed] == ["loads", "finite_predictions"]
     assert "cannot load the model" in broken.report.reasons[1]
 
 
-def test_champion_missing_from_cache_or_lock_is_a_clear_error(dvc_repo: Path) -> None:
-    champion = resolve_champion(dvc_repo, explicit_rev="champion")
-    _cached_model(dvc_repo, "champion").unlink()
+def test_champion_missing_from_cache_or_lock_is_a_clear_error(real_dvc_gate_repo: Path) -> None:
+    champion = resolve_champion(real_dvc_gate_repo, explicit_rev="champion")
+    _cached_model(real_dvc_gate_repo, "champion").unlink()
     with pytest.raises(DataError, match="not in the DVC cache; run `dvc fetch`"):
-        champion_model_bytes(dvc_repo, champion)
+        champion_model_bytes(real_dvc_gate_repo, champion)
     elsewhere = Champion(sha=champion.sha, source="revision", path="models/other.pkl")
     with pytest.raises(DataError, match="is not a DVC output at that commit"):
-        champion_model_bytes(dvc_repo, elsewhere)
+        champion_model_bytes(real_dvc_gate_repo, elsewhere)
     with pytest.raises(DataError, match="is not a commit"):
-        resolve_champion(dvc_repo, explicit_rev="no-such-tag")
+        resolve_champion(real_dvc_gate_repo, explicit_rev="no-such-tag")
 
 
-def test_cli_fail_on_reject_exit_code(dvc_repo: Path) -> None:
-    _candidate(dvc_repo, ("x2",))
+def test_cli_fail_on_reject_exit_code(real_dvc_gate_repo: Path) -> None:
+    _candidate(real_dvc_gate_repo, ("x2",))
     command = [sys.executable, "-m", "mlpages", "gate", "--champion-rev", "champion"]
     hard = subprocess.run(
-        [*command, "--fail-on-reject"], cwd=dvc_repo, capture_output=True, text=True
+        [*command, "--fail-on-reject"], cwd=real_dvc_gate_repo, capture_output=True, text=True
     )
     assert hard.returncode == 3
     assert "gate: REJECTED vs champion champion" in hard.stderr
     assert hard.stderr.strip().splitlines()[-1].startswith("mlpages: error: candidate rejected: ")
     assert "Traceback" not in hard.stderr
-    assert json.loads((dvc_repo / "reports/gate.json").read_text())["verdict"] == "rejected"
+    assert (
+        json.loads((real_dvc_gate_repo / "reports/gate.json").read_text())["verdict"] == "rejected"
+    )
 
 
 @pytest.mark.xdist_group("s3")
 def test_a_fresh_clone_reads_the_champion_from_the_dvc_remote(
-    dvc_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    real_dvc_gate_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from s3server import start_s3_server
+    from helpers.s3server import start_s3_server
 
     server = start_s3_server(tmp_path)
     try:
         server.client().create_bucket(Bucket="gate-remote")
         for key, value in server.credentials.items():
             monkeypatch.setenv(key, value)
-        (dvc_repo / ".dvc" / "config").write_text(
+        (real_dvc_gate_repo / ".dvc" / "config").write_text(
             "[core]\n    remote = storage\n    analytics = false\n"
             "['remote \"storage\"']\n    url = s3://gate-remote/store\n"
         )
         local = f"['remote \"storage\"']\n    endpointurl = {server.endpoint}\n"
-        (dvc_repo / ".dvc" / "config.local").write_text(local)
-        _git(dvc_repo, "add", ".dvc/config")
-        _git(dvc_repo, "commit", "-q", "-m", "remote")
-        _dvc(dvc_repo, "push", "-q", "--all-commits")
+        (real_dvc_gate_repo / ".dvc" / "config.local").write_text(local)
+        git(real_dvc_gate_repo, "add", ".dvc/config")
+        git(real_dvc_gate_repo, "commit", "-q", "-m", "remote")
+        dvc(real_dvc_gate_repo, "push", "-q", "--all-commits")
         clone = tmp_path / "clone"
-        _git(tmp_path, "clone", "-q", str(dvc_repo), str(clone))
+        git(tmp_path, "clone", "-q", str(real_dvc_gate_repo), str(clone))
         (clone / ".dvc" / "config.local").write_text(local)
         assert not (clone / ".dvc" / "cache").exists()
         _candidate(clone, ("x2",))
@@ -453,71 +437,76 @@ def test_the_poison_runs_when_unpickled(tmp_path: Path) -> None:
 
 
 def _promote_weak(repo: Path) -> str:
-    weak = _git(repo, "rev-parse", "weak")
-    _git(repo, "tag", "-a", "credit@v1.0.0", weak, "-m", "register")
-    _git(repo, "tag", "-a", "credit#prod#1", weak, "-m", "promote")
+    weak = git(repo, "rev-parse", "weak").strip()
+    git(repo, "tag", "-a", "credit@v1.0.0", weak, "-m", "register")
+    git(repo, "tag", "-a", "credit#prod#1", weak, "-m", "promote")
     return weak
 
 
 def test_a_poisoned_champion_in_the_cache_is_refused_before_unpickling(
-    dvc_repo: Path, tmp_path: Path
+    real_dvc_gate_repo: Path, tmp_path: Path
 ) -> None:
     from mlpages.ct.monitor_run import production_model
 
-    _promote_weak(dvc_repo)
+    _promote_weak(real_dvc_gate_repo)
     marker = tmp_path / "pwned"
-    cached = _cached_model(dvc_repo, "weak")
+    cached = _cached_model(real_dvc_gate_repo, "weak")
     cached.chmod(0o644)  # DVC leaves cache files read-only
     cached.write_bytes(_poisoned_pickle(marker))
     proc = subprocess.run(
-        [sys.executable, "-m", "mlpages", "gate"], cwd=dvc_repo, capture_output=True, text=True
+        [sys.executable, "-m", "mlpages", "gate"],
+        cwd=real_dvc_gate_repo,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("mlpages: error: champion v1.0.0 (")
     assert "models/model.pkl" in line and "refusing to unpickle it" in line
-    md5 = model_hash_at(dvc_repo, _git(dvc_repo, "rev-parse", "weak"), "models/model.pkl").md5
+    md5 = model_hash_at(
+        real_dvc_gate_repo, git(real_dvc_gate_repo, "rev-parse", "weak").strip(), "models/model.pkl"
+    ).md5
     assert md5 in line
     assert not marker.exists()
 
     with pytest.raises(ObjectMismatch, match="refusing to unpickle it"):
-        production_model(dvc_repo, Path("models/model.pkl"), ())
+        production_model(real_dvc_gate_repo, Path("models/model.pkl"), ())
     assert not marker.exists()
 
 
 @pytest.mark.xdist_group("s3")
 def test_a_poisoned_champion_in_the_bucket_is_refused_before_unpickling(
-    dvc_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    real_dvc_gate_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from s3server import start_s3_server
+    from helpers.s3server import start_s3_server
 
-    from mlpages.remote import object_key
+    from mlpages.objects.s3 import object_key
 
-    weak = _promote_weak(dvc_repo)
+    weak = _promote_weak(real_dvc_gate_repo)
     marker = tmp_path / "pwned"
     server = start_s3_server(tmp_path)
     try:
         server.client().create_bucket(Bucket="gate-remote")
         for key, value in server.credentials.items():
             monkeypatch.setenv(key, value)
-        (dvc_repo / ".dvc" / "config").write_text(
+        (real_dvc_gate_repo / ".dvc" / "config").write_text(
             "[core]\n    remote = storage\n    analytics = false\n"
             "['remote \"storage\"']\n    url = s3://gate-remote/store\n"
         )
         local = f"['remote \"storage\"']\n    endpointurl = {server.endpoint}\n"
-        (dvc_repo / ".dvc" / "config.local").write_text(local)
-        _git(dvc_repo, "add", ".dvc/config")
-        _git(dvc_repo, "commit", "-q", "-m", "remote")
-        _dvc(dvc_repo, "push", "-q", "--all-commits")
-        md5 = model_hash_at(dvc_repo, weak, "models/model.pkl").md5
+        (real_dvc_gate_repo / ".dvc" / "config.local").write_text(local)
+        git(real_dvc_gate_repo, "add", ".dvc/config")
+        git(real_dvc_gate_repo, "commit", "-q", "-m", "remote")
+        dvc(real_dvc_gate_repo, "push", "-q", "--all-commits")
+        md5 = model_hash_at(real_dvc_gate_repo, weak, "models/model.pkl").md5
         server.client().put_object(
             Bucket="gate-remote",
             Key=object_key("store", md5, legacy=False),
             Body=_poisoned_pickle(marker),
         )
         clone = tmp_path / "clone"
-        _git(tmp_path, "clone", "-q", str(dvc_repo), str(clone))
+        git(tmp_path, "clone", "-q", str(real_dvc_gate_repo), str(clone))
         (clone / ".dvc" / "config.local").write_text(local)
         assert not (clone / ".dvc" / "cache").exists()
         champion = resolve_champion(clone)

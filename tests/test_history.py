@@ -6,12 +6,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import GIT_ENV, git
+from helpers.git import IDENTITY, git
 
 from mlpages.config import Config
 from mlpages.errors import NotAGitRepository
-from mlpages.history import GitReader, classify_ref, locate_repo, parse_commit, parse_tree
-from mlpages.snapshot import first_parent_chain, resolve_default_branch
+from mlpages.gitread.reader import GitReader, classify_ref, locate_repo, parse_commit, parse_tree
+from mlpages.history.collect import first_parent_chain, resolve_default_branch
 
 DVC = {".dvc/config": "", "dvc.yaml": "stages:\n  s:\n    cmd: echo\n"}
 
@@ -199,5 +199,5 @@ def test_partial_clone_missing_blob_is_none(make_repo, tmp_path):
 
 
 def test_git_env_is_isolated():
-    assert GIT_ENV["GIT_CONFIG_NOSYSTEM"] == "1"
+    assert IDENTITY["GIT_CONFIG_NOSYSTEM"] == "1"
     assert Path(__file__).name == "test_history.py"

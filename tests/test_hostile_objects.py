@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import GIT_ENV, RepoBuilder
+from helpers import cli
+from helpers.dvc import dvc
+from helpers.git import RepoBuilder
 
-from mlpages.dvccache import object_path
+from mlpages.objects.store import object_path
 
 SECRET_ENV = "MLPAGES_HOSTILE_SECRET"
 # No request may leave the machine: a refused port, fake keys (no instance-metadata lookups).
@@ -54,23 +56,10 @@ def secrets(tmp_path_factory: pytest.TempPathFactory) -> Secrets:
     return Secrets(token, json_file, csv_file)
 
 
-def _dvc(repo: Path, *args: str) -> None:
-    env = {**os.environ, **GIT_ENV, "DVC_NO_ANALYTICS": "1"}
-    dvc = str(Path(sys.executable).parent / "dvc")
-    proc = subprocess.run([dvc, *args], cwd=repo, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr + proc.stdout
-
-
 def mlpages(secrets: Secrets, *args: str, cwd: Path, extra_env: dict[str, str] | None = None):
     """Run the CLI in a fresh process whose environment holds the secret token."""
-    env = {**os.environ, **OFFLINE_AWS, SECRET_ENV: secrets.token, **(extra_env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "mlpages", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        timeout=300,
-    )
+    env = {**OFFLINE_AWS, SECRET_ENV: secrets.token, **(extra_env or {})}
+    return cli.mlpages(*args, cwd=cwd, env=env, text=False, timeout=300)
 
 
 def _put(cache: Path, data: bytes) -> str:
@@ -128,14 +117,14 @@ class Hostile:
 
 
 @pytest.fixture
-def hostile(tmp_path: Path, secrets: Secrets) -> Hostile:
+def real_dvc_hostile(tmp_path: Path, secrets: Secrets) -> Hostile:
     """A real DVC repository with an S3 default remote whose head commit points outputs at the
     build machine's files (absolute md5s, ``../`` walks out of both caches, symlinks, a tampered
     object)."""
     repo = RepoBuilder(tmp_path / "repo")
-    _dvc(repo.path, "init", "-q")
-    _dvc(repo.path, "remote", "add", "-d", "store", "s3://hostile-bucket/store")
-    _dvc(repo.path, "remote", "modify", "--local", "store", "endpointurl", "http://127.0.0.1:9")
+    dvc(repo.path, "init", "-q")
+    dvc(repo.path, "remote", "add", "-d", "store", "s3://hostile-bucket/store")
+    dvc(repo.path, "remote", "modify", "--local", "store", "endpointurl", "http://127.0.0.1:9")
     cache = repo.path / ".dvc" / "cache"
     fetch = repo.path / ".dvc" / "tmp" / "mlpages-remote"
     (cache / "files" / "md5").mkdir(parents=True)
@@ -185,8 +174,10 @@ def _assert_nowhere(secrets: Secrets, blobs: dict[str, bytes]) -> None:
             assert needle not in data, f"{needle!r} leaked into {name}"
 
 
-def test_hostile_md5s_leak_nothing_into_site_history_or_diff(hostile: Hostile, secrets, tmp_path):
-    repo = hostile.repo.path
+def test_hostile_md5s_leak_nothing_into_site_history_or_diff(
+    real_dvc_hostile: Hostile, secrets, tmp_path
+):
+    repo = real_dvc_hostile.repo.path
     out = tmp_path / "site"
     build = mlpages(secrets, "build", str(repo), "--out", str(out), cwd=repo)
     assert build.returncode == 0, build.stderr.decode()
@@ -195,7 +186,7 @@ def test_hostile_md5s_leak_nothing_into_site_history_or_diff(hostile: Hostile, s
     assert len(files) > 5
     _assert_nowhere(secrets, files)
 
-    page = next(name for name in files if name.startswith(f"commit/{hostile.head[:12]}"))
+    page = next(name for name in files if name.startswith(f"commit/{real_dvc_hostile.head[:12]}"))
     soup = BeautifulSoup(files[page], "html.parser")
     rows = {
         tuple(td.get_text(strip=True) for td in tr.find_all("td"))[:2]
@@ -208,7 +199,7 @@ def test_hostile_md5s_leak_nothing_into_site_history_or_diff(hostile: Hostile, s
     assert history.returncode == 0, history.stderr.decode()
     _assert_nowhere(secrets, {"history --json": history.stdout})
     doc = json.loads(history.stdout)
-    snap = next(c["snapshot"] for c in doc["commits"] if c["sha"] == hostile.head)
+    snap = next(c["snapshot"] for c in doc["commits"] if c["sha"] == real_dvc_hostile.head)
     kinds = {p["path"]: p["kind"] for p in snap["problems"]}
     assert {path: kinds.get(path) for path in EXPECTED} == EXPECTED
     assert snap["metrics"]["good.json"] == {"acc": 0.7}
@@ -216,16 +207,19 @@ def test_hostile_md5s_leak_nothing_into_site_history_or_diff(hostile: Hostile, s
     mismatch = next(p for p in snap["problems"] if p["path"] == "mismatch.json")
     assert hashlib.md5(b'{"acc": 0.9}').hexdigest() in mismatch["message"]
 
-    diff = mlpages(secrets, "diff", hostile.base, hostile.head, "--repo", str(repo), cwd=repo)
+    diff = mlpages(
+        secrets, "diff", real_dvc_hostile.base, real_dvc_hostile.head, "--repo", str(repo), cwd=repo
+    )
     assert diff.returncode == 0, diff.stderr.decode()
     _assert_nowhere(secrets, {"diff markdown": diff.stdout, "diff stderr": diff.stderr})
     text = diff.stdout.decode()
     assert f"Files that could not be read: 0 at the base, {len(EXPECTED)} at the head" in text
 
 
+@pytest.mark.slow  # runs the real dvc
 def test_a_tampered_local_object_reaches_the_commit_page_and_the_pr_markdown(make_repo, tmp_path):
     repo = make_repo()
-    _dvc(repo.path, "init", "-q")
+    dvc(repo.path, "init", "-q")
     cache = repo.path / ".dvc" / "cache"
     good = _put(cache, b'{"roc_auc": 0.81}')
     yaml = "stages:\n  t:\n    cmd: 'true'\n    metrics: [m.json]\n"
@@ -274,12 +268,13 @@ sys.meta_path.insert(0, _Absent())
 '''
 
 
+@pytest.mark.slow  # runs the real dvc
 def test_an_s3_remote_without_the_s3_libraries_is_one_line_and_the_build_goes_on(
     make_repo, tmp_path: Path, secrets: Secrets
 ):
     repo = make_repo()
-    _dvc(repo.path, "init", "-q")
-    _dvc(repo.path, "remote", "add", "-d", "store", "s3://some-bucket/store")
+    dvc(repo.path, "init", "-q")
+    dvc(repo.path, "remote", "add", "-d", "store", "s3://some-bucket/store")
     cache = repo.path / ".dvc" / "cache"
     yaml = "stages:\n  t:\n    cmd: 'true'\n    metrics: [m.json]\n"
     present = _put(cache, b'{"acc": 0.61}')
@@ -326,17 +321,18 @@ def test_an_s3_remote_without_the_s3_libraries_is_one_line_and_the_build_goes_on
     assert len(warnings) == 1 and want in warnings[0], stderr
 
 
+@pytest.mark.slow  # runs the real dvc
 def test_snapshots_cached_by_a_build_before_the_checks_are_not_reused(make_repo, monkeypatch):
     """A site rebuilt after the upgrade must not serve what the unchecked parser cached."""
     from dataclasses import replace
 
-    import mlpages.snapshot_cache as snapshot_cache
+    import mlpages.history.cache as snapshot_cache
     from mlpages.config import Config
-    from mlpages.history import locate_repo
-    from mlpages.snapshot import collect, default_cache_dir
+    from mlpages.gitread.reader import locate_repo
+    from mlpages.history.collect import collect, default_cache_dir
 
     repo = make_repo()
-    _dvc(repo.path, "init", "-q")
+    dvc(repo.path, "init", "-q")
     yaml = "stages:\n  t:\n    cmd: 'true'\n    metrics: [m.json]\n"
     sha = repo.commit(
         "x", {"dvc.yaml": yaml, "dvc.lock": _lock({"m.json": ("//etc/passwd", False)})}
@@ -355,13 +351,14 @@ def test_snapshots_cached_by_a_build_before_the_checks_are_not_reused(make_repo,
     assert [p.kind for p in again.snapshots[sha].problems] == ["bad-md5"]
 
 
+@pytest.mark.slow  # runs the real dvc
 def test_a_fetch_cache_linked_out_of_the_repository_is_never_used(make_repo, tmp_path):
     from mlpages.config import Config
-    from mlpages.dvccache import default_sources, source_problems
+    from mlpages.objects.store import default_sources, source_problems
 
     repo = make_repo()
-    _dvc(repo.path, "init", "-q")
-    _dvc(repo.path, "remote", "add", "-d", "store", "s3://some-bucket/store")
+    dvc(repo.path, "init", "-q")
+    dvc(repo.path, "remote", "add", "-d", "store", "s3://some-bucket/store")
     elsewhere = tmp_path / "elsewhere"
     data = b'{"acc": 0.5}'
     md5 = _put(elsewhere / "mlpages-remote", data)

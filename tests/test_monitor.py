@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.cli import mlpages
 
 from mlpages.ct.monitor import (
     HIST_EDGES,
@@ -254,16 +252,6 @@ def test_settings_from_params_and_record_errors(tmp_path):
 # --- the command on files ---------------------------------------------------------------------
 
 
-def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "mlpages", "monitor", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_monitor_command_appends_idempotently_and_writes_the_trigger(tmp_path, world):
     raw = tmp_path / "data" / "raw"
     raw.mkdir(parents=True)
@@ -276,7 +264,7 @@ def test_monitor_command_appends_idempotently_and_writes_the_trigger(tmp_path, w
         "monitor:\n  window: 4\n  schedule_days: 21\n  drift:\n    share: 0.25\n"
     )
 
-    first = run_cli(tmp_path, "--trigger-out", "reports/trigger.json")
+    first = mlpages("monitor", "--trigger-out", "reports/trigger.json", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     record = json.loads((tmp_path / "reports" / "monitoring.json").read_text())
     assert [b["batch"] for b in record["batches"]] == ["week_05.csv"]
@@ -284,12 +272,12 @@ def test_monitor_command_appends_idempotently_and_writes_the_trigger(tmp_path, w
     trigger = json.loads((tmp_path / "reports" / "trigger.json").read_text())
     assert trigger["retrain"] is False and trigger["batches_since_training"] == 1
 
-    again = run_cli(tmp_path, "--trigger-out", "reports/trigger.json")
+    again = mlpages("monitor", "--trigger-out", "reports/trigger.json", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert json.loads((tmp_path / "reports" / "monitoring.json").read_text()) == record
 
     world["weeks"][6].to_csv(raw / "week_06.csv", index=False)
-    drifted = run_cli(tmp_path, "--trigger-out", "reports/trigger.json")
+    drifted = mlpages("monitor", "--trigger-out", "reports/trigger.json", cwd=tmp_path)
     assert drifted.returncode == 0, drifted.stderr
     assert "drift" in drifted.stderr
     record = json.loads((tmp_path / "reports" / "monitoring.json").read_text())
@@ -305,17 +293,17 @@ def test_monitor_command_errors_are_one_clear_line(tmp_path, world):
     raw = tmp_path / "data" / "raw"
     raw.mkdir(parents=True)
     world["weeks"][5].to_csv(raw / "week_05.csv", index=False)
-    missing_model = run_cli(tmp_path, "--reference", str(raw / "week_05.csv"))
+    missing_model = mlpages("monitor", "--reference", str(raw / "week_05.csv"), cwd=tmp_path)
     assert missing_model.returncode == 1
     assert missing_model.stderr.strip().splitlines() == [
         "mlpages: error: models/model.pkl: no model file"
     ]
     (tmp_path / "params.yaml").write_text("monitor:\n  treshold: 3\n")
-    typo = run_cli(tmp_path)
+    typo = mlpages("monitor", cwd=tmp_path)
     assert typo.returncode == 1 and "unknown monitor key(s) treshold" in typo.stderr
     assert "Traceback" not in typo.stderr
     (tmp_path / "params.yaml").write_text("monitor:\n  batch_days: weekly\n")
-    wrong = run_cli(tmp_path)
+    wrong = mlpages("monitor", cwd=tmp_path)
     assert wrong.returncode == 1 and "monitor.batch_days must be a number" in wrong.stderr
 
 

@@ -12,7 +12,7 @@ import pytest
 from dvc_data.hashfile.hash import fobj_md5
 from dvc_data.hashfile.tree import Tree
 
-from mlpages.objectid import contained, is_md5, object_file, object_relpath, verified
+from mlpages.objects.objectid import contained, is_md5, object_file, object_relpath, verified
 
 GOOD = hashlib.md5(b"x").hexdigest()
 

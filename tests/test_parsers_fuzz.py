@@ -10,10 +10,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlpages.dvcfiles import parse_artifacts_yaml, parse_dvc_file, parse_dvc_lock, parse_dvc_yaml
-from mlpages.dvcfiles_data import parse_metrics, parse_params, parse_plot_table
-from mlpages.dvcfiles_lock import _yaml_section, parse_lock_section_fast, split_lock_sections
-from mlpages.history import parse_commit, parse_tree
+from mlpages.dvcfiles.data import parse_metrics, parse_params, parse_plot_table
+from mlpages.dvcfiles.dvcyaml import (
+    parse_artifacts_yaml,
+    parse_dvc_file,
+    parse_dvc_lock,
+    parse_dvc_yaml,
+)
+from mlpages.dvcfiles.lock import _yaml_section, parse_lock_section_fast, split_lock_sections
+from mlpages.gitread.reader import parse_commit, parse_tree
 from mlpages.models import PlotData, Problem
 from mlpages.safe_yaml import TooLargeError, load_yaml, load_yaml_sized, object_size
 

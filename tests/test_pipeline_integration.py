@@ -3,38 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers.dvc import dvc
+from helpers.git import git, run
 
 from mlpages.pipeline.generate import generate, stable_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("ingest", "split", "train", "evaluate")
-ENV = {
-    **os.environ,
-    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-    "GIT_AUTHOR_NAME": "Ada Tester",
-    "GIT_AUTHOR_EMAIL": "ada@example.com",
-    "GIT_COMMITTER_NAME": "Ada Tester",
-    "GIT_COMMITTER_EMAIL": "ada@example.com",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "DVC_NO_ANALYTICS": "1",
-}
 
 pytestmark = pytest.mark.slow
-
-
-def run(repo: Path, *args: str) -> str:
-    done = subprocess.run(args, cwd=repo, env=ENV, capture_output=True, text=True)
-    assert done.returncode == 0, f"{args} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout + done.stderr
 
 
 def pipeline_only(dvc_yaml: dict) -> dict:
@@ -69,16 +51,16 @@ def repo(tmp_path: Path) -> Path:
     params["ingest"]["window_weeks"] = 3
     params["evaluate"]["importance_repeats"] = 1
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(repo, "git", "init", "-q", "-b", "main")
-    run(repo, "dvc", "init", "-q")
-    run(repo, "dvc", "config", "core.analytics", "false")
+    git(repo, "init", "-q", "-b", "main")
+    dvc(repo, "init", "-q")
+    dvc(repo, "config", "core.analytics", "false")
     generate(repo / "data" / "raw", 3, stable_scenario(300), seed=8)
-    run(repo, "dvc", "add", "-q", "data/raw")
+    dvc(repo, "add", "-q", "data/raw")
     return repo
 
 
 def test_dvc_repro_runs_end_to_end_then_does_nothing(repo: Path) -> None:
-    run(repo, "dvc", "repro")
+    dvc(repo, "repro")
     for path in (
         "data/interim/window.csv",
         "data/processed/train.csv",
@@ -101,45 +83,46 @@ def test_dvc_repro_runs_end_to_end_then_does_nothing(repo: Path) -> None:
     )
 
     # models/model.pkl, processed data: ignored by git; metrics and plots: committed (cache: false)
-    ignored = run(repo, "git", "check-ignore", "models/model.pkl", "data/processed/train.csv")
+    ignored = git(repo, "check-ignore", "models/model.pkl", "data/processed/train.csv")
     assert "models/model.pkl" in ignored
     assert (
-        subprocess.run(
-            ["git", "check-ignore", "-q", "reports/metrics.json"], cwd=repo, env=ENV
-        ).returncode
+        run(["git", "check-ignore", "-q", "reports/metrics.json"], repo, check=False).returncode
         == 1
     )
 
-    run(repo, "git", "add", "-A")
-    run(repo, "git", "commit", "-q", "-m", "first run")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "first run")
     model_mtime = (repo / "models/model.pkl").stat().st_mtime_ns
-    again = run(repo, "dvc", "repro")
+    done = dvc(repo, "repro")
+    again = done.stdout + done.stderr
     assert "didn't change" in again or "is cached" in again or "up to date" in again
     assert (repo / "models/model.pkl").stat().st_mtime_ns == model_mtime
-    assert "up to date" in run(repo, "dvc", "status")
-    assert run(repo, "git", "status", "--porcelain") == ""
+    assert "up to date" in dvc(repo, "status").stdout
+    assert git(repo, "status", "--porcelain") == ""
 
     # Regenerating the raw data (what `make data` does on a fresh clone) changes nothing.
     shutil.rmtree(repo / "data" / "raw")
     generate(repo / "data" / "raw", 3, stable_scenario(300), seed=8)
-    assert "up to date" in run(repo, "dvc", "status")
+    assert "up to date" in dvc(repo, "status").stdout
 
     # A new weekly batch moves the window: ingest and everything after it re-run.
     generate(repo / "data" / "raw", 4, stable_scenario(300), seed=8, first_week=4)
-    run(repo, "dvc", "add", "-q", "data/raw")
-    out = run(repo, "dvc", "repro")
+    dvc(repo, "add", "-q", "data/raw")
+    done = dvc(repo, "repro")
+    out = done.stdout + done.stderr
     assert "Running stage 'ingest'" in out and "Running stage 'evaluate'" in out
     window = (repo / "data/interim/window.csv").read_text()
     assert "week_04.csv" in window and "week_01.csv" not in window
 
 
 def test_a_params_change_reruns_only_from_train(repo: Path) -> None:
-    run(repo, "dvc", "repro")
+    dvc(repo, "repro")
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["train"]["model"] = "random_forest"
     params["train"]["random_forest"]["n_estimators"] = 20
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    out = run(repo, "dvc", "repro")
+    done = dvc(repo, "repro")
+    out = done.stdout + done.stderr
     assert "Running stage 'train'" in out and "Running stage 'evaluate'" in out
     assert "Running stage 'ingest'" not in out and "Running stage 'split'" not in out
     lock = yaml.safe_load((repo / "dvc.lock").read_text())

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import GIT_ENV, RepoBuilder, git
+from helpers.git import IDENTITY, RepoBuilder, git
 
 from mlpages.commands.registry import registry_group
 from mlpages.errors import RegistryError
-from mlpages.registry import model_hash_at, production_version, read_registry, read_tags
-from mlpages.registry_read import (
+from mlpages.registry.gitio import model_hash_at, production_version, read_registry, read_tags
+from mlpages.registry.state import (
     TagName,
     TagRecord,
     bump_version,
@@ -28,7 +28,7 @@ from mlpages.registry_read import (
     resolve_artifact,
     semver_key,
 )
-from mlpages.registry_write import assign, deprecate, register, rollback, unassign
+from mlpages.registry.write import assign, deprecate, register, rollback, unassign
 
 DVC_YAML = """\
 artifacts:
@@ -166,7 +166,7 @@ def test_assignment_of_an_unregistered_commit_is_an_implicit_version():
     ],
 )
 def test_rollback_target_treats_holders_as_a_stack(holders, expected):
-    from mlpages.registry_write import previous_holder
+    from mlpages.registry.write import previous_holder
 
     shas = {n: n * 40 for n in "123"}
     tags = [_tag(f"m@v{n}.0.0", shas[n], int(n)) for n in "123"]
@@ -181,7 +181,7 @@ def test_rollback_target_treats_holders_as_a_stack(holders, expected):
 @pytest.fixture
 def tagging(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
     """A fixed git identity and a tag clock that moves one minute per tick()."""
-    for key, value in GIT_ENV.items():
+    for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
     clock = [1_800_000_000]
 

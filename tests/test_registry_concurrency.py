@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from conftest import GIT_ENV, RepoBuilder, git
+from helpers.git import IDENTITY, RepoBuilder, git
 
 from mlpages.errors import RegistryError
-from mlpages.registry_lock import registry_lock, registry_lock_path
-from mlpages.registry_write import register
+from mlpages.registry.lock import registry_lock, registry_lock_path
+from mlpages.registry.write import register
 
 GTO = Path(sys.executable).parent / "gto"
 WRITERS = 6
@@ -43,7 +43,7 @@ import sys, time
 from pathlib import Path
 
 from mlpages.cli import main
-import mlpages.commands.registry, mlpages.registry_write
+import mlpages.commands.registry, mlpages.registry.write
 
 ready, start = Path(sys.argv[1]), Path(sys.argv[2])
 ready.touch()
@@ -56,7 +56,7 @@ main()
 
 def _env() -> dict[str, str]:
     # Real tag times (no fixed GIT_COMMITTER_DATE): the registry orders its own tags by them.
-    return {**os.environ, **GIT_ENV, "PYTHONWARNINGS": "ignore"}
+    return {**os.environ, **IDENTITY, "PYTHONWARNINGS": "ignore"}
 
 
 def race(repo: Path, commands: Sequence[Sequence[str]], tmp: Path) -> list[tuple[int, str]]:
@@ -161,7 +161,7 @@ HOLDER = """\
 import sys, time
 from pathlib import Path
 
-from mlpages.registry_lock import registry_lock
+from mlpages.registry.lock import registry_lock
 
 with registry_lock(Path(sys.argv[1])):
     print("locked", flush=True)
@@ -197,7 +197,7 @@ def test_a_killed_holder_leaves_no_stale_lock(repo, monkeypatch):
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
     assert registry_lock_path(repo.path).exists()  # the file stays; the lock died with its owner
-    for key, value in GIT_ENV.items():
+    for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
     started = time.monotonic()
     written = register(repo.path, "churn")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import git
+from helpers.git import git
 
 from mlpages.commands.registry import registry_group
 
@@ -68,7 +68,7 @@ def tag(repo: Path, name: str, sha: str, at: int, message: str = "") -> None:
 
 @pytest.fixture(scope="module")
 def registry_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    from conftest import RepoBuilder
+    from helpers.git import RepoBuilder
 
     builder = RepoBuilder(tmp_path_factory.mktemp("gto") / "repo")
     c = {}
@@ -216,11 +216,11 @@ def test_history_of_one_artifact_agrees_with_gto(registry_repo):
 
 
 def test_gto_reads_the_tags_we_write(make_repo, monkeypatch):
-    from conftest import GIT_ENV
+    from helpers.git import IDENTITY
 
-    from mlpages.registry_write import assign, deprecate, register, rollback, unassign
+    from mlpages.registry.write import assign, deprecate, register, rollback, unassign
 
-    for key, value in GIT_ENV.items():
+    for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
     builder = make_repo()
     for n in range(3):
@@ -291,7 +291,7 @@ def test_random_histories_resolve_as_gto_resolves_them():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from mlpages.registry_read import TagRecord, resolve_artifact
+    from mlpages.registry.state import TagRecord, resolve_artifact
 
     step = st.tuples(
         st.sampled_from(["deregister", "assign", "assign", "unassign", "deprecate"]),

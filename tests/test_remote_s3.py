@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from s3server import start_s3_server
+from helpers.dvc import dvc
+from helpers.git import git
+from helpers.s3server import start_s3_server
 
-from mlpages.remote import RemoteConfig, S3ObjectSource, object_key, read_remote_config
+from mlpages.objects.s3 import RemoteConfig, S3ObjectSource, object_key, read_remote_config
 
 pytestmark = pytest.mark.xdist_group("s3")
 
@@ -36,10 +35,6 @@ stages:
 """
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True):
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=check)
-
-
 @pytest.fixture
 def s3(tmp_path: Path):
     server = start_s3_server(tmp_path)
@@ -49,29 +44,21 @@ def s3(tmp_path: Path):
 
 
 @pytest.fixture
-def pushed_repo(tmp_path: Path, s3, make_repo):
+def real_dvc_pushed_repo(tmp_path: Path, s3, make_repo):
     """A DVC repo of three runs whose metrics/plots live only in the DVC cache, pushed to S3."""
-    env = {
-        **os.environ,
-        **s3.credentials,
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-    }
+    env = dict(s3.credentials)
     repo = make_repo(name="origin")
-    run(["dvc", "init", "-q"], repo.path, env)
-    run(["dvc", "config", "core.analytics", "false"], repo.path, env)
-    run(["dvc", "remote", "add", "-d", "storage", "s3://mlpages-remote/store"], repo.path, env)
-    run(
-        ["dvc", "remote", "modify", "--local", "storage", "endpointurl", s3.endpoint],
-        repo.path,
-        env,
-    )
+    dvc(repo.path, "init", "-q", env=env)
+    dvc(repo.path, "config", "core.analytics", "false", env=env)
+    dvc(repo.path, "remote", "add", "-d", "storage", "s3://mlpages-remote/store", env=env)
+    dvc(repo.path, "remote", "modify", "--local", "storage", "endpointurl", s3.endpoint, env=env)
     repo.write({"train.py": STAGE_SCRIPT, "dvc.yaml": DVC_YAML})
     shas = []
     for lr in (0.1, 0.2, 0.3):
         repo.write({"params.yaml": f"train:\n  lr: {lr}\n"})
-        run(["dvc", "repro", "-q"], repo.path, env)
+        dvc(repo.path, "repro", "-q", env=env)
         shas.append(repo.commit(f"run lr={lr}"))
-    run(["dvc", "push", "-q", "--all-commits"], repo.path, env)
+    dvc(repo.path, "push", "-q", "--all-commits", env=env)
     return repo, shas, env
 
 
@@ -82,8 +69,8 @@ def s3_env(s3, monkeypatch):
     return s3.credentials
 
 
-def test_remote_config_is_read_from_config_and_local(pushed_repo, s3):
-    repo, _, _ = pushed_repo
+def test_remote_config_is_read_from_config_and_local(real_dvc_pushed_repo, s3):
+    repo, _, _ = real_dvc_pushed_repo
     remote = read_remote_config(repo.path)
     assert remote is not None
     assert remote.url == "s3://mlpages-remote/store"
@@ -91,8 +78,8 @@ def test_remote_config_is_read_from_config_and_local(pushed_repo, s3):
     assert "endpointurl" not in (repo.path / ".dvc" / "config").read_text()
 
 
-def test_objects_pushed_by_dvc_are_fetched_once(pushed_repo, tmp_path: Path, s3_env):
-    repo, _, _ = pushed_repo
+def test_objects_pushed_by_dvc_are_fetched_once(real_dvc_pushed_repo, tmp_path: Path, s3_env):
+    repo, _, _ = real_dvc_pushed_repo
     lock = repo.git("show", "HEAD~2:dvc.lock")
     import yaml
 
@@ -109,8 +96,8 @@ def test_objects_pushed_by_dvc_are_fetched_once(pushed_repo, tmp_path: Path, s3_
     assert source.unavailable is None  # a missing object is not a broken remote
 
 
-def test_wrong_credentials_give_one_clear_reason(pushed_repo, tmp_path: Path, s3_env):
-    repo, _, _ = pushed_repo
+def test_wrong_credentials_give_one_clear_reason(real_dvc_pushed_repo, tmp_path: Path, s3_env):
+    repo, _, _ = real_dvc_pushed_repo
     remote = read_remote_config(repo.path)
     bad = RemoteConfig(
         name=remote.name,
@@ -130,10 +117,12 @@ def test_wrong_credentials_give_one_clear_reason(pushed_repo, tmp_path: Path, s3
     assert source.unavailable and "does not exist" in source.unavailable
 
 
-def test_stopped_server_marks_remote_unavailable_fast(pushed_repo, s3, tmp_path: Path, s3_env):
+def test_stopped_server_marks_remote_unavailable_fast(
+    real_dvc_pushed_repo, s3, tmp_path: Path, s3_env
+):
     import yaml
 
-    repo, _, _ = pushed_repo
+    repo, _, _ = real_dvc_pushed_repo
     outs = yaml.safe_load(repo.git("show", "HEAD:dvc.lock"))["stages"]["train"]["outs"]
     metrics_md5, plot_md5 = (
         o["md5"] for o in sorted(outs, key=lambda o: o["path"] != "metrics.json")
@@ -154,16 +143,18 @@ def test_object_keys_follow_dvc_layouts():
 
 def _fresh_clone(repo, tmp_path: Path, endpoint: str, env: dict[str, str]) -> Path:
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(repo.path), str(clone)], check=True, env=env)
-    run(["dvc", "remote", "modify", "--local", "storage", "endpointurl", endpoint], clone, env)
+    git(tmp_path, "clone", "-q", str(repo.path), str(clone))
+    dvc(clone, "remote", "modify", "--local", "storage", "endpointurl", endpoint, env=env)
     return clone
 
 
-def test_fresh_clone_reads_old_cached_outputs_from_the_remote(pushed_repo, s3, tmp_path, s3_env):
+def test_fresh_clone_reads_old_cached_outputs_from_the_remote(
+    real_dvc_pushed_repo, s3, tmp_path, s3_env
+):
     from mlpages.config import Config
-    from mlpages.snapshot import collect
+    from mlpages.history.collect import collect
 
-    repo, shas, env = pushed_repo
+    repo, shas, env = real_dvc_pushed_repo
     clone = _fresh_clone(repo, tmp_path, s3.endpoint, env)
     assert not (clone / ".dvc" / "cache").exists()
     history = collect(clone, Config())
@@ -182,18 +173,18 @@ def test_fresh_clone_reads_old_cached_outputs_from_the_remote(pushed_repo, s3, t
     assert next(s for s in again._objects.sources if s.name == "remote").fetched == 0
 
     # dvc pull + dvc repro in the fresh clone is a no-op.
-    run(["dvc", "pull", "-q"], clone, env)
-    status = run(["dvc", "status", "--json"], clone, env)
+    dvc(clone, "pull", "-q", env=env)
+    status = dvc(clone, "status", "--json", env=env)
     assert json.loads(status.stdout or "{}") == {}
-    repro = run(["dvc", "repro"], clone, env)
+    repro = dvc(clone, "repro", env=env)
     assert "didn't change" in repro.stdout or "up to date" in repro.stdout
 
 
-def test_server_down_mid_history_completes_with_reasons(pushed_repo, s3, tmp_path, s3_env):
+def test_server_down_mid_history_completes_with_reasons(real_dvc_pushed_repo, s3, tmp_path, s3_env):
     from mlpages.config import Config
-    from mlpages.snapshot import collect
+    from mlpages.history.collect import collect
 
-    repo, shas, env = pushed_repo
+    repo, shas, env = real_dvc_pushed_repo
     clone = _fresh_clone(repo, tmp_path, s3.endpoint, env)
     s3.stop()
     history = collect(clone, Config())
@@ -216,12 +207,12 @@ def _fetched_file(clone: Path, md5: str) -> Path:
 
 
 def test_an_object_replaced_in_the_bucket_is_a_problem_never_a_value(
-    pushed_repo, s3, tmp_path, s3_env
+    real_dvc_pushed_repo, s3, tmp_path, s3_env
 ):
     from mlpages.config import Config
-    from mlpages.snapshot import collect
+    from mlpages.history.collect import collect
 
-    repo, shas, env = pushed_repo
+    repo, shas, env = real_dvc_pushed_repo
     md5 = _metrics_md5(repo, shas[0])
     forged = b'{"acc": 123.456, "nested": {"loss": 0}}'
     s3.client().put_object(
@@ -242,12 +233,12 @@ def test_an_object_replaced_in_the_bucket_is_a_problem_never_a_value(
 
 
 def test_a_tampered_fetch_cache_file_is_fetched_again_or_reported(
-    pushed_repo, s3, tmp_path, s3_env
+    real_dvc_pushed_repo, s3, tmp_path, s3_env
 ):
     from mlpages.config import Config
-    from mlpages.snapshot import collect
+    from mlpages.history.collect import collect
 
-    repo, shas, env = pushed_repo
+    repo, shas, env = real_dvc_pushed_repo
     md5 = _metrics_md5(repo, shas[0])
     clone = _fresh_clone(repo, tmp_path, s3.endpoint, env)
     collect(clone, Config())

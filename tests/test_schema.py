@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.cli import mlpages
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -137,18 +136,12 @@ def test_schema_from_dict_defaults() -> None:
     assert schema == Schema(columns=(ColumnSchema("a", "float"),))
 
 
-def _mlpages(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mlpages", *args], cwd=cwd, capture_output=True, text=True
-    )
-
-
 def test_cli_infers_from_a_folder_and_refuses_to_overwrite(tmp_path: Path) -> None:
     data = tmp_path / "raw"
     data.mkdir()
     _frame(seed=1).to_csv(data / "week_01.csv", index=False)
     _frame(seed=2).to_csv(data / "week_02.csv", index=False)
-    done = _mlpages("schema", "infer", "raw", "-o", "schema.yaml", cwd=tmp_path)
+    done = mlpages("schema", "infer", "raw", "-o", "schema.yaml", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "7 columns from 2 file(s)" in done.stderr
     assert load_schema(tmp_path / "schema.yaml").column("region").values == (
@@ -156,7 +149,7 @@ def test_cli_infers_from_a_folder_and_refuses_to_overwrite(tmp_path: Path) -> No
         "north",
         "south",
     )
-    again = _mlpages("schema", "infer", "raw", "-o", "schema.yaml", cwd=tmp_path)
+    again = mlpages("schema", "infer", "raw", "-o", "schema.yaml", cwd=tmp_path)
     assert again.returncode == 1
     assert "use --force" in again.stderr and "Traceback" not in again.stderr
 

@@ -11,14 +11,14 @@ import json
 import textwrap
 
 import pytest
-from conftest import RepoBuilder
-from hostile import BOMB_342, laughs, mapping_laughs, python_limited, run_limited
+from helpers.git import RepoBuilder
+from helpers.hostile import BOMB_342, laughs, mapping_laughs, python_limited, run_limited
 
 from mlpages.config import Config
+from mlpages.history.cache import SnapshotCache, StageTable
+from mlpages.history.collect import collect
 from mlpages.models import Snapshot, Stage
 from mlpages.site.urls import commit_path
-from mlpages.snapshot import collect
-from mlpages.snapshot_cache import SnapshotCache, StageTable
 
 DVC_YAML = """stages:
   train:
@@ -235,9 +235,9 @@ def test_pipeline_params_and_schema_bombs_are_one_line_errors(tmp_path):
 PARSER_CASES = textwrap.dedent(
     """
     import json, sys, time
-    from mlpages.dvcfiles import parse_artifacts_yaml, parse_dvc_file, parse_dvc_lock
-    from mlpages.dvcfiles import parse_dvc_yaml
-    from mlpages.dvcfiles_data import parse_metrics, parse_params, parse_plot_table
+    from mlpages.dvcfiles.dvcyaml import parse_artifacts_yaml, parse_dvc_file, parse_dvc_lock
+    from mlpages.dvcfiles.dvcyaml import parse_dvc_yaml
+    from mlpages.dvcfiles.data import parse_metrics, parse_params, parse_plot_table
 
     cases = json.loads(open(sys.argv[1]).read())
     files = cases.pop("files")

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from mlpages.compare import compare_snapshots
-from mlpages.diff_markdown import MARKER, escape_cell, render_markdown
+from mlpages.compare.diff import compare_snapshots
+from mlpages.compare.markdown import MARKER, escape_cell, render_markdown
 from mlpages.models import Snapshot, Stage
 
 EVIL = (

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import GIT_ENV, RepoBuilder
-from hostile import python_limited, run_limited
+from helpers.dvc import dvc
+from helpers.git import IDENTITY, RepoBuilder
+from helpers.hostile import python_limited, run_limited
 
 from mlpages.config import Config
-from mlpages.snapshot import snapshot_of
+from mlpages.history.collect import snapshot_of
 
 SECRET = "S3CRET-7c1f9a-do-not-publish"
 BASE = {
@@ -154,7 +153,7 @@ def test_commit_snapshot_refuses_the_same_paths(tmp_path):
 
 def test_diff_history_and_site_never_show_the_secret(tmp_path):
     repo, expected = _escaping_repo(tmp_path)
-    env = {**GIT_ENV, "MLPAGES_TEST_TOKEN": SECRET}  # what /proc/self/environ would show
+    env = {**IDENTITY, "MLPAGES_TEST_TOKEN": SECRET}  # what /proc/self/environ would show
     outputs = []
     for args in (
         ["diff", "main"],
@@ -184,7 +183,8 @@ def test_fifos_and_special_files_are_never_opened(make_repo):
     os.symlink("fifo.json", repo.path / "link.json")
     (repo.path / "a.txt").write_text("2")
     code = (
-        "import json; from mlpages.config import Config; from mlpages.snapshot import snapshot_of;"
+        "import json; from mlpages.config import Config;"
+        "from mlpages.history.collect import snapshot_of;"
         f"s = snapshot_of({str(repo.path)!r}, None, Config());"
         "print(json.dumps({p.path: p.kind for p in s.problems}))"
     )
@@ -197,22 +197,15 @@ def test_fifos_and_special_files_are_never_opened(make_repo):
     assert diff.returncode == 0, diff.stderr[-2000:]
 
 
-def _dvc(repo: Path, *args: str) -> None:
-    env = {**os.environ, **GIT_ENV, "DVC_NO_ANALYTICS": "1"}
-    dvc = str(Path(sys.executable).parent / "dvc")
-    proc = subprocess.run([dvc, *args], cwd=repo, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr + proc.stdout
-
-
 @pytest.mark.slow
 def test_dvc_symlink_cache_outside_the_repository_still_reads(make_repo, tmp_path):
     """`cache.type: symlink` with `cache.dir` elsewhere: outputs are links into that folder."""
     repo = make_repo()
     cache = tmp_path / "dvc-cache"
-    _dvc(repo.path, "init", "-q")
-    _dvc(repo.path, "config", "core.analytics", "false")
-    _dvc(repo.path, "config", "cache.type", "symlink")
-    _dvc(repo.path, "config", "cache.dir", str(cache))
+    dvc(repo.path, "init", "-q")
+    dvc(repo.path, "config", "core.analytics", "false")
+    dvc(repo.path, "config", "cache.type", "symlink")
+    dvc(repo.path, "config", "cache.dir", str(cache))
     repo.write(
         {
             "score.py": "import json\njson.dump({'auc': 0.75}, open('scores.json', 'w'))\n",
@@ -220,7 +213,7 @@ def test_dvc_symlink_cache_outside_the_repository_still_reads(make_repo, tmp_pat
             "    - scores.json\n",
         }
     )
-    _dvc(repo.path, "repro", "-q")
+    dvc(repo.path, "repro", "-q")
     assert (repo.path / "scores.json").is_symlink()
     assert Path(os.readlink(repo.path / "scores.json")).is_relative_to(cache)
     repo.commit("score")

@@ -10,9 +10,12 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from bs4 import BeautifulSoup
-from site_repo import RepoBuilder, build_history, commit_files
+from helpers.cli import mlpages
+from helpers.git import RepoBuilder
+from helpers.site_repo import build_history, commit_files
 
-from mlpages.site.build import MANIFEST, SiteError, build_site, plotly_asset
+from mlpages.errors import SiteError
+from mlpages.site.build import MANIFEST, build_site, plotly_asset
 
 
 def _html_files(site: Path) -> list[Path]:
@@ -196,28 +199,17 @@ def test_refuses_to_replace_a_folder_it_did_not_build(make_repo, tmp_path):
     assert (precious / "notes.md").read_text() == "keep me"
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    return subprocess.run(
-        [sys.executable, "-m", "mlpages", "build", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-
-
 def test_cli_build_and_strict(make_repo):
     repo, _ = build_history(make_repo, commits=3)
-    ok = _cli(".", "--out", "public", "--title", "Churn <b>", cwd=repo.path)
+    ok = mlpages("build", ".", "--out", "public", "--title", "Churn <b>", cwd=repo.path)
     assert ok.returncode == 0, ok.stderr
     assert "Built" in ok.stdout and ok.stderr == ""  # no progress bar without a terminal
     index = _soup(repo.path / "public" / "index.html")
     assert index.title.get_text().endswith("Churn <b>")
     repo.commit("broken params", {"params.yaml": "train: [unclosed\n"})
-    lenient = _cli(".", "--out", "public", cwd=repo.path)
+    lenient = mlpages("build", ".", "--out", "public", cwd=repo.path)
     assert lenient.returncode == 0 and "1 commit had problems" in lenient.stdout
-    strict = _cli(".", "--out", "public", "--strict", cwd=repo.path)
+    strict = mlpages("build", ".", "--out", "public", "--strict", cwd=repo.path)
     assert strict.returncode == 1
     assert "--strict" in strict.stderr
 

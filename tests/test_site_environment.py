@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from site_repo import build_history, commit_files, mlpages_cli
+from helpers.cli import mlpages
+from helpers.site_repo import build_history, commit_files
 
 from mlpages.site.build import MANIFEST
 
@@ -69,8 +70,13 @@ def _fill(folder: Path) -> None:
 def test_out_below_a_file_is_one_line(make_repo, tmp_path):
     repo, _ = build_history(make_repo, commits=2)
     (tmp_path / "notes.txt").write_text("a file, not a folder")
-    proc = mlpages_cli(
-        "build", str(repo.path), "--out", str(tmp_path / "notes.txt" / "site"), cwd=tmp_path
+    proc = mlpages(
+        "build",
+        str(repo.path),
+        "--out",
+        str(tmp_path / "notes.txt" / "site"),
+        cwd=tmp_path,
+        text=False,
     )
     _one_line_error(proc, "notes.txt")
     assert (tmp_path / "notes.txt").read_text() == "a file, not a folder"
@@ -79,14 +85,16 @@ def test_out_below_a_file_is_one_line(make_repo, tmp_path):
 @pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux sysfs")
 def test_out_where_no_folder_can_be_made_is_one_line(make_repo, tmp_path):
     repo, _ = build_history(make_repo, commits=2)
-    proc = mlpages_cli("build", str(repo.path), "--out", "/sys/mlpages-site", cwd=tmp_path)
+    proc = mlpages("build", str(repo.path), "--out", "/sys/mlpages-site", cwd=tmp_path, text=False)
     _one_line_error(proc, "/sys")
 
 
 def test_out_on_a_read_only_filesystem_is_one_line(make_repo, tmp_path):
     repo, _ = build_history(make_repo, commits=2)
     with tmpfs(tmp_path / "ro", "size=1m,ro") as mount:
-        proc = mlpages_cli("build", str(repo.path), "--out", str(mount / "site"), cwd=tmp_path)
+        proc = mlpages(
+            "build", str(repo.path), "--out", str(mount / "site"), cwd=tmp_path, text=False
+        )
         _one_line_error(proc, "Read-only file system")
 
 
@@ -94,17 +102,17 @@ def test_full_disk_is_one_line_and_keeps_the_old_site(make_repo, tmp_path):
     repo, _ = build_history(make_repo, commits=3)
     with tmpfs(tmp_path / "small", "size=12m") as mount:
         site = mount / "site"
-        first = mlpages_cli("build", str(repo.path), "--out", str(site), cwd=tmp_path)
+        first = mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False)
         assert first.returncode == 0, first.stderr.decode()
         before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
         repo.commit("run 3", commit_files(3))
         _fill(mount)
-        proc = mlpages_cli("build", str(repo.path), "--out", str(site), cwd=tmp_path)
+        proc = mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False)
         _one_line_error(proc, "No space left on device", str(site))
         assert {p: p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
         assert _leftovers(site) == []
         (mount / "filler").unlink()
-        again = mlpages_cli("build", str(repo.path), "--out", str(site), cwd=tmp_path)
+        again = mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False)
         assert again.returncode == 0, again.stderr.decode()
 
 
@@ -120,17 +128,18 @@ def test_file_size_limit_is_one_line_and_keeps_the_old_site(make_repo, tmp_path)
     """Runs everywhere (no mount needed): the same failure path as a full disk."""
     repo, _ = build_history(make_repo, commits=3)
     site = tmp_path / "site"
-    first = mlpages_cli("build", str(repo.path), "--out", str(site), cwd=tmp_path)
+    first = mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False)
     assert first.returncode == 0, first.stderr.decode()
     before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
     repo.commit("run 3", commit_files(3))
-    proc = mlpages_cli(
+    proc = mlpages(
         "build",
         str(repo.path),
         "--out",
         str(site),
         cwd=tmp_path,
         preexec_fn=_file_size_limit(4096),
+        text=False,
     )
     _one_line_error(proc, "File too large", str(site))
     assert {p: p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
@@ -158,14 +167,14 @@ def test_full_disk_under_the_snapshot_cache_only_disables_the_cache(make_repo, t
         for i in range(8):
             repo.commit(f"run {i}", _bulky_files(i))
         site = tmp_path / "site"
-        proc = mlpages_cli("build", str(repo.path), "--out", str(site), cwd=tmp_path)
+        proc = mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False)
         stderr = proc.stderr.decode()
         assert proc.returncode == 0, stderr
         assert "Traceback" not in stderr
         assert "snapshot cache disabled" in stderr and "full" in stderr
         assert len(list((site / "commit").glob("*.html"))) == 8
         # The next build still works (and still without the cache: the disk is still full).
-        again = mlpages_cli("build", str(repo.path), "--out", str(site), cwd=tmp_path)
+        again = mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False)
         assert again.returncode == 0 and "Traceback" not in again.stderr.decode()
 
 
@@ -204,7 +213,10 @@ def test_kill_9_mid_write_leaves_nothing_after_the_next_build(make_repo, tmp_pat
     """``tmp``: killed while writing the new site; ``old``: while deleting the previous one."""
     repo, _ = _big_history(make_repo)
     site = tmp_path / "site"
-    assert mlpages_cli("build", str(repo.path), "--out", str(site), cwd=tmp_path).returncode == 0
+    assert (
+        mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False).returncode
+        == 0
+    )
     prefix = f".site.{moment}-"
     for attempt in range(8):  # the window is short: kill until the kill lands inside it
         repo.commit(f"more {attempt}", commit_files(attempt))
@@ -219,7 +231,7 @@ def test_kill_9_mid_write_leaves_nothing_after_the_next_build(make_repo, tmp_pat
         pytest.fail(f"could not kill a build while {prefix}* existed")
     assert build.returncode == -signal.SIGKILL
     assert (site / "index.html").is_file() or moment == "old"
-    after = mlpages_cli("build", str(repo.path), "--out", str(site), cwd=tmp_path)
+    after = mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False)
     assert after.returncode == 0, after.stderr.decode()
     assert _leftovers(site) == []
     assert (site / MANIFEST).is_file()
@@ -230,7 +242,10 @@ def test_a_paused_build_keeps_its_folder_while_another_build_runs(make_repo, tmp
     """A live build's temp folder is not stale: another build leaves it alone, both finish."""
     repo, _ = _big_history(make_repo)
     site = tmp_path / "site"
-    assert mlpages_cli("build", str(repo.path), "--out", str(site), cwd=tmp_path).returncode == 0
+    assert (
+        mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False).returncode
+        == 0
+    )
     repo.commit("more", commit_files(7))
     for _ in range(8):
         paused = _start_build(repo.path, site, tmp_path)
@@ -243,7 +258,7 @@ def test_a_paused_build_keeps_its_folder_while_another_build_runs(make_repo, tmp
     try:
         folder = tmp_path / f".site.tmp-{paused.pid}"
         assert folder.is_dir()
-        other = mlpages_cli("build", str(repo.path), "--out", str(site), cwd=tmp_path)
+        other = mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False)
         assert other.returncode == 0, other.stderr.decode()
         assert folder.is_dir(), "a live build's folder was removed"
     finally:
@@ -258,7 +273,10 @@ def test_folder_named_after_a_live_process_that_is_not_a_build_is_stale(make_rep
     """PID reuse: the PID of a killed build now belongs to some other live process."""
     repo, _ = build_history(make_repo, commits=2)
     site = tmp_path / "site"
-    assert mlpages_cli("build", str(repo.path), "--out", str(site), cwd=tmp_path).returncode == 0
+    assert (
+        mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False).returncode
+        == 0
+    )
     other = subprocess.Popen(["sleep", "60"])
     try:
         stale = tmp_path / f".site.tmp-{other.pid}"
@@ -267,7 +285,10 @@ def test_folder_named_after_a_live_process_that_is_not_a_build_is_stale(make_rep
         old = time.time() - 3600
         os.utime(stale, (old, old))
         assert (
-            mlpages_cli("build", str(repo.path), "--out", str(site), cwd=tmp_path).returncode == 0
+            mlpages(
+                "build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False
+            ).returncode
+            == 0
         )
         assert _leftovers(site) == []
     finally:
@@ -280,7 +301,10 @@ def test_build_killed_between_its_renames_gets_the_previous_site_back(make_repo,
     only the backup. The next build puts it back first, so even a failing build keeps it."""
     repo, _ = build_history(make_repo, commits=3)
     site = tmp_path / "site"
-    assert mlpages_cli("build", str(repo.path), "--out", str(site), cwd=tmp_path).returncode == 0
+    assert (
+        mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False).returncode
+        == 0
+    )
     before = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
     mover = subprocess.run(  # a real process that dies by SIGKILL right after the first rename
         [
@@ -295,13 +319,14 @@ def test_build_killed_between_its_renames_gets_the_previous_site_back(make_repo,
     assert mover.returncode == -signal.SIGKILL and not site.exists()
     assert [name.split("-")[0] for name in _leftovers(site)] == [".site.old"]
     repo.commit("run 3", commit_files(3))
-    failing = mlpages_cli(
+    failing = mlpages(
         "build",
         str(repo.path),
         "--out",
         str(site),
         cwd=tmp_path,
         preexec_fn=_file_size_limit(4096),
+        text=False,
     )
     _one_line_error(failing, "File too large")
     assert {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()} == before

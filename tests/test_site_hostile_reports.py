@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from site_repo import RepoBuilder, commit_files
+from helpers.git import RepoBuilder
+from helpers.site_repo import commit_files
 
 from mlpages.site.build import build_site
 

@@ -14,7 +14,8 @@ import json
 from pathlib import Path
 
 import pytest
-from site_repo import build_history, commit_files, git
+from helpers.git import git
+from helpers.site_repo import build_history, commit_files
 
 from mlpages.site.build import build_site
 

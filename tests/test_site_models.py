@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from mlpages import registry_write
 from mlpages.config import Config
-from mlpages.site import page_models
+from mlpages.registry import write as registry_write
 from mlpages.site.build import build_site, gather
+from mlpages.site.pages import models as page_models
 
 DVC_YAML = """stages:
   train:
@@ -92,9 +92,9 @@ def tag(repo, monkeypatch, seconds_after: int, action, *args, **kwargs):
 
 
 def _git_env(monkeypatch) -> None:
-    from conftest import GIT_ENV
+    from helpers.git import IDENTITY
 
-    for key, value in GIT_ENV.items():
+    for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
 
 
@@ -102,7 +102,7 @@ def _git_env(monkeypatch) -> None:
 def built(tmp_path_factory):
     """v1.0.0 → prod, v1.1.0 → prod, rollback of prod to v1.0.0, v1.2.0 never promoted;
     the repository and its site are built once for the module."""
-    from conftest import RepoBuilder
+    from helpers.git import RepoBuilder
 
     root = tmp_path_factory.mktemp("models")
     with pytest.MonkeyPatch.context() as mp:
@@ -239,7 +239,7 @@ def test_version_page_opens_the_compare_view_on_both_commits(built, browser) -> 
 
 
 def test_trend_inputs_from_the_real_history_and_registry(built) -> None:
-    from mlpages.site.charts_mlops import mainline_points, version_markers
+    from mlpages.site.charts.mlops import mainline_points, version_markers
 
     repo, shas, _ = built
     site = gather(repo.path, Config())

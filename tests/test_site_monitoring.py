@@ -8,8 +8,9 @@ import pytest
 from bs4 import BeautifulSoup
 
 from mlpages.config import Config
-from mlpages.site import charts_monitoring, page_monitoring
 from mlpages.site.build import build_site, gather
+from mlpages.site.charts import monitoring as charts_monitoring
+from mlpages.site.pages import monitoring as page_monitoring
 
 FEATURES = ("income", "age")
 
@@ -106,7 +107,7 @@ def built(tmp_path_factory):
     """Five weekly commits: a broken batch in week 1, drift from week 3 that triggers a
     retraining, the retrained model committed in week 4 whose own run decides to retrain too
     (and does, in the same commit). Built once for the module."""
-    from conftest import RepoBuilder
+    from helpers.git import RepoBuilder
 
     root = tmp_path_factory.mktemp("monitoring")
     repo = RepoBuilder(root / "repo")

@@ -9,9 +9,9 @@ import pytest
 
 from mlpages.config import Config
 from mlpages.models import Commit, OutDecl, Person, Ref, Snapshot, Stage
+from mlpages.site.dag import layout_dag, stage_edges
 from mlpages.site.page_core import SiteData, format_value, json_for_script
-from mlpages.site.page_dag import layout_dag, stage_edges
-from mlpages.site.page_runs import runs_data
+from mlpages.site.pages.runs import runs_data
 from mlpages.site.urls import commit_path, compare_path, relative_url, slug
 
 
@@ -175,7 +175,7 @@ def test_runs_data_has_metrics_first_directions_and_refs():
 
 
 def test_size_and_plural_filters():
-    from mlpages.site.render_helpers import human_size, plural
+    from mlpages.site.render import human_size, plural
 
     assert [human_size(n) for n in (None, 0, 1023, 1834929, 5 * 1024**3)] == [
         "",
@@ -192,7 +192,7 @@ def test_size_and_plural_filters():
 
 
 def test_branch_comparisons_in_a_ci_clone_with_remote_branches_only():
-    from mlpages.site.page_compare import branch_comparisons
+    from mlpages.site.pages.compare import branch_comparisons
 
     a, b, c = "a" * 40, "b" * 40, "c" * 40
     commits = {
@@ -215,7 +215,7 @@ def test_branch_comparisons_in_a_ci_clone_with_remote_branches_only():
 
 def test_merge_base_of_merged_and_side_branches():
     """main: a - b - m (m merges f2); f1 forks at b; f2 = a - x, merged by m; side forks at x."""
-    from mlpages.site.page_compare import branch_comparisons
+    from mlpages.site.pages.compare import branch_comparisons
 
     a, b, x, m, f1, side = (ch * 40 for ch in "abxmfs")
     commits = {

@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 from bs4 import BeautifulSoup
-from site_repo import build_history, commit_files
-from site_repo import mlpages_cli as _mlpages
+from helpers.cli import mlpages
+from helpers.site_repo import build_history, commit_files
 
 from mlpages.site.build import MANIFEST
 
@@ -68,7 +68,7 @@ def _raw_names_repo(make_repo):
 def test_non_utf8_folder_and_branch_names_are_shown_not_fatal(make_repo, tmp_path):
     repo, first, second = _raw_names_repo(make_repo)
     site = tmp_path / "site"
-    out = _ok(_mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path))
+    out = _ok(mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False))
     assert "Built" in out
     texts = _site_text(site)
     page = BeautifulSoup(texts[f"commit/{second[:12]}.html"], "html.parser")
@@ -90,15 +90,15 @@ def test_non_utf8_folder_and_branch_names_are_shown_not_fatal(make_repo, tmp_pat
 
 def test_non_utf8_names_in_the_pr_diff_markdown_and_json(make_repo, tmp_path):
     repo, first, second = _raw_names_repo(make_repo)
-    markdown = _ok(_mlpages("diff", first, second, cwd=repo.path))
+    markdown = _ok(mlpages("diff", first, second, cwd=repo.path, text=False))
     assert f"{SHOWN_DIR}/scores.json" in markdown and "0.75" in markdown
-    report = _ok(_mlpages("diff", first, second, "--format", "json", cwd=repo.path))
+    report = _ok(mlpages("diff", first, second, "--format", "json", cwd=repo.path, text=False))
     assert json.loads(report)["metrics"]
     target = tmp_path / "comment.md"
-    _ok(_mlpages("diff", first, second, "--output", str(target), cwd=repo.path))
+    _ok(mlpages("diff", first, second, "--output", str(target), cwd=repo.path, text=False))
     assert f"{SHOWN_DIR}/scores.json" in target.read_text(encoding="utf-8")
-    _ok(_mlpages("history", "--json", cwd=repo.path))
-    _ok(_mlpages("history", cwd=repo.path))
+    _ok(mlpages("history", "--json", cwd=repo.path, text=False))
+    _ok(mlpages("history", cwd=repo.path, text=False))
 
 
 # --- numbers too large for a float -------------------------------------------------------------
@@ -139,7 +139,7 @@ def test_integers_too_large_for_a_float_are_values_not_crashes(make_repo, tmp_pa
     repo.git("tag", "-a", "churn@v0.3.0", "-m", "Registering churn v0.3.0", after)
     repo.git("tag", "-a", "churn#prod#2", "-m", "Promote churn v0.3.0 to prod", after)
     site = tmp_path / "site"
-    _ok(_mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path))
+    _ok(mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False))
     page = BeautifulSoup((site / f"commit/{after[:12]}.html").read_text(), "html.parser")
     metrics = page.select("table.values")[0]
     rows = {
@@ -149,10 +149,12 @@ def test_integers_too_large_for_a_float_are_values_not_crashes(make_repo, tmp_pa
     assert str(2 * HUGE)[:20] in rows["auc"].get_text()
     for other in (shas[-1], before):
         assert (site / f"commit/{other[:12]}.html").is_file()
-    markdown = _ok(_mlpages("diff", before, after, cwd=repo.path))
+    markdown = _ok(mlpages("diff", before, after, cwd=repo.path, text=False))
     assert "auc" in markdown and "steps" in markdown
-    _ok(_mlpages("diff", shas[-1], after, cwd=repo.path))
-    report = json.loads(_ok(_mlpages("diff", before, after, "--format", "json", cwd=repo.path)))
+    _ok(mlpages("diff", shas[-1], after, cwd=repo.path, text=False))
+    report = json.loads(
+        _ok(mlpages("diff", before, after, "--format", "json", cwd=repo.path, text=False))
+    )
     auc = next(m for m in report["metrics"] if m["key"] == "auc")
     assert auc["new"] == 2 * HUGE and auc["change"] == HUGE
 
@@ -163,11 +165,13 @@ def test_integer_past_pythons_digit_limit_is_a_problem_not_a_crash(make_repo, tm
     files = commit_files(2)
     files["dvc.lock"] = files["dvc.lock"].replace("size: 100", "size: 1" + "0" * 5000, 1)
     sha = repo.commit("a lock with a 5,001-digit size", files)
-    out = _ok(_mlpages("build", str(repo.path), "--out", str(tmp_path / "site"), cwd=tmp_path))
+    out = _ok(
+        mlpages("build", str(repo.path), "--out", str(tmp_path / "site"), cwd=tmp_path, text=False)
+    )
     assert "1 commit had problems" in out
     page = (tmp_path / "site" / f"commit/{sha[:12]}.html").read_text()
     assert "dvc.lock" in BeautifulSoup(page, "html.parser").select_one(".problems").get_text()
-    _ok(_mlpages("diff", "HEAD~1", "HEAD", cwd=repo.path))
+    _ok(mlpages("diff", "HEAD~1", "HEAD", cwd=repo.path, text=False))
 
 
 def test_branch_names_differing_only_in_undecodable_bytes(make_repo, tmp_path):
@@ -176,8 +180,10 @@ def test_branch_names_differing_only_in_undecodable_bytes(make_repo, tmp_path):
     repo, _, second = _raw_names_repo(make_repo)
     repo.git("branch", os.fsdecode(b"topic-\xe8t\xe8"), second)
     site = tmp_path / "site"
-    _ok(_mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path))
+    _ok(mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False))
     repo.git("checkout", "-q", RAW_BRANCH)
-    markdown = _ok(_mlpages("diff", "--site-url", "https://example.invalid/site", cwd=repo.path))
+    markdown = _ok(
+        mlpages("diff", "--site-url", "https://example.invalid/site", cwd=repo.path, text=False)
+    )
     link = markdown.split("](https://example.invalid/site/", 1)[1].split(")", 1)[0]
     assert link.startswith("compare/") and (site / link).is_file(), link

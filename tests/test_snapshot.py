@@ -11,18 +11,19 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import GIT_ENV, RepoBuilder, git
+from helpers.dvc import dvc
+from helpers.git import IDENTITY, RepoBuilder, git
 
 from mlpages.config import Config
-from mlpages.dvccache import (
+from mlpages.errors import NotADvcRepository
+from mlpages.history.codec import snapshot_from_json, snapshot_to_json
+from mlpages.history.collect import collect, snapshot_of
+from mlpages.objects.store import (
     LocalCache,
     cache_dir_of,
     register_source_factory,
     unregister_source_factory,
 )
-from mlpages.errors import NotADvcRepository
-from mlpages.snapshot import collect, snapshot_of
-from mlpages.snapshot_json import snapshot_from_json, snapshot_to_json
 
 TRAIN = """import json, sys, yaml
 p = yaml.safe_load(open("params.yaml"))["train"]
@@ -51,32 +52,25 @@ metrics:
 """
 
 
-def _dvc(repo: Path, *args: str) -> None:
-    env = {**os.environ, **GIT_ENV, "DVC_NO_ANALYTICS": "1"}
-    dvc = str(Path(sys.executable).parent / "dvc")
-    proc = subprocess.run([dvc, *args], cwd=repo, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr + proc.stdout
-
-
 @pytest.fixture(scope="module")
-def dvc_repo(tmp_path_factory) -> RepoBuilder:
+def real_dvc_repo(tmp_path_factory) -> RepoBuilder:
     """A real DVC repository: `dvc add` of a folder, two `dvc repro` runs, a tag."""
     repo = RepoBuilder(tmp_path_factory.mktemp("dvc") / "repo")
-    _dvc(repo.path, "init", "-q")
+    dvc(repo.path, "init", "-q")
     repo.write({"train.py": TRAIN, "dvc.yaml": DVC_YAML, "params.yaml": "train:\n  lr: 0.1\n"})
     repo.write({"data/raw/a.csv": "x\n1\n", "data/raw/b.csv": "x\n2\n"})
-    _dvc(repo.path, "add", "-q", "data/raw")
-    _dvc(repo.path, "repro", "-q")
+    dvc(repo.path, "add", "-q", "data/raw")
+    dvc(repo.path, "repro", "-q")
     repo.commit("first run")
     repo.write({"params.yaml": "train:\n  lr: 0.2\n"})
-    _dvc(repo.path, "repro", "-q")
+    dvc(repo.path, "repro", "-q")
     repo.commit("second run")
     repo.git("tag", "-a", "v1", "-m", "release")
     return repo
 
 
-def test_real_dvc_history(dvc_repo):
-    history = collect(dvc_repo.path, Config(), use_cache=False)
+def test_real_dvc_history(real_dvc_repo):
+    history = collect(real_dvc_repo.path, Config(), use_cache=False)
     assert len(history.order) == 2 and history.default_branch == "main"
     assert [r.short for r in history.refs_at(history.order[0])] == ["main", "v1"]
     head = history.snapshots[history.order[0]]
@@ -94,9 +88,9 @@ def test_real_dvc_history(dvc_repo):
     assert first.metrics["eval/scores.json"] == {"auc": 0.1}
 
 
-def test_objects_missing_from_the_cache_are_problems_then_recomputed(dvc_repo, tmp_path):
+def test_objects_missing_from_the_cache_are_problems_then_recomputed(real_dvc_repo, tmp_path):
     repo = tmp_path / "copy"
-    shutil.copytree(dvc_repo.path, repo)
+    shutil.copytree(real_dvc_repo.path, repo)
     cache = cache_dir_of(repo)
     saved = tmp_path / "saved-cache"
     shutil.move(cache, saved)
@@ -205,7 +199,7 @@ def test_odd_commits_never_stop_the_others(make_repo):
 
 def test_history_cli_json_schema(make_repo):
     repo = _odd_history(make_repo)
-    env = {**os.environ, **GIT_ENV}
+    env = {**os.environ, **IDENTITY}
     out = subprocess.run(
         [sys.executable, "-m", "mlpages", "history", str(repo.path), "--json"],
         capture_output=True,
@@ -292,19 +286,19 @@ def test_partial_clone_missing_blobs_are_problems(make_repo, tmp_path):
     assert history.snapshots[history.order[0]].metrics == {"m.json": {"a": 2}}
 
 
-def test_snapshot_of_rev_and_work_tree(dvc_repo):
-    tagged = snapshot_of(dvc_repo.path, "v1", Config())
+def test_snapshot_of_rev_and_work_tree(real_dvc_repo):
+    tagged = snapshot_of(real_dvc_repo.path, "v1", Config())
     assert tagged.params == {"params.yaml": {"train.lr": 0.2}}
-    first = snapshot_of(dvc_repo.path, "HEAD~1", Config())
+    first = snapshot_of(real_dvc_repo.path, "HEAD~1", Config())
     assert first.params == {"params.yaml": {"train.lr": 0.1}}
-    work = snapshot_of(dvc_repo.path, None, Config())
+    work = snapshot_of(real_dvc_repo.path, None, Config())
     assert work.sha == "" and work.metrics["metrics.json"]["acc"] == 1.0
     assert work.metrics["eval/scores.json"] == {"auc": 0.2}
 
 
-def test_extra_object_source_is_tried_after_the_local_cache(dvc_repo, tmp_path):
+def test_extra_object_source_is_tried_after_the_local_cache(real_dvc_repo, tmp_path):
     repo = tmp_path / "copy"
-    shutil.copytree(dvc_repo.path, repo)
+    shutil.copytree(real_dvc_repo.path, repo)
     remote_dir = tmp_path / "remote"
     shutil.move(cache_dir_of(repo), remote_dir)
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from helpers.cli import mlpages
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mlpages.ct.batches import batch_files, read_batch, select_batch
@@ -236,31 +235,25 @@ def test_settings_from_params_reject_unknown_keys() -> None:
 # --- the command ---------------------------------------------------------------------------------
 
 
-def _mlpages(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mlpages", *args], cwd=cwd, capture_output=True, text=True
-    )
-
-
 def test_cli_exit_codes_and_messages(tmp_path: Path) -> None:
     raw = _folder(tmp_path, 3)
     save_schema(SCHEMA, tmp_path / "schema.yaml")
     (tmp_path / "params.yaml").write_text("validate:\n  window: 2\n")
-    ok = _mlpages("validate", cwd=tmp_path)
+    ok = mlpages("validate", cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert "validation passed: week_03.csv" in ok.stderr
     assert "drift: 0/3 features drifted" in ok.stderr
 
     broken = _good().assign(age=lambda f: f["age"] * 10)
     broken.to_csv(raw / "week_04.csv", index=False)
-    bad = _mlpages("validate", cwd=tmp_path)
+    bad = mlpages("validate", cwd=tmp_path)
     assert bad.returncode == 2
     assert "out_of_range" in bad.stderr and "[age]" in bad.stderr
     assert bad.stderr.strip().splitlines()[-1].startswith("mlpages: error: week_04.csv:")
     assert "Traceback" not in bad.stderr
 
     (tmp_path / "junk.csv").write_bytes(b"\xff\xfe\x00\x01")
-    junk = _mlpages(
+    junk = mlpages(
         "validate", "junk.csv", "--report", "r.json", "--drift-report", "d.json", cwd=tmp_path
     )
     assert junk.returncode == 1
@@ -271,9 +264,9 @@ def test_cli_exit_codes_and_messages(tmp_path: Path) -> None:
 
     empty = tmp_path / "empty"
     empty.mkdir()
-    none = _mlpages("validate", "empty", cwd=tmp_path)
+    none = mlpages("validate", "empty", cwd=tmp_path)
     assert none.returncode == 1 and "no CSV files in this folder" in none.stderr
-    gone = _mlpages("validate", "nowhere", cwd=tmp_path)
+    gone = mlpages("validate", "nowhere", cwd=tmp_path)
     assert gone.stderr.strip() == "mlpages: error: nowhere: no such file or folder"
 
 
@@ -298,6 +291,7 @@ CELL = st.one_of(
         max_size=8,
     )
 )
+@example(rows=[{"region": float("inf")}])  # a float category column holding inf (hypothesis)
 def test_check_frame_never_raises_on_arbitrary_cells(rows: list[dict]) -> None:
     frame = pd.DataFrame(rows)
     anomalies = check_frame(frame, SCHEMA)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mlpages.diff_markdown import MARKER
+from mlpages.compare.markdown import MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"

@@ -1,4 +1,8 @@
-"""One exception family for expected failures: the CLI turns them into one clear line."""
+"""Every expected failure, one class each: the CLI turns them into one clear line and an exit code.
+
+Exit codes: 1 for every class here unless it says otherwise (``ValidationFailed`` 2,
+``GateRejected`` 3); click's usage errors are 2, an interrupt is 130.
+"""
 
 
 class MlpagesError(Exception):
@@ -17,6 +21,10 @@ class NotADvcRepository(MlpagesError):
 
 class ShallowClone(MlpagesError):
     """History is truncated; CI users must fetch the full history (fetch-depth: 0)."""
+
+
+class UnknownRevision(MlpagesError):
+    """A revision named on the command line is not a commit of the repository."""
 
 
 class ConfigError(MlpagesError):
@@ -39,6 +47,24 @@ class RegistryError(MlpagesError):
 
 class RemoteError(MlpagesError):
     """The DVC remote could not be reached or refused our credentials."""
+
+
+class SiteError(MlpagesError):
+    """The output folder cannot be used for the site."""
+
+
+class StrictFailure(MlpagesError):
+    """``--strict``: some commits had problems."""
+
+
+class GateRejected(MlpagesError):
+    """The gate rejected the candidate and --fail-on-reject was given."""
+
+    exit_code = 3
+
+
+class DemoError(MlpagesError):
+    """The demo could not be built (a step failed, or the target folder is not a demo's)."""
 
 
 class ObjectMismatch(DataError):

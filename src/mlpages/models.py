@@ -211,13 +211,13 @@ class Snapshot:
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON form (``mlpages history --json``); NaN/Inf tagged."""
-        from mlpages.snapshot_json import snapshot_to_json
+        from mlpages.history.codec import snapshot_to_json
 
         return snapshot_to_json(self)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Snapshot:
         """Inverse of :meth:`to_json`."""
-        from mlpages.snapshot_json import snapshot_from_json
+        from mlpages.history.codec import snapshot_from_json
 
         return snapshot_from_json(raw)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from site_repo import DVC_YAML, RepoBuilder, commit_files, git
+from helpers.git import RepoBuilder, git
+from helpers.site_repo import DVC_YAML, commit_files
 
 from mlpages.site.build import build_site
 
@@ -311,7 +312,9 @@ def _exercise(watch, name: str, downloads: list) -> None:
 
 def test_every_page_is_inert_and_shows_payloads_as_text(hostile_site, browser, watch):
     site, _, _, _ = hostile_site
-    page_watch = type(watch)  # conftest's PageWatch: console errors, page errors, failed requests
+    page_watch = type(
+        watch
+    )  # helpers.browser.PageWatch: console errors, page errors, failed requests
     pages = sorted(site.rglob("*.html"))
     assert len(pages) >= 12
     context = browser.new_context(viewport={"width": 1360, "height": 900}, accept_downloads=True)

@@ -7,7 +7,8 @@ import io
 from pathlib import Path
 
 import pytest
-from site_repo import RepoBuilder, build_history
+from helpers.git import RepoBuilder
+from helpers.site_repo import build_history
 
 from mlpages.site.build import build_site
 
@@ -127,7 +128,7 @@ def test_runs_table_is_virtualised_at_a_thousand_rows(tmp_path, watch):
     from mlpages.models import Commit, Person, Snapshot
     from mlpages.site.build import BuildReport, _static_files, render_site, write_site
     from mlpages.site.page_core import SiteData
-    from mlpages.site.page_runs import runs_page
+    from mlpages.site.pages.runs import runs_page
 
     class History:
         root, refs, default_branch, shallow, problems = tmp_path, (), "main", False, ()

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from site_repo import (
-    PAYLOAD_IMG,
-    PAYLOAD_REF,
-    PAYLOAD_SCRIPT,
-    PAYLOAD_SVG,
-    RepoBuilder,
-    build_history,
-)
+from helpers.git import RepoBuilder
+from helpers.site_repo import PAYLOAD_IMG, PAYLOAD_REF, PAYLOAD_SCRIPT, PAYLOAD_SVG, build_history
 
 from mlpages.site.build import build_site
 

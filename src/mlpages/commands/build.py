@@ -37,7 +37,8 @@ def _interactive() -> bool:
 def build(repo: Path, out: Path, strict: bool, base_url: str, title: str) -> None:
     """Build the static report site from the repository's git history."""
     from mlpages.config import load_config
-    from mlpages.site.build import StrictFailure, build_site
+    from mlpages.errors import StrictFailure
+    from mlpages.site.build import build_site
 
     out = out if out.is_absolute() else repo / out
     config = load_config(repo)

@@ -25,7 +25,7 @@ def demo(directory: Path, weeks: int, rows: int, seed: int, no_site: bool) -> No
 
     Rerunning replaces both. The history is deterministic: same options, same commits.
     """
-    from mlpages.demo import DemoPlan, run_demo
+    from mlpages.demo.story import DemoPlan, run_demo
 
     plan = DemoPlan.for_weeks(weeks, rows, seed)
     click.echo(f"Playing {weeks} weeks of continuous training in {directory / 'repo'} ...")

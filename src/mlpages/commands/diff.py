@@ -10,7 +10,13 @@ from pathlib import Path
 
 import click
 
-from mlpages.errors import MlpagesError, NotADvcRepository, NotAGitRepository, ShallowClone
+from mlpages.errors import (
+    MlpagesError,
+    NotADvcRepository,
+    NotAGitRepository,
+    ShallowClone,
+    UnknownRevision,
+)
 
 WORKSPACE = "workspace"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -54,7 +60,7 @@ def _resolve(root: Path, rev: str, shallow: bool = False) -> str:
                 f"unknown revision {rev!r}: this is a shallow clone, fetch the full history "
                 "(actions/checkout with fetch-depth: 0)"
             )
-        raise MlpagesError(f"unknown revision {rev!r} in {root}")
+        raise UnknownRevision(f"unknown revision {rev!r} in {root}")
     return proc.stdout.strip()
 
 
@@ -206,12 +212,12 @@ def diff_command(
     BASE defaults to the merge-base with the default branch (HEAD's parent on the default
     branch itself); HEAD defaults to the work tree when it has changes, else the HEAD commit.
     """
-    from mlpages.compare import compare_snapshots
+    from mlpages.compare.diff import compare_snapshots
+    from mlpages.compare.markdown import render_markdown
     from mlpages.config import load_config
-    from mlpages.diff_markdown import render_markdown
-    from mlpages.dvccache import default_sources, source_problems
-    from mlpages.history import locate_repo
-    from mlpages.snapshot import snapshot_of
+    from mlpages.gitread.reader import locate_repo
+    from mlpages.history.collect import snapshot_of
+    from mlpages.objects.store import default_sources, source_problems
 
     if not repo.is_dir():
         raise NotAGitRepository(f"{repo}: no such directory")

@@ -70,9 +70,10 @@ def gate_command(
     champion the verdict is a rubber stamp on floors only. A rejection exits 0 unless
     --fail-on-reject, so the pipeline completes and CI simply does not register the model.
     """
-    from mlpages.ct.gate import GateRejected, run_gate, summary_text
+    from mlpages.ct.gate import run_gate, summary_text
     from mlpages.ct.gate_rules import gate_settings
     from mlpages.ct.validate import load_params_section
+    from mlpages.errors import GateRejected
 
     settings = gate_settings(load_params_section(params_path, "gate"), str(params_path))
     outcome = run_gate(

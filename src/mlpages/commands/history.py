@@ -74,15 +74,6 @@ def write_history_json(history: Any, out: IO[bytes]) -> None:
     out.write(b"}}\n")
 
 
-def history_json(history: Any) -> dict[str, Any]:
-    """The ``--json`` document as a Python object (tests, small repositories)."""
-    import io
-
-    buffer = io.BytesIO()
-    write_history_json(history, buffer)
-    return json.loads(buffer.getvalue())
-
-
 @click.command(name="history")
 @click.argument("repo", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print every snapshot as one JSON document.")
@@ -91,9 +82,9 @@ def history_json(history: Any) -> dict[str, Any]:
 def history_command(repo: Path, as_json: bool, no_cache: bool, strict: bool) -> None:
     """Show what the history engine reads from every commit (params, metrics, problems)."""
     from mlpages.config import load_config
-    from mlpages.errors import MlpagesError
-    from mlpages.history import locate_repo
-    from mlpages.snapshot import collect
+    from mlpages.errors import StrictFailure
+    from mlpages.gitread.reader import locate_repo
+    from mlpages.history.collect import collect
 
     root = locate_repo(repo).root
     history = collect(root, load_config(root), use_cache=not no_cache)
@@ -120,6 +111,6 @@ def history_command(repo: Path, as_json: bool, no_cache: bool, strict: bool) -> 
         return
     bad = sum(1 for s in history.snapshots.values() if s.problems)
     if bad or history.shallow:
-        raise MlpagesError(
+        raise StrictFailure(
             f"{bad} commits have problems" + (" (shallow clone)" if history.shallow else "")
         )

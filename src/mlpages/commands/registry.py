@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from mlpages.registry_read import PRIORITY, ArtifactState, ModelVersion, Registry, RegistryEvent
+from mlpages.registry.state import PRIORITY, ArtifactState, ModelVersion, Registry, RegistryEvent
 
 # GTO's names for the events in `gto history --json`.
 GTO_EVENT = {
@@ -82,7 +82,7 @@ def register_command(
     push: str | None,
 ) -> None:
     """Register a version of ARTIFACT at REV (default HEAD): tag ARTIFACT@vX.Y.Z."""
-    from mlpages.registry_write import register
+    from mlpages.registry.write import register
 
     _report(
         register(repo, artifact, version=version, bump=bump, rev=rev, message=message, push=push)
@@ -105,7 +105,7 @@ def assign_command(
     push: str | None,
 ) -> None:
     """Assign STAGE to a registered version (--version, or the one at REV, default HEAD)."""
-    from mlpages.registry_write import assign
+    from mlpages.registry.write import assign
 
     _report(assign(repo, artifact, stage, version=version, rev=rev, message=message, push=push))
 
@@ -124,7 +124,7 @@ def unassign_command(
     push: str | None,
 ) -> None:
     """Unassign STAGE from the version holding it; the previous holder takes it back (GTO)."""
-    from mlpages.registry_write import unassign
+    from mlpages.registry.write import unassign
 
     _report(unassign(repo, artifact, stage, version=version, message=message, push=push))
 
@@ -134,7 +134,7 @@ def unassign_command(
 @_write_options
 def deprecate_command(artifact: str, repo: Path, message: str | None, push: str | None) -> None:
     """Deprecate ARTIFACT: tag ARTIFACT@deprecated (a later registration revives it)."""
-    from mlpages.registry_write import deprecate
+    from mlpages.registry.write import deprecate
 
     _report(deprecate(repo, artifact, message=message, push=push))
 
@@ -147,7 +147,7 @@ def rollback_command(
     artifact: str, stage: str, repo: Path, message: str | None, push: str | None
 ) -> None:
     """Give STAGE back to its previous version with a new assignment marked 'Rollback:'."""
-    from mlpages.registry_write import rollback
+    from mlpages.registry.write import rollback
 
     _report(rollback(repo, artifact, stage, message=message, push=push))
 
@@ -257,7 +257,7 @@ def _table(rows: list[list[str]]) -> str:
 def show_command(artifact: str | None, as_json: bool, deprecated: bool, repo: Path) -> None:
     """Show the registry (latest version and stage holders), or the versions of ARTIFACT."""
     from mlpages.errors import RegistryError
-    from mlpages.registry import read_registry
+    from mlpages.registry.gitio import read_registry
 
     registry = read_registry(repo)
     if artifact is None:
@@ -296,7 +296,7 @@ def show_command(artifact: str | None, as_json: bool, deprecated: bool, repo: Pa
 @_repo_option
 def history_command(artifact: str | None, as_json: bool, ascending: bool, repo: Path) -> None:
     """Show the journal of registry events (every tag), newest first."""
-    from mlpages.registry import read_registry
+    from mlpages.registry.gitio import read_registry
 
     events = [e for e in read_registry(repo).events if artifact is None or e.artifact == artifact]
     if not ascending:

@@ -1,12 +1,13 @@
 """Find the champion (the production model) and load its bytes from the DVC cache at its revision.
 
 Resolution order: an explicit revision (``--champion-rev``), then the registry's production stage
-(:func:`mlpages.registry.read_registry`, when that module is present), then ``gate.champion_rev``
-from params; none of them means there is no champion (the gate's first run: a rubber stamp).
+(:func:`mlpages.registry.gitio.read_registry`, when that module is present), then
+``gate.champion_rev`` from params; none of them means there is no champion (the gate's first run:
+a rubber stamp).
 
 The model file is never checked out: its md5 comes from ``dvc.lock`` *at the champion's commit*,
 and the bytes from the DVC cache (``<cache>/files/md5/ab/cdef…``, legacy ``<cache>/ab/cdef…``),
-through the history engine's readers (:mod:`mlpages.registry`, :mod:`mlpages.dvccache`).
+through the history engine's readers (:mod:`mlpages.registry.gitio`, :mod:`mlpages.objects.store`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Champion:
 
 
 def _git_reader(repo: Path) -> Any:
-    from mlpages.history import GitReader
+    from mlpages.gitread.reader import GitReader
 
     return GitReader(repo)
 
@@ -53,7 +54,7 @@ def resolve_revision(repo: Path, rev: str) -> str:
 
 def registry_champion(repo: Path, artifact: str, stage: str, default_path: str) -> Champion | None:
     """The version holding ``stage`` in the registry (GTO tags), or None."""
-    from mlpages.registry import read_registry
+    from mlpages.registry.gitio import read_registry
 
     registry = read_registry(repo)
     if not registry.artifacts:
@@ -118,16 +119,17 @@ def read_blob_at(repo: Path, sha: str, path: str) -> bytes | None:
 def champion_model_bytes(repo: Path, champion: Champion) -> bytes:
     """The champion's model file, by the hash its commit's dvc.lock records, from the DVC cache.
 
-    The hash is found with :func:`mlpages.registry.model_hash_at` (dvc.lock and .dvc files, stage
-    ``wdir``, a file inside a directory output) and the bytes with :mod:`mlpages.dvccache`: the
-    local cache, then the DVC remote when the configuration allows fetching from it. The bytes
-    are returned only when they hash to that md5: they are about to be unpickled, and a poisoned
-    object in the cache or the bucket would otherwise run code in the job that loads it.
+    The hash is found with :func:`mlpages.registry.gitio.model_hash_at` (dvc.lock and .dvc files,
+    stage ``wdir``, a file inside a directory output) and the bytes with
+    :mod:`mlpages.objects.store`: the local cache, then the DVC remote when the configuration
+    allows fetching from it. The bytes are returned only when they hash to that md5: they are
+    about to be unpickled, and a poisoned object in the cache or the bucket would otherwise run
+    code in the job that loads it.
     """
     from mlpages.config import load_config
-    from mlpages.dvccache import DvcObjects, default_sources, source_problems
-    from mlpages.objectid import is_md5, verified
-    from mlpages.registry import model_hash_at
+    from mlpages.objects.objectid import is_md5, verified
+    from mlpages.objects.store import DvcObjects, default_sources, source_problems
+    from mlpages.registry.gitio import model_hash_at
 
     where = f"champion {champion.label} ({champion.sha[:12]})"
     out = model_hash_at(repo, champion.sha, champion.path)

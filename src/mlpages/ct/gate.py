@@ -24,7 +24,7 @@ from mlpages.ct.gate_rules import (
     decide,
     score_predictions,
 )
-from mlpages.errors import DataError, MlpagesError
+from mlpages.errors import DataError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,12 +32,6 @@ if TYPE_CHECKING:
 
     from mlpages.config import Config
     from mlpages.ct.champion import Champion
-
-
-class GateRejected(MlpagesError):
-    """The gate rejected the candidate and --fail-on-reject was given."""
-
-    exit_code = 3
 
 
 @dataclass(frozen=True)

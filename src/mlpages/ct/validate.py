@@ -169,7 +169,8 @@ def _check_column(col: ColumnSchema, series: pd.Series) -> list[Anomaly]:
                 )
             )
     elif col.type == "category" and col.values is not None:
-        if pd.api.types.is_float_dtype(present) and (present == present.round()).all():
+        whole = pd.api.types.is_float_dtype(present) and (present == present.round()).all()
+        if whole and present.abs().lt(math.inf).all():  # inf == round(inf), but has no int64
             present = present.astype("int64")  # "1" in the schema, 1.0 after a gap in the CSV
         text = present.astype(str)
         unknown = text[~text.isin(col.values)]

@@ -26,16 +26,16 @@ except ImportError:  # Windows: no advisory locks; the PID and age checks remain
 
 from mlpages import __version__
 from mlpages.config import Config, load_config
-from mlpages.errors import MlpagesError
+from mlpages.errors import MlpagesError, SiteError
 from mlpages.site.page_core import Asset, Page, SiteData, fingerprint
 from mlpages.text import utf8_text
 
 # Modules exposing ``pages(site: SiteData) -> Iterable[Page | Asset]``. A module that does not
 # exist yet is skipped, so page families can land independently.
 PAGE_MODULES: tuple[str, ...] = (
-    "mlpages.site.pages",
-    "mlpages.site.page_models",
-    "mlpages.site.page_monitoring",
+    "mlpages.site.pages.overview",
+    "mlpages.site.pages.models",
+    "mlpages.site.pages.monitoring",
 )
 
 # Navigation: (nav id, label, site path). An entry appears only when its page was built.
@@ -57,14 +57,6 @@ STATIC = Path(__file__).parent / "static"
 Progress = Callable[[str, int, int], None]
 # A file's bytes, None for "reuse the previous build's page", or a loader (see Asset).
 FileData = bytes | Callable[[], bytes | None] | None
-
-
-class SiteError(MlpagesError):
-    """The output folder cannot be used for the site."""
-
-
-class StrictFailure(MlpagesError):
-    """``--strict``: some commits had problems."""
 
 
 @dataclass
@@ -114,14 +106,14 @@ def gather(
     progress: Progress | None = None,
 ) -> SiteData:
     """Read the repository's history and registry into a :class:`SiteData` (no writing)."""
-    from mlpages.snapshot import collect
+    from mlpages.history.collect import collect
 
     history = collect(repo, config, progress=progress)
     registry = None
     try:
-        from mlpages.registry import read_registry
+        from mlpages.registry.gitio import read_registry
     except ModuleNotFoundError as exc:
-        if exc.name != "mlpages.registry":
+        if exc.name != "mlpages.registry.gitio":
             raise
     else:
         registry = read_registry(repo)
@@ -166,21 +158,23 @@ def collect_pages(site: SiteData) -> list[Page | Asset]:
 
 def make_environment() -> Any:
     """The Jinja2 environment: autoescape on, site filters registered."""
-    from mlpages.site import render_helpers
+    from mlpages.site import render as render_helpers
 
     return render_helpers.environment(TEMPLATES)
 
 
 def _code_stamp() -> str:
-    """A hash of the site's templates, static files and page code: a change re-renders all."""
+    """A hash of the whole mlpages package (code, templates, static files): a change re-renders all.
+
+    The whole package, not ``site/``: pages depend on compare, text, models and config too, and
+    page modules live in sub-packages (``site/pages``, ``site/charts``).
+    """
     digest = hashlib.sha256(__version__.encode())
-    package = Path(__file__).parent
-    sources = [*TEMPLATES.rglob("*"), *STATIC.rglob("*"), *package.glob("*.py")]
-    sources += [package.parent / "compare.py", package.parent / "text.py"]
+    package = Path(__file__).parents[1]
+    sources = [p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     for path in sorted(sources):
-        if path.is_file():
-            digest.update(str(path.relative_to(package.parent)).encode())
-            digest.update(path.read_bytes())
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:24]
 
 

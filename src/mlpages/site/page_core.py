@@ -23,7 +23,7 @@ from mlpages.text import general_number
 
 
 class HistoryLike(Protocol):
-    """What the site reads from ``mlpages.snapshot.RepoHistory`` (see docs/internals.md)."""
+    """What the site reads from ``mlpages.history.collect.RepoHistory`` (see docs/internals.md)."""
 
     root: Path
     commits: dict[str, Commit]
@@ -80,7 +80,7 @@ class SiteData:
 
     history: HistoryLike
     config: Config
-    registry: Any = None  # mlpages.registry.Registry when the registry module is available
+    registry: Any = None  # mlpages.registry.gitio.Registry when the registry module is available
     title: str = "mlpages"
     base_url: str = ""
     generated: int = 0  # epoch seconds (SOURCE_DATE_EPOCH or the newest commit)
@@ -185,7 +185,7 @@ class SiteData:
         Only stages whose lock entry differs are handed to the comparison: on a large pipeline
         most stages are equal objects, and equal stages can never be reported as changed.
         """
-        from mlpages.compare import compare_stages
+        from mlpages.compare.diff import compare_stages
 
         memo = self.extra.setdefault("stage_changes", {})
         key = (base_sha, head_sha)

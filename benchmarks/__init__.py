@@ -1,0 +1,1 @@
+"""Reproducible benchmarks and evaluation scripts (not product code)."""

@@ -1,0 +1,1 @@
+"""The click commands, one module each; cli.COMMANDS names them (imported lazily)."""

@@ -1,0 +1,489 @@
+"""Pure parsers for DVC's own files: dvc.yaml, dvc.lock (DVC 1.x/2.x/3.x), ``.dvc`` files and
+legacy artifacts.yaml. Bytes in, values and :class:`Problem` out; nothing here raises on bad input.
+
+Data files (params, metrics, plots) are parsed in :mod:`mlpages.dvcfiles.data`; DVC templating
+(``vars``, ``${}``, ``foreach``, ``matrix``) lives in :mod:`mlpages.dvcfiles.template`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mlpages.dvcfiles.data import _one_line, decode_text
+from mlpages.dvcfiles.lock import (  # re-exported: the public parser API lives here
+    LockEntry,
+    LockFile,
+    _cmd_text,
+    dirname,
+    join,
+    lock_only_stage,
+    merge_lock,
+    parse_dvc_lock,
+    parse_hash_entry,
+)
+from mlpages.dvcfiles.template import (
+    Budget,
+    TemplateError,
+    expand_foreach,
+    expand_matrix,
+    has_template,
+    interpolate,
+    local_context,
+    merge,
+    parse_vars_entry,
+    select_keys,
+)
+from mlpages.models import Artifact, HashInfo, OutDecl, PlotDef, Problem, Stage
+from mlpages.safe_yaml import MAX_STAGES, MAX_YAML_NODES, TooLargeError, load_yaml
+
+__all__ = [
+    "DEFAULT_PARAMS",
+    "DvcYaml",
+    "LockEntry",
+    "LockFile",
+    "dirname",
+    "join",
+    "lock_only_stage",
+    "merge_lock",
+    "parse_artifacts",
+    "parse_artifacts_yaml",
+    "parse_dvc_file",
+    "parse_dvc_lock",
+    "parse_dvc_yaml",
+    "parse_hash_entry",
+]
+
+DEFAULT_PARAMS = "params.yaml"
+
+
+def parse_dvc_file(
+    data: bytes, path: str, max_nodes: int = MAX_YAML_NODES
+) -> tuple[tuple[HashInfo, ...], tuple[Problem, ...]]:
+    """The outputs of a ``.dvc`` file (``dvc add``/``dvc import``), repo-relative."""
+    text = decode_text(data)
+    if text is None:
+        return (), (Problem("binary", path, "not a text file"),)
+    try:
+        raw = load_yaml(text, max_nodes)
+    except TooLargeError as exc:
+        return (), (Problem("too-large", path, str(exc)),)
+    except Exception as exc:
+        return (), (Problem("yaml-error", path, _one_line(exc)),)
+    if raw is None:
+        return (), ()
+    if not isinstance(raw, dict):
+        return (), (Problem("bad-type", path, "a .dvc file must be a mapping"),)
+    base = (
+        join(dirname(path), str(raw["wdir"])) if isinstance(raw.get("wdir"), str) else dirname(path)
+    )
+    outs = raw.get("outs")
+    items = outs if isinstance(outs, list) else []
+    return tuple(h for h in (parse_hash_entry(i, base) for i in items) if h is not None), ()
+
+
+def parse_artifacts(
+    raw: Any, dvcfile: str, path: str
+) -> tuple[tuple[Artifact, ...], tuple[Problem, ...]]:
+    """``artifacts:`` of a dvc.yaml (or a legacy artifacts.yaml) at ``dvcfile``."""
+    if raw is None:
+        return (), ()
+    if not isinstance(raw, dict):
+        return (), (Problem("bad-type", path, "artifacts must be a mapping"),)
+    folder = dirname(dvcfile)
+    out = []
+    for name, spec in raw.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+            continue
+        labels = spec.get("labels")
+        full = str(name) if folder == "." else f"{folder}:{name}"
+        out.append(
+            Artifact(
+                name=full,
+                path=join(folder, spec["path"]),
+                type=str(spec["type"]) if spec.get("type") is not None else None,
+                desc=str(spec.get("desc") or ""),
+                labels=tuple(str(x) for x in labels) if isinstance(labels, list) else (),
+            )
+        )
+    return tuple(out), ()
+
+
+def parse_artifacts_yaml(
+    data: bytes, path: str, max_nodes: int = MAX_YAML_NODES
+) -> tuple[tuple[Artifact, ...], tuple[Problem, ...]]:
+    """A legacy (GTO) artifacts.yaml: ``name: {path, type, description, labels}``."""
+    text = decode_text(data)
+    if text is None:
+        return (), (Problem("binary", path, "not a text file"),)
+    try:
+        raw = load_yaml(text, max_nodes)
+    except TooLargeError as exc:
+        return (), (Problem("too-large", path, str(exc)),)
+    except Exception as exc:
+        return (), (Problem("yaml-error", path, _one_line(exc)),)
+    if isinstance(raw, dict):
+        raw = {
+            k: {**v, "desc": v.get("desc") or v.get("description") or ""}
+            for k, v in raw.items()
+            if isinstance(v, dict)
+        }
+    return parse_artifacts(raw, path, path)
+
+
+# --- dvc.yaml ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DvcYaml:
+    """A parsed dvc.yaml, paths repo-relative, stages expanded (no lock information yet)."""
+
+    path: str
+    stages: tuple[Stage, ...] = ()
+    params: tuple[str, ...] = ()  # top-level params files
+    metrics: tuple[str, ...] = ()  # top-level metrics paths
+    plots: tuple[PlotDef, ...] = ()  # stage plots then top-level plots
+    artifacts: tuple[Artifact, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    reads: tuple[str, ...] = ()  # files read for templating (vars, params.yaml)
+
+
+ReadFile = Callable[[str], bytes | None]
+
+
+def _out_items(raw: Any, section: str, base: str) -> list[tuple[str, dict[str, Any]]]:
+    items = []
+    if not isinstance(raw, list):
+        return items
+    for item in raw:
+        if isinstance(item, str | int | float) and not isinstance(item, bool):
+            items.append((join(base, str(item)), {}))
+        elif isinstance(item, dict):
+            for key, opts in item.items():
+                items.append((join(base, str(key)), opts if isinstance(opts, dict) else {}))
+    return items
+
+
+def _stage_params(raw: Any, wdir: str) -> tuple[str, ...]:
+    out: list[str] = []
+    if not isinstance(raw, list):
+        return ()
+    for item in raw:
+        if isinstance(item, str):
+            out.append(f"{join(wdir, DEFAULT_PARAMS)}:{item}")
+        elif isinstance(item, dict):
+            for file, keys in item.items():
+                target = join(wdir, str(file))
+                if isinstance(keys, list):
+                    out.extend(f"{target}:{k}" for k in keys)
+                else:
+                    out.append(f"{target}:")
+    return tuple(out)
+
+
+def _y_pairs(y: Any, default_file: str | None) -> tuple[tuple[str, str], ...]:
+    if isinstance(y, dict):
+        pairs = []
+        for file, fields in y.items():
+            for f in fields if isinstance(fields, list) else [fields]:
+                pairs.append((str(file), str(f)))
+        return tuple(pairs)
+    if default_file is None or y is None:
+        return ()
+    return tuple((default_file, str(f)) for f in (y if isinstance(y, list) else [y]))
+
+
+def _x_field(x: Any) -> str | None:
+    if isinstance(x, dict):
+        return str(next(iter(x.values()))) if x else None
+    return None if x is None else str(x)
+
+
+def _x_files(x: Any, base: str) -> tuple[tuple[str, str], ...]:
+    """DVC's per-file x mapping (``x: {train.csv: step, test.csv: epoch}``) as pairs."""
+    return tuple((join(base, str(f)), str(v)) for f, v in x.items()) if isinstance(x, dict) else ()
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _plot_def(
+    plot_id: str, files: tuple[str, ...], opts: dict[str, Any], y_default: str | None, base: str
+) -> PlotDef:
+    y = tuple((join(base, f), field_) for f, field_ in _y_pairs(opts.get("y"), y_default))
+    return PlotDef(
+        id=plot_id,
+        files=files,
+        template=str(opts.get("template") or "linear"),
+        x=_x_field(opts.get("x")),
+        x_files=_x_files(opts.get("x"), base),
+        y=y,
+        x_label=_opt_str(opts.get("x_label")),
+        y_label=_opt_str(opts.get("y_label")),
+        title=_opt_str(opts.get("title")),
+        header=opts.get("header") is not False,
+    )
+
+
+def _live_section(raw: Any, wdir: str) -> tuple[list[OutDecl], list[PlotDef]]:
+    """DVC 2.0-2.7's ``live: {path: {summary, html}}``: the DVCLive folder is a plots output and,
+    unless ``summary: false``, ``<path>.json`` its summary metrics."""
+    outs: list[OutDecl] = []
+    plots: list[PlotDef] = []
+    for key, opts in raw.items() if isinstance(raw, dict) else ():
+        path = join(wdir, str(key))
+        opts = opts if isinstance(opts, dict) else {}
+        outs.append(OutDecl(path=path, section="plots", cache=opts.get("cache") is not False))
+        plots.append(_plot_def(path, (path,), {}, path, "."))
+        if opts.get("summary") is not False:
+            outs.append(OutDecl(path=f"{path}.json", section="metrics", cache=False))
+    return outs, plots
+
+
+def _build_stage(
+    name: str, spec: dict[str, Any], dvcfile: str, folder: str
+) -> tuple[Stage, list[PlotDef]]:
+    wdir = join(folder, str(spec["wdir"])) if isinstance(spec.get("wdir"), str) else folder
+    deps = []
+    raw_deps = spec.get("deps")
+    for item in raw_deps if isinstance(raw_deps, list) else []:
+        if isinstance(item, str | int | float) and not isinstance(item, bool):
+            deps.append(join(wdir, str(item)))
+        elif isinstance(item, dict):
+            deps.extend(join(wdir, str(k)) for k in item)
+    outs: list[OutDecl] = []
+    plots: list[PlotDef] = []
+    for section in ("outs", "metrics", "plots"):
+        for path, opts in _out_items(spec.get(section), section, wdir):
+            cache = opts.get("cache") is not False
+            outs.append(
+                OutDecl(path=path, section=section, cache=cache, persist=bool(opts.get("persist")))
+            )
+            if section == "plots":
+                plots.append(_plot_def(path, (path,), opts, path, "."))
+    live_outs, live_plots = _live_section(spec.get("live"), wdir)
+    outs += live_outs
+    plots += live_plots
+    stage = Stage(
+        name=name,
+        dvcfile=dvcfile,
+        wdir=wdir,
+        cmd=_cmd_text(spec.get("cmd")),
+        deps=tuple(deps),
+        outs=tuple(outs),
+        params=_stage_params(spec.get("params"), wdir),
+        frozen=bool(spec.get("frozen")),
+        always_changed=bool(spec.get("always_changed")),
+        desc=str(spec.get("desc") or ""),
+    )
+    return stage, plots
+
+
+def _top_plots(raw: Any, folder: str, path: str) -> tuple[list[PlotDef], list[Problem]]:
+    plots: list[PlotDef] = []
+    if raw is None:
+        return plots, []
+    if not isinstance(raw, list):
+        return plots, [Problem("bad-type", path, "top-level plots must be a list")]
+    for item in raw:
+        if isinstance(item, str):
+            file = join(folder, item)
+            plots.append(_plot_def(file, (file,), {}, file, "."))
+        elif isinstance(item, dict):
+            for plot_id, opts in item.items():
+                opts = opts if isinstance(opts, dict) else {}
+                pid = str(plot_id)
+                if isinstance(opts.get("y"), dict):
+                    files = tuple(dict.fromkeys(join(folder, str(f)) for f in opts["y"]))
+                    plots.append(_plot_def(pid, files, opts, None, folder))
+                else:
+                    file = join(folder, pid)
+                    plots.append(_plot_def(file, (file,), opts, pid, folder))
+    return plots, []
+
+
+def _load_context(
+    raw: dict[str, Any],
+    folder: str,
+    read_file: ReadFile,
+    problems: list[Problem],
+    path: str,
+    max_nodes: int,
+) -> tuple[dict[str, Any], list[str]]:
+    """Build the interpolation context: params.yaml of the folder, then ``vars``."""
+    from mlpages.dvcfiles.data import load_structured
+
+    context: dict[str, Any] = {}
+    reads: list[str] = []
+
+    def load(rel: str, keys: tuple[str, ...] | None, required: bool) -> None:
+        target = join(folder, rel)
+        reads.append(target)
+        data = read_file(target)
+        if data is None:
+            if required:
+                problems.append(Problem("missing-file", target, f"vars file of {path} not found"))
+            return
+        loaded, file_problems = load_structured(data, target, max_nodes)
+        problems.extend(file_problems)
+        if isinstance(loaded, dict):
+            try:
+                merge(context, select_keys(loaded, keys))
+            except TemplateError as exc:
+                problems.append(Problem("bad-type", target, str(exc)))
+
+    load(DEFAULT_PARAMS, None, required=False)
+    entries = raw.get("vars")
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, str):
+            file, keys = parse_vars_entry(entry)
+            if file != DEFAULT_PARAMS or keys is not None:
+                load(file, keys, required=True)
+        elif isinstance(entry, dict):
+            merge(context, entry)
+    return context, reads
+
+
+def parse_dvc_yaml(
+    data: bytes,
+    path: str,
+    read_file: ReadFile | None = None,
+    *,
+    max_nodes: int = MAX_YAML_NODES,
+    max_stages: int = MAX_STAGES,
+) -> DvcYaml:
+    """Parse a dvc.yaml at repo-relative ``path``; ``read_file`` supplies vars/params files.
+
+    The file, each vars file and what templating makes of them each get ``max_nodes``;
+    ``max_stages`` bounds the stages after foreach/matrix expansion.
+    """
+    text = decode_text(data)
+    if text is None:
+        return DvcYaml(path=path, problems=(Problem("binary", path, "dvc.yaml is not text"),))
+    try:
+        raw = load_yaml(text, max_nodes)
+    except TooLargeError as exc:
+        return DvcYaml(path=path, problems=(Problem("too-large", path, str(exc)),))
+    except RecursionError:
+        return DvcYaml(path=path, problems=(Problem("unsupported", path, "nested too deeply"),))
+    except Exception as exc:
+        return DvcYaml(path=path, problems=(Problem("yaml-error", path, _one_line(exc)),))
+    if raw is None:
+        return DvcYaml(path=path)
+    if not isinstance(raw, dict):
+        return DvcYaml(
+            path=path, problems=(Problem("bad-type", path, "dvc.yaml must be a mapping"),)
+        )
+    budget = Budget(max_nodes, max_stages)
+    reads: list[str] = []
+    problems: list[Problem] = []
+    try:
+        return _parse_dvc_yaml_mapping(
+            raw, path, read_file or (lambda _p: None), budget, reads, problems
+        )
+    except TooLargeError as exc:
+        # Keep what was read: a later commit with other vars files must be parsed again.
+        return DvcYaml(
+            path=path,
+            problems=(*problems, Problem("too-large", path, str(exc))),
+            reads=tuple(dict.fromkeys(reads)),
+        )
+    except RecursionError:
+        return DvcYaml(
+            path=path,
+            problems=(Problem("unsupported", path, "nested too deeply"),),
+            reads=tuple(dict.fromkeys(reads)),
+        )
+
+
+def _parse_dvc_yaml_mapping(
+    raw: dict[str, Any],
+    path: str,
+    read_file: ReadFile,
+    budget: Budget,
+    reads: list[str],
+    problems: list[Problem],
+) -> DvcYaml:
+    """The stages and top-level sections; ``reads`` and ``problems`` are filled as it goes."""
+    folder = dirname(path)
+    context: dict[str, Any] = {}
+    if has_template(raw):
+        context, files = _load_context(raw, folder, read_file, problems, path, budget.max_nodes)
+        reads.extend(files)
+
+    def resolve(obj: Any, where: str, local: dict[str, Any] | None = None) -> Any:
+        if not reads and not has_template(obj):
+            return obj
+        try:
+            return interpolate(obj, local or context, budget)
+        except TemplateError as exc:
+            problems.append(Problem("unsupported", path, f"{where}: {exc}"))
+            return None
+
+    stages: list[Stage] = []
+    plots: list[PlotDef] = []
+    raw_stages = raw.get("stages")
+    if raw_stages is not None and not isinstance(raw_stages, dict):
+        problems.append(Problem("bad-type", path, "stages must be a mapping"))
+        raw_stages = {}
+    for name, spec in (raw_stages or {}).items():
+        name = str(name)
+        if not isinstance(spec, dict):
+            problems.append(Problem("bad-type", path, f"stage {name!r} must be a mapping"))
+            continue
+        local = context
+        if isinstance(spec.get("vars"), list):
+            local = local_context(context, budget)
+            for entry in spec["vars"]:
+                if isinstance(entry, dict):
+                    merge(local, entry)
+        try:
+            if "foreach" in spec:
+                expanded = list(expand_foreach(name, spec, local, budget))
+            elif "matrix" in spec:
+                expanded = list(expand_matrix(name, spec, local, budget))
+            else:
+                budget.spend_stages(1)
+                resolved = resolve(spec, f"stage {name!r}", local)
+                expanded = [(name, resolved)] if isinstance(resolved, dict) else []
+        except TemplateError as exc:
+            problems.append(Problem("unsupported", path, f"stage {name!r}: {exc}"))
+            continue
+        for stage_name, stage_spec in expanded:
+            if not isinstance(stage_spec, dict):
+                continue
+            stage, stage_plots = _build_stage(stage_name, stage_spec, path, folder)
+            stages.append(stage)
+            plots.extend(stage_plots)
+
+    top_params = resolve(raw.get("params"), "params")
+    params = (
+        tuple(join(folder, str(p)) for p in top_params or [] if isinstance(p, str))
+        if isinstance(top_params, list)
+        else ()
+    )
+    top_metrics = resolve(raw.get("metrics"), "metrics")
+    metrics = (
+        tuple(join(folder, str(m)) for m in top_metrics if isinstance(m, str))
+        if isinstance(top_metrics, list)
+        else ()
+    )
+    top_plots, plot_problems = _top_plots(resolve(raw.get("plots"), "plots"), folder, path)
+    plots.extend(top_plots)
+    problems.extend(plot_problems)
+    artifacts, art_problems = parse_artifacts(
+        resolve(raw.get("artifacts"), "artifacts"), path, path
+    )
+    problems.extend(art_problems)
+    return DvcYaml(
+        path=path,
+        stages=tuple(stages),
+        params=params,
+        metrics=metrics,
+        plots=tuple(plots),
+        artifacts=artifacts,
+        problems=tuple(problems),
+        reads=tuple(dict.fromkeys(reads)),
+    )

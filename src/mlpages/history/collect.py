@@ -1,0 +1,378 @@
+"""Every commit's pipeline facts: :func:`collect` (whole history) and :func:`snapshot_of` (one rev).
+
+Contract (docs/internals.md, "History engine"): ``collect(repo, config, progress=None)`` returns
+a :class:`RepoHistory`; snapshots are cached on disk by commit sha + schema version, so a rebuild
+after one new commit computes one snapshot.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import weakref
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlpages.config import Config
+from mlpages.dvcfiles.data import plot_kind
+from mlpages.errors import NotADvcRepository, UnknownRevision
+from mlpages.gitread.reader import GitReader, RepoLocation, locate_repo
+from mlpages.history.build import SnapshotBuilder
+from mlpages.history.cache import SnapshotCache, StageTable, decode_doc
+from mlpages.history.codec import snapshot_doc
+from mlpages.history.views import GitView, TreeIndex, WorkTreeView
+from mlpages.models import Commit, Problem, Ref, Snapshot
+from mlpages.objects.store import (
+    DvcObjects,
+    ObjectSource,
+    cache_dir_of,
+    default_sources,
+    source_problems,
+    subproject_cache_dirs,
+)
+
+Progress = Callable[[str, int, int], None]  # (phase "history", done, total)
+CHUNK = 64  # commits per read-ahead batch
+SHALLOW_MESSAGE = (
+    "this is a shallow clone: history is truncated, so older commits are missing. "
+    "In GitHub Actions use actions/checkout with `fetch-depth: 0`; elsewhere run "
+    "`git fetch --unshallow`."
+)
+
+
+class Snapshots(Mapping[str, Snapshot]):
+    """Snapshots by sha; cached ones are decoded on first access (a dict for every reader)."""
+
+    def __init__(self, stages: StageTable) -> None:
+        self._objects: dict[str, Snapshot] = {}
+        self._docs: dict[str, bytes] = {}  # zlib-compressed documents
+        self._order: dict[str, None] = {}
+        self._stage_ids: dict[str, tuple[str, ...]] = {}
+        self.stages = stages
+
+    def add(
+        self,
+        sha: str,
+        snapshot: Snapshot | None = None,
+        doc: bytes | None = None,
+        stage_ids: tuple[str, ...] | None = None,
+    ) -> None:
+        """Register a snapshot object and/or its compressed document."""
+        self._order[sha] = None
+        if snapshot is not None:
+            self._objects[sha] = snapshot
+        if doc is not None and stage_ids is not None:
+            self._docs[sha] = doc
+            self._stage_ids[sha] = stage_ids
+
+    def set_order(self, order: Sequence[str]) -> None:
+        """Iterate in this order (newest first)."""
+        self._order = dict.fromkeys(order)
+
+    def __getitem__(self, sha: str) -> Snapshot:
+        found = self._objects.get(sha)
+        if found is None:
+            found = decode_doc(self._docs[sha], self.stages)  # KeyError when unknown
+            self._objects[sha] = found
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, sha: object) -> bool:
+        return sha in self._order
+
+    def doc(self, sha: str) -> tuple[bytes, tuple[str, ...]]:
+        """The snapshot's documented JSON with stages as ids, and those ids (see ``stages``)."""
+        zdoc = self._docs.get(sha)
+        if zdoc is None:
+            snapshot = self[sha]
+            ids = tuple(self.stages.id_of(st) for st in snapshot.stages)
+            doc = snapshot_doc(snapshot, list(ids))
+            self._docs[sha], self._stage_ids[sha] = zlib.compress(doc, 1), ids
+            return doc, ids
+        return zlib.decompress(zdoc), self._stage_ids[sha]
+
+
+@dataclass
+class RepoHistory:
+    """All commits, refs and snapshots of a repository (see docs/internals.md)."""
+
+    root: Path
+    commits: dict[str, Commit]
+    order: tuple[str, ...]
+    refs: tuple[Ref, ...]
+    default_branch: str | None
+    mainline: tuple[str, ...]
+    snapshots: Snapshots  # a read-only Mapping[str, Snapshot]
+    shallow: bool = False
+    problems: tuple[Problem, ...] = ()
+    git_dir: Path | None = None
+    computed: int = 0  # snapshots computed by this collect (the others came from the cache)
+    _objects: DvcObjects | None = field(default=None, repr=False)
+    _reader: GitReader | None = field(default=None, repr=False)
+    _refs_by_sha: dict[str, tuple[Ref, ...]] | None = field(default=None, repr=False)
+
+    def refs_at(self, sha: str) -> tuple[Ref, ...]:
+        """Refs pointing at a commit (branches, remotes, tags, exps, pulls)."""
+        if self._refs_by_sha is None:
+            by_sha: dict[str, list[Ref]] = {}
+            for ref in self.refs:
+                by_sha.setdefault(ref.sha, []).append(ref)
+            self._refs_by_sha = {k: tuple(v) for k, v in by_sha.items()}
+        return self._refs_by_sha.get(sha, ())
+
+    def read_image(self, image_sha: str) -> bytes | None:
+        """Bytes of a plot image: a git blob sha, or ``md5:<hash>`` for a DVC-cached image.
+
+        None when absent or over ``max_file_bytes`` (the snapshot reported that already).
+        """
+        if image_sha.startswith("md5:"):
+            if self._objects is None:
+                return None
+            return self._objects.read_object(image_sha[4:], legacy=False).data
+        if self._reader is None:
+            self._reader = GitReader(self.root)
+            weakref.finalize(self, self._reader.close)
+        limit = self._objects.max_bytes if self._objects is not None else None
+        got = self._reader.read_blob(image_sha, limit)
+        return got[1] if got is not None else None
+
+    def has_image(self, image_sha: str) -> bool:
+        """Cheap check that :meth:`read_image` will find it (a DVC object may be gc'ed since
+        its commit was snapshotted; git blobs were checked when the snapshot was made)."""
+        if image_sha.startswith("md5:"):
+            return self._objects is not None and self._objects.has(image_sha[4:], legacy=False)
+        return True
+
+    def close(self) -> None:
+        """Stop the git process opened by :meth:`read_image` (if any)."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
+def _prefetch(
+    reader: GitReader, index: TreeIndex, roots: list[str], hot: set[str], config: Config
+) -> None:
+    """Bulk-read the trees and the blobs at ``hot`` paths of the next commits."""
+    index.prefetch(roots)
+    blobs: list[str] = []
+    for root in roots:
+        blobs.extend(sha for _, sha in index.dvc_files(root))
+        for path in hot:
+            entry = reader.lookup(root, path)
+            if entry is not None and entry.is_blob:
+                blobs.append(entry.sha)
+    reader.prefetch_blobs(blobs, config.max_file_bytes)
+
+
+def _open_cache(
+    folder: Path, config: Config, stages: StageTable, problems: list[Problem]
+) -> SnapshotCache | None:
+    try:
+        return SnapshotCache(folder, config, stages)
+    except (OSError, sqlite3.Error) as exc:  # read-only checkout, full disk: work without it
+        problems.append(Problem("unsupported", str(folder), f"snapshot cache disabled: {exc}"))
+        return None
+
+
+def default_cache_dir(location: RepoLocation, config: Config) -> Path:
+    """Config.cache_dir (relative to the work tree) or ``<git-dir>/mlpages-cache``."""
+    if config.cache_dir:
+        path = Path(config.cache_dir).expanduser()
+        return path if path.is_absolute() else location.root / path
+    return location.git_dir / "mlpages-cache"
+
+
+def resolve_default_branch(
+    refs: Sequence[Ref], symrefs: dict[str, str], head_branch: str | None, config: Config
+) -> Ref | None:
+    """config.default_branch, then origin/HEAD, main, master, then the current branch."""
+    branches = {r.short: r for r in refs if r.kind == "branch"}
+    remotes = {r.short: r for r in refs if r.kind == "remote"}
+
+    def find(name: str) -> Ref | None:
+        if name in branches:
+            return branches[name]
+        if f"origin/{name}" in remotes:
+            return remotes[f"origin/{name}"]
+        for short, ref in sorted(remotes.items()):
+            if short.split("/", 1)[-1] == name:
+                return ref
+        return next((r for r in refs if r.name == name), None)
+
+    candidates: list[str] = []
+    if config.default_branch:
+        candidates.append(config.default_branch)
+    origin_head = symrefs.get("refs/remotes/origin/HEAD", "")
+    if origin_head.startswith("refs/remotes/origin/"):
+        candidates.append(origin_head[len("refs/remotes/origin/") :])
+    candidates += ["main", "master"]
+    if head_branch and head_branch.startswith("refs/heads/"):
+        candidates.append(head_branch[len("refs/heads/") :])
+    for name in candidates:
+        ref = find(name)
+        if ref is not None:
+            return ref
+    return None
+
+
+def first_parent_chain(commits: dict[str, Commit], tip: str | None) -> tuple[str, ...]:
+    """The first-parent chain from ``tip``, newest first (stops at commits not read)."""
+    chain: list[str] = []
+    seen: set[str] = set()
+    sha = tip
+    while sha and sha in commits and sha not in seen:
+        chain.append(sha)
+        seen.add(sha)
+        parents = commits[sha].parents
+        sha = parents[0] if parents else None
+    return tuple(chain)
+
+
+def collect(
+    repo: Path,
+    config: Config,
+    progress: Progress | None = None,
+    *,
+    sources: Sequence[ObjectSource] | None = None,
+    use_cache: bool = True,
+) -> RepoHistory:
+    """Read every commit reachable from any ref and build (or load) its snapshot."""
+    location = locate_repo(Path(repo))
+    objects = DvcObjects(
+        sources if sources is not None else default_sources(location.root, config),
+        config.max_file_bytes,
+    )
+    problems: list[Problem] = []
+    if location.shallow:
+        problems.append(Problem("shallow-clone", ".", SHALLOW_MESSAGE))
+    with GitReader(location.root) as reader:
+        refs = reader.refs()
+        head_sha, head_branch = reader.head()
+        tips = [r.sha for r in refs] + ([head_sha] if head_sha else [])
+        order = reader.rev_list(tips)
+        commits = reader.read_commits(order)
+        missing_commits = [sha for sha in order if sha not in commits]
+        if missing_commits:
+            problems.append(
+                Problem("missing-blob", ".", f"{len(missing_commits)} commit objects unreadable")
+            )
+        order = [sha for sha in order if sha in commits]
+        default = resolve_default_branch(refs, reader.symrefs, head_branch, config)
+        default_name = (
+            default.short.split("/", 1)[-1]
+            if default and default.kind == "remote"
+            else (default.short if default else None)
+        )
+        mainline = first_parent_chain(commits, default.sha if default else head_sha)
+
+        stage_table = StageTable()
+        cache_dir = default_cache_dir(location, config)
+        cache = _open_cache(cache_dir, config, stage_table, problems) if use_cache else None
+        cached = cache.load(order) if cache is not None else {}
+        snapshots = Snapshots(stage_table)
+        builder = SnapshotBuilder(config, objects)
+        index = TreeIndex(reader)
+        total = len(order)
+        try:
+            todo = [
+                sha
+                for sha in order
+                if sha not in cached
+                or any(objects.has(md5, legacy) for md5, legacy in cached[sha].missing)
+            ]
+            hot: set[str] = set()
+            # The first commit alone (it teaches which paths are read), then CHUNK at a time.
+            for start in [0, *range(1, len(todo), CHUNK)]:
+                chunk = todo[start : start + CHUNK] if start else todo[:1]
+                if start:  # read ahead what the previous commits needed (one round trip each)
+                    _prefetch(reader, index, [commits[sha].tree for sha in chunk], hot, config)
+                hot = set()
+                for sha in chunk:
+                    view = GitView(reader, index, commits[sha].tree)
+                    snapshot, missing = builder.build(sha, view)
+                    stored = cache.store(snapshot, missing) if cache is not None else None
+                    if stored is not None:  # keep the compact document; decode on access
+                        snapshots.add(sha, None, *stored)
+                    else:
+                        snapshots.add(sha, snapshot)
+                    # Images are never read while snapshotting (only their size): keeping
+                    # them out of the read-ahead keeps their bytes out of memory.
+                    hot |= {p for p in view.paths_read if plot_kind(p) != "image"}
+                    if progress is not None and len(snapshots) % 100 == 0:
+                        progress("history", len(snapshots), total)
+                reader.blob_memo.clear()
+            computed = len(todo)
+            recomputed = set(todo)
+            for sha in order:
+                if sha not in recomputed:
+                    snapshots.add(sha, doc=cached[sha].zdoc, stage_ids=cached[sha].stage_ids)
+            snapshots.set_order(order)
+            if progress is not None:
+                progress("history", total, total)
+        finally:
+            if cache is not None:
+                cache.close()
+                if cache.failed:  # e.g. a full disk: this build computed without storing
+                    problems.append(
+                        Problem(
+                            "unsupported",
+                            str(cache_dir),
+                            f"snapshot cache disabled: {cache.failed}",
+                        )
+                    )
+
+    problems += source_problems(objects.sources)
+    if not (location.root / ".dvc").is_dir() and not any(snapshots[sha].has_dvc for sha in order):
+        raise NotADvcRepository(
+            f"{location.root}: no DVC files (dvc.yaml, dvc.lock, *.dvc, .dvc/) in any commit"
+            " — run `dvc init` first"
+        )
+    return RepoHistory(
+        root=location.root,
+        commits=commits,
+        order=tuple(order),
+        refs=refs,
+        default_branch=default_name,
+        mainline=mainline,
+        snapshots=snapshots,
+        shallow=location.shallow,
+        problems=tuple(problems),
+        git_dir=location.git_dir,
+        computed=computed,
+        _objects=objects,
+    )
+
+
+def snapshot_of(
+    repo: Path,
+    rev: str | None,
+    config: Config,
+    *,
+    sources: Sequence[ObjectSource] | None = None,
+) -> Snapshot:
+    """The snapshot of one revision (``None``: the work tree, uncommitted changes included)."""
+    location = locate_repo(Path(repo))
+    objects = DvcObjects(
+        sources if sources is not None else default_sources(location.root, config),
+        config.max_file_bytes,
+    )
+    builder = SnapshotBuilder(config, objects)
+    if rev is None:
+        # Links into the DVC cache folders are outputs of `cache.type: symlink`: readable.
+        caches = [cache_dir_of(location.root), *subproject_cache_dirs(location.root)]
+        snapshot, _ = builder.build("", WorkTreeView(location.root, caches))
+        return snapshot
+    with GitReader(location.root) as reader:
+        sha = reader.resolve(rev)
+        if sha is None:
+            raise UnknownRevision(f"unknown revision {rev!r}")
+        commit = reader.read_commits([sha])[sha]
+        snapshot, _ = builder.build(sha, GitView(reader, TreeIndex(reader), commit.tree))
+        return snapshot

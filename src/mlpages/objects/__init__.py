@@ -1,0 +1,1 @@
+"""DVC-cached objects: .dvc/config, the local cache, remotes, reading outputs by hash."""

@@ -1,0 +1,406 @@
+"""The model registry of a repository, read from its GTO-format git tags.
+
+``read_registry(repo)`` reads every tag with ONE ``git for-each-ref`` call and the artifact
+declarations (``dvc.yaml`` ``artifacts:``, sub-folder ``dvc.yaml`` files, a legacy
+``artifacts.yaml``) at the tagged commits with ONE ``git cat-file --batch`` call (plus one
+``ls-tree`` and one more batch for HEAD: five git processes in all, whatever the number of
+tags), then resolves the state with GTO's default semantics (see :mod:`mlpages.registry.state`).
+The gate uses :func:`production_version` and :func:`model_hash_at` to find the champion and load
+it from the DVC cache by hash.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from mlpages.errors import ConfigError, NotAGitRepository, RegistryError
+from mlpages.models import HashInfo
+from mlpages.registry.state import (
+    ArtifactState,
+    Declaration,
+    ModelVersion,
+    Registry,
+    RegistryEvent,
+    StageSpan,
+    TagRecord,
+    event_order_key,
+    parse_tag_name,
+    resolve_artifact,
+)
+from mlpages.safe_yaml import TooLargeError, load_yaml
+
+__all__ = [
+    "ArtifactState",
+    "Declaration",
+    "ModelVersion",
+    "Registry",
+    "RegistryEvent",
+    "StageSpan",
+    "allowed_stages",
+    "declarations_at",
+    "model_hash_at",
+    "production_version",
+    "read_registry",
+    "read_tags",
+    "resolve_registry",
+]
+
+GTO_CONFIG = ".gto"
+_FIELDS = (
+    "%(refname)",
+    "%(objecttype)",
+    "%(*objectname)",
+    "%(*objecttype)",
+    "%(taggername)",
+    "%(taggeremail)",
+    "%(taggerdate:unix)",
+    "%(contents:signature)",
+    "%(contents)",
+)
+
+
+# --- assembling the registry (pure) -----------------------------------------------------------
+
+
+def group_tags(tags: Iterable[TagRecord]) -> dict[str, list[TagRecord]]:
+    """Registry tags by artifact name (other tags dropped), in (time, name) order."""
+    grouped: dict[str, list[TagRecord]] = {}
+    for tag in sorted(tags, key=lambda t: (t.time, t.name)):
+        parsed = parse_tag_name(tag.name)
+        if parsed is not None:
+            grouped.setdefault(parsed.artifact, []).append(tag)
+    return grouped
+
+
+def resolve_registry(
+    tags: Iterable[TagRecord],
+    declarations: Mapping[str, Declaration] | None = None,
+    paths: Mapping[str, Mapping[str, str | None]] | None = None,
+    allowed_stages: tuple[str, ...] | None = None,
+) -> Registry:
+    """The whole registry: tagged artifacts plus artifacts declared (at HEAD) but never tagged."""
+    declarations = declarations or {}
+    artifacts: dict[str, ArtifactState] = {}
+    for name, artifact_tags in group_tags(tags).items():
+        artifacts[name] = resolve_artifact(
+            name, artifact_tags, declarations.get(name), (paths or {}).get(name)
+        )
+    for name, declaration in declarations.items():
+        if name not in artifacts:
+            artifacts[name] = ArtifactState(
+                name=name,
+                path=declaration.path,
+                type=declaration.type,
+                versions=(),
+                stages={},
+                deprecated=False,
+                events=(),
+                registered=False,
+            )
+    events = sorted(
+        (e for a in artifacts.values() for e in a.events),
+        key=event_order_key,
+    )
+    used = sorted({s for a in artifacts.values() for s, v in a.stages.items() if v is not None})
+    return Registry(
+        artifacts=dict(sorted(artifacts.items())),
+        events=tuple(events),
+        allowed_stages=allowed_stages,
+        used_stages=tuple(used),
+    )
+
+
+# --- git ---------------------------------------------------------------------------------------
+
+
+def run_git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
+    """Run git in ``repo``; a failure becomes a RegistryError with git's own message."""
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=repo, input=stdin, capture_output=True, check=False
+        )
+    except FileNotFoundError:
+        raise NotAGitRepository(f"{repo}: no such folder") from None
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        text = message[-1] if message else f"git {args[0]} failed"
+        if "not a git repository" in text.lower():
+            raise NotAGitRepository(f"{repo}: not a git repository")
+        raise RegistryError(text)
+    return proc.stdout
+
+
+def read_tags(repo: Path) -> list[TagRecord]:
+    """Every annotated tag pointing at a commit (lightweight tags are ignored, as GTO does)."""
+    fmt = "%00".join(_FIELDS) + "%00"
+    raw = run_git(repo, "for-each-ref", f"--format={fmt}", "refs/tags").decode("utf-8", "replace")
+    parts = raw.split("\0")
+    records = []
+    width = len(_FIELDS)
+    for start in range(0, len(parts) - width + 1, width):
+        ref, objtype, peeled, peeled_type, tagger, email, date, signature, message = parts[
+            start : start + width
+        ]
+        if signature and signature in message:  # a signed tag: the message alone, as GTO reads it
+            message = message[: message.rindex(signature)]
+        ref = ref.lstrip("\n")
+        if objtype != "tag" or peeled_type != "commit":
+            continue
+        records.append(
+            TagRecord(
+                name=ref.removeprefix("refs/tags/"),
+                sha=peeled,
+                time=int(date) if date.strip().lstrip("-").isdigit() else 0,
+                author=tagger,
+                author_email=email.strip().removeprefix("<").removesuffix(">"),
+                message=message.strip(),
+            )
+        )
+    return records
+
+
+def read_blobs(repo: Path, specs: Iterable[str]) -> dict[str, bytes | None]:
+    """``rev:path`` -> file bytes (None when missing), read with one ``git cat-file --batch``."""
+    wanted = list(dict.fromkeys(s for s in specs if "\n" not in s))
+    if not wanted:
+        return {}
+    out = run_git(repo, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in wanted).encode())
+    result: dict[str, bytes | None] = {}
+    pos = 0
+    for spec in wanted:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if header[-1:] in ([b"missing"], [b"ambiguous"]) or len(header) != 3:
+            result[spec] = None
+            continue
+        size = int(header[2])
+        result[spec] = out[pos : pos + size] if header[1] == b"blob" else None
+        pos += size + 1
+    return result
+
+
+def resolve_commit(repo: Path, rev: str) -> str:
+    """The commit sha of ``rev``; RegistryError when it does not name a commit."""
+    try:
+        return (
+            run_git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
+        )
+    except RegistryError:
+        raise RegistryError(f"{rev!r} is not a commit in {repo}") from None
+
+
+def _yaml(data: bytes | None) -> Any:
+    """A declaration file's YAML; None when absent, broken or over the node budget."""
+    import yaml
+
+    if data is None:
+        return None
+    try:
+        return load_yaml(data)
+    except (yaml.YAMLError, TooLargeError, ValueError, RecursionError):
+        return None  # ValueError: a timestamp such as 2001-13-45
+
+
+def _join(folder: str, path: str) -> str:
+    if "://" in path:  # remote storage (s3://bucket/model.pkl): kept as written
+        return path
+    return posixpath.normpath(posixpath.join(folder, path)) if folder else posixpath.normpath(path)
+
+
+def parse_declarations(dvcfile: str, data: bytes | None) -> dict[str, Declaration]:
+    """Artifacts declared in one dvc.yaml (``folder:name`` outside the root) or artifacts.yaml."""
+    raw = _yaml(data)
+    if not isinstance(raw, dict):
+        return {}
+    folder = posixpath.dirname(dvcfile)
+    if posixpath.basename(dvcfile) == "artifacts.yaml":
+        section, name_prefix = raw, ""
+    else:
+        section, name_prefix = raw.get("artifacts"), f"{folder}:" if folder else ""
+    if not isinstance(section, dict):
+        return {}
+    found = {}
+    for key, spec in section.items():
+        spec = spec if isinstance(spec, dict) else {}
+        path = spec.get("path")
+        name = f"{name_prefix}{key}"
+        found[name] = Declaration(
+            name=name,
+            path=_join(folder, str(path)) if path else "",
+            type=str(spec["type"]) if spec.get("type") is not None else None,
+            desc=str(spec.get("desc") or spec.get("description") or ""),
+            source=dvcfile,
+        )
+    return found
+
+
+def declaring_files(name: str) -> tuple[str, ...]:
+    """The files that may declare artifact ``name``: ``cv:seg`` -> cv/dvc.yaml."""
+    if ":" in name:
+        folder = name.rsplit(":", 1)[0].strip("/")
+        return (f"{folder}/dvc.yaml",)
+    return ("dvc.yaml", "artifacts.yaml")
+
+
+def declarations_at(
+    repo: Path, rev: str, names: Iterable[str] | None = None
+) -> dict[str, Declaration]:
+    """Artifacts declared at ``rev``; all of them (every dvc.yaml) when ``names`` is None."""
+    if names is None:
+        listing = run_git(repo, "ls-tree", "-r", "-z", "--name-only", rev).decode(
+            "utf-8", "replace"
+        )
+        files = [
+            f
+            for f in listing.split("\0")
+            if f in ("dvc.yaml", "artifacts.yaml") or f.endswith("/dvc.yaml")
+        ]
+    else:
+        files = sorted({f for n in names for f in declaring_files(n)})
+    blobs = read_blobs(repo, [f"{rev}:{f}" for f in files])
+    found: dict[str, Declaration] = {}
+    for file in files:
+        for name, declaration in parse_declarations(file, blobs.get(f"{rev}:{file}")).items():
+            found.setdefault(name, declaration)  # dvc.yaml wins over a legacy artifacts.yaml
+    return found
+
+
+def allowed_stages(repo: Path) -> tuple[str, ...] | None:
+    """Stages allowed by ``.gto`` (``stages: [dev, prod]``); None when any stage is allowed."""
+    config = Path(repo) / GTO_CONFIG
+    if not config.exists():
+        return None
+    raw = _yaml(config.read_bytes())
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config}: expected a mapping (stages: [...])")
+    stages = raw.get("stages")
+    if stages is None:
+        return None
+    if not isinstance(stages, list) or not all(isinstance(s, str) for s in stages):
+        raise ConfigError(f"{config}: 'stages' must be a list of names")
+    return tuple(stages)
+
+
+def _head(repo: Path) -> str | None:
+    try:
+        return resolve_commit(repo, "HEAD")
+    except RegistryError:
+        return None  # an empty repository
+
+
+def read_registry(repo: Path) -> Registry:
+    """The registry of ``repo``: versions, stages and events from its GTO tags."""
+    repo = Path(repo)
+    tags = read_tags(repo)
+    grouped = group_tags(tags)
+    head = _head(repo)
+    specs: dict[tuple[str, str], None] = {}
+    for name, artifact_tags in grouped.items():
+        for tag in artifact_tags:
+            for file in declaring_files(name):
+                specs[(tag.sha, file)] = None
+    blobs = read_blobs(repo, [f"{sha}:{file}" for sha, file in specs])
+    parsed: dict[tuple[str, bytes | None], dict[str, Declaration]] = {}  # same blob, one parse
+
+    def declared_path(name: str, sha: str) -> str | None:
+        for file in declaring_files(name):
+            data = blobs[f"{sha}:{file}"]
+            if (file, data) not in parsed:
+                parsed[(file, data)] = parse_declarations(file, data)
+            if name in parsed[(file, data)]:
+                return parsed[(file, data)][name].path
+        return None
+
+    paths = {
+        name: {tag.sha: declared_path(name, tag.sha) for tag in artifact_tags}
+        for name, artifact_tags in grouped.items()
+    }
+    declarations = declarations_at(repo, head) if head else {}
+    return resolve_registry(tags, declarations, paths, allowed_stages(repo))
+
+
+def production_version(repo: Path, artifact: str, stage: str = "prod") -> ModelVersion | None:
+    """The version of ``artifact`` holding ``stage`` now (the gate's champion), or None."""
+    state = read_registry(repo).artifacts.get(artifact)
+    if state is None or state.deprecated:
+        return None
+    return state.holder(stage)
+
+
+# --- the artifact's hash at a commit (dvc.lock / .dvc files) ----------------------------------
+
+
+def outputs_at(repo: Path, sha: str) -> list[HashInfo]:
+    """Every output recorded at commit ``sha`` in its dvc.lock and .dvc files (repo-relative).
+
+    Parsed with :mod:`mlpages.dvcfiles.dvcyaml` (stage ``wdir``, ``foreach``/``matrix`` names,
+    DVC 1-3 lock schemas); the files are read with one ``git cat-file --batch``.
+    """
+    from mlpages.dvcfiles.dvcyaml import (
+        lock_only_stage,
+        merge_lock,
+        parse_dvc_file,
+        parse_dvc_lock,
+        parse_dvc_yaml,
+    )
+
+    listing = run_git(repo, "ls-tree", "-r", "-z", "--name-only", sha).decode("utf-8", "replace")
+    files = [f for f in listing.split("\0") if f and not f.startswith(".dvc/")]
+    locks = [f for f in files if posixpath.basename(f) == "dvc.lock"]
+    dvcs = [f for f in files if f.endswith(".dvc")]
+    yamls = [posixpath.join(posixpath.dirname(f), "dvc.yaml") for f in locks]
+    blobs = read_blobs(repo, [f"{sha}:{f}" for f in locks + dvcs + yamls])
+
+    def read_file(path: str) -> bytes | None:
+        return read_blobs(repo, [f"{sha}:{path}"]).get(f"{sha}:{path}")
+
+    outs: list[HashInfo] = []
+    for lock_path, yaml_path in zip(locks, yamls, strict=True):
+        lock = parse_dvc_lock(blobs.get(f"{sha}:{lock_path}") or b"", lock_path)
+        yaml_data = blobs.get(f"{sha}:{yaml_path}")
+        declared = parse_dvc_yaml(yaml_data, yaml_path, read_file).stages if yaml_data else ()
+        by_name = {stage.name: stage for stage in declared}
+        for name, entry in lock.stages.items():
+            stage = by_name.get(name) or lock_only_stage(name, entry, yaml_path)
+            outs.extend(merge_lock(stage, entry).lock_outs)
+    for file in dvcs:
+        outs.extend(parse_dvc_file(blobs.get(f"{sha}:{file}") or b"", file)[0])
+    return outs
+
+
+def model_hash_at(repo: Path, sha: str, artifact_path: str) -> HashInfo | None:
+    """The hash recorded at ``sha`` for ``artifact_path`` (or for the directory output holding it).
+
+    An exact output wins; for a file inside a directory output the directory's entry is returned
+    (its ``path`` says so, and its ``.dir`` listing in the cache names the file).
+    """
+    target = posixpath.normpath(artifact_path)
+    outs = outputs_at(Path(repo), sha)
+    exact = next((o for o in outs if o.path == target), None)
+    if exact is not None:
+        return exact
+    covering = [o for o in outs if target.startswith(o.path.rstrip("/") + "/")]
+    return max(covering, key=lambda o: len(o.path)) if covering else None
+
+
+def artifact_present_at(repo: Path, sha: str, path: str) -> bool:
+    """True when ``path`` is in git or a recorded DVC output at ``sha`` (no path, URL: True)."""
+    if not path or "://" in path:  # a virtual artifact (no path) or remote storage
+        return True
+    try:
+        run_git(repo, "cat-file", "-e", f"{sha}:{path}")
+        return True
+    except RegistryError:
+        return model_hash_at(repo, sha, path) is not None
+
+
+def is_registry_tag(name: str) -> bool:
+    """True for tag names in GTO's format."""
+    return parse_tag_name(name) is not None

@@ -1,0 +1,1 @@
+"""Plotly figure specs as plain deterministic dicts: base, DVC plots, MLOps, monitoring."""

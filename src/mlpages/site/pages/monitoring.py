@@ -1,0 +1,384 @@
+"""The monitoring page and the data-validation page, from the CT reports along the default branch.
+
+Plug-in for ``build.py``: ``pages(site)`` yields ``monitoring.html`` and ``validation.html``.
+Reports are untrusted JSON (formats in docs/internals.md): every field is type-checked and a
+malformed entry is skipped, never fatal. Without reports the pages say plainly that none exist.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from mlpages.site.charts.monitoring import (
+    BatchPoint,
+    drift_heatmap,
+    model_label,
+    performance_figure,
+    prediction_distribution_figure,
+    validation_figure,
+)
+from mlpages.site.page_core import Page, SiteData, fingerprint, format_value
+
+MAX_ANOMALIES = 50
+
+
+def _str(raw: Any, default: str = "") -> str:
+    return raw if isinstance(raw, str) else (default if raw is None else str(raw))
+
+
+def _float(raw: Any) -> float | None:
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return None
+    try:
+        return float(raw)
+    except OverflowError:  # an integer beyond the float range
+        return None
+
+
+def _int(raw: Any) -> int | None:
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+
+
+def _list(raw: Any) -> list:
+    """A JSON array, else empty (reports are untrusted: a number here must not stop the build)."""
+    return raw if isinstance(raw, list) else []
+
+
+def _numbers(raw: Any) -> dict[str, float]:
+    if not isinstance(raw, dict):
+        return {}
+    pairs = ((str(k), _float(v)) for k, v in raw.items())
+    return {k: v for k, v in pairs if v is not None}
+
+
+def parse_batch(raw: Any) -> BatchPoint | None:
+    """One entry of ``monitoring.json`` ``batches`` as a :class:`BatchPoint` (None if unusable)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("batch"), str | int):
+        return None
+    hist = raw.get("prediction_hist")
+    edges = raw.get("hist_edges")
+    hist_ok = isinstance(hist, list) and all(_int(h) is not None and h >= 0 for h in hist)
+    edges_ok = isinstance(edges, list) and all(_float(e) is not None for e in edges)
+    alerts = tuple(
+        (_str(a.get("kind"), "alert"), _str(a.get("detail")))
+        for a in _list(raw.get("alerts"))
+        if isinstance(a, dict)
+    )
+    drifted = raw.get("drifted_features")
+    return BatchPoint(
+        batch=_str(raw["batch"]),
+        week=_int(raw.get("week")),
+        model_version=_str(raw["model_version"]) if raw.get("model_version") else None,
+        model_hash=_str(raw["model_hash"]) if raw.get("model_hash") else None,
+        rows=_int(raw.get("rows")),
+        prediction_mean=_float(raw.get("prediction_mean")),
+        prediction_hist=tuple(hist) if hist_ok and edges_ok else (),
+        hist_edges=tuple(float(e) for e in edges) if hist_ok and edges_ok else (),
+        drift=_numbers(raw.get("drift")),
+        drifted_features=tuple(_str(f) for f in drifted) if isinstance(drifted, list) else (),
+        prediction_drift=_float(raw.get("prediction_drift")),
+        labels=raw.get("labels") is True,
+        metrics=_numbers(raw.get("metrics")),
+        estimated=_numbers(raw.get("estimated")),
+        alerts=alerts,
+    )
+
+
+def parse_monitoring(report: Any) -> tuple[str | None, float | None, list[BatchPoint]]:
+    """``monitoring.json`` → (threshold metric, threshold minimum, batches in record order)."""
+    if not isinstance(report, dict):
+        return None, None, []
+    threshold = report.get("threshold") if isinstance(report.get("threshold"), dict) else {}
+    metric = threshold.get("metric") if isinstance(threshold.get("metric"), str) else None
+    batches = [b for b in map(parse_batch, _list(report.get("batches"))) if b is not None]
+    return metric, _float(threshold.get("min")), batches
+
+
+def _mainline_reports(site: SiteData, name: str) -> list[tuple[str, Any]]:
+    """(sha, report) for each default-branch commit where report ``name`` changed, oldest first."""
+    out: list[tuple[str, Any]] = []
+    previous = None
+    for sha in reversed(site.history.mainline):
+        snap = site.snapshot(sha)
+        report = snap.reports.get(name) if snap else None
+        if report is None:
+            continue
+        # == compares plain JSON deeply and fast; NaN != NaN, so confirm a difference by text.
+        if report != previous and _text(report) != _text(previous):
+            out.append((sha, report))
+        previous = report
+    return out
+
+
+def _text(report: Any) -> str:
+    return json.dumps(report, sort_keys=True, default=str)
+
+
+def _commit_info(site: SiteData, sha: str) -> dict[str, Any]:
+    commit = site.history.commits[sha]
+    return {"sha": sha, "subject": commit.subject, "time": commit.commit_time}
+
+
+def _model_paths(site: SiteData, sha: str) -> set[str]:
+    snap = site.snapshot(sha)
+    if snap is None:
+        return set()
+    paths = {a.path for a in snap.artifacts if (a.type or "model") == "model"}
+    return paths or {o.path for s in snap.stages if s.name.startswith("train") for o in s.outs}
+
+
+def _model_hashes(site: SiteData, sha: str | None) -> dict[str, str | None]:
+    snap = site.snapshot(sha)
+    if snap is None:
+        return {}
+    wanted = _model_paths(site, snap.sha)
+    return {o.path: o.fingerprint for s in snap.stages for o in s.lock_outs if o.path in wanted}
+
+
+def next_retraining(site: SiteData) -> dict[str, str]:
+    """Default-branch sha -> the first commit at or after it whose model output hash differs
+    from the commit before (a trigger's decision carried out by its own CT run, or a later one)."""
+    mainline = list(reversed(site.history.mainline))
+    retrained: list[bool] = []
+    before: dict[str, str | None] = {}
+    for sha in mainline:
+        now = _model_hashes(site, sha)
+        retrained.append(bool(now) and now != before)
+        before = now or before
+    out: dict[str, str] = {}
+    upcoming: str | None = None
+    for sha, changed in zip(reversed(mainline), reversed(retrained), strict=True):
+        upcoming = sha if changed else upcoming
+        if upcoming is not None:
+            out[sha] = upcoming
+    return out
+
+
+def _retraining(site: SiteData, sha: str, registered: dict[str, str]) -> dict[str, Any]:
+    snap = site.snapshot(sha)
+    gate = snap.reports.get("gate") if snap else None
+    verdict = gate.get("verdict") if isinstance(gate, dict) else None
+    return {
+        **_commit_info(site, sha),
+        "version": registered.get(sha),
+        "gate": verdict if verdict in ("blessed", "rejected") else None,
+    }
+
+
+def triggers(site: SiteData) -> list[dict[str, Any]]:
+    """Every retraining decision on the default branch with the retraining it caused."""
+    rows = []
+    caused = next_retraining(site)
+    registered: dict[str, str] = {}
+    for event in getattr(site.registry, "events", ()):
+        if event.kind == "register":
+            registered.setdefault(event.sha, f"{event.artifact} {event.version}")
+    for sha, report in _mainline_reports(site, "trigger"):
+        if not isinstance(report, dict):
+            continue
+        reasons = [
+            {"kind": _str(r.get("kind"), "?"), "detail": _str(r.get("detail"))}
+            for r in _list(report.get("reasons"))
+            if isinstance(r, dict)
+        ]
+        retrain = report.get("retrain") is True
+        blocked = report.get("blocked")
+        rows.append(
+            {
+                **_commit_info(site, sha),
+                "batch": _str(report.get("batch")),
+                "retrain": retrain,
+                "blocked": _str(blocked) if blocked else None,
+                "reasons": reasons,
+                "caused": (
+                    _retraining(site, caused[sha], registered)
+                    if retrain and sha in caused
+                    else None
+                ),
+            }
+        )
+    rows.reverse()
+    for i, row in enumerate(rows):
+        row["decisive"] = i == 0 or row["retrain"] or bool(row["blocked"])
+    return rows
+
+
+def monitoring_context(site: SiteData) -> dict[str, Any]:
+    """Template context of ``monitoring.html``."""
+    reports = _mainline_reports(site, "monitoring")
+    latest_sha, latest = reports[-1] if reports else (None, None)
+    metric, minimum, batches = parse_monitoring(latest)
+    if metric is None:
+        names = sorted({k for b in batches for k in b.metrics})
+        metric = names[0] if names else "metric"
+    direction = site.config.metric_direction(metric)
+    figures = []
+    if batches:
+        figures = [
+            ("drift", "Drift per feature and batch", drift_heatmap(batches)),
+            (
+                "performance",
+                f"Performance: {metric}",
+                performance_figure(batches, metric, minimum, higher_is_better=direction > 0),
+            ),
+            ("predictions", "Prediction distribution", prediction_distribution_figure(batches)),
+        ]
+    alerts = [
+        {"batch": b.batch, "week": b.week, "kind": kind, "detail": detail}
+        for b in reversed(batches)
+        for kind, detail in b.alerts
+    ]
+    last = batches[-1] if batches else None
+    health = None
+    if last is not None:
+        value = last.metrics.get(metric) if last.labels else None
+        below = (
+            value is not None and minimum is not None and value * direction < minimum * direction
+        )
+        health = {
+            "batch": last.batch,
+            "model_version": model_label(last),
+            "metric": metric,
+            "value": format_value(value) if value is not None else None,
+            "estimate": format_value(next(iter(last.estimated.values())))
+            if last.estimated
+            else None,
+            "threshold": format_value(minimum) if minimum is not None else None,
+            "below": below,
+            "drifted": list(last.drifted_features),
+            "alerts": len(last.alerts),
+            "status": "alert" if last.alerts or below else "ok",
+        }
+    return {
+        "has_data": bool(batches),
+        "source": _commit_info(site, latest_sha) if latest_sha else None,
+        "batches": [
+            {
+                "batch": b.batch,
+                "week": b.week,
+                "model_version": model_label(b),
+                "rows": b.rows,
+                "labels": b.labels,
+                "metric": format_value(b.metrics.get(metric)) if metric in b.metrics else "",
+                "drifted": list(b.drifted_features),
+                "alerts": len(b.alerts),
+            }
+            for b in reversed(batches)
+        ],
+        "figures": figures,
+        "alerts": alerts,
+        "health": health,
+        "triggers": triggers(site),
+        "metric": metric,
+    }
+
+
+def _anomalies(report: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for a in _list(report.get("anomalies")):
+        if isinstance(a, dict):
+            out.append(
+                {
+                    "kind": _str(a.get("kind"), "?"),
+                    "column": _str(a.get("column")),
+                    "count": _int(a.get("count")),
+                    "detail": _str(a.get("detail")),
+                }
+            )
+    return out
+
+
+def _drift_summary(report: Any) -> dict[str, Any] | None:
+    if not isinstance(report, dict):
+        return None
+    features = [f for f in _list(report.get("features")) if isinstance(f, dict)]
+    drifted = [_str(f.get("feature")) for f in features if f.get("drifted") is True]
+    share = _float(report.get("share_drifted"))
+    return {
+        "share": share,
+        "dataset_drift": report.get("dataset_drift") is True,
+        "drifted": drifted,
+        "features": len(features),
+        "reference": _str(report.get("reference")),
+    }
+
+
+def validation_context(site: SiteData) -> dict[str, Any]:
+    """Template context of ``validation.html``: one row per validated batch, newest first.
+
+    A batch validated again later (a re-run, a quarantine commit) keeps its place in the
+    sequence and shows its latest verdict, with how many times it was validated."""
+    rows: list[dict[str, Any]] = []
+    by_batch: dict[str, int] = {}
+    for sha, report in _mainline_reports(site, "validation"):
+        if not isinstance(report, dict):
+            continue
+        anomalies = _anomalies(report)
+        snap = site.snapshot(sha)
+        status = report.get("status")
+        batch = _str(report.get("batch"))
+        row = {
+            **_commit_info(site, sha),
+            "status": status if status in ("pass", "fail") else "unknown",
+            "batch": batch,
+            "rows": _int(report.get("rows")),
+            "schema": _str(report.get("schema")),
+            "anomalies": anomalies[:MAX_ANOMALIES],
+            "more": max(len(anomalies) - MAX_ANOMALIES, 0),
+            "drift": _drift_summary(snap.reports.get("drift") if snap else None),
+            "runs": 1,
+        }
+        if batch and batch in by_batch:
+            index = by_batch[batch]
+            rows[index] = {**row, "runs": rows[index]["runs"] + 1}
+        else:
+            by_batch[batch] = len(rows)
+            rows.append(row)
+    figure = validation_figure(
+        [r["batch"] or r["sha"][:8] for r in rows],
+        [len(r["anomalies"]) + r["more"] for r in rows],
+        [r["status"] == "fail" for r in rows],
+        [r["drift"]["share"] if r["drift"] else None for r in rows],
+    )
+    rows.reverse()
+    return {
+        "has_data": bool(rows),
+        "figure": figure,
+        "rows": rows,
+        "passed": sum(1 for r in rows if r["status"] == "pass"),
+        "failed": sum(1 for r in rows if r["status"] == "fail"),
+    }
+
+
+def _reports_key(site: SiteData, *names: str) -> str:
+    parts = []
+    for sha in site.history.mainline:
+        snap = site.snapshot(sha)
+        if snap is not None and any(n in snap.reports for n in names):
+            parts.append((sha, site.snapshot_key(sha)))
+    return fingerprint(names, parts, site.head, site.snapshot_key(site.head))
+
+
+def pages(site: SiteData) -> Iterable[Page]:
+    """``monitoring.html`` and ``validation.html``."""
+    registry_events = [
+        (e.artifact, e.kind, e.version, e.sha) for e in getattr(site.registry, "events", ())
+    ]
+    yield Page(
+        path="monitoring.html",
+        template="monitoring.html",
+        context=lambda: monitoring_context(site),
+        key=fingerprint(_reports_key(site, "monitoring", "trigger"), registry_events),
+        title="Monitoring",
+        nav="monitoring",
+    )
+    yield Page(
+        path="validation.html",
+        template="validation.html",
+        context=lambda: validation_context(site),
+        key=_reports_key(site, "validation", "drift"),
+        title="Data validation",
+        nav="validation",
+    )

@@ -1,1 +1,0 @@
-"""Browser tests use the `browser` and `watch` fixtures of tests/conftest.py."""
