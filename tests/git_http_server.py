@@ -69,7 +69,10 @@ class _GitHandler(BaseHTTPRequestHandler):
         if auth.lower() in self.server.read_only and "git-receive-pack" in self.path:
             self._refuse(403)
             return
-        if auth.lower() != self.server.expected.lower() and auth.lower() not in self.server.read_only:
+        if (
+            auth.lower() != self.server.expected.lower()
+            and auth.lower() not in self.server.read_only
+        ):
             self._refuse(401)
             return
         env = {

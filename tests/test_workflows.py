@@ -498,7 +498,7 @@ def output_problems(workflows: dict[str, dict[str, Any]]) -> list[str]:
     for name, workflow in workflows.items():
         all_jobs = workflow["jobs"]
         read = set()
-        for path, text in strings(workflow["on"] or {}):  # workflow_call outputs: jobs.<id>
+        for _, text in strings(workflow["on"] or {}):  # workflow_call outputs: jobs.<id>
             read |= {(ref, out) for kind, ref, out in OUTPUT_RE.findall(text) if kind == "jobs"}
         for job_id, job in all_jobs.items():
             where = f"{name}/{job_id}"

@@ -63,7 +63,9 @@ class FakeGitHub:
 
     def comments_on(self, repository: str, issue: int) -> list[Comment]:
         with self.lock:
-            return [c for c in self.comments.values() if (c.repository, c.issue) == (repository, issue)]
+            return [
+                c for c in self.comments.values() if (c.repository, c.issue) == (repository, issue)
+            ]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -146,7 +148,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def fake_github(logins: Mapping[str, str], read_only: frozenset[str] = frozenset()) -> Iterator[FakeGitHub]:
+def fake_github(
+    logins: Mapping[str, str], read_only: frozenset[str] = frozenset()
+) -> Iterator[FakeGitHub]:
     """Serve the API at ``api.url`` (``http://127.0.0.1:<port>``) while the block runs."""
     api = FakeGitHub(dict(logins), read_only)
     handler = type("Handler", (_Handler,), {"api": api})

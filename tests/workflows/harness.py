@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,7 +95,6 @@ class Job:
     lines: tuple[str, ...]  # the steps' output, and act's warnings and errors
     summaries: tuple[str, ...]  # $GITHUB_STEP_SUMMARY of each step that wrote one
     outputs: Mapping[str, Mapping[str, str]]  # step id -> output name -> value
-    steps: tuple[tuple[str, str], ...]  # (step, result) of the Main stage
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,6 @@ class ActRun:
 
     workflow: str
     event: Event
-    command: tuple[str, ...]
     returncode: int
     seconds: float
     jobs: Mapping[str, Job]
@@ -162,7 +160,9 @@ def job_graph(run: ActRun) -> str:
         needs = f" (needs {', '.join(job.needs)})" if job.needs else ""
         calls = f" -> {job.calls}" if job.calls else ""
         result = "" if job.calls and job.key not in run.results() else job.result or "-"
-        rows.append(f"  {indent}{job.key:<{width - len(indent)}}  {result:<8} {job.name}{needs}{calls}")
+        rows.append(
+            f"  {indent}{job.key:<{width - len(indent)}}  {result:<8} {job.name}{needs}{calls}"
+        )
     return "\n".join(rows)
 
 
@@ -230,7 +230,11 @@ def action_references(clone: Path) -> set[str]:
         for uses in _uses(load_workflow(path)):
             if uses.startswith("./"):
                 local = clone / uses
-                pending += [local] if local.suffix in (".yml", ".yaml") else sorted(local.glob("action.y*ml"))
+                pending += (
+                    [local]
+                    if local.suffix in (".yml", ".yaml")
+                    else sorted(local.glob("action.y*ml"))
+                )
             else:
                 remote.add(uses)
     return remote
@@ -251,17 +255,19 @@ def local_repositories(clone: Path) -> list[str]:
     return mapped
 
 
-def parse_log(text: str, table: Mapping[str, tuple[str, str, tuple[str, ...], str]]) -> tuple[
-    dict[str, Job], tuple[tuple[str, str], ...]
-]:
+def parse_log(
+    text: str, table: Mapping[str, tuple[str, str, tuple[str, ...], str]]
+) -> tuple[dict[str, Job], tuple[tuple[str, str], ...]]:
     """act's ``--json`` log -> jobs (in the workflow's order) and the error records."""
     found: dict[str, dict[str, Any]] = {}
     errors: list[tuple[str, str]] = []
 
     def entry(display: str) -> dict[str, Any]:
         key, name, needs, calls = table.get(display, (display, display, (), ""))
-        empty = {"result": "", "lines": [], "summaries": [], "outputs": {}, "steps": []}
-        return found.setdefault(key, {"key": key, "name": name, "needs": needs, "calls": calls, **empty})
+        empty = {"result": "", "lines": [], "summaries": [], "outputs": {}}
+        return found.setdefault(
+            key, {"key": key, "name": name, "needs": needs, "calls": calls, **empty}
+        )
 
     for display in table:  # the workflow's order, and a row for a job act never mentions
         entry(display)
@@ -288,9 +294,9 @@ def parse_log(text: str, table: Mapping[str, tuple[str, str, tuple[str, ...], st
         if record.get("command") == "summary":
             job["summaries"].append(str(record.get("content", "")))
         if record.get("command") == "set-output" and len(step_id) == 1:
-            job["outputs"].setdefault(step_id[0], {})[record.get("name", "")] = record.get("arg", "")
-        if "stepResult" in record and record.get("stage") == "Main" and len(step_id) == 1:
-            job["steps"].append((str(record.get("step", "")), str(record["stepResult"])))
+            job["outputs"].setdefault(step_id[0], {})[record.get("name", "")] = record.get(
+                "arg", ""
+            )
         if "jobResult" in record:
             job["result"] = str(record["jobResult"])
     jobs = {
@@ -303,7 +309,6 @@ def parse_log(text: str, table: Mapping[str, tuple[str, str, tuple[str, ...], st
             lines=tuple(data["lines"]),
             summaries=tuple(data["summaries"]),
             outputs=data["outputs"],
-            steps=tuple(data["steps"]),
         )
         for key, data in found.items()
     }
@@ -313,10 +318,12 @@ def parse_log(text: str, table: Mapping[str, tuple[str, str, tuple[str, ...], st
 def read_step_envs(folder: Path) -> tuple[StepEnv, ...]:
     """The environments record_env.sh wrote, oldest first."""
     envs = []
-    for path in sorted(folder.glob("step.*"), key=lambda p: p.stat().st_mtime_ns):
+    for path in sorted(folder.glob("step.*"), key=lambda p: (p.stat().st_mtime_ns, p.name)):
         script, _, rest = path.read_bytes().partition(b"\0")
         env = dict(
-            item.decode(errors="replace").partition("=")[::2] for item in rest.split(b"\0") if b"=" in item
+            item.decode(errors="replace").partition("=")[::2]
+            for item in rest.split(b"\0")
+            if b"=" in item
         )
         envs.append(
             StepEnv(
@@ -413,12 +420,10 @@ def run_workflow(world: World, workflow: str, event: Event, *, timeout: float = 
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, 9)
         stdout, stderr = process.communicate()
-        stderr += json.dumps({"level": "error", "msg": f"harness: act killed after {timeout} s"})
+        stderr += "\n" + json.dumps({"level": "error", "msg": f"harness: killed after {timeout} s"})
     finally:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(process.pid, 9)
-        except ProcessLookupError:
-            pass
     seconds = time.monotonic() - start
     log = scratch / "act.jsonl"
     # Job records go to stdout, act's own (planning, job-less errors) to stderr.
@@ -427,7 +432,6 @@ def run_workflow(world: World, workflow: str, event: Event, *, timeout: float = 
     return ActRun(
         workflow=workflow,
         event=event,
-        command=tuple(command),
         returncode=process.returncode,
         seconds=seconds,
         jobs=jobs,
@@ -443,7 +447,7 @@ class World:
 
     root: Path
     s3: S3Server
-    git_server: Any
+    git_server: Any  # tests/git_http_server.py's server
     api: FakeGitHub
     runs: int = 0
     env: dict[str, str] = field(default_factory=dict)
@@ -477,7 +481,9 @@ class World:
     def dvc(self, *args: str) -> str:
         """dvc in the developer's clone, with the S3 server's admin key."""
         admin = self.s3.users["admin"]
-        return self.run(self.dev, "dvc", *args, env={**admin, "AWS_ENDPOINT_URL_S3": self.s3.endpoint})
+        return self.run(
+            self.dev, "dvc", *args, env={**admin, "AWS_ENDPOINT_URL_S3": self.s3.endpoint}
+        )
 
     def write(self, files: Mapping[str, str]) -> None:
         for rel, content in files.items():
@@ -496,12 +502,11 @@ class World:
         return git(self.dev, "rev-parse", "HEAD").strip()
 
     def push(self, *refspecs: str) -> None:
-        """Push from the developer's clone (with the token: the server wants it)."""
-        git(self.dev, "-c", f"http.extraheader={_auth(WRITE_TOKEN)}", "push", "-q", "origin", *refspecs)
+        git(self.dev, "push", "-q", "origin", *refspecs)
 
     def sync(self, branch: str = "main") -> None:
         """The developer's clone at origin's ``branch``, with origin's tags (after CI pushed)."""
-        git(self.dev, "-c", f"http.extraheader={_auth(WRITE_TOKEN)}", "fetch", "-q", "--tags", "--force", "origin")
+        git(self.dev, "fetch", "-q", "--tags", "--force", "origin")
         git(self.dev, "checkout", "-q", "-B", branch, f"origin/{branch}")
 
     # --- the origin --------------------------------------------------------------------------
@@ -514,9 +519,6 @@ class World:
 
     def origin_rev(self, ref: str = "main") -> str:
         return self.origin_git("rev-parse", ref).strip()
-
-    def origin_file(self, path: str, ref: str = "main") -> str:
-        return self.origin_git("show", f"{ref}:{path}")
 
     def registry(self) -> dict[str, Any]:
         """``mlpages registry show --json`` of origin's tags and main."""
@@ -555,11 +557,13 @@ class World:
             "before": before,
             "after": after,
             "repository": self._repository(),
-            "head_commit": {"id": after, "message": self.origin_git("log", "-1", "--format=%B", after)},
+            "head_commit": {
+                "id": after,
+                "message": self.origin_git("log", "-1", "--format=%B", after),
+            },
         }
-        return Event(
-            "push", payload, after, branch, tuple(p for p in changed if p), payload["head_commit"]["message"]
-        )
+        message = payload["head_commit"]["message"]
+        return Event("push", payload, after, branch, tuple(p for p in changed if p), message)
 
     def pull_request_event(
         self, number: int, head: str, *, fork: bool = False, action: str = "synchronize"
@@ -575,7 +579,11 @@ class World:
             "number": number,
             "pull_request": {
                 "number": number,
-                "head": {"ref": head, "sha": head_sha, "repo": {"full_name": FORK if fork else REPOSITORY}},
+                "head": {
+                    "ref": head,
+                    "sha": head_sha,
+                    "repo": {"full_name": FORK if fork else REPOSITORY},
+                },
                 "base": {"ref": "main", "sha": base_sha, "repo": {"full_name": REPOSITORY}},
             },
             "repository": self._repository(),
@@ -586,11 +594,20 @@ class World:
 
     def schedule_event(self, cron: str = "23 5 * * 1") -> Event:
         """A scheduled run: on the default branch's tip."""
-        return Event("schedule", {"schedule": cron, "repository": self._repository()}, self.origin_rev(), "main")
+        return Event(
+            "schedule",
+            {"schedule": cron, "repository": self._repository()},
+            self.origin_rev(),
+            "main",
+        )
 
     def dispatch_event(self, branch: str = "main", **inputs: str) -> Event:
         """A manual dispatch on ``branch`` with these inputs."""
-        payload = {"ref": f"refs/heads/{branch}", "inputs": inputs, "repository": self._repository()}
+        payload = {
+            "ref": f"refs/heads/{branch}",
+            "inputs": inputs,
+            "repository": self._repository(),
+        }
         return Event("workflow_dispatch", payload, self.origin_rev(branch), branch)
 
     # --- what GitHub would hand a run -----------------------------------------------------------
@@ -607,7 +624,10 @@ class World:
         return values
 
     def variables(self) -> dict[str, str]:
-        return {"AWS_ENDPOINT_URL_S3": self.s3.endpoint, "MLPAGES_SITE_URL": f"https://{REPOSITORY.split('/')[0]}.github.io/widgets"}
+        return {
+            "AWS_ENDPOINT_URL_S3": self.s3.endpoint,
+            "MLPAGES_SITE_URL": "https://acme.github.io/widgets",
+        }
 
     def stage(self, event: Event) -> Path:
         """The clone act runs in, at the event's commit on the event's branch."""
@@ -629,7 +649,9 @@ class World:
         return [
             str(path.relative_to(clone))
             for path in sorted((clone / ".github" / "workflows").glob("*.y*ml"))
-            if starts(load_workflow(path), event.name, event.payload, event.changed, event.head_message)
+            if starts(
+                load_workflow(path), event.name, event.payload, event.changed, event.head_message
+            )
         ]
 
 
@@ -652,8 +674,12 @@ def start_world(root: Path) -> Iterator[World]:
         git(root, "init", "-q", "--bare", str(origin))
         # actions/checkout fetches a commit by its sha.
         git(origin, "config", "uploadpack.allowAnySHA1InWant", "true")
-        server = stack.enter_context(git_http_server(root / "git", WRITE_TOKEN, read_only=(FORK_TOKEN,)))
-        api = stack.enter_context(fake_github({WRITE_TOKEN: BOT, FORK_TOKEN: BOT}, frozenset({FORK_TOKEN})))
+        server = stack.enter_context(
+            git_http_server(root / "git", WRITE_TOKEN, read_only=(FORK_TOKEN,))
+        )
+        api = stack.enter_context(
+            fake_github({WRITE_TOKEN: BOT, FORK_TOKEN: BOT}, frozenset({FORK_TOKEN}))
+        )
         world = World(
             root=root,
             s3=s3,
@@ -670,4 +696,6 @@ def start_world(root: Path) -> Iterator[World]:
         world.dev.mkdir()
         git(world.dev, "init", "-q")
         git(world.dev, "remote", "add", "origin", f"{world.server_url}/{REPOSITORY}")
+        # The developer's own credential: the git server wants a token for every request.
+        git(world.dev, "config", "http.extraheader", _auth(WRITE_TOKEN))
         yield world

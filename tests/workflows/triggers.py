@@ -65,7 +65,9 @@ def _paths_allowed(filters: Mapping[str, Any], changed: Iterable[str]) -> bool:
     if "paths" in filters and not any(matches(filters["paths"], p) for p in changed):
         return False
     # Ignored only when every changed file is ignored.
-    return not ("paths-ignore" in filters and all(matches(filters["paths-ignore"], p) for p in changed))
+    return not (
+        "paths-ignore" in filters and all(matches(filters["paths-ignore"], p) for p in changed)
+    )
 
 
 def starts(
