@@ -126,6 +126,7 @@ def test_every_workflow_passes_acts_strict_validation(tmp_path: Path):
 PROBE = """\
 name: probe
 on: push
+permissions: {}
 jobs:
   cache:
     runs-on: ubuntu-latest
@@ -135,6 +136,25 @@ jobs:
         with:
           path: ~/.cache/pip
           key: pip-${{ runner.os }}
+  persisted:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1
+        with:
+          persist-credentials: true
+      - run: test "$(git rev-list --count HEAD)" = 1 && git push -q origin HEAD:refs/heads/persisted
+  not-persisted:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1
+        with:
+          persist-credentials: false
+          fetch-depth: 0
+      - env:
+          GIT_TERMINAL_PROMPT: "0"
+        run: |
+          test -z "$(git config --get-regexp extraheader)"
+          ! git push -q origin HEAD:refs/heads/refused
   echo:
     runs-on: ubuntu-latest
     steps:
@@ -144,16 +164,31 @@ jobs:
 """
 
 
-@pytest.mark.slow
-def test_an_expression_act_cannot_evaluate_fails_the_run(tmp_path: Path):
-    """act logs the error, runs the step with the expression as '' and calls it a success.
-    (The other job runs the actions/cache stand-in, which no workflow of ours uses yet.)"""
-    with start_world(tmp_path) as world:
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory):
+    """One act run of PROBE, and the origin's branches afterwards."""
+    with start_world(tmp_path_factory.mktemp("probe")) as world:
         world.commit("a probe workflow", {".github/workflows/probe.yml": PROBE})
         world.push("main")
         run = run_workflow(world, ".github/workflows/probe.yml", world.push_event(NO_COMMIT))
-    assert run.returncode == 0 and run.results() == {"cache": "success", "echo": "success"}
+        yield run, set(world.origin_git("branch", "--format=%(refname:short)").split())
+
+
+@pytest.mark.slow
+def test_the_stand_ins_do_their_documented_effect(probe):
+    run, branches = probe
+    expected = {"cache": "success", "persisted": "success", "not-persisted": "success"}
+    assert {k: v for k, v in run.results().items() if k in expected} == expected, run.report()
     assert run.jobs["cache"].outputs["cache"]["cache-hit"] == "false"
-    assert [e for e in run.errors if e[0] == "cache"] == []
+    # A persisted token lets a later `git push` through; without it the origin refuses.
+    assert branches == {"main", "persisted"}
+
+
+@pytest.mark.slow
+def test_an_expression_act_cannot_evaluate_fails_the_run(probe):
+    """act logs the error, runs the step with the expression as '' and calls it a success."""
+    run, _ = probe
+    assert run.returncode == 0 and run.results()["echo"] == "success"
+    assert {job for job, _ in run.errors} == {"echo"}
     with pytest.raises(AssertionError, match="Unable to interpolate expression"):
-        assert_jobs(run, {"cache": "success", "echo": "success"})
+        assert_jobs(run, run.results())
