@@ -50,9 +50,10 @@ site: $(STAMP)
 ct-train ct-register ct-push ct-pr ct-promote ct-rollback ct-site: $(STAMP)
 	scripts/ct.sh $(@:ct-%=%)
 
-## The train.yml and pr.yml sequences against a temporary clone with a local bare origin.
+## The train.yml and pr.yml sequences against a temporary clone with a local bare origin, then
+## the workflow files themselves under nektos/act (tests/workflows/).
 ci-local: $(STAMP)
-	$(BIN)/python -m pytest -q tests/test_ci_local.py tests/test_workflows.py
+	$(BIN)/python -m pytest -q -n 2 tests/test_ci_local.py tests/test_workflows.py tests/workflows
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_history.py

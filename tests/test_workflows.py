@@ -479,3 +479,72 @@ def test_secret_and_environment_names_are_documented():
         text = (ROOT / "docs" / doc).read_text()
         for name in sorted(READ_SECRETS | WRITE_SECRETS | {READ_ENVIRONMENT, WRITE_ENVIRONMENT}):
             assert f"`{name}`" in text, f"docs/{doc} does not name {name}"
+
+
+# --- job outputs: every one read, every reference to a job or step that exists ------------------
+
+OUTPUT_RE = re.compile(r"\b(needs|steps|jobs)\s*\.\s*([\w-]+)\s*\.\s*outputs\s*\.\s*([\w-]+)")
+
+
+def _needs_of(job: dict[str, Any]) -> set[str]:
+    needs = job.get("needs") or []
+    return {needs} if isinstance(needs, str) else set(needs)
+
+
+def output_problems(workflows: dict[str, dict[str, Any]]) -> list[str]:
+    """Job outputs nobody reads, and output references to a job not in `needs`, an output a
+    job does not declare or a step id that does not exist (all evaluate to '' silently)."""
+    problems = []
+    for name, workflow in workflows.items():
+        all_jobs = workflow["jobs"]
+        read = set()
+        for _, text in strings(workflow["on"] or {}):  # workflow_call outputs: jobs.<id>
+            read |= {(ref, out) for kind, ref, out in OUTPUT_RE.findall(text) if kind == "jobs"}
+        for job_id, job in all_jobs.items():
+            where = f"{name}/{job_id}"
+            step_ids = {step.get("id") for step in steps(job)}
+            for path, text in strings(job):
+                for kind, ref, output in OUTPUT_RE.findall(text):
+                    if kind == "needs":
+                        declared = (all_jobs.get(ref) or {}).get("outputs") or {}
+                        if ref not in _needs_of(job):
+                            problems.append(f"{where}: {path} reads needs.{ref}, not in needs")
+                        elif output not in declared:
+                            problems.append(f"{where}: {path} reads {ref}'s undeclared {output}")
+                        read.add((ref, output))
+                    elif kind == "steps" and ref not in step_ids:
+                        problems.append(f"{where}: {path} reads steps.{ref}: no such step id")
+        for job_id, job in all_jobs.items():
+            for output in job.get("outputs") or {}:
+                if (job_id, output) not in read:
+                    problems.append(f"{name}/{job_id}: output {output} is read by no job")
+    return problems
+
+
+def test_job_outputs_are_wired():
+    assert output_problems(all_workflows()) == []
+
+
+OUTPUT_VIOLATIONS = [
+    (
+        "an output name misspelt where it is read",
+        _set(("pr", "jobs", "comment", "steps", 0, "env", "BODY"), "${{ needs.diff.outputs.md }}"),
+        "undeclared md",
+    ),
+    (
+        "a step id misspelt",
+        _set(("pr", "jobs", "diff", "outputs", "markdown"), "${{ steps.dif.outputs.markdown }}"),
+        "no such step id",
+    ),
+    ("an output nobody reads", _set(("pr", "jobs", "diff", "outputs", "extra"), "x"), "read by no"),
+    ("needs missing", _set(("pr", "jobs", "comment", "needs"), []), "not in needs"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "mutate", "expected"), OUTPUT_VIOLATIONS, ids=[v[0] for v in OUTPUT_VIOLATIONS]
+)
+def test_output_rules_catch_each_violation(case, mutate, expected):
+    workflows = copy.deepcopy(all_workflows())
+    mutate(workflows)
+    assert any(expected in problem for problem in output_problems(workflows)), case

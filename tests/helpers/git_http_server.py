@@ -2,8 +2,9 @@
 
 Requests without ``Authorization: basic base64(x-access-token:<token>)`` get 401; the others
 are served by the real ``git http-backend`` over the bare repositories under ``root`` (pushes
-included). Every Authorization header received is recorded, so a test can see which requests
-carried the token.
+included). A ``read_only`` token may fetch but gets 403 on a push, as a fork pull request's
+``GITHUB_TOKEN`` does. Every Authorization header received is recorded, so a test can see which
+requests carried the token.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import base64
 import os
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,6 +28,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     root: Path
     expected: str
+    read_only: frozenset[str]
     seen: list[str]
 
 
@@ -52,17 +54,27 @@ class _GitHandler(BaseHTTPRequestHandler):
             return b"".join(chunks)
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
+    def _refuse(self, status: int) -> None:
+        self.send_response(status)
+        if status == 401:
+            self.send_header("WWW-Authenticate", 'Basic realm="git"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def _serve(self) -> None:
         auth = self.headers.get("Authorization", "")
         self.server.seen.append(auth)
         body = self._body()
-        if auth.lower() != self.server.expected.lower():
-            self.send_response(401)
-            self.send_header("WWW-Authenticate", 'Basic realm="git"')
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
         path, _, query = self.path.partition("?")
+        if auth.lower() in self.server.read_only and "git-receive-pack" in self.path:
+            self._refuse(403)
+            return
+        if (
+            auth.lower() != self.server.expected.lower()
+            and auth.lower() not in self.server.read_only
+        ):
+            self._refuse(401)
+            return
         env = {
             "PATH": os.environ["PATH"],
             "GIT_CONFIG_NOSYSTEM": "1",
@@ -99,10 +111,11 @@ class _GitHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def git_http_server(root: Path, token: str) -> Iterator[_Server]:
+def git_http_server(root: Path, token: str, read_only: Iterable[str] = ()) -> Iterator[_Server]:
     """Serve the bare repositories under ``root`` at ``http://127.0.0.1:<port>/<name>``."""
     server = _Server(("127.0.0.1", 0), _GitHandler)
     server.root, server.expected, server.seen = root, basic_auth(token), []
+    server.read_only = frozenset(basic_auth(t).lower() for t in read_only)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
