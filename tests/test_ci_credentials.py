@@ -9,35 +9,15 @@ and evaluates the policies; then real `dvc push` / `dvc pull` runs show what eac
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
+from helpers.ci_project import BUCKET, PREFIX, documented_policies
 from helpers.dvc import dvc
 from helpers.git import git
 from helpers.s3server import ALLOW_S3, start_s3_server
 
 ROOT = Path(__file__).resolve().parents[1]
-BUCKET, PREFIX = "mlpages-dvc", "store"  # the names the documented policies use
-
-
-def documented_policies() -> dict[str, dict]:
-    """The read-only and the write policy: the JSON blocks of docs/remote.md."""
-    text = (ROOT / "docs" / "remote.md").read_text()
-    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", text, flags=re.DOTALL)]
-    assert len(blocks) == 2, "docs/remote.md should show exactly two policies"
-
-    def actions(policy: dict) -> set[str]:
-        found = set()
-        for statement in policy["Statement"]:
-            listed = statement["Action"]
-            found |= {listed} if isinstance(listed, str) else set(listed)
-        return found
-
-    read, write = sorted(blocks, key=lambda p: "s3:PutObject" in actions(p))
-    assert "s3:PutObject" not in actions(read) and "s3:PutObject" in actions(write)
-    assert not any("*" in a or "Delete" in a for p in blocks for a in actions(p))
-    return {"read": read, "write": write}
 
 
 @pytest.fixture

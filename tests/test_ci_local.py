@@ -20,9 +20,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
+from helpers.ci_project import DVC_YAML, PARAMS, TRAIN_PY, raw_data
 from helpers.git import IDENTITY, git
 
 from mlpages.compare.markdown import MARKER
@@ -32,97 +32,6 @@ CT = ROOT / "scripts" / "ct.sh"
 BIN = Path(sys.executable).parent
 
 pytestmark = pytest.mark.slow
-
-TRAIN_PY = """\
-import json
-from pathlib import Path
-
-import joblib
-import pandas as pd
-import yaml
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-
-params = yaml.safe_load(Path("params.yaml").read_text())["train"]
-batches = sorted(Path("data/batches").glob("*.csv"))
-frame = pd.concat([pd.read_csv(p) for p in [Path("data/raw.csv"), *batches]], ignore_index=True)
-cut = int(len(frame) * 0.7)
-train, test = frame.iloc[:cut], frame.iloc[cut:]
-model = LogisticRegression(C=params["C"]).fit(train[params["features"]], train["default"])
-Path("models").mkdir(exist_ok=True)
-joblib.dump(model, "models/model.pkl")
-test.to_csv("data/test.csv", index=False)
-auc = roc_auc_score(test["default"], model.predict_proba(test[params["features"]])[:, 1])
-Path("reports").mkdir(exist_ok=True)
-Path("reports/metrics.json").write_text(json.dumps({"roc_auc": round(auc, 6), "rows": len(train)}))
-"""
-
-DVC_YAML = """\
-stages:
-  train:
-    cmd: python train.py
-    deps: [train.py, data/raw.csv, data/batches]
-    params: [train]
-    outs: [models/model.pkl, data/test.csv]
-    metrics:
-      - reports/metrics.json:
-          cache: false
-  gate:
-    cmd: mlpages gate
-    deps: [models/model.pkl, data/test.csv]
-    params: [gate]
-    outs:
-      - reports/gate.json:
-          cache: false
-  monitor:
-    cmd: mlpages monitor --trigger-out reports/trigger.json
-    deps: [data/batches]
-    params: [monitor]
-    outs:
-      - reports/monitoring.json:
-          cache: false
-          persist: true
-      - reports/trigger.json:
-          cache: false
-artifacts:
-  model:
-    path: models/model.pkl
-    type: model
-"""
-
-PARAMS = """\
-train:
-  features: {features}
-  C: 1.0
-gate:
-  model: models/model.pkl
-  test_data: data/test.csv
-  label: default
-  floors: {{roc_auc: 0.55}}
-  margins: {{roc_auc: 0.02}}
-  artifact: model
-  canned_requests: 3
-monitor:
-  production: true
-  model: models/model.pkl
-  reference: data/raw.csv
-  data_dir: data/batches
-  label: default
-  min_metric: 0.55
-  max_drop: 0.5
-  drift: {{share: 0.6}}
-"""
-
-
-def raw_data(rows: int = 500, seed: int = 7, shift: float = 0.0) -> str:
-    rng = np.random.default_rng(seed)
-    x1, x2, noise = rng.normal(size=(3, rows))
-    x1, x2 = x1 + shift, x2 - shift
-    default = (rng.random(rows) < 1 / (1 + np.exp(-(2.0 * x1 - 1.5 * x2)))).astype(int)
-    lines = ["x1,x2,noise,default"]
-    rows_ = zip(x1, x2, noise, default, strict=True)
-    lines += [f"{a:.5f},{b:.5f},{c:.5f},{d}" for a, b, c, d in rows_]
-    return "\n".join(lines) + "\n"
 
 
 class World:

@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import GIT_ENV, git
 from fake_github import FakeGitHub, fake_github
-from git_http_server import git_http_server, server_url
-from s3server import ALLOW_S3, S3Server, start_s3_server
-from test_ci_credentials import BUCKET, documented_policies
+from helpers.ci_project import BUCKET, documented_policies
+from helpers.git import IDENTITY, git
+from helpers.git_http_server import git_http_server, server_url
+from helpers.s3server import ALLOW_S3, S3Server, start_s3_server
 from triggers import starts
 
 HERE = Path(__file__).resolve().parent
@@ -687,7 +687,7 @@ def start_world(root: Path) -> Iterator[World]:
             api=api,
             env={
                 **os.environ,
-                **GIT_ENV,
+                **IDENTITY,
                 "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ['PATH']}",
                 "DVC_NO_ANALYTICS": "1",
                 "DVC_SITE_CACHE_DIR": str(root / "dvc-site-cache"),

@@ -32,9 +32,9 @@ from harness import (
     run_workflow,
     start_world,
 )
-from test_ci_local import DVC_YAML, PARAMS, TRAIN_PY, raw_data
+from helpers.ci_project import DVC_YAML, PARAMS, TRAIN_PY, raw_data
 
-from mlpages.diff_markdown import MARKER
+from mlpages.compare.markdown import MARKER
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN, PAGES, PR, CI = (f".github/workflows/{name}.yml" for name in ("train", "pages", "pr", "ci"))
