@@ -16,6 +16,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
+from mlpages.compare.stages import StageChange, compare_stages
+from mlpages.compare.values import is_number
 from mlpages.config import Config
 from mlpages.models import Commit, Ref, Snapshot, Value
 from mlpages.site.urls import commit_path
@@ -179,14 +181,12 @@ class SiteData:
     def commit_url(self, sha: str) -> str:
         return commit_path(sha)
 
-    def stage_changes(self, base_sha: str, head_sha: str) -> tuple[Any, ...]:
-        """``compare.compare_stages`` of two commits, memoised (commit pages and lineage share it).
+    def stage_changes(self, base_sha: str, head_sha: str) -> tuple[StageChange, ...]:
+        """``compare.stages.compare_stages`` of two commits, memoised (commit pages and lineage share it).
 
         Only stages whose lock entry differs are handed to the comparison: on a large pipeline
         most stages are equal objects, and equal stages can never be reported as changed.
         """
-        from mlpages.compare.diff import compare_stages
-
         memo = self.extra.setdefault("stage_changes", {})
         key = (base_sha, head_sha)
         if key not in memo:
@@ -247,10 +247,6 @@ def fingerprint(*parts: Any) -> str:
 
 
 # --- values -------------------------------------------------------------------------------------
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def format_value(value: Value) -> str:

@@ -10,13 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mlpages.compare.diff import (
-    CODE_SUFFIXES,
-    compare_snapshots,
-    data_inputs,
-    gate_summary,
-    metric_direction,
-)
+from mlpages.compare.data import CODE_SUFFIXES, data_inputs
+from mlpages.compare.diff import compare_snapshots, gate_summary, metric_direction
 from mlpages.models import Snapshot, Value
 from mlpages.site.charts.mlops import spans_from_timeline, stage_timeline_figure, version_markers
 from mlpages.site.page_core import (

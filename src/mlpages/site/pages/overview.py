@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mlpages.compare.diff import metric_direction
+from mlpages.compare.values import is_number
 from mlpages.site.pages.commit import commit_pages, metrics_rows
 from mlpages.site.pages.compare import compare_pages
 from mlpages.site.page_core import Asset, Page, SiteData
@@ -29,8 +30,7 @@ def key_metrics(site: SiteData) -> list[str]:
         for file, values in snap.metrics.items():
             for key, value in values.items():
                 name = f"{file}:{key}"
-                numeric = isinstance(value, int | float) and not isinstance(value, bool)
-                if numeric and name not in names:
+                if is_number(value) and name not in names:
                     names.append(name)
         if names:
             break
