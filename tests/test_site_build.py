@@ -15,7 +15,9 @@ from helpers.git import RepoBuilder
 from helpers.site_repo import build_history, commit_files
 
 from mlpages.errors import SiteError
-from mlpages.site.build import MANIFEST, build_site, plotly_asset
+from mlpages.site.build import build_site
+from mlpages.site.render import plotly_asset
+from mlpages.site.write import MANIFEST
 
 
 def _html_files(site: Path) -> list[Path]:
@@ -165,8 +167,6 @@ def test_two_builds_are_byte_identical(shared, tmp_path, monkeypatch):
 
 
 def test_interrupted_write_keeps_the_previous_site(built, monkeypatch):
-    import mlpages.site.build as build_module
-
     repo, _, site, _ = built
     index_before = (site / "index.html").read_bytes()
     repo.commit("run 6", commit_files(6))
@@ -179,7 +179,7 @@ def test_interrupted_write_keeps_the_previous_site(built, monkeypatch):
             raise OSError("disk full")
         return real_write(self, data)
 
-    monkeypatch.setattr(build_module.Path, "write_bytes", failing_write)
+    monkeypatch.setattr(Path, "write_bytes", failing_write)
     with pytest.raises(SiteError, match="disk full"):  # an OSError becomes one line
         build_site(repo.path, site)
     monkeypatch.undo()

@@ -13,7 +13,7 @@ from bs4 import BeautifulSoup
 from helpers.cli import mlpages
 from helpers.site_repo import build_history, commit_files
 
-from mlpages.site.build import MANIFEST
+from mlpages.site.write import MANIFEST
 
 HUGE = 10**400  # JSON and YAML integers are arbitrary precision; float() of this overflows
 

@@ -126,9 +126,11 @@ def test_runs_table_pins_a_baseline(site, watch):
 def test_runs_table_is_virtualised_at_a_thousand_rows(tmp_path, watch):
     from mlpages.config import Config
     from mlpages.models import Commit, Person, Snapshot
-    from mlpages.site.build import BuildReport, _static_files, render_site, write_site
+    from mlpages.site.build import NAV
     from mlpages.site.page_core import SiteData
-    from mlpages.site.pages.runs import runs_page
+    from mlpages.site.pages import runs
+    from mlpages.site.render import render_site, static_files
+    from mlpages.site.write import write_site
 
     class History:
         root, refs, default_branch, shallow, problems = tmp_path, (), "main", False, ()
@@ -149,8 +151,8 @@ def test_runs_table_is_virtualised_at_a_thousand_rows(tmp_path, watch):
         for i, sha in enumerate(shas)
     }
     site = SiteData(history=history, config=Config(), title="big")
-    files, manifest, _ = render_site(site, [runs_page(site)], {})
-    write_site(tmp_path / "site", files, _static_files(), manifest, BuildReport(tmp_path))
+    files, manifest, _ = render_site(site, list(runs.pages(site)), {}, NAV)
+    write_site(tmp_path / "site", files, static_files(), manifest)
     watch.open(tmp_path / "site" / "runs.html")
     watch.page.wait_for_selector("body[data-runs-ready]")
     rows_in_dom = watch.page.locator("#runs-table tbody tr").count()

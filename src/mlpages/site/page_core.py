@@ -1,8 +1,8 @@
 """The shared vocabulary of the site: the data every page builder reads and the pages it returns.
 
-A page builder is a function ``pages(site: SiteData) -> Iterable[Page]``. ``build.py`` calls the
-builders of every module in ``PAGE_MODULES`` (see there), renders each page's template with its
-context and writes the files. Builders are pure: they read ``SiteData`` and never touch the disk.
+A page family is a module of ``site/pages/`` with ``pages(site: SiteData) -> Iterable[Page |
+Asset]``; ``build.PAGE_FAMILIES`` lists them. The build renders each page's template with its
+context and writes the files. Families are pure: they read ``SiteData`` and never touch the disk.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from mlpages.compare.stages import StageChange, compare_stages
 from mlpages.compare.values import is_number
 from mlpages.config import Config
 from mlpages.models import Commit, Ref, Snapshot, Value
+from mlpages.registry.state import Registry
 from mlpages.site.urls import commit_path
 from mlpages.text import general_number
 
@@ -76,13 +77,18 @@ class Asset:
     data: bytes | Callable[[], bytes | None]
 
 
+# What the writer gets per site path: the file's bytes, None for "reuse the previous build's
+# page", or an Asset's loader (read only when written).
+FileData = bytes | Callable[[], bytes | None] | None
+
+
 @dataclass(frozen=True)
 class SiteData:
     """Everything gathered before rendering: history, registry, configuration, site options."""
 
     history: HistoryLike
     config: Config
-    registry: Any = None  # mlpages.registry.gitio.Registry when the registry module is available
+    registry: Registry | None = None  # None: a site built from history alone (tests)
     title: str = "mlpages"
     base_url: str = ""
     generated: int = 0  # epoch seconds (SOURCE_DATE_EPOCH or the newest commit)

@@ -216,13 +216,13 @@ def commit_key(site: SiteData, sha: str, images: list[tuple[str, str, str]]) -> 
     )
 
 
-def commit_pages(site: SiteData) -> Iterator[Page | Asset]:
+def pages(site: SiteData) -> Iterator[Page | Asset]:
     """A page per commit, plus the image files its plots show."""
     for sha in site.history.order:
         snap = site.snapshot(sha)
         images = _images(site, snap) if snap else []
         for _, image_sha, ext in images:
-            if ext != ".svg":  # the same path from many commits is one file (see collect_pages)
+            if ext != ".svg":  # the same path from many commits is one file (build.collect_pages)
                 yield Asset(image_path(image_sha, ext), partial(site.history.read_image, image_sha))
         commit = site.commit(sha)
         yield Page(

@@ -151,7 +151,7 @@ def plot_assets(site: SiteData) -> tuple[dict[str, str], list[Asset]]:
     return index, list(assets.values())
 
 
-def compare_pages(site: SiteData) -> Iterator[Page | Asset]:
+def pages(site: SiteData) -> Iterator[Page | Asset]:
     """``compare.html`` (the picker and the list of branches) and one page per branch."""
     branches = branch_comparisons(site)
     index, assets = plot_assets(site)

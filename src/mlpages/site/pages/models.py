@@ -1,6 +1,6 @@
 """The models page and one page per model version (registry artifacts, stages, provenance).
 
-Plug-in for ``build.py``: ``pages(site)`` yields ``models.html`` and
+``pages(site)`` yields ``models.html`` and
 ``models/<artifact-slug>/<version-slug>.html``. Without registry tags the models page says so
 plainly and lists the model artifacts ``dvc.yaml`` declares (nothing is made up).
 """

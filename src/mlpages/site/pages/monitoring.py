@@ -1,6 +1,6 @@
 """The monitoring page and the data-validation page, from the CT reports along the default branch.
 
-Plug-in for ``build.py``: ``pages(site)`` yields ``monitoring.html`` and ``validation.html``.
+``pages(site)`` yields ``monitoring.html`` and ``validation.html``.
 Reports are untrusted JSON (formats in docs/internals.md): every field is type-checked and a
 malformed entry is skipped, never fatal. Without reports the pages say plainly that none exist.
 """

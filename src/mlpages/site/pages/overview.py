@@ -1,5 +1,4 @@
-"""The site model: the overview page, and the list of every core page (runs, commits, compare,
-lineage). Page families of other modules plug in through ``build.PAGE_MODULES``."""
+"""The overview page: production model, latest run, key metrics and their trends, open problems."""
 
 from __future__ import annotations
 
@@ -8,11 +7,8 @@ from typing import Any
 
 from mlpages.compare.diff import metric_direction
 from mlpages.compare.values import is_number
-from mlpages.site.pages.commit import commit_pages, metrics_rows
-from mlpages.site.pages.compare import compare_pages
-from mlpages.site.page_core import Asset, Page, SiteData
-from mlpages.site.pages.lineage import lineage_page
-from mlpages.site.pages.runs import runs_page
+from mlpages.site.page_core import Page, SiteData
+from mlpages.site.pages.commit import metrics_rows
 
 KEY_METRICS = 6
 MAX_PROBLEM_COMMITS = 15
@@ -183,12 +179,8 @@ def overview_context(site: SiteData) -> dict[str, Any]:
     }
 
 
-def pages(site: SiteData) -> Iterator[Page | Asset]:
-    """Every core page of the site."""
+def pages(site: SiteData) -> Iterator[Page]:
+    """``index.html``."""
     yield Page(
         "index.html", "index.html", lambda: overview_context(site), title="Overview", nav="overview"
     )
-    yield runs_page(site)
-    yield from commit_pages(site)
-    yield from compare_pages(site)
-    yield lineage_page(site)
