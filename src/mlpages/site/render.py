@@ -10,16 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from mlpages import __version__, text
-from mlpages.site.page_core import (
-    Asset,
-    FileData,
-    Page,
-    SiteData,
-    fingerprint,
-    format_delta,
-    format_value,
-    json_for_script,
-)
+from mlpages.site.page_core import Asset, FileData, Page, SiteData, fingerprint
+from mlpages.site.values import format_delta, format_value, json_for_script
 from mlpages.site.urls import commit_path, relative_url
 
 TEMPLATES = Path(__file__).parent / "templates"

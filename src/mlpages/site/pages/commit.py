@@ -10,9 +10,10 @@ from typing import Any
 
 from mlpages.compare.diff import compare_metrics, compare_params
 from mlpages.models import SNAPSHOT_SCHEMA_VERSION, Snapshot
-from mlpages.site.page_core import Asset, Page, SiteData, fingerprint, format_value
+from mlpages.site.page_core import Asset, Page, SiteData, fingerprint
 from mlpages.site.dag import anchor_id, layout_dag
 from mlpages.site.urls import commit_path
+from mlpages.site.values import format_value
 
 DAG_LIMIT = 30  # stages drawn in full on a commit page; larger pipelines are condensed
 FIGURE_ROWS = 1000  # rows per series on a commit page: keeps the page small

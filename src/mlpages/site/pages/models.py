@@ -14,17 +14,9 @@ from mlpages.compare.data import CODE_SUFFIXES, data_inputs
 from mlpages.compare.diff import compare_snapshots, gate_summary, metric_direction
 from mlpages.models import Snapshot, Value
 from mlpages.site.charts.mlops import spans_from_timeline, stage_timeline_figure, version_markers
-from mlpages.site.page_core import (
-    Page,
-    SiteData,
-    delta_of,
-    fingerprint,
-    flat_values,
-    format_delta,
-    format_value,
-    judge,
-)
+from mlpages.site.page_core import Page, SiteData, fingerprint
 from mlpages.site.urls import slug
+from mlpages.site.values import delta_of, flat_values, format_delta, format_value, judge
 
 MAX_METRIC_ROWS = 200
 SHOWN_METRIC_ROWS = 12  # the rest of the side-by-side table is folded

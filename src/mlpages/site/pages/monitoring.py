@@ -19,7 +19,8 @@ from mlpages.site.charts.monitoring import (
     prediction_distribution_figure,
     validation_figure,
 )
-from mlpages.site.page_core import Page, SiteData, fingerprint, format_value
+from mlpages.site.page_core import Page, SiteData, fingerprint
+from mlpages.site.values import format_value
 
 MAX_ANOMALIES = 50
 
