@@ -16,13 +16,13 @@ from mlpages.compare.diff import (
     compare_params,
     compare_snapshots,
     detect_renames,
-    gate_summary,
     metric_direction,
 )
 from mlpages.compare.stages import compare_stage, compare_stages
 from mlpages.compare.values import same_value
 from mlpages.config import Config
 from mlpages.models import HashInfo, Problem, Stage, decode_value
+from mlpages.reports import gate_summary
 
 NAN, INF = float("nan"), float("inf")
 

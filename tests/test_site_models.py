@@ -205,7 +205,7 @@ def test_first_version_replaced_nothing(built) -> None:
     never_promoted = page_models.version_context(site, artifact, artifact.version("v1.2.0"))
     assert never_promoted["replaced"]["version"] == "v1.1.0"
     assert never_promoted["replaced"]["how"] == "the previously registered version"
-    assert never_promoted["gate"]["summary"].verdict == "rejected"
+    assert never_promoted["gate"].summary.verdict == "rejected"
 
 
 def test_repository_text_is_shown_literally(built) -> None:

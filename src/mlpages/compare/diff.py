@@ -1,7 +1,8 @@
 """Differences between two snapshots: metrics, params, pipeline stages, data and the gate verdict.
 
 Pure functions from two :class:`~mlpages.models.Snapshot` objects to a frozen :class:`SnapshotDiff`
-(stages: :mod:`mlpages.compare.stages`, data inputs: :mod:`mlpages.compare.data`). The site's
+(stages: :mod:`mlpages.compare.stages`, data inputs: :mod:`mlpages.compare.data`, the gate
+verdict: :mod:`mlpages.reports`). The site's
 compare pages and the pull-request markdown (:mod:`mlpages.compare.markdown`) both use this
 module, so a number shown on a PR and on the site can never disagree.
 """
@@ -18,6 +19,7 @@ from mlpages.compare.stages import StageChange, compare_stages
 from mlpages.compare.values import is_number, same_value
 from mlpages.config import Config
 from mlpages.models import Snapshot, Value, encode_value
+from mlpages.reports import GateSummary, gate_summary
 
 # Problem kinds meaning "the file is absent": its metrics really are new or gone at the other side.
 # Every other kind (yaml-error, json-error, binary, too-large, not-in-cache, missing-blob…) means
@@ -77,17 +79,6 @@ class ParamRename:
     old_key: str
     new_key: str
     value: Value
-
-
-@dataclass(frozen=True)
-class GateSummary:
-    """The head side's gate report, reduced to what a reviewer needs."""
-
-    verdict: str  # blessed | rejected | unknown
-    rubber_stamp: bool
-    champion: str | None  # version or short sha of the champion
-    reasons: tuple[str, ...]
-    failed_rules: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -237,34 +228,6 @@ def detect_renames(changes: tuple[ParamChange, ...]) -> tuple[ParamRename, ...]:
             if len(same_old) == 1 and len(matches) == 1:
                 renames.append(ParamRename(path, gone.key, matches[0].key, gone.old))
     return tuple(renames)
-
-
-def gate_summary(report: Any) -> GateSummary | None:
-    """Read a gate report (untrusted JSON) into a summary; None when there is no report."""
-    if not isinstance(report, dict):
-        return None
-    verdict = report.get("verdict")
-    verdict = verdict if verdict in ("blessed", "rejected") else "unknown"
-    raw_reasons = report.get("reasons") if isinstance(report.get("reasons"), list) else []
-    reasons = tuple(str(r) for r in raw_reasons if isinstance(r, str | int | float))
-    rules = report.get("rules") if isinstance(report.get("rules"), list) else []
-    failed = tuple(
-        str(rule.get("reason") or rule.get("rule") or "rule failed")
-        for rule in rules
-        if isinstance(rule, dict) and rule.get("passed") is False
-    )
-    champion = report.get("champion")
-    label = None
-    if isinstance(champion, dict):
-        version, sha = champion.get("version"), champion.get("sha")
-        label = str(version) if version else (str(sha)[:7] if sha else None)
-    return GateSummary(
-        verdict=verdict,
-        rubber_stamp=bool(report.get("rubber_stamp")),
-        champion=label,
-        reasons=reasons,
-        failed_rules=failed,
-    )
 
 
 def compare_snapshots(base: Snapshot, head: Snapshot, config: Config | None = None) -> SnapshotDiff:

@@ -10,6 +10,7 @@ from typing import Any
 
 from mlpages.compare.diff import compare_metrics, compare_params
 from mlpages.models import SNAPSHOT_SCHEMA_VERSION, Snapshot
+from mlpages.reports import gate_view, validation_view
 from mlpages.site.page_core import Asset, Page, SiteData, fingerprint
 from mlpages.site.dag import anchor_id, layout_dag
 from mlpages.site.urls import commit_path
@@ -148,6 +149,7 @@ def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, str]])
     parent_sha = site.parent(sha)
     parent = site.snapshot(parent_sha)
     status, reasons = stage_status(site, parent, snap)
+    validation, gate = snap.reports.get("validation"), snap.reports.get("gate")
     stages = [
         {
             "stage": stage,
@@ -183,22 +185,16 @@ def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, str]])
             if (src := _image_src(site, image_sha, ext)) is not None
         ],
         "missing_plots": sorted(p for p, d in snap.plot_data.items() if d.kind == "missing"),
-        "validation": snap.reports.get("validation"),
-        "gate": snap.reports.get("gate"),
+        "reports_shown": validation is not None or gate is not None,
+        "validation": validation_view(validation),
+        "gate": gate_view(gate),
         # A report identical to the parent's was not produced at this commit (e.g. the pipeline
         # stopped at validation): say so rather than present it as this run's verdict.
         "gate_carried": bool(
-            parent is not None
-            and snap.reports.get("gate") is not None
-            and parent.reports.get("gate") == snap.reports.get("gate")
+            parent is not None and gate is not None and parent.reports.get("gate") == gate
         ),
-        "validation_failed": _status(snap.reports.get("validation")) == "fail",
         "versions": registered_versions(site, sha),
     }
-
-
-def _status(report: object) -> str | None:
-    return report.get("status") if isinstance(report, dict) else None
 
 
 def commit_key(site: SiteData, sha: str, images: list[tuple[str, str, str]]) -> str:

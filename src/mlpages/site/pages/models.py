@@ -11,8 +11,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from mlpages.compare.data import CODE_SUFFIXES, data_inputs
-from mlpages.compare.diff import compare_snapshots, gate_summary, metric_direction
+from mlpages.compare.diff import compare_snapshots, metric_direction
 from mlpages.models import Snapshot, Value
+from mlpages.reports import gate_view
 from mlpages.site.charts.mlops import spans_from_timeline, stage_timeline_figure, version_markers
 from mlpages.site.page_core import Page, SiteData, fingerprint
 from mlpages.site.urls import slug
@@ -94,36 +95,10 @@ def metric_table(
     return rows
 
 
-def _gate(snapshot: Snapshot | None) -> dict[str, Any] | None:
-    report = snapshot.reports.get("gate") if snapshot else None
-    summary = gate_summary(report)
-    if summary is None:
-        return None
-    rules = []
-    rules_raw = report.get("rules")
-    for rule in rules_raw if isinstance(rules_raw, list) else ():
-        if isinstance(rule, dict):
-            rules.append(
-                {
-                    "rule": str(rule.get("rule") or ""),
-                    "metric": str(rule.get("metric") or rule.get("slice") or ""),
-                    "candidate": format_value(_value(rule.get("candidate"))),
-                    "champion": format_value(_value(rule.get("champion"))),
-                    "threshold": format_value(_value(rule.get("threshold"))),
-                    "passed": rule.get("passed") is True,
-                    "reason": str(rule.get("reason") or ""),
-                }
-            )
-    return {"summary": summary, "rules": rules, "raw": report}
-
-
-def _value(raw: Any) -> Value:
-    return raw if isinstance(raw, int | float | str | bool) or raw is None else str(raw)
-
-
 def _version_row(site: SiteData, artifact: Any, version: Any) -> dict[str, Any]:
     commit = site.history.commits.get(version.sha)
-    gate = _gate(site.snapshot(version.sha))
+    snapshot = site.snapshot(version.sha)
+    gate = gate_view(snapshot.reports.get("gate")) if snapshot else None
     return {
         "version": version.version,
         "sha": version.sha,
@@ -132,7 +107,7 @@ def _version_row(site: SiteData, artifact: Any, version: Any) -> dict[str, Any]:
         "created_at": version.created_at,
         "stages": list(version.stages),
         "deregistered": version.deregistered,
-        "gate": gate["summary"].verdict if gate else None,
+        "gate": gate.summary.verdict if gate else None,
         "url": version_path(artifact.name, version.version),
         "rollbacks": sum(1 for e in artifact.events if e.version == version.version and e.rollback),
     }
@@ -367,7 +342,7 @@ def version_context(site: SiteData, artifact: Any, version: Any) -> dict[str, An
         "metric_files": sorted(snapshot.metrics) if snapshot else [],
         "metric_columns": [label for label, _ in metric_columns],
         "metric_rows": metric_table(site, metric_columns),
-        "gate": _gate(snapshot),
+        "gate": gate_view(snapshot.reports.get("gate")) if snapshot else None,
         "replaced": (
             {
                 "version": replaced[0].version,

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from mlpages.reports import as_float, as_int, as_list, as_numbers, as_str, gate_summary
 from mlpages.site.charts.monitoring import (
     BatchPoint,
     drift_heatmap,
@@ -25,64 +26,35 @@ from mlpages.site.values import format_value
 MAX_ANOMALIES = 50
 
 
-def _str(raw: Any, default: str = "") -> str:
-    return raw if isinstance(raw, str) else (default if raw is None else str(raw))
-
-
-def _float(raw: Any) -> float | None:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return None
-    try:
-        return float(raw)
-    except OverflowError:  # an integer beyond the float range
-        return None
-
-
-def _int(raw: Any) -> int | None:
-    return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
-
-
-def _list(raw: Any) -> list:
-    """A JSON array, else empty (reports are untrusted: a number here must not stop the build)."""
-    return raw if isinstance(raw, list) else []
-
-
-def _numbers(raw: Any) -> dict[str, float]:
-    if not isinstance(raw, dict):
-        return {}
-    pairs = ((str(k), _float(v)) for k, v in raw.items())
-    return {k: v for k, v in pairs if v is not None}
-
-
 def parse_batch(raw: Any) -> BatchPoint | None:
     """One entry of ``monitoring.json`` ``batches`` as a :class:`BatchPoint` (None if unusable)."""
     if not isinstance(raw, dict) or not isinstance(raw.get("batch"), str | int):
         return None
     hist = raw.get("prediction_hist")
     edges = raw.get("hist_edges")
-    hist_ok = isinstance(hist, list) and all(_int(h) is not None and h >= 0 for h in hist)
-    edges_ok = isinstance(edges, list) and all(_float(e) is not None for e in edges)
+    hist_ok = isinstance(hist, list) and all(as_int(h) is not None and h >= 0 for h in hist)
+    edges_ok = isinstance(edges, list) and all(as_float(e) is not None for e in edges)
     alerts = tuple(
-        (_str(a.get("kind"), "alert"), _str(a.get("detail")))
-        for a in _list(raw.get("alerts"))
+        (as_str(a.get("kind"), "alert"), as_str(a.get("detail")))
+        for a in as_list(raw.get("alerts"))
         if isinstance(a, dict)
     )
     drifted = raw.get("drifted_features")
     return BatchPoint(
-        batch=_str(raw["batch"]),
-        week=_int(raw.get("week")),
-        model_version=_str(raw["model_version"]) if raw.get("model_version") else None,
-        model_hash=_str(raw["model_hash"]) if raw.get("model_hash") else None,
-        rows=_int(raw.get("rows")),
-        prediction_mean=_float(raw.get("prediction_mean")),
+        batch=as_str(raw["batch"]),
+        week=as_int(raw.get("week")),
+        model_version=as_str(raw["model_version"]) if raw.get("model_version") else None,
+        model_hash=as_str(raw["model_hash"]) if raw.get("model_hash") else None,
+        rows=as_int(raw.get("rows")),
+        prediction_mean=as_float(raw.get("prediction_mean")),
         prediction_hist=tuple(hist) if hist_ok and edges_ok else (),
         hist_edges=tuple(float(e) for e in edges) if hist_ok and edges_ok else (),
-        drift=_numbers(raw.get("drift")),
-        drifted_features=tuple(_str(f) for f in drifted) if isinstance(drifted, list) else (),
-        prediction_drift=_float(raw.get("prediction_drift")),
+        drift=as_numbers(raw.get("drift")),
+        drifted_features=tuple(as_str(f) for f in drifted) if isinstance(drifted, list) else (),
+        prediction_drift=as_float(raw.get("prediction_drift")),
         labels=raw.get("labels") is True,
-        metrics=_numbers(raw.get("metrics")),
-        estimated=_numbers(raw.get("estimated")),
+        metrics=as_numbers(raw.get("metrics")),
+        estimated=as_numbers(raw.get("estimated")),
         alerts=alerts,
     )
 
@@ -93,8 +65,8 @@ def parse_monitoring(report: Any) -> tuple[str | None, float | None, list[BatchP
         return None, None, []
     threshold = report.get("threshold") if isinstance(report.get("threshold"), dict) else {}
     metric = threshold.get("metric") if isinstance(threshold.get("metric"), str) else None
-    batches = [b for b in map(parse_batch, _list(report.get("batches"))) if b is not None]
-    return metric, _float(threshold.get("min")), batches
+    batches = [b for b in map(parse_batch, as_list(report.get("batches"))) if b is not None]
+    return metric, as_float(threshold.get("min")), batches
 
 
 def _mainline_reports(site: SiteData, name: str) -> list[tuple[str, Any]]:
@@ -159,12 +131,11 @@ def next_retraining(site: SiteData) -> dict[str, str]:
 
 def _retraining(site: SiteData, sha: str, registered: dict[str, str]) -> dict[str, Any]:
     snap = site.snapshot(sha)
-    gate = snap.reports.get("gate") if snap else None
-    verdict = gate.get("verdict") if isinstance(gate, dict) else None
+    gate = gate_summary(snap.reports.get("gate")) if snap else None
     return {
         **_commit_info(site, sha),
         "version": registered.get(sha),
-        "gate": verdict if verdict in ("blessed", "rejected") else None,
+        "gate": gate.verdict if gate and gate.verdict != "unknown" else None,
     }
 
 
@@ -180,8 +151,8 @@ def triggers(site: SiteData) -> list[dict[str, Any]]:
         if not isinstance(report, dict):
             continue
         reasons = [
-            {"kind": _str(r.get("kind"), "?"), "detail": _str(r.get("detail"))}
-            for r in _list(report.get("reasons"))
+            {"kind": as_str(r.get("kind"), "?"), "detail": as_str(r.get("detail"))}
+            for r in as_list(report.get("reasons"))
             if isinstance(r, dict)
         ]
         retrain = report.get("retrain") is True
@@ -189,9 +160,9 @@ def triggers(site: SiteData) -> list[dict[str, Any]]:
         rows.append(
             {
                 **_commit_info(site, sha),
-                "batch": _str(report.get("batch")),
+                "batch": as_str(report.get("batch")),
                 "retrain": retrain,
-                "blocked": _str(blocked) if blocked else None,
+                "blocked": as_str(blocked) if blocked else None,
                 "reasons": reasons,
                 "caused": (
                     _retraining(site, caused[sha], registered)
@@ -278,14 +249,14 @@ def monitoring_context(site: SiteData) -> dict[str, Any]:
 
 def _anomalies(report: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
-    for a in _list(report.get("anomalies")):
+    for a in as_list(report.get("anomalies")):
         if isinstance(a, dict):
             out.append(
                 {
-                    "kind": _str(a.get("kind"), "?"),
-                    "column": _str(a.get("column")),
-                    "count": _int(a.get("count")),
-                    "detail": _str(a.get("detail")),
+                    "kind": as_str(a.get("kind"), "?"),
+                    "column": as_str(a.get("column")),
+                    "count": as_int(a.get("count")),
+                    "detail": as_str(a.get("detail")),
                 }
             )
     return out
@@ -294,15 +265,15 @@ def _anomalies(report: dict[str, Any]) -> list[dict[str, Any]]:
 def _drift_summary(report: Any) -> dict[str, Any] | None:
     if not isinstance(report, dict):
         return None
-    features = [f for f in _list(report.get("features")) if isinstance(f, dict)]
-    drifted = [_str(f.get("feature")) for f in features if f.get("drifted") is True]
-    share = _float(report.get("share_drifted"))
+    features = [f for f in as_list(report.get("features")) if isinstance(f, dict)]
+    drifted = [as_str(f.get("feature")) for f in features if f.get("drifted") is True]
+    share = as_float(report.get("share_drifted"))
     return {
         "share": share,
         "dataset_drift": report.get("dataset_drift") is True,
         "drifted": drifted,
         "features": len(features),
-        "reference": _str(report.get("reference")),
+        "reference": as_str(report.get("reference")),
     }
 
 
@@ -319,13 +290,13 @@ def validation_context(site: SiteData) -> dict[str, Any]:
         anomalies = _anomalies(report)
         snap = site.snapshot(sha)
         status = report.get("status")
-        batch = _str(report.get("batch"))
+        batch = as_str(report.get("batch"))
         row = {
             **_commit_info(site, sha),
             "status": status if status in ("pass", "fail") else "unknown",
             "batch": batch,
-            "rows": _int(report.get("rows")),
-            "schema": _str(report.get("schema")),
+            "rows": as_int(report.get("rows")),
+            "schema": as_str(report.get("schema")),
             "anomalies": anomalies[:MAX_ANOMALIES],
             "more": max(len(anomalies) - MAX_ANOMALIES, 0),
             "drift": _drift_summary(snap.reports.get("drift") if snap else None),

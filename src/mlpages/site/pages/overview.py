@@ -7,6 +7,7 @@ from typing import Any
 
 from mlpages.compare.diff import metric_direction
 from mlpages.compare.values import is_number
+from mlpages.reports import as_list, gate_view, validation_view
 from mlpages.site.page_core import Page, SiteData
 from mlpages.site.pages.commit import metrics_rows
 
@@ -61,37 +62,31 @@ def production_model(site: SiteData) -> dict[str, Any] | None:
     }
 
 
-def _list(raw: Any) -> list:
-    """A JSON array, else empty (reports are untrusted: a number here must not stop the build)."""
-    return raw if isinstance(raw, list) else []
-
-
 def open_problems(site: SiteData) -> dict[str, Any]:
     """Failed validation, drift and performance alerts at the head, unreadable commits."""
     head = site.snapshot(site.head)
     reports = head.reports if head else {}
     alerts: list[dict[str, str]] = []
-    validation = reports.get("validation")
-    if isinstance(validation, dict) and validation.get("status") == "fail":
-        anomalies = _list(validation.get("anomalies"))
+    validation = validation_view(reports.get("validation"))
+    if validation and validation.failed:
         alerts.append(
             {
                 "kind": "validation",
-                "detail": f"data validation failed on {validation.get('batch', '?')}: "
-                f"{len(anomalies)} anomalies",
+                "detail": f"data validation failed on {validation.batch_text}: "
+                f"{validation.listed} anomalies",
             }
         )
     drift = reports.get("drift")
     if isinstance(drift, dict) and drift.get("dataset_drift"):
-        features = [f for f in _list(drift.get("features")) if isinstance(f, dict)]
+        features = [f for f in as_list(drift.get("features")) if isinstance(f, dict)]
         drifted = [f.get("feature") for f in features if f.get("drifted")]
         alerts.append(
             {"kind": "drift", "detail": "dataset drift: " + ", ".join(map(str, drifted[:8]))}
         )
     monitoring = reports.get("monitoring")
-    if isinstance(monitoring, dict) and _list(monitoring.get("batches")):
+    if isinstance(monitoring, dict) and as_list(monitoring.get("batches")):
         last = monitoring["batches"][-1]
-        for alert in _list(last.get("alerts")) if isinstance(last, dict) else []:
+        for alert in as_list(last.get("alerts")) if isinstance(last, dict) else []:
             if isinstance(alert, dict):
                 alerts.append(
                     {
@@ -99,11 +94,9 @@ def open_problems(site: SiteData) -> dict[str, Any]:
                         "detail": f"{last.get('batch', '')}: {alert.get('detail', '')}",
                     }
                 )
-    gate = reports.get("gate")
-    if isinstance(gate, dict) and gate.get("verdict") == "rejected":
-        alerts.append(
-            {"kind": "gate", "detail": "; ".join(map(str, _list(gate.get("reasons"))))[:300]}
-        )
+    gate = gate_view(reports.get("gate"))
+    if gate and gate.summary.verdict == "rejected":
+        alerts.append({"kind": "gate", "detail": gate.reasons_text[:300]})
     broken = [sha for sha in site.history.order if (s := site.snapshot(sha)) and s.problems]
     return {
         "alerts": alerts,
@@ -164,8 +157,8 @@ def overview_context(site: SiteData) -> dict[str, Any]:
         "snap": snap,
         "metrics": highlighted,
         "all_metrics": len(metrics),
-        "validation": snap.reports.get("validation") if snap else None,
-        "gate": snap.reports.get("gate") if snap else None,
+        "validation": validation_view(snap.reports.get("validation")) if snap else None,
+        "gate": gate_view(snap.reports.get("gate")) if snap else None,
         "production": production_model(site),
         "problems": open_problems(site),
         "figures": trend_figures(site),
