@@ -18,7 +18,16 @@ from mlpages.errors import MlpagesError, SiteError
 from mlpages.history.collect import collect
 from mlpages.registry.gitio import read_registry
 from mlpages.site.page_core import Asset, Page, SiteData
-from mlpages.site.pages import commit, compare, lineage, models, monitoring, overview, runs
+from mlpages.site.pages import (
+    commit,
+    compare,
+    lineage,
+    models,
+    monitoring,
+    overview,
+    runs,
+    validation,
+)
 from mlpages.site.render import Progress, render_site, static_files
 from mlpages.site.write import check_out, previous_manifest, write_site
 
@@ -31,6 +40,7 @@ PAGE_FAMILIES = (
     lineage.pages,
     models.pages,
     monitoring.pages,
+    validation.pages,
 )
 
 # Navigation: (nav id, label, site path). An entry appears only when its page was built.

@@ -111,6 +111,11 @@ class SiteData:
     def commit(self, sha: str) -> Commit:
         return self.history.commits[sha]
 
+    def commit_info(self, sha: str) -> dict[str, Any]:
+        """The sha, subject and commit time of a commit, as the report pages list it."""
+        commit = self.history.commits[sha]
+        return {"sha": sha, "subject": commit.subject, "time": commit.commit_time}
+
     def snapshot(self, sha: str | None) -> Snapshot | None:
         return self.history.snapshots.get(sha) if sha else None
 
@@ -223,6 +228,31 @@ class SiteData:
             memo[sha] = hashlib.sha256(raw).hexdigest()[:24]
         return memo[sha]
 
+    def mainline_reports(self, name: str) -> list[tuple[str, Any]]:
+        """(sha, report) for each default-branch commit where report ``name`` changed, oldest
+        first (a report carried unchanged by later commits is listed once)."""
+        out: list[tuple[str, Any]] = []
+        previous = None
+        for sha in reversed(self.history.mainline):
+            snap = self.snapshot(sha)
+            report = snap.reports.get(name) if snap else None
+            if report is None:
+                continue
+            # == compares plain JSON deeply and fast; NaN != NaN, so confirm a difference by text.
+            if report != previous and _report_text(report) != _report_text(previous):
+                out.append((sha, report))
+            previous = report
+        return out
+
+    def reports_key(self, *names: str) -> str:
+        """A page key for pages built from reports ``names`` along the default branch."""
+        parts = []
+        for sha in self.history.mainline:
+            snap = self.snapshot(sha)
+            if snap is not None and any(n in snap.reports for n in names):
+                parts.append((sha, self.snapshot_key(sha)))
+        return fingerprint(names, parts, self.head, self.snapshot_key(self.head))
+
     @cached_property
     def stamp(self) -> str:
         """A fingerprint of the site-wide inputs every page depends on (the base template
@@ -233,6 +263,10 @@ class SiteData:
             sorted(vars_of(self.config).items()),
             self.history.default_branch,
         )
+
+
+def _report_text(report: Any) -> str:
+    return json.dumps(report, sort_keys=True, default=str)
 
 
 def vars_of(obj: Any) -> dict[str, Any]:

@@ -1,13 +1,12 @@
-"""The monitoring page and the data-validation page, from the CT reports along the default branch.
+"""The monitoring page: drift, performance and retraining triggers along the default branch.
 
-``pages(site)`` yields ``monitoring.html`` and ``validation.html``.
+``pages(site)`` yields ``monitoring.html``.
 Reports are untrusted JSON (formats in docs/internals.md): every field is type-checked and a
-malformed entry is skipped, never fatal. Without reports the pages say plainly that none exist.
+malformed entry is skipped, never fatal. Without reports the page says plainly that none exist.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,9 +21,6 @@ from mlpages.site.charts.monitoring import (
 )
 from mlpages.site.page_core import Page, SiteData, fingerprint
 from mlpages.site.values import format_value
-
-MAX_ANOMALIES = 50
-
 
 def parse_batch(raw: Any) -> BatchPoint | None:
     """One entry of ``monitoring.json`` ``batches`` as a :class:`BatchPoint` (None if unusable)."""
@@ -69,31 +65,6 @@ def parse_monitoring(report: Any) -> tuple[str | None, float | None, list[BatchP
     return metric, as_float(threshold.get("min")), batches
 
 
-def _mainline_reports(site: SiteData, name: str) -> list[tuple[str, Any]]:
-    """(sha, report) for each default-branch commit where report ``name`` changed, oldest first."""
-    out: list[tuple[str, Any]] = []
-    previous = None
-    for sha in reversed(site.history.mainline):
-        snap = site.snapshot(sha)
-        report = snap.reports.get(name) if snap else None
-        if report is None:
-            continue
-        # == compares plain JSON deeply and fast; NaN != NaN, so confirm a difference by text.
-        if report != previous and _text(report) != _text(previous):
-            out.append((sha, report))
-        previous = report
-    return out
-
-
-def _text(report: Any) -> str:
-    return json.dumps(report, sort_keys=True, default=str)
-
-
-def _commit_info(site: SiteData, sha: str) -> dict[str, Any]:
-    commit = site.history.commits[sha]
-    return {"sha": sha, "subject": commit.subject, "time": commit.commit_time}
-
-
 def _model_paths(site: SiteData, sha: str) -> set[str]:
     snap = site.snapshot(sha)
     if snap is None:
@@ -133,7 +104,7 @@ def _retraining(site: SiteData, sha: str, registered: dict[str, str]) -> dict[st
     snap = site.snapshot(sha)
     gate = gate_summary(snap.reports.get("gate")) if snap else None
     return {
-        **_commit_info(site, sha),
+        **site.commit_info(sha),
         "version": registered.get(sha),
         "gate": gate.verdict if gate and gate.verdict != "unknown" else None,
     }
@@ -147,7 +118,7 @@ def triggers(site: SiteData) -> list[dict[str, Any]]:
     for event in getattr(site.registry, "events", ()):
         if event.kind == "register":
             registered.setdefault(event.sha, f"{event.artifact} {event.version}")
-    for sha, report in _mainline_reports(site, "trigger"):
+    for sha, report in site.mainline_reports("trigger"):
         if not isinstance(report, dict):
             continue
         reasons = [
@@ -159,7 +130,7 @@ def triggers(site: SiteData) -> list[dict[str, Any]]:
         blocked = report.get("blocked")
         rows.append(
             {
-                **_commit_info(site, sha),
+                **site.commit_info(sha),
                 "batch": as_str(report.get("batch")),
                 "retrain": retrain,
                 "blocked": as_str(blocked) if blocked else None,
@@ -179,7 +150,7 @@ def triggers(site: SiteData) -> list[dict[str, Any]]:
 
 def monitoring_context(site: SiteData) -> dict[str, Any]:
     """Template context of ``monitoring.html``."""
-    reports = _mainline_reports(site, "monitoring")
+    reports = site.mainline_reports("monitoring")
     latest_sha, latest = reports[-1] if reports else (None, None)
     metric, minimum, batches = parse_monitoring(latest)
     if metric is None:
@@ -225,7 +196,7 @@ def monitoring_context(site: SiteData) -> dict[str, Any]:
         }
     return {
         "has_data": bool(batches),
-        "source": _commit_info(site, latest_sha) if latest_sha else None,
+        "source": site.commit_info(latest_sha) if latest_sha else None,
         "batches": [
             {
                 "batch": b.batch,
@@ -247,94 +218,8 @@ def monitoring_context(site: SiteData) -> dict[str, Any]:
     }
 
 
-def _anomalies(report: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
-    for a in as_list(report.get("anomalies")):
-        if isinstance(a, dict):
-            out.append(
-                {
-                    "kind": as_str(a.get("kind"), "?"),
-                    "column": as_str(a.get("column")),
-                    "count": as_int(a.get("count")),
-                    "detail": as_str(a.get("detail")),
-                }
-            )
-    return out
-
-
-def _drift_summary(report: Any) -> dict[str, Any] | None:
-    if not isinstance(report, dict):
-        return None
-    features = [f for f in as_list(report.get("features")) if isinstance(f, dict)]
-    drifted = [as_str(f.get("feature")) for f in features if f.get("drifted") is True]
-    share = as_float(report.get("share_drifted"))
-    return {
-        "share": share,
-        "dataset_drift": report.get("dataset_drift") is True,
-        "drifted": drifted,
-        "features": len(features),
-        "reference": as_str(report.get("reference")),
-    }
-
-
-def validation_context(site: SiteData) -> dict[str, Any]:
-    """Template context of ``validation.html``: one row per validated batch, newest first.
-
-    A batch validated again later (a re-run, a quarantine commit) keeps its place in the
-    sequence and shows its latest verdict, with how many times it was validated."""
-    rows: list[dict[str, Any]] = []
-    by_batch: dict[str, int] = {}
-    for sha, report in _mainline_reports(site, "validation"):
-        if not isinstance(report, dict):
-            continue
-        anomalies = _anomalies(report)
-        snap = site.snapshot(sha)
-        status = report.get("status")
-        batch = as_str(report.get("batch"))
-        row = {
-            **_commit_info(site, sha),
-            "status": status if status in ("pass", "fail") else "unknown",
-            "batch": batch,
-            "rows": as_int(report.get("rows")),
-            "schema": as_str(report.get("schema")),
-            "anomalies": anomalies[:MAX_ANOMALIES],
-            "more": max(len(anomalies) - MAX_ANOMALIES, 0),
-            "drift": _drift_summary(snap.reports.get("drift") if snap else None),
-            "runs": 1,
-        }
-        if batch and batch in by_batch:
-            index = by_batch[batch]
-            rows[index] = {**row, "runs": rows[index]["runs"] + 1}
-        else:
-            by_batch[batch] = len(rows)
-            rows.append(row)
-    figure = validation_figure(
-        [r["batch"] or r["sha"][:8] for r in rows],
-        [len(r["anomalies"]) + r["more"] for r in rows],
-        [r["status"] == "fail" for r in rows],
-        [r["drift"]["share"] if r["drift"] else None for r in rows],
-    )
-    rows.reverse()
-    return {
-        "has_data": bool(rows),
-        "figure": figure,
-        "rows": rows,
-        "passed": sum(1 for r in rows if r["status"] == "pass"),
-        "failed": sum(1 for r in rows if r["status"] == "fail"),
-    }
-
-
-def _reports_key(site: SiteData, *names: str) -> str:
-    parts = []
-    for sha in site.history.mainline:
-        snap = site.snapshot(sha)
-        if snap is not None and any(n in snap.reports for n in names):
-            parts.append((sha, site.snapshot_key(sha)))
-    return fingerprint(names, parts, site.head, site.snapshot_key(site.head))
-
-
 def pages(site: SiteData) -> Iterable[Page]:
-    """``monitoring.html`` and ``validation.html``."""
+    """``monitoring.html``."""
     registry_events = [
         (e.artifact, e.kind, e.version, e.sha) for e in getattr(site.registry, "events", ())
     ]
@@ -342,15 +227,7 @@ def pages(site: SiteData) -> Iterable[Page]:
         path="monitoring.html",
         template="monitoring.html",
         context=lambda: monitoring_context(site),
-        key=fingerprint(_reports_key(site, "monitoring", "trigger"), registry_events),
+        key=fingerprint(site.reports_key("monitoring", "trigger"), registry_events),
         title="Monitoring",
         nav="monitoring",
-    )
-    yield Page(
-        path="validation.html",
-        template="validation.html",
-        context=lambda: validation_context(site),
-        key=_reports_key(site, "validation", "drift"),
-        title="Data validation",
-        nav="validation",
     )
