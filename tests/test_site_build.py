@@ -94,6 +94,23 @@ def test_plotly_is_copied_once_and_referenced_by_figure_pages(shared):
     assert not any("plotly" in s.get("src", "") for s in runs.find_all("script"))
 
 
+def test_a_page_loads_plotly_exactly_when_it_draws_a_figure(shared):
+    site = shared[2]
+    drawn = 0
+    for page in _html_files(site):
+        soup = _soup(page)
+        sources = [s.get("src", "") for s in soup.find_all("script")]
+        plotly = any(src.endswith(plotly_asset()[0].split("/")[-1]) for src in sources)
+        plots_js = any(src.endswith("assets/plots.js") for src in sources)
+        figures = bool(soup.select("div.plot[data-figure]"))
+        drawn += figures
+        if page.name == "compare.html":  # the picker draws overlays with plotly itself
+            assert plotly and not plots_js and not figures
+            continue
+        assert plotly == figures == plots_js, page.relative_to(site)
+    assert drawn >= 4  # commit pages, the overview's trends, the models timeline
+
+
 def test_commit_page_shows_deltas_stages_and_verdicts(shared):
     _, shas, site, _ = shared
     soup = _soup(site / f"commit/{shas[5][:12]}.html")

@@ -145,6 +145,7 @@ def render_site(
                 continue
         template = env.get_template(item.template)
         context = {
+            "plotly": False,  # a page drawing figures says so: plotly.js and plots.js load
             **item.resolve_context(),
             "page_path": item.path,
             "page_title": item.title,

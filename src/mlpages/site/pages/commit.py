@@ -165,6 +165,7 @@ def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, str]])
         listed = [s for s in stages if s["status"] != "same"]
         unchanged = len(stages) - len(listed)
         stages = listed
+    figures = _figures(site, snap)
     return {
         "commit": commit,
         "sha": sha,
@@ -178,7 +179,8 @@ def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, str]])
         "dag": layout_dag(snap.stages, status, DAG_LIMIT) if snap.stages else None,
         "stages": stages,
         "unchanged_stages": unchanged,
-        "figures": _figures(site, snap),
+        "figures": figures,
+        "plotly": bool(figures),
         "images": [
             (path, src)
             for path, image_sha, ext in images

@@ -75,6 +75,9 @@ def branch_context(site: SiteData, item: dict[str, Any]) -> dict[str, Any]:
     base_sha = item["base"]
     base = site.snapshot(base_sha) or Snapshot(sha=base_sha or "", has_dvc=False)
     diff = compare_snapshots(base, head, site.config)
+    figures = (
+        _overlay_figures(site, base, head, (base_sha[:8], item["ref"].short)) if base_sha else []
+    )
     return {
         "item": item,
         "diff": diff,
@@ -82,11 +85,8 @@ def branch_context(site: SiteData, item: dict[str, Any]) -> dict[str, Any]:
         "head_commit": site.commit(item["head"]),
         "commits": [site.commit(sha) for sha in item["ahead_shas"][:200]],
         "more_commits": max(len(item["ahead_shas"]) - 200, 0),
-        "figures": (
-            _overlay_figures(site, base, head, (base_sha[:8], item["ref"].short))
-            if base_sha
-            else []
-        ),
+        "figures": figures,
+        "plotly": bool(figures),
     }
 
 

@@ -107,8 +107,10 @@ def models_context(site: SiteData) -> dict[str, Any]:
     """Template context of ``models.html``."""
     artifacts = _artifacts(site)
     until = _until(site, artifacts)
+    contexts = [artifact_context(site, a, until) for a in artifacts]
     return {
-        "artifacts": [artifact_context(site, a, until) for a in artifacts],
+        "artifacts": contexts,
+        "plotly": any(a["timeline"] for a in contexts),
         "declared": declared_models(site),
         "production_stage": site.config.production_stage,
         "shown_metric_rows": SHOWN_METRIC_ROWS,

@@ -211,6 +211,7 @@ def monitoring_context(site: SiteData) -> dict[str, Any]:
             for b in reversed(batches)
         ],
         "figures": figures,
+        "plotly": bool(figures),
         "alerts": alerts,
         "health": health,
         "triggers": triggers(site),

@@ -150,6 +150,7 @@ def overview_context(site: SiteData) -> dict[str, Any]:
         for ref in site.branches
         if ref.sha in site.history.commits
     ]
+    figures = trend_figures(site)
     return {
         "head": head,
         "head_commit": site.commit(head) if head else None,
@@ -161,7 +162,8 @@ def overview_context(site: SiteData) -> dict[str, Any]:
         "gate": gate_view(snap.reports.get("gate")) if snap else None,
         "production": production_model(site),
         "problems": open_problems(site),
-        "figures": trend_figures(site),
+        "figures": figures,
+        "plotly": bool(figures),
         "branches": sorted(branches, key=lambda b: -b["commit"].commit_time)[:12],
         "commit_count": len(site.history.commits),
         "default_branch": site.history.default_branch,

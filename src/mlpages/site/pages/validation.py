@@ -86,6 +86,7 @@ def validation_context(site: SiteData) -> dict[str, Any]:
     return {
         "has_data": bool(rows),
         "figure": figure,
+        "plotly": bool(rows),  # the figure is drawn when there is data
         "rows": rows,
         "passed": sum(1 for r in rows if r["status"] == "pass"),
         "failed": sum(1 for r in rows if r["status"] == "fail"),
