@@ -16,7 +16,7 @@ from helpers.site_repo import build_history, commit_files
 
 from mlpages.errors import SiteError
 from mlpages.site.build import build_site
-from mlpages.site.render import plotly_asset
+from mlpages.site.render import CONTENT_SECURITY_POLICY, plotly_asset
 from mlpages.site.write import MANIFEST
 
 
@@ -72,9 +72,8 @@ def test_pages_have_csp_and_no_inline_code(shared):
     for page in _html_files(site):
         soup = _soup(page)
         csp = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
-        assert (
-            csp and "script-src 'self'" in csp["content"] and "object-src 'none'" in csp["content"]
-        )
+        assert csp and csp["content"] == CONTENT_SECURITY_POLICY
+        assert "script-src 'self';" in csp["content"] and "object-src 'none'" in csp["content"]
         for script in soup.find_all("script"):
             assert script.get("src") or script.get("type") == "application/json", page
         for el in soup.find_all(True):
