@@ -76,6 +76,7 @@ def test_pages_have_csp_and_no_inline_code(shared):
         assert "script-src 'self';" in csp["content"] and "object-src 'none'" in csp["content"]
         for script in soup.find_all("script"):
             assert script.get("src") or script.get("type") == "application/json", page
+        assert not soup.find_all("style"), page  # styles live in assets/site.css
         for el in soup.find_all(True):
             assert not [a for a in el.attrs if a.lower().startswith("on")], (page, el.name)
             assert not str(el.get("href", "")).lower().startswith("javascript:")
