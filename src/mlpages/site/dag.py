@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlpages.models import Stage
+from mlpages.site.urls import slug
 
 NODE_H = 34
 LAYER_GAP = 46
@@ -306,6 +307,4 @@ def layout_dag(
 
 def anchor_id(stage_key: str) -> str:
     """A safe fragment id for a stage (stage keys may contain ':' and '@')."""
-    from mlpages.site.urls import slug
-
     return "stage-" + slug(stage_key)

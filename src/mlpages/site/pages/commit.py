@@ -12,6 +12,7 @@ from mlpages.compare.diff import compare_metrics, compare_params
 from mlpages.models import SNAPSHOT_SCHEMA_VERSION, Snapshot
 from mlpages.reports import gate_view, validation_view
 from mlpages.site.page_core import Asset, Page, SiteData, fingerprint
+from mlpages.site.charts import plots as charts
 from mlpages.site.dag import anchor_id, layout_dag
 from mlpages.site.urls import commit_path
 from mlpages.site.values import format_value
@@ -94,8 +95,6 @@ def registered_versions(site: SiteData, sha: str) -> list[Any]:
 
 def _figures(site: SiteData, snap: Snapshot) -> list[dict[str, Any]]:
     """One Plotly figure per plot definition whose files are tables (images are shown as such)."""
-    from mlpages.site.charts import plots as charts
-
     limit = min(site.config.max_plot_rows, FIGURE_ROWS)
     figures = []
     for plot in snap.plots:

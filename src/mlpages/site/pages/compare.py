@@ -14,6 +14,7 @@ from typing import Any
 
 from mlpages.compare.diff import compare_snapshots
 from mlpages.models import Snapshot
+from mlpages.site.charts import plots as charts
 from mlpages.site.page_core import Asset, Page, SiteData, fingerprint
 from mlpages.site.pages.runs import runs_data
 from mlpages.site.urls import compare_path
@@ -54,8 +55,6 @@ def _overlay_figures(
     site: SiteData, base: Snapshot, head: Snapshot, labels: tuple[str, str]
 ) -> list[dict[str, Any]]:
     """The plots both sides define, drawn over each other (base dashed)."""
-    from mlpages.site.charts import plots as charts
-
     base_ids = {p.id for p in base.plots}
     figures = []
     for plot in head.plots:

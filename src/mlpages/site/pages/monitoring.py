@@ -115,7 +115,7 @@ def triggers(site: SiteData) -> list[dict[str, Any]]:
     rows = []
     caused = next_retraining(site)
     registered: dict[str, str] = {}
-    for event in getattr(site.registry, "events", ()):
+    for event in site.registry.events if site.registry else ():
         if event.kind == "register":
             registered.setdefault(event.sha, f"{event.artifact} {event.version}")
     for sha, report in site.mainline_reports("trigger"):
@@ -222,7 +222,8 @@ def monitoring_context(site: SiteData) -> dict[str, Any]:
 def pages(site: SiteData) -> Iterable[Page]:
     """``monitoring.html``."""
     registry_events = [
-        (e.artifact, e.kind, e.version, e.sha) for e in getattr(site.registry, "events", ())
+        (e.artifact, e.kind, e.version, e.sha)
+        for e in (site.registry.events if site.registry else ())
     ]
     yield Page(
         path="monitoring.html",

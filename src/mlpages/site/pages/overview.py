@@ -8,6 +8,7 @@ from typing import Any
 from mlpages.compare.diff import metric_direction
 from mlpages.compare.values import is_number
 from mlpages.reports import as_list, gate_view, validation_view
+from mlpages.site.charts import mlops as charts_mlops
 from mlpages.site.page_core import Page, SiteData
 from mlpages.site.pages.commit import metrics_rows
 
@@ -111,8 +112,6 @@ def open_problems(site: SiteData) -> dict[str, Any]:
 
 def trend_figures(site: SiteData) -> list[dict[str, Any]]:
     """One chart per key metric along the default branch, with model version markers."""
-    from mlpages.site.charts import mlops as charts_mlops
-
     markers = []
     if site.registry is not None:
         artifact = site.config.model_artifact or next(iter(site.registry.artifacts), None)
