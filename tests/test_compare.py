@@ -1,4 +1,4 @@
-"""compare.py: pure diffs between two snapshots."""
+"""mlpages.compare: pure diffs between two snapshots (metrics, params, stages, data, gate)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,19 @@ from helpers.snapshots import locked, snap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mlpages.compare.data import compare_data, data_inputs
 from mlpages.compare.diff import (
-    compare_data,
     compare_metric,
     compare_params,
     compare_snapshots,
-    compare_stage,
-    compare_stages,
-    data_inputs,
     detect_renames,
-    gate_summary,
     metric_direction,
-    same_value,
 )
+from mlpages.compare.stages import compare_stage, compare_stages
+from mlpages.compare.values import same_value
 from mlpages.config import Config
 from mlpages.models import HashInfo, Problem, Stage, decode_value
+from mlpages.reports import gate_summary
 
 NAN, INF = float("nan"), float("inf")
 

@@ -15,7 +15,9 @@ from helpers.git import RepoBuilder
 from helpers.site_repo import build_history, commit_files
 
 from mlpages.errors import SiteError
-from mlpages.site.build import MANIFEST, build_site, plotly_asset
+from mlpages.site.build import build_site
+from mlpages.site.render import CONTENT_SECURITY_POLICY, plotly_asset
+from mlpages.site.write import MANIFEST
 
 
 def _html_files(site: Path) -> list[Path]:
@@ -70,11 +72,11 @@ def test_pages_have_csp_and_no_inline_code(shared):
     for page in _html_files(site):
         soup = _soup(page)
         csp = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
-        assert (
-            csp and "script-src 'self'" in csp["content"] and "object-src 'none'" in csp["content"]
-        )
+        assert csp and csp["content"] == CONTENT_SECURITY_POLICY
+        assert "script-src 'self';" in csp["content"] and "object-src 'none'" in csp["content"]
         for script in soup.find_all("script"):
             assert script.get("src") or script.get("type") == "application/json", page
+        assert not soup.find_all("style"), page  # styles live in assets/site.css
         for el in soup.find_all(True):
             assert not [a for a in el.attrs if a.lower().startswith("on")], (page, el.name)
             assert not str(el.get("href", "")).lower().startswith("javascript:")
@@ -90,6 +92,23 @@ def test_plotly_is_copied_once_and_referenced_by_figure_pages(shared):
     assert commit_page.select("div.plot[data-figure]")
     runs = _soup(site / "runs.html")
     assert not any("plotly" in s.get("src", "") for s in runs.find_all("script"))
+
+
+def test_a_page_loads_plotly_exactly_when_it_draws_a_figure(shared):
+    site = shared[2]
+    drawn = 0
+    for page in _html_files(site):
+        soup = _soup(page)
+        sources = [s.get("src", "") for s in soup.find_all("script")]
+        plotly = any(src.endswith(plotly_asset()[0].split("/")[-1]) for src in sources)
+        plots_js = any(src.endswith("assets/plots.js") for src in sources)
+        figures = bool(soup.select("div.plot[data-figure]"))
+        drawn += figures
+        if page.name == "compare.html":  # the picker draws overlays with plotly itself
+            assert plotly and not plots_js and not figures
+            continue
+        assert plotly == figures == plots_js, page.relative_to(site)
+    assert drawn >= 4  # commit pages, the overview's trends, the models timeline
 
 
 def test_commit_page_shows_deltas_stages_and_verdicts(shared):
@@ -165,8 +184,6 @@ def test_two_builds_are_byte_identical(shared, tmp_path, monkeypatch):
 
 
 def test_interrupted_write_keeps_the_previous_site(built, monkeypatch):
-    import mlpages.site.build as build_module
-
     repo, _, site, _ = built
     index_before = (site / "index.html").read_bytes()
     repo.commit("run 6", commit_files(6))
@@ -179,7 +196,7 @@ def test_interrupted_write_keeps_the_previous_site(built, monkeypatch):
             raise OSError("disk full")
         return real_write(self, data)
 
-    monkeypatch.setattr(build_module.Path, "write_bytes", failing_write)
+    monkeypatch.setattr(Path, "write_bytes", failing_write)
     with pytest.raises(SiteError, match="disk full"):  # an OSError becomes one line
         build_site(repo.path, site)
     monkeypatch.undo()

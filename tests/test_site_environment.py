@@ -23,7 +23,7 @@ import pytest
 from helpers.cli import mlpages
 from helpers.site_repo import build_history, commit_files
 
-from mlpages.site.build import MANIFEST
+from mlpages.site.write import MANIFEST
 
 
 def _one_line_error(proc: subprocess.CompletedProcess[bytes], *needles: str) -> str:

@@ -43,6 +43,9 @@ VARIANTS = [
         "gate": {"verdict": "rejected", "rules": {"a": 1}, "champion": [1], "reasons": 3},
     },
     {"monitoring": {"batches": [{"alerts": [5, {"kind": [1], "detail": {"a": 1}}]}]}},
+    # A champion whose sha is a number once stopped the build (a Jinja slice of an int).
+    {"gate": {"verdict": "blessed", "champion": {"version": None, "sha": 5}}},
+    {"gate": {"champion": {"sha": True}, "rules": [{"passed": 1, "rule": None}]}},
 ]
 
 

@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 from mlpages.config import Config
 from mlpages.registry import write as registry_write
 from mlpages.site.build import build_site, gather
-from mlpages.site.pages import models as page_models
+from mlpages.site.pages import model_version as page_model_version
 
 DVC_YAML = """stages:
   train:
@@ -174,7 +174,7 @@ def test_models_page_shows_versions_stages_timeline_and_rollback(built) -> None:
 
 def test_version_page_has_full_provenance(built) -> None:
     _, (first, second, _), site = built
-    page = soup(site / page_models.version_path("churn", "v1.1.0"))
+    page = soup(site / page_model_version.version_path("churn", "v1.1.0"))
     text = page.get_text(" ", strip=True)
     assert second[:8] in text and "train v2" in text
     assert "blessed" in text
@@ -200,19 +200,19 @@ def test_first_version_replaced_nothing(built) -> None:
     site = gather(repo.path, Config())
     artifact = site.registry.artifacts["churn"]
     first = artifact.version("v1.0.0")
-    context = page_models.version_context(site, artifact, first)
+    context = page_model_version.version_context(site, artifact, first)
     assert context["replaced"] is None and context["diff"] is None
-    never_promoted = page_models.version_context(site, artifact, artifact.version("v1.2.0"))
+    never_promoted = page_model_version.version_context(site, artifact, artifact.version("v1.2.0"))
     assert never_promoted["replaced"]["version"] == "v1.1.0"
     assert never_promoted["replaced"]["how"] == "the previously registered version"
-    assert never_promoted["gate"]["summary"].verdict == "rejected"
+    assert never_promoted["gate"].summary.verdict == "rejected"
 
 
 def test_repository_text_is_shown_literally(built) -> None:
     _, _, site = built
     for path in [site / "models.html", *site.glob("models/*/*")]:
         assert PAYLOAD not in path.read_text()  # neither as markup nor inside a JSON script
-    page = soup(site / page_models.version_path("churn", "v1.1.0"))
+    page = soup(site / page_model_version.version_path("churn", "v1.1.0"))
     assert PAYLOAD in page.get_text()  # escaped, so it reads as text
 
 
@@ -220,7 +220,7 @@ def test_repository_text_is_shown_literally(built) -> None:
 def test_models_pages_draw_in_chromium(built, browser) -> None:
     from test_site_monitoring import draw_in_chromium
 
-    version = page_models.version_path("churn", "v1.1.0")
+    version = page_model_version.version_path("churn", "v1.1.0")
     drawn = draw_in_chromium(browser, built[2], ["models.html", version])
     assert drawn["models.html"] == [4]  # two versions' bars, the rollback, the registrations
     assert drawn[version] == []
@@ -230,7 +230,7 @@ def test_models_pages_draw_in_chromium(built, browser) -> None:
 def test_version_page_opens_the_compare_view_on_both_commits(built, browser) -> None:
     _, (first, second, _), site = built
     page = browser.new_page()
-    page.goto((site / page_models.version_path("churn", "v1.1.0")).as_uri())
+    page.goto((site / page_model_version.version_path("churn", "v1.1.0")).as_uri())
     page.click("text=open in the compare view")
     page.wait_for_selector("body[data-compare-ready]")
     chosen = (page.input_value("#cmp-a"), page.input_value("#cmp-b"))

@@ -11,6 +11,7 @@ from mlpages.config import Config
 from mlpages.site.build import build_site, gather
 from mlpages.site.charts import monitoring as charts_monitoring
 from mlpages.site.pages import monitoring as page_monitoring
+from mlpages.site.pages import validation as page_validation
 
 FEATURES = ("income", "age")
 
@@ -222,7 +223,7 @@ def test_malformed_reports_never_break_the_pages(make_repo, tmp_path) -> None:
     context = page_monitoring.monitoring_context(site)
     assert [b["batch"] for b in context["batches"]] == ["w2", "w1"]
     assert context["alerts"] == [{"batch": "w2", "week": None, "kind": "3", "detail": ""}]
-    validation = page_monitoring.validation_context(site)
+    validation = page_validation.validation_context(site)
     assert validation["rows"][0]["status"] == "unknown" and validation["rows"][0]["anomalies"] == []
     assert "w2" in (tmp_path / "site" / "monitoring.html").read_text()
 
@@ -281,7 +282,7 @@ def test_a_batch_validated_again_keeps_one_row_with_its_latest_verdict(make_repo
             ("b fixed", report("b.csv", "pass")),
         ]
     )
-    context = page_monitoring.validation_context(gather(repo.path, Config()))
+    context = page_validation.validation_context(gather(repo.path, Config()))
     rows = [(r["batch"], r["status"], r["runs"], r["subject"]) for r in context["rows"]]
     assert rows == [
         ("b.csv", "pass", 2, "b fixed"),

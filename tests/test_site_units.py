@@ -10,9 +10,10 @@ import pytest
 from mlpages.config import Config
 from mlpages.models import Commit, OutDecl, Person, Ref, Snapshot, Stage
 from mlpages.site.dag import layout_dag, stage_edges
-from mlpages.site.page_core import SiteData, format_value, json_for_script
+from mlpages.site.page_core import SiteData
 from mlpages.site.pages.runs import runs_data
 from mlpages.site.urls import commit_path, compare_path, relative_url, slug
+from mlpages.site.values import format_value, json_for_script
 
 
 @pytest.mark.parametrize(

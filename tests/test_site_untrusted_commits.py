@@ -13,7 +13,7 @@ from bs4 import BeautifulSoup
 from helpers.cli import mlpages
 from helpers.site_repo import build_history, commit_files
 
-from mlpages.site.build import MANIFEST
+from mlpages.site.write import MANIFEST
 
 HUGE = 10**400  # JSON and YAML integers are arbitrary precision; float() of this overflows
 
@@ -187,3 +187,24 @@ def test_branch_names_differing_only_in_undecodable_bytes(make_repo, tmp_path):
     )
     link = markdown.split("](https://example.invalid/site/", 1)[1].split(")", 1)[0]
     assert link.startswith("compare/") and (site / link).is_file(), link
+
+
+# --- text that looks like markup ----------------------------------------------------------------
+
+
+def test_a_commit_message_naming_data_figure_does_not_load_plotly(make_repo, tmp_path):
+    """Whether a page loads plotly is the page's own decision, never a search of its text."""
+    repo = make_repo()
+    repo.write({".dvc/config": "", ".dvcignore": ""})
+    repo.commit("run 0", commit_files(0))  # one run: no trend to draw on the overview
+    gone = dict.fromkeys(commit_files(0))
+    sha = repo.commit('drop the pipeline: <div data-figure="x"> data-figure=y', gone)
+    site = tmp_path / "site"
+    _ok(mlpages("build", str(repo.path), "--out", str(site), cwd=tmp_path, text=False))
+    for page in (f"commit/{sha[:12]}.html", "index.html", "runs.html"):
+        html = (site / page).read_text()
+        assert "data-figure=" in html, page  # the message is on the page (as text, or in JSON)
+        soup = BeautifulSoup(html, "html.parser")
+        assert not soup.select("div[data-figure]"), page
+        sources = [s.get("src", "") for s in soup.find_all("script")]
+        assert not [s for s in sources if "plotly" in s or s.endswith("plots.js")], page

@@ -126,9 +126,11 @@ def test_runs_table_pins_a_baseline(site, watch):
 def test_runs_table_is_virtualised_at_a_thousand_rows(tmp_path, watch):
     from mlpages.config import Config
     from mlpages.models import Commit, Person, Snapshot
-    from mlpages.site.build import BuildReport, _static_files, render_site, write_site
+    from mlpages.site.build import NAV
     from mlpages.site.page_core import SiteData
-    from mlpages.site.pages.runs import runs_page
+    from mlpages.site.pages import runs
+    from mlpages.site.render import render_site, static_files
+    from mlpages.site.write import write_site
 
     class History:
         root, refs, default_branch, shallow, problems = tmp_path, (), "main", False, ()
@@ -149,8 +151,8 @@ def test_runs_table_is_virtualised_at_a_thousand_rows(tmp_path, watch):
         for i, sha in enumerate(shas)
     }
     site = SiteData(history=history, config=Config(), title="big")
-    files, manifest, _ = render_site(site, [runs_page(site)], {})
-    write_site(tmp_path / "site", files, _static_files(), manifest, BuildReport(tmp_path))
+    files, manifest, _ = render_site(site, list(runs.pages(site)), {}, NAV)
+    write_site(tmp_path / "site", files, static_files(), manifest)
     watch.open(tmp_path / "site" / "runs.html")
     watch.page.wait_for_selector("body[data-runs-ready]")
     rows_in_dom = watch.page.locator("#runs-table tbody tr").count()
@@ -194,4 +196,57 @@ def test_commit_page_opens_the_picker_on_itself_and_its_parent(site, watch):
     watch.page.wait_for_selector("body[data-compare-ready]")
     assert watch.page.input_value("#cmp-a") == shas[3]
     assert watch.page.input_value("#cmp-b") == shas[4]
+    assert watch.errors == []
+
+
+def test_runs_and_compare_show_values_and_deltas_alike(tmp_path, watch):
+    """One formatter for both pages: a missing value reads "—", a tiny delta keeps its digits."""
+    from mlpages.config import Config
+    from mlpages.models import Commit, Person, Snapshot
+    from mlpages.site.build import NAV
+    from mlpages.site.page_core import SiteData
+    from mlpages.site.pages import compare, runs
+    from mlpages.site.render import render_site, static_files
+    from mlpages.site.write import write_site
+
+    class History:
+        root, refs, default_branch, shallow, problems = tmp_path, (), "main", False, ()
+
+        def read_image(self, sha):
+            return None
+
+        def has_image(self, sha):
+            return False
+
+    who = Person("Ada", "a@example.com")
+    old, new = "a" * 40, "b" * 40
+    history = History()
+    history.commits = {
+        old: Commit(old, "t", (), who, 1, "+0000", who, 1, "first", ""),
+        new: Commit(new, "t", (old,), who, 2, "+0000", who, 2, "second", ""),
+    }
+    history.order = history.mainline = (new, old)
+    history.snapshots = {
+        old: Snapshot(old, True, metrics={"m.json": {"tiny": 1.0}}),
+        new: Snapshot(
+            new, True, params={"p.yaml": {"lr": 0.1}}, metrics={"m.json": {"tiny": 1.0001}}
+        ),
+    }
+    site = SiteData(history=history, config=Config(), title="values")
+    items = [*runs.pages(site), *compare.pages(site)]
+    files, manifest, _ = render_site(site, items, {}, NAV)
+    write_site(tmp_path / "site", files, static_files(), manifest)
+    watch.open(tmp_path / "site" / "runs.html")
+    watch.page.wait_for_selector("body[data-runs-ready]")
+    assert _cells(watch, "lr") == ["0.1", "—"]
+    deltas = watch.page.eval_on_selector_all(
+        "#runs-table tbody td.v span.d", "spans => spans.map(s => s.textContent)"
+    )
+    assert "+1.00e-4" in deltas
+    watch.open(tmp_path / "site" / "compare.html")
+    watch.page.wait_for_selector("body[data-compare-ready]")
+    watch.page.select_option("#cmp-a", old)
+    watch.page.select_option("#cmp-b", new)
+    table = watch.page.inner_text("#cmp-table tbody")
+    assert "lr\t—\t0.1\tadded" in table and "tiny\t1\t1.0001\t+1.00e-4" in table
     assert watch.errors == []

@@ -1,8 +1,10 @@
 """Differences between two snapshots: metrics, params, pipeline stages, data and the gate verdict.
 
-Pure functions from two :class:`~mlpages.models.Snapshot` objects to a frozen :class:`SnapshotDiff`.
-The site's compare pages and the pull-request markdown (``diff_markdown``) both use this module, so
-a number shown on a PR and on the site can never disagree.
+Pure functions from two :class:`~mlpages.models.Snapshot` objects to a frozen :class:`SnapshotDiff`
+(stages: :mod:`mlpages.compare.stages`, data inputs: :mod:`mlpages.compare.data`, the gate
+verdict: :mod:`mlpages.reports`). The site's
+compare pages and the pull-request markdown (:mod:`mlpages.compare.markdown`) both use this
+module, so a number shown on a PR and on the site can never disagree.
 """
 
 from __future__ import annotations
@@ -10,18 +12,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from pathlib import PurePosixPath
 from typing import Any
 
+from mlpages.compare.data import DataChange, compare_data
+from mlpages.compare.stages import StageChange, compare_stages
+from mlpages.compare.values import is_number, same_value
 from mlpages.config import Config
-from mlpages.models import HashInfo, Snapshot, Stage, Value, encode_value
+from mlpages.models import Snapshot, Value, encode_value
+from mlpages.reports import GateSummary, gate_summary
 
-# Dependencies with these suffixes are code, not data, when deciding "did the data change".
-CODE_SUFFIXES = frozenset(
-    {".py", ".ipynb", ".r", ".sh", ".bash", ".jl", ".js", ".ts", ".scala", ".java", ".sql", ".m"}
-)
-# ... and these are configuration (schemas, settings), not data. JSON stays data: datasets use it.
-CONFIG_SUFFIXES = frozenset({".yaml", ".yml", ".toml", ".cfg", ".ini", ".conf"})
 # Problem kinds meaning "the file is absent": its metrics really are new or gone at the other side.
 # Every other kind (yaml-error, json-error, binary, too-large, not-in-cache, missing-blob…) means
 # the file exists but could not be read, so its values at that side are unknown, not missing.
@@ -83,60 +82,6 @@ class ParamRename:
 
 
 @dataclass(frozen=True)
-class StageChange:
-    """A pipeline stage whose lock entry differs. ``status``: added | removed | modified."""
-
-    key: str
-    status: str
-    cmd_changed: bool = False
-    deps: tuple[str, ...] = ()  # dependency paths whose hash changed (or appeared/vanished)
-    params: tuple[str, ...] = ()  # "params.yaml:train.lr"
-    outs: tuple[str, ...] = ()
-    lock: str = "same"  # same | added | removed | missing (declared, never run at either side)
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        """Human words for what changed, in pipeline order: cmd, deps, params, outs."""
-        words: list[str] = []
-        if self.lock == "added":
-            words.append("now run (new dvc.lock entry)")
-        elif self.lock == "removed":
-            words.append("no dvc.lock entry any more")
-        if self.cmd_changed:
-            words.append("cmd")
-        words.extend(f"dep {p}" for p in self.deps)
-        words.extend(f"param {p}" for p in self.params)
-        words.extend(f"out {p}" for p in self.outs)
-        return tuple(words)
-
-
-@dataclass(frozen=True)
-class DataChange:
-    """A data input whose content hash differs. ``source``: tracked (.dvc file) | dep."""
-
-    path: str
-    source: str
-    status: str  # modified | added | removed
-    old_hash: str | None
-    new_hash: str | None
-    old_size: int | None = None
-    new_size: int | None = None
-    old_nfiles: int | None = None
-    new_nfiles: int | None = None
-
-
-@dataclass(frozen=True)
-class GateSummary:
-    """The head side's gate report, reduced to what a reviewer needs."""
-
-    verdict: str  # blessed | rejected | unknown
-    rubber_stamp: bool
-    champion: str | None  # version or short sha of the champion
-    reasons: tuple[str, ...]
-    failed_rules: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class SnapshotDiff:
     """Everything that differs between a base and a head snapshot."""
 
@@ -171,19 +116,6 @@ def metric_direction(config: Config, path: str, key: str) -> int:
     if any(fnmatchcase(key, p) for p in patterns):
         return config.metric_direction(key)
     return config.metric_direction(f"{path}:{key}")
-
-
-def is_number(value: Value) -> bool:
-    """Numbers that take part in arithmetic (booleans do not)."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def same_value(old: Value, new: Value) -> bool:
-    """Equality where NaN equals NaN and 1 equals 1.0, but True does not equal 1."""
-    if is_number(old) and is_number(new):
-        both_nan = all(isinstance(v, float) and math.isnan(v) for v in (old, new))
-        return both_nan or old == new
-    return type(old) is type(new) and old == new
 
 
 def _finite(value: int | float) -> bool:
@@ -296,152 +228,6 @@ def detect_renames(changes: tuple[ParamChange, ...]) -> tuple[ParamRename, ...]:
             if len(same_old) == 1 and len(matches) == 1:
                 renames.append(ParamRename(path, gone.key, matches[0].key, gone.old))
     return tuple(renames)
-
-
-def _by_path(infos: tuple[HashInfo, ...]) -> dict[str, HashInfo]:
-    return {info.path: info for info in infos}
-
-
-def _changed_paths(old: dict[str, HashInfo], new: dict[str, HashInfo]) -> tuple[str, ...]:
-    paths = set(old) | set(new)
-    return tuple(
-        sorted(
-            p
-            for p in paths
-            if p not in old or p not in new or old[p].fingerprint != new[p].fingerprint
-        )
-    )
-
-
-def compare_stage(old: Stage | None, new: Stage | None) -> StageChange | None:
-    """What differs in one stage's lock entry (None when nothing does)."""
-    if old is None and new is None:
-        return None
-    if old is None:
-        assert new is not None
-        return StageChange(new.key, "added", lock="added" if new.locked else "missing")
-    if new is None:
-        return StageChange(old.key, "removed", lock="removed" if old.locked else "missing")
-    if not old.locked and not new.locked:
-        if old.cmd != new.cmd:
-            return StageChange(new.key, "modified", cmd_changed=True, lock="missing")
-        return None
-    if old.locked != new.locked:
-        return StageChange(new.key, "modified", lock="added" if new.locked else "removed")
-    old_params = dict(old.lock_params)
-    new_params = dict(new.lock_params)
-    params = tuple(
-        sorted(
-            k
-            for k in set(old_params) | set(new_params)
-            if k not in old_params
-            or k not in new_params
-            or not same_value(old_params[k], new_params[k])
-        )
-    )
-    change = StageChange(
-        new.key,
-        "modified",
-        cmd_changed=(old.lock_cmd or old.cmd) != (new.lock_cmd or new.cmd),
-        deps=_changed_paths(_by_path(old.lock_deps), _by_path(new.lock_deps)),
-        params=params,
-        outs=_changed_paths(_by_path(old.lock_outs), _by_path(new.lock_outs)),
-    )
-    if change.cmd_changed or change.deps or change.params or change.outs:
-        return change
-    return None
-
-
-def compare_stages(base: Snapshot, head: Snapshot) -> tuple[StageChange, ...]:
-    """Stages added, removed or modified, in the head's pipeline order, then removed ones."""
-    old_stages = {s.key: s for s in base.stages}
-    new_stages = {s.key: s for s in head.stages}
-    order = [s.key for s in head.stages] + [k for k in old_stages if k not in new_stages]
-    changes = (compare_stage(old_stages.get(k), new_stages.get(k)) for k in order)
-    return tuple(c for c in changes if c is not None)
-
-
-def _is_data_dep(path: str, produced: set[str], params_files: set[str]) -> bool:
-    if path in produced or path in params_files:
-        return False
-    if any(path.startswith(out.rstrip("/") + "/") for out in produced):
-        return False
-    suffix = PurePosixPath(path).suffix.lower()
-    return suffix not in CODE_SUFFIXES and suffix not in CONFIG_SUFFIXES
-
-
-def data_inputs(snapshot: Snapshot) -> dict[str, tuple[str, HashInfo]]:
-    """Data a pipeline reads: ``.dvc`` outputs, and unproduced stage deps not code or config."""
-    inputs: dict[str, tuple[str, HashInfo]] = {
-        info.path: ("tracked", info) for info in snapshot.tracked
-    }
-    produced = {o.path for s in snapshot.stages for o in s.lock_outs}
-    produced |= {o.path for s in snapshot.stages for o in s.outs}
-    params_files = {p.split(":", 1)[0] for s in snapshot.stages for p in s.params if ":" in p}
-    params_files |= {k.split(":", 1)[0] for s in snapshot.stages for k, _ in s.lock_params}
-    params_files |= set(snapshot.params)
-    for stage in snapshot.stages:
-        for dep in stage.lock_deps:
-            if dep.path not in inputs and _is_data_dep(dep.path, produced, params_files):
-                inputs[dep.path] = ("dep", dep)
-    return inputs
-
-
-def compare_data(base: Snapshot, head: Snapshot) -> tuple[DataChange, ...]:
-    """Data inputs whose content hash differs (or that appeared or vanished)."""
-    old_inputs, new_inputs = data_inputs(base), data_inputs(head)
-    changes: list[DataChange] = []
-    for path in sorted(set(old_inputs) | set(new_inputs)):
-        old = old_inputs.get(path)
-        new = new_inputs.get(path)
-        old_info = old[1] if old else None
-        new_info = new[1] if new else None
-        if old_info and new_info and old_info.fingerprint == new_info.fingerprint:
-            continue
-        status = "modified" if old_info and new_info else ("added" if new_info else "removed")
-        source = new[0] if new else old[0]  # type: ignore[index]
-        changes.append(
-            DataChange(
-                path=path,
-                source=source,
-                status=status,
-                old_hash=old_info.fingerprint if old_info else None,
-                new_hash=new_info.fingerprint if new_info else None,
-                old_size=old_info.size if old_info else None,
-                new_size=new_info.size if new_info else None,
-                old_nfiles=old_info.nfiles if old_info else None,
-                new_nfiles=new_info.nfiles if new_info else None,
-            )
-        )
-    return tuple(changes)
-
-
-def gate_summary(report: Any) -> GateSummary | None:
-    """Read a gate report (untrusted JSON) into a summary; None when there is no report."""
-    if not isinstance(report, dict):
-        return None
-    verdict = report.get("verdict")
-    verdict = verdict if verdict in ("blessed", "rejected") else "unknown"
-    raw_reasons = report.get("reasons") if isinstance(report.get("reasons"), list) else []
-    reasons = tuple(str(r) for r in raw_reasons if isinstance(r, str | int | float))
-    rules = report.get("rules") if isinstance(report.get("rules"), list) else []
-    failed = tuple(
-        str(rule.get("reason") or rule.get("rule") or "rule failed")
-        for rule in rules
-        if isinstance(rule, dict) and rule.get("passed") is False
-    )
-    champion = report.get("champion")
-    label = None
-    if isinstance(champion, dict):
-        version, sha = champion.get("version"), champion.get("sha")
-        label = str(version) if version else (str(sha)[:7] if sha else None)
-    return GateSummary(
-        verdict=verdict,
-        rubber_stamp=bool(report.get("rubber_stamp")),
-        champion=label,
-        reasons=reasons,
-        failed_rules=failed,
-    )
 
 
 def compare_snapshots(base: Snapshot, head: Snapshot, config: Config | None = None) -> SnapshotDiff:

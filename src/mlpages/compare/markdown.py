@@ -12,7 +12,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from mlpages.compare.diff import DataChange, MetricDelta, ParamChange, SnapshotDiff, StageChange
+from mlpages.compare.data import DataChange
+from mlpages.compare.diff import MetricDelta, ParamChange, SnapshotDiff
+from mlpages.compare.stages import StageChange
 from mlpages.models import Value
 from mlpages.text import human_size, utf8_text
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlpages.models import Stage
+from mlpages.site.urls import slug
 
 NODE_H = 34
 LAYER_GAP = 46
@@ -169,6 +170,98 @@ def _order(rows: list[list[str]], edges: list[tuple[str, str]]) -> list[list[str
     return rows
 
 
+@dataclass(frozen=True)
+class _Grid:
+    """Where the layers go: ``per_column`` layers per column, each column's left edge and width."""
+
+    per_column: int
+    col_x: list[float]
+    col_widths: list[float]
+    row_widths: list[float]
+    top: float
+    width: float
+    height: float
+
+
+def _grid(rows: list[list[str]], widths: dict[str, float]) -> _Grid:
+    """Long pipelines wrap into columns of WRAP_LAYERS layers (read top to bottom, then the
+    next column), so a 150-stage chain is a few screens wide instead of 12,000 px tall."""
+    row_widths = [sum(widths[k] for k in row) + NODE_GAP * (len(row) - 1) for row in rows]
+    per_column = WRAP_LAYERS if len(rows) > WRAP_LAYERS else max(len(rows), 1)
+    columns = [rows[i : i + per_column] for i in range(0, len(rows), per_column)] or [[]]
+    col_widths = [
+        max(row_widths[c * per_column : c * per_column + len(col)], default=0)
+        for c, col in enumerate(columns)
+    ]
+    col_x = [MARGIN + sum(col_widths[:c]) + COLUMN_GAP * c for c in range(len(columns))]
+    top = MARGIN + (WRAP_PAD if len(columns) > 1 else 0)
+    width = col_x[-1] + col_widths[-1] + MARGIN
+    height = top + per_column * NODE_H + (per_column - 1) * LAYER_GAP + MARGIN
+    if len(columns) > 1:
+        height += WRAP_PAD
+    return _Grid(per_column, col_x, col_widths, row_widths, top, width, height)
+
+
+def _place_nodes(
+    rows: list[list[str]],
+    grid: _Grid,
+    by_key: dict[str, Stage],
+    status: dict[str, str],
+    widths: dict[str, float],
+) -> tuple[dict[str, DagNode], dict[str, int]]:
+    """Every node centred in its layer's row of its column; and the column of each node."""
+    nodes: dict[str, DagNode] = {}
+    column_of: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        column = index // grid.per_column
+        x = grid.col_x[column] + (grid.col_widths[column] - grid.row_widths[index]) / 2
+        y = grid.top + (index % grid.per_column) * (NODE_H + LAYER_GAP)
+        for key in row:
+            w = widths[key]
+            max_chars = int((w - 28) / CHAR_W)
+            label = key if len(key) <= max_chars else key[: max_chars - 1] + "…"
+            state = status.get(key, "same")
+            if state == "same" and by_key[key].frozen:
+                state = "frozen"
+            nodes[key] = DagNode(key, label, state, x, y, w, NODE_H, anchor_id(key))
+            column_of[key] = column
+            x += w + NODE_GAP
+    return nodes, column_of
+
+
+def _edge_path(
+    source: str,
+    target: str,
+    nodes: dict[str, DagNode],
+    grid: _Grid,
+    between: list[DagNode],
+    column_of: dict[str, int],
+) -> tuple[str, tuple[float, float], float]:
+    """SVG path data of one edge, where its label goes, and how far right it reaches."""
+    a, b = nodes[source], nodes[target]
+    x1, y1 = a.x + a.w / 2, a.y + a.h
+    x2, y2 = b.x + b.w / 2, b.y
+    side = 0.0
+    if column_of[source] != column_of[target]:
+        # Into a later column: down below the nodes, along the bottom to the gap before the
+        # target's column, up above the nodes, along the top, down into the target.
+        gap = grid.col_x[column_of[target]] - COLUMN_GAP / 2
+        low, high = grid.height - MARGIN - WRAP_PAD / 2, MARGIN + WRAP_PAD / 2
+        d = f"M{x1:.1f},{y1:.1f} V{low:.1f} H{gap:.1f} V{high:.1f} H{x2:.1f} V"
+        return d + f"{y2 - 1:.1f}", (gap + 4, high - 3), side
+    if between:
+        # A long edge would cross the stages in between: go round their right side.
+        x1, x2 = a.x + a.w * 0.8, b.x + b.w * 0.8
+        bypass = max(n.x + n.w for n in between) + 14
+        side = bypass + MARGIN
+        d = f"M{x1:.1f},{y1:.1f} C{bypass:.1f},{y1 + 30:.1f} {bypass:.1f},{y2 - 30:.1f} "
+    else:
+        bend = max((y2 - y1) / 2, 12)
+        d = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} "
+    d += f"{x2:.1f},"
+    return d + f"{y2 - 1:.1f}", ((x1 + x2) / 2 + 6, (y1 + y2) / 2 + 4), side
+
+
 def layout_dag(
     stages: tuple[Stage, ...], status: dict[str, str] | None = None, limit: int | None = None
 ) -> DagLayout:
@@ -195,86 +288,23 @@ def layout_dag(
         rows[layer[key]].append(key)
     rows = _order(rows, edges)
     widths = {k: min(max(len(k) * CHAR_W + 28, 96), 230) for k in keys}
-    row_widths = [sum(widths[k] for k in row) + NODE_GAP * (len(row) - 1) for row in rows]
-    # Long pipelines wrap into columns of WRAP_LAYERS layers (read top to bottom, then the next
-    # column), so a 150-stage chain is a few screens wide instead of 12,000 px tall.
-    per_column = WRAP_LAYERS if len(rows) > WRAP_LAYERS else max(len(rows), 1)
-    columns = [rows[i : i + per_column] for i in range(0, len(rows), per_column)] or [[]]
-    col_widths = [
-        max(row_widths[c * per_column : c * per_column + len(col)], default=0)
-        for c, col in enumerate(columns)
-    ]
-    col_x = [MARGIN + sum(col_widths[:c]) + COLUMN_GAP * c for c in range(len(columns))]
-    top = MARGIN + (WRAP_PAD if len(columns) > 1 else 0)
-    width = col_x[-1] + col_widths[-1] + MARGIN
-    nodes: dict[str, DagNode] = {}
-    by_key = {s.key: s for s in stages}
-    column_of: dict[str, int] = {}
-    for index, row in enumerate(rows):
-        column = index // per_column
-        x = col_x[column] + (col_widths[column] - row_widths[index]) / 2
-        y = top + (index % per_column) * (NODE_H + LAYER_GAP)
-        for key in row:
-            w = widths[key]
-            max_chars = int((w - 28) / CHAR_W)
-            label = key if len(key) <= max_chars else key[: max_chars - 1] + "…"
-            stage = by_key[key]
-            state = status.get(key, "same")
-            if state == "same" and stage.frozen:
-                state = "frozen"
-            nodes[key] = DagNode(key, label, state, x, y, w, NODE_H, anchor_id(key))
-            column_of[key] = column
-            x += w + NODE_GAP
-    height = top + per_column * NODE_H + (per_column - 1) * LAYER_GAP + MARGIN
-    if len(columns) > 1:
-        height += WRAP_PAD
+    grid = _grid(rows, widths)
+    nodes, column_of = _place_nodes(rows, grid, {s.key: s for s in stages}, status, widths)
     paths = []
-    side = width
+    width = grid.width
     for source, target in edges:
-        a, b = nodes[source], nodes[target]
-        x1, y1 = a.x + a.w / 2, a.y + a.h
-        x2, y2 = b.x + b.w / 2, b.y
-        if column_of[source] != column_of[target]:
-            # Into a later column: down below the nodes, along the bottom to the gap before the
-            # target's column, up above the nodes, along the top, down into the target.
-            gap = col_x[column_of[target]] - COLUMN_GAP / 2
-            low, high = height - MARGIN - WRAP_PAD / 2, MARGIN + WRAP_PAD / 2
-            d = f"M{x1:.1f},{y1:.1f} V{low:.1f} H{gap:.1f} V{high:.1f} H{x2:.1f} V"
-            label = (gap + 4, high - 3)
-        else:
-            between = [
-                nodes[k]
-                for r in rows[layer[source] + 1 : layer[target]]
-                for k in r
-                if column_of[k] == column_of[source]
-            ]
-            if between:
-                # A long edge would cross the stages in between: go round their right side.
-                x1, x2 = a.x + a.w * 0.8, b.x + b.w * 0.8
-                bypass = max(n.x + n.w for n in between) + 14
-                side = max(side, bypass + MARGIN)
-                d = f"M{x1:.1f},{y1:.1f} C{bypass:.1f},{y1 + 30:.1f} {bypass:.1f},{y2 - 30:.1f} "
-            else:
-                bend = max((y2 - y1) / 2, 12)
-                d = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} "
-            d += f"{x2:.1f},"
-            label = ((x1 + x2) / 2 + 6, (y1 + y2) / 2 + 4)
-        paths.append(
-            DagEdge(
-                source,
-                target,
-                d + f"{y2 - 1:.1f}",
-                skipped[(source, target)],
-                label[0],
-                label[1],
-            )
-        )
-    width = side
-    return DagLayout(tuple(nodes[k] for k in keys), tuple(paths), width, height, hidden)
+        between = [
+            nodes[k]
+            for r in rows[layer[source] + 1 : layer[target]]
+            for k in r
+            if column_of[k] == column_of[source]
+        ]
+        d, label, side = _edge_path(source, target, nodes, grid, between, column_of)
+        width = max(width, side)
+        paths.append(DagEdge(source, target, d, skipped[(source, target)], label[0], label[1]))
+    return DagLayout(tuple(nodes[k] for k in keys), tuple(paths), width, grid.height, hidden)
 
 
 def anchor_id(stage_key: str) -> str:
     """A safe fragment id for a stage (stage keys may contain ':' and '@')."""
-    from mlpages.site.urls import slug
-
     return "stage-" + slug(stage_key)

@@ -1,25 +1,25 @@
 """The shared vocabulary of the site: the data every page builder reads and the pages it returns.
 
-A page builder is a function ``pages(site: SiteData) -> Iterable[Page]``. ``build.py`` calls the
-builders of every module in ``PAGE_MODULES`` (see there), renders each page's template with its
-context and writes the files. Builders are pure: they read ``SiteData`` and never touch the disk.
+A page family is a module of ``site/pages/`` with ``pages(site: SiteData) -> Iterable[Page |
+Asset]``; ``build.PAGE_FAMILIES`` lists them. The build renders each page's template with its
+context and writes the files. Families are pure: they read ``SiteData`` and never touch the disk.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
+from mlpages.compare.stages import StageChange, compare_stages
 from mlpages.config import Config
-from mlpages.models import Commit, Ref, Snapshot, Value
+from mlpages.models import Commit, Ref, Snapshot
+from mlpages.registry.state import Registry
 from mlpages.site.urls import commit_path
-from mlpages.text import general_number
 
 
 class HistoryLike(Protocol):
@@ -74,13 +74,18 @@ class Asset:
     data: bytes | Callable[[], bytes | None]
 
 
+# What the writer gets per site path: the file's bytes, None for "reuse the previous build's
+# page", or an Asset's loader (read only when written).
+FileData = bytes | Callable[[], bytes | None] | None
+
+
 @dataclass(frozen=True)
 class SiteData:
     """Everything gathered before rendering: history, registry, configuration, site options."""
 
     history: HistoryLike
     config: Config
-    registry: Any = None  # mlpages.registry.gitio.Registry when the registry module is available
+    registry: Registry | None = None  # None: a site built from history alone (tests)
     title: str = "mlpages"
     base_url: str = ""
     generated: int = 0  # epoch seconds (SOURCE_DATE_EPOCH or the newest commit)
@@ -105,6 +110,11 @@ class SiteData:
 
     def commit(self, sha: str) -> Commit:
         return self.history.commits[sha]
+
+    def commit_info(self, sha: str) -> dict[str, Any]:
+        """The sha, subject and commit time of a commit, as the report pages list it."""
+        commit = self.history.commits[sha]
+        return {"sha": sha, "subject": commit.subject, "time": commit.commit_time}
 
     def snapshot(self, sha: str | None) -> Snapshot | None:
         return self.history.snapshots.get(sha) if sha else None
@@ -179,14 +189,12 @@ class SiteData:
     def commit_url(self, sha: str) -> str:
         return commit_path(sha)
 
-    def stage_changes(self, base_sha: str, head_sha: str) -> tuple[Any, ...]:
-        """``compare.compare_stages`` of two commits, memoised (commit pages and lineage share it).
+    def stage_changes(self, base_sha: str, head_sha: str) -> tuple[StageChange, ...]:
+        """``compare.stages.compare_stages`` of two commits, memoised (commit pages and lineage share it).
 
         Only stages whose lock entry differs are handed to the comparison: on a large pipeline
         most stages are equal objects, and equal stages can never be reported as changed.
         """
-        from mlpages.compare.diff import compare_stages
-
         memo = self.extra.setdefault("stage_changes", {})
         key = (base_sha, head_sha)
         if key not in memo:
@@ -220,6 +228,31 @@ class SiteData:
             memo[sha] = hashlib.sha256(raw).hexdigest()[:24]
         return memo[sha]
 
+    def mainline_reports(self, name: str) -> list[tuple[str, Any]]:
+        """(sha, report) for each default-branch commit where report ``name`` changed, oldest
+        first (a report carried unchanged by later commits is listed once)."""
+        out: list[tuple[str, Any]] = []
+        previous = None
+        for sha in reversed(self.history.mainline):
+            snap = self.snapshot(sha)
+            report = snap.reports.get(name) if snap else None
+            if report is None:
+                continue
+            # == compares plain JSON deeply and fast; NaN != NaN, so confirm a difference by text.
+            if report != previous and _report_text(report) != _report_text(previous):
+                out.append((sha, report))
+            previous = report
+        return out
+
+    def reports_key(self, *names: str) -> str:
+        """A page key for pages built from reports ``names`` along the default branch."""
+        parts = []
+        for sha in self.history.mainline:
+            snap = self.snapshot(sha)
+            if snap is not None and any(n in snap.reports for n in names):
+                parts.append((sha, self.snapshot_key(sha)))
+        return fingerprint(names, parts, self.head, self.snapshot_key(self.head))
+
     @cached_property
     def stamp(self) -> str:
         """A fingerprint of the site-wide inputs every page depends on (the base template
@@ -230,6 +263,10 @@ class SiteData:
             sorted(vars_of(self.config).items()),
             self.history.default_branch,
         )
+
+
+def _report_text(report: Any) -> str:
+    return json.dumps(report, sort_keys=True, default=str)
 
 
 def vars_of(obj: Any) -> dict[str, Any]:
@@ -244,74 +281,3 @@ def fingerprint(*parts: Any) -> str:
     """A short stable hash of ``parts`` (JSON-encoded, repr for anything else)."""
     raw = json.dumps(parts, sort_keys=True, default=repr, separators=(",", ":"))
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:24]
-
-
-# --- values -------------------------------------------------------------------------------------
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def format_value(value: Value) -> str:
-    """Display form of a param or metric: 5 significant digits for floats, like DVC."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return f"{value:.5g}"
-    return str(value)
-
-
-def format_delta(delta: float | int) -> str:
-    if isinstance(delta, float) and not math.isfinite(delta):
-        return format_value(delta)
-    return ("+" if delta > 0 else "") + general_number(delta, 3)
-
-
-def delta_of(new: Value, old: Value) -> float | None:
-    """``new - old`` when both are finite numbers, else None."""
-    if is_number(new) and is_number(old):
-        try:
-            diff = float(new) - float(old)  # type: ignore[arg-type]
-        except OverflowError:  # an integer beyond the float range
-            return None
-        return diff if math.isfinite(diff) else None
-    return None
-
-
-def judge(delta: float | None, direction: int) -> str:
-    """CSS class of a change: ``better``, ``worse`` or ``same`` given the metric direction."""
-    if delta is None or delta == 0:
-        return "same"
-    return "better" if delta * direction > 0 else "worse"
-
-
-def json_safe(value: Any) -> Any:
-    """Replace NaN/Inf by strings and tuples by lists so ``JSON.parse`` accepts the result."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return format_value(value)
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
-
-
-_SCRIPT_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
-
-
-def json_for_script(value: Any) -> str:
-    """Compact JSON that is safe inside ``<script type="application/json">`` (no break-out)."""
-    text = json.dumps(json_safe(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.translate(_SCRIPT_ESCAPES).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
-def flat_values(groups: Mapping[str, Mapping[str, Value]]) -> dict[str, Value]:
-    """``{file: {key: v}}`` → ``{"file:key": v}``."""
-    return {f"{file}:{key}": v for file, values in groups.items() for key, v in values.items()}

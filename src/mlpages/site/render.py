@@ -1,23 +1,48 @@
-"""The Jinja2 environment of the site: autoescape always on, filters for URLs, values and JSON."""
+"""Render pages: the Jinja2 environment (autoescape always on, the site's filters), the static
+assets pages reference, and the code stamp that decides what an incremental build re-renders."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mlpages import text
-from mlpages.site.page_core import format_delta, format_value, json_for_script
+from mlpages import __version__, text
+from mlpages.site.page_core import Asset, FileData, Page, SiteData, fingerprint
+from mlpages.site.values import format_delta, format_value, json_for_script
 from mlpages.site.urls import commit_path, relative_url
 
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
 
-def environment(templates: Path) -> Any:
-    """A Jinja2 environment over ``templates`` with the site's filters."""
+Progress = Callable[[str, int, int], None]
+
+# The Content-Security-Policy of every page: scripts only from the site itself, nothing fetched,
+# no plugins, forms or base URL. Styles allow 'unsafe-inline': plotly.js injects a <style>.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self'",
+        "connect-src 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+        "form-action 'none'",
+    )
+)
+
+
+def environment() -> Any:
+    """The Jinja2 environment over :data:`TEMPLATES` with the site's filters."""
     import jinja2
     from markupsafe import Markup
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates)),
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,  # every template, whatever its extension: repository content is untrusted
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -45,6 +70,8 @@ def environment(templates: Path) -> Any:
         plural=plural,
         size=human_size,
     )
+    # A constant, not repository text: Markup keeps its quotes as they are.
+    env.globals["csp"] = Markup(CONTENT_SECURITY_POLICY)
     return env
 
 
@@ -66,3 +93,90 @@ def format_date(timestamp: int | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     if timestamp is None:
         return ""
     return dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC).strftime(pattern)
+
+
+def plotly_asset() -> tuple[str, Path]:
+    """Site path and source file of the plotly.js bundle shipped with the installed plotly."""
+    import plotly
+    from plotly.offline import get_plotlyjs_version
+
+    source = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    return f"assets/plotly-{get_plotlyjs_version()}.min.js", source
+
+
+def static_files() -> dict[str, Path]:
+    """Site path -> source file of every static asset (``static/`` and the plotly bundle)."""
+    out = {
+        f"assets/{p.relative_to(STATIC).as_posix()}": p for p in STATIC.rglob("*") if p.is_file()
+    }
+    plotly_path, plotly_source = plotly_asset()
+    out[plotly_path] = plotly_source
+    return out
+
+
+def _code_stamp() -> str:
+    """A hash of the whole mlpages package (code, templates, static files): a change re-renders all.
+
+    The whole package, not ``site/``: pages depend on compare, text, models and config too, and
+    page modules live in sub-packages (``site/pages``, ``site/charts``).
+    """
+    digest = hashlib.sha256(__version__.encode())
+    package = Path(__file__).parents[1]
+    sources = [p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    for path in sorted(sources):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def render_site(
+    site: SiteData,
+    items: Iterable[Page | Asset],
+    previous: dict[str, Any],
+    nav_entries: Sequence[tuple[str, str, str]],
+    progress: Progress | None = None,
+) -> tuple[dict[str, FileData], dict[str, Any], list[str]]:
+    """Render pages: path -> :data:`FileData`. Returns the manifest and the rendered paths.
+
+    ``nav_entries`` are (nav id, label, site path); an entry appears only when its page is built.
+    """
+    env = environment()
+    items = list(items)
+    built = {item.path for item in items}
+    nav = [(nav_id, label, path) for nav_id, label, path in nav_entries if path in built]
+    plotly_path, _ = plotly_asset()
+    stamp = fingerprint(site.stamp, _code_stamp(), nav, plotly_path)
+    same_stamp = previous.get("stamp") == stamp
+    old_keys: dict[str, str] = previous.get("keys", {}) if same_stamp else {}
+    files: dict[str, FileData] = {}
+    keys: dict[str, str] = {}
+    rendered: list[str] = []
+    pages = [i for i in items if isinstance(i, Page)]
+    for index, item in enumerate(items):
+        if isinstance(item, Asset):
+            files[item.path] = item.data
+            continue
+        if item.key is not None:
+            keys[item.path] = item.key
+            if old_keys.get(item.path) == item.key:
+                files[item.path] = None
+                continue
+        template = env.get_template(item.template)
+        context = {
+            "plotly": False,  # a page drawing figures says so: plotly.js and plots.js load
+            **item.resolve_context(),
+            "page_path": item.path,
+            "page_title": item.title,
+            "page_nav": item.nav,
+            "nav": nav,
+            "site": site,
+            "site_title": site.title,
+            "plotly_js": plotly_path,
+            "generated": site.generated,
+        }
+        files[item.path] = text.utf8_text(template.render(context)).encode("utf-8")
+        rendered.append(item.path)
+        if progress and (len(rendered) % 25 == 0 or index == len(items) - 1):
+            progress("render", len(rendered), len(pages))
+    manifest = {"mlpages": __version__, "stamp": stamp, "keys": keys}
+    return files, manifest, rendered

@@ -201,30 +201,10 @@ def trend_figure(
     return {"data": [trace], "layout": layout}
 
 
-def stage_timeline_figure(
-    spans: Sequence[StageSpan],
-    markers: Sequence[VersionMarker] = (),
-    stages_order: Sequence[str] = (),
-    title: str | None = None,
-) -> dict[str, Any]:
-    """Gantt of which version held each stage when; rollbacks marked, registrations as diamonds."""
-    if not spans and not markers:
-        return empty_figure("no stage was ever assigned", title)
-    stages = list(stages_order) + sorted({s.stage for s in spans} - set(stages_order))
-    registered = [m for m in markers if m.kind == "register"]
-    rows = [*stages, "registered"] if registered else stages
-    layout = base_layout(title, height=120 + 44 * len(rows))
-    layout["xaxis"]["type"] = "date"
-    layout["yaxis"].update(
-        {"type": "category", "categoryorder": "array", "categoryarray": [text(r) for r in rows]}
-    )
-    layout["yaxis"]["autorange"] = "reversed"
-    layout["barmode"] = "overlay"
-    versions = sorted({s.version for s in spans})
-    # A span shorter than ~2 % of the whole timeline (a promotion just before the build) would be
-    # an invisible sliver: give every bar that minimum width.
-    times = [t for s in spans for t in (s.start, s.end)] + [m.time for m in markers]
-    least = max((max(times) - min(times)) // 50, 1) if times else 1
+def _version_bars(
+    spans: Sequence[StageSpan], versions: list[str], least: int
+) -> list[dict[str, Any]]:
+    """One horizontal bar trace per version: where it held each stage, and when."""
     traces: list[dict[str, Any]] = []
     for i, version in enumerate(versions):
         own = [s for s in spans if s.version == version]
@@ -252,37 +232,71 @@ def stage_timeline_figure(
                 "%{customdata[1]}<extra></extra>",
             }
         )
+    return traces
+
+
+def _rollback_trace(rollbacks: Sequence[StageSpan]) -> dict[str, Any]:
+    """A red marker where a stage went back to an earlier version."""
+    return {
+        "type": "scatter",
+        "mode": "markers+text",
+        "name": "rollback",
+        "x": [iso(s.start) for s in rollbacks],
+        "y": [text(s.stage) for s in rollbacks],
+        "text": ["↩ rollback"] * len(rollbacks),
+        "textposition": "top right",
+        "textfont": {"color": "#dc2626", "size": 10},
+        "marker": {"symbol": "triangle-left", "size": 12, "color": "#dc2626"},
+        "hovertemplate": "rollback to %{customdata} in %{y}<br>%{x}<extra></extra>",
+        "customdata": [text(s.version) for s in rollbacks],
+    }
+
+
+def _registered_trace(registered: Sequence[VersionMarker]) -> dict[str, Any]:
+    """A diamond on the "registered" row for every version registration."""
+    return {
+        "type": "scatter",
+        "mode": "markers+text",
+        "name": "registered",
+        "x": [iso(m.time) for m in registered],
+        "y": ["registered"] * len(registered),
+        "text": [text(m.label, 30) for m in registered],
+        "textposition": "top center",
+        "textfont": {"size": 10},
+        "marker": {"symbol": "diamond", "size": 10, "color": "#4b5563"},
+        "hovertemplate": "%{text} registered %{x}<extra></extra>",
+        "showlegend": False,
+    }
+
+
+def stage_timeline_figure(
+    spans: Sequence[StageSpan],
+    markers: Sequence[VersionMarker] = (),
+    stages_order: Sequence[str] = (),
+    title: str | None = None,
+) -> dict[str, Any]:
+    """Gantt of which version held each stage when; rollbacks marked, registrations as diamonds."""
+    if not spans and not markers:
+        return empty_figure("no stage was ever assigned", title)
+    stages = list(stages_order) + sorted({s.stage for s in spans} - set(stages_order))
+    registered = [m for m in markers if m.kind == "register"]
+    rows = [*stages, "registered"] if registered else stages
+    layout = base_layout(title, height=120 + 44 * len(rows))
+    layout["xaxis"]["type"] = "date"
+    layout["yaxis"].update(
+        {"type": "category", "categoryorder": "array", "categoryarray": [text(r) for r in rows]}
+    )
+    layout["yaxis"]["autorange"] = "reversed"
+    layout["barmode"] = "overlay"
+    versions = sorted({s.version for s in spans})
+    # A span shorter than ~2 % of the whole timeline (a promotion just before the build) would be
+    # an invisible sliver: give every bar that minimum width.
+    times = [t for s in spans for t in (s.start, s.end)] + [m.time for m in markers]
+    least = max((max(times) - min(times)) // 50, 1) if times else 1
+    traces = _version_bars(spans, versions, least)
     rollbacks = [s for s in spans if s.rollback]
     if rollbacks:
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "markers+text",
-                "name": "rollback",
-                "x": [iso(s.start) for s in rollbacks],
-                "y": [text(s.stage) for s in rollbacks],
-                "text": ["↩ rollback"] * len(rollbacks),
-                "textposition": "top right",
-                "textfont": {"color": "#dc2626", "size": 10},
-                "marker": {"symbol": "triangle-left", "size": 12, "color": "#dc2626"},
-                "hovertemplate": "rollback to %{customdata} in %{y}<br>%{x}<extra></extra>",
-                "customdata": [text(s.version) for s in rollbacks],
-            }
-        )
+        traces.append(_rollback_trace(rollbacks))
     if registered:
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "markers+text",
-                "name": "registered",
-                "x": [iso(m.time) for m in registered],
-                "y": ["registered"] * len(registered),
-                "text": [text(m.label, 30) for m in registered],
-                "textposition": "top center",
-                "textfont": {"size": 10},
-                "marker": {"symbol": "diamond", "size": 10, "color": "#4b5563"},
-                "hovertemplate": "%{text} registered %{x}<extra></extra>",
-                "showlegend": False,
-            }
-        )
+        traces.append(_registered_trace(registered))
     return {"data": traces, "layout": layout}

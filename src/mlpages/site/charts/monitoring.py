@@ -110,6 +110,101 @@ def version_changes(batches: Sequence[BatchPoint]) -> list[tuple[str, str, bool]
     return changes
 
 
+def _measured_trace(
+    xs: list[str], measured: list[Any], bad: list[bool], metric: str
+) -> dict[str, Any]:
+    """The metric of the labelled batches, below-threshold points in red."""
+    return {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": f"{text(metric)} (labelled batches)",
+        "x": xs,
+        "y": measured,
+        "line": {"color": PALETTE[0], "width": 2},
+        "marker": {
+            "size": 8,
+            "color": ["#dc2626" if b else PALETTE[0] for b in bad],
+        },
+        "connectgaps": True,  # labels arrive for some batches only
+    }
+
+
+def _estimate_trace(
+    xs: list[str], estimate: list[Any], batches: Sequence[BatchPoint]
+) -> dict[str, Any]:
+    """The label-free estimate of every batch, dotted."""
+    names = sorted({k for b in batches for k in b.estimated})
+    return {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": f"estimate: {text(', '.join(names))} (no labels)",
+        "x": xs,
+        "y": estimate,
+        "line": {"color": PALETTE[8], "width": 1.5, "dash": "dot"},
+        "marker": {"size": 6, "symbol": "circle-open"},
+    }
+
+
+def _threshold_band(
+    layout: dict[str, Any], threshold: float, values: list[float], higher_is_better: bool
+) -> None:
+    """Shade the failing side of ``threshold``, draw its line and label, fit the y range."""
+    y0, y1 = (-1e9, threshold) if higher_is_better else (threshold, 1e9)
+    layout["shapes"] = [
+        {
+            "type": "rect",
+            "xref": "paper",
+            "yref": "y",
+            "x0": 0,
+            "x1": 1,
+            "y0": y0,
+            "y1": y1,
+            "fillcolor": "rgba(220,38,38,0.08)",
+            "line": {"width": 0},
+            "layer": "below",
+        },
+        {
+            "type": "line",
+            "xref": "paper",
+            "yref": "y",
+            "x0": 0,
+            "x1": 1,
+            "y0": threshold,
+            "y1": threshold,
+            "line": {"color": "#dc2626", "width": 1, "dash": "dash"},
+        },
+    ]
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.12 or 0.05
+    layout["yaxis"]["range"] = [num(low - pad), num(high + pad)]
+    layout["annotations"] = [
+        {
+            "text": f"threshold {num(threshold)}",
+            "xref": "paper",
+            "yref": "y",
+            "x": 0,
+            "y": threshold,
+            "xanchor": "left",
+            "yanchor": "top" if higher_is_better else "bottom",
+            "showarrow": False,
+            "font": {"size": 10, "color": "#dc2626"},
+        }
+    ]
+
+
+def _model_change_markers(layout: dict[str, Any], batches: Sequence[BatchPoint]) -> None:
+    """A vertical marker at each batch scored by another model than the one before."""
+    changes = version_changes(batches)
+    markers = [
+        VersionMarker(
+            i, f"model {v}" + (" (back)" if back else ""), "rollback" if back else "promote"
+        )
+        for i, (_, v, back) in enumerate(changes)
+    ]
+    lookup = {i: x for i, (x, _, _) in enumerate(changes)}
+    marker_shapes(markers, layout, lambda m: lookup[m.time])
+
+
 def performance_figure(
     batches: Sequence[BatchPoint],
     metric: str,
@@ -136,86 +231,13 @@ def performance_figure(
     ]
     traces: list[dict[str, Any]] = []
     if any(v is not None for v in measured):
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": f"{text(metric)} (labelled batches)",
-                "x": xs,
-                "y": measured,
-                "line": {"color": PALETTE[0], "width": 2},
-                "marker": {
-                    "size": 8,
-                    "color": ["#dc2626" if b else PALETTE[0] for b in bad],
-                },
-                "connectgaps": True,  # labels arrive for some batches only
-            }
-        )
+        traces.append(_measured_trace(xs, measured, bad, metric))
     if any(v is not None for v in estimate):
-        names = sorted({k for b in batches for k in b.estimated})
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": f"estimate: {text(', '.join(names))} (no labels)",
-                "x": xs,
-                "y": estimate,
-                "line": {"color": PALETTE[8], "width": 1.5, "dash": "dot"},
-                "marker": {"size": 6, "symbol": "circle-open"},
-            }
-        )
+        traces.append(_estimate_trace(xs, estimate, batches))
     if threshold is not None:
-        y0, y1 = (-1e9, threshold) if higher_is_better else (threshold, 1e9)
-        layout["shapes"] = [
-            {
-                "type": "rect",
-                "xref": "paper",
-                "yref": "y",
-                "x0": 0,
-                "x1": 1,
-                "y0": y0,
-                "y1": y1,
-                "fillcolor": "rgba(220,38,38,0.08)",
-                "line": {"width": 0},
-                "layer": "below",
-            },
-            {
-                "type": "line",
-                "xref": "paper",
-                "yref": "y",
-                "x0": 0,
-                "x1": 1,
-                "y0": threshold,
-                "y1": threshold,
-                "line": {"color": "#dc2626", "width": 1, "dash": "dash"},
-            },
-        ]
         values = [v for v in measured + estimate if v is not None] + [threshold]
-        low, high = min(values), max(values)
-        pad = (high - low) * 0.12 or 0.05
-        layout["yaxis"]["range"] = [num(low - pad), num(high + pad)]
-        layout["annotations"] = [
-            {
-                "text": f"threshold {num(threshold)}",
-                "xref": "paper",
-                "yref": "y",
-                "x": 0,
-                "y": threshold,
-                "xanchor": "left",
-                "yanchor": "top" if higher_is_better else "bottom",
-                "showarrow": False,
-                "font": {"size": 10, "color": "#dc2626"},
-            }
-        ]
-    changes = version_changes(batches)
-    markers = [
-        VersionMarker(
-            i, f"model {v}" + (" (back)" if back else ""), "rollback" if back else "promote"
-        )
-        for i, (_, v, back) in enumerate(changes)
-    ]
-    lookup = {i: x for i, (x, _, _) in enumerate(changes)}
-    marker_shapes(markers, layout, lambda m: lookup[m.time])
+        _threshold_band(layout, threshold, values, higher_is_better)
+    _model_change_markers(layout, batches)
     return {"data": traces, "layout": layout}
 
 

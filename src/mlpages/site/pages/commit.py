@@ -10,9 +10,12 @@ from typing import Any
 
 from mlpages.compare.diff import compare_metrics, compare_params
 from mlpages.models import SNAPSHOT_SCHEMA_VERSION, Snapshot
-from mlpages.site.page_core import Asset, Page, SiteData, fingerprint, format_value
+from mlpages.reports import gate_view, validation_view
+from mlpages.site.page_core import Asset, Page, SiteData, fingerprint
+from mlpages.site.charts import plots as charts
 from mlpages.site.dag import anchor_id, layout_dag
 from mlpages.site.urls import commit_path
+from mlpages.site.values import format_value
 
 DAG_LIMIT = 30  # stages drawn in full on a commit page; larger pipelines are condensed
 FIGURE_ROWS = 1000  # rows per series on a commit page: keeps the page small
@@ -92,8 +95,6 @@ def registered_versions(site: SiteData, sha: str) -> list[Any]:
 
 def _figures(site: SiteData, snap: Snapshot) -> list[dict[str, Any]]:
     """One Plotly figure per plot definition whose files are tables (images are shown as such)."""
-    from mlpages.site.charts import plots as charts
-
     limit = min(site.config.max_plot_rows, FIGURE_ROWS)
     figures = []
     for plot in snap.plots:
@@ -147,6 +148,7 @@ def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, str]])
     parent_sha = site.parent(sha)
     parent = site.snapshot(parent_sha)
     status, reasons = stage_status(site, parent, snap)
+    validation, gate = snap.reports.get("validation"), snap.reports.get("gate")
     stages = [
         {
             "stage": stage,
@@ -162,6 +164,7 @@ def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, str]])
         listed = [s for s in stages if s["status"] != "same"]
         unchanged = len(stages) - len(listed)
         stages = listed
+    figures = _figures(site, snap)
     return {
         "commit": commit,
         "sha": sha,
@@ -175,29 +178,24 @@ def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, str]])
         "dag": layout_dag(snap.stages, status, DAG_LIMIT) if snap.stages else None,
         "stages": stages,
         "unchanged_stages": unchanged,
-        "figures": _figures(site, snap),
+        "figures": figures,
+        "plotly": bool(figures),
         "images": [
             (path, src)
             for path, image_sha, ext in images
             if (src := _image_src(site, image_sha, ext)) is not None
         ],
         "missing_plots": sorted(p for p, d in snap.plot_data.items() if d.kind == "missing"),
-        "validation": snap.reports.get("validation"),
-        "gate": snap.reports.get("gate"),
+        "reports_shown": validation is not None or gate is not None,
+        "validation": validation_view(validation),
+        "gate": gate_view(gate),
         # A report identical to the parent's was not produced at this commit (e.g. the pipeline
         # stopped at validation): say so rather than present it as this run's verdict.
         "gate_carried": bool(
-            parent is not None
-            and snap.reports.get("gate") is not None
-            and parent.reports.get("gate") == snap.reports.get("gate")
+            parent is not None and gate is not None and parent.reports.get("gate") == gate
         ),
-        "validation_failed": _status(snap.reports.get("validation")) == "fail",
         "versions": registered_versions(site, sha),
     }
-
-
-def _status(report: object) -> str | None:
-    return report.get("status") if isinstance(report, dict) else None
 
 
 def commit_key(site: SiteData, sha: str, images: list[tuple[str, str, str]]) -> str:
@@ -216,13 +214,13 @@ def commit_key(site: SiteData, sha: str, images: list[tuple[str, str, str]]) -> 
     )
 
 
-def commit_pages(site: SiteData) -> Iterator[Page | Asset]:
+def pages(site: SiteData) -> Iterator[Page | Asset]:
     """A page per commit, plus the image files its plots show."""
     for sha in site.history.order:
         snap = site.snapshot(sha)
         images = _images(site, snap) if snap else []
         for _, image_sha, ext in images:
-            if ext != ".svg":  # the same path from many commits is one file (see collect_pages)
+            if ext != ".svg":  # the same path from many commits is one file (build.collect_pages)
                 yield Asset(image_path(image_sha, ext), partial(site.history.read_image, image_sha))
         commit = site.commit(sha)
         yield Page(

@@ -14,6 +14,7 @@ from typing import Any
 
 from mlpages.compare.diff import compare_snapshots
 from mlpages.models import Snapshot
+from mlpages.site.charts import plots as charts
 from mlpages.site.page_core import Asset, Page, SiteData, fingerprint
 from mlpages.site.pages.runs import runs_data
 from mlpages.site.urls import compare_path
@@ -54,8 +55,6 @@ def _overlay_figures(
     site: SiteData, base: Snapshot, head: Snapshot, labels: tuple[str, str]
 ) -> list[dict[str, Any]]:
     """The plots both sides define, drawn over each other (base dashed)."""
-    from mlpages.site.charts import plots as charts
-
     base_ids = {p.id for p in base.plots}
     figures = []
     for plot in head.plots:
@@ -75,6 +74,9 @@ def branch_context(site: SiteData, item: dict[str, Any]) -> dict[str, Any]:
     base_sha = item["base"]
     base = site.snapshot(base_sha) or Snapshot(sha=base_sha or "", has_dvc=False)
     diff = compare_snapshots(base, head, site.config)
+    figures = (
+        _overlay_figures(site, base, head, (base_sha[:8], item["ref"].short)) if base_sha else []
+    )
     return {
         "item": item,
         "diff": diff,
@@ -82,11 +84,8 @@ def branch_context(site: SiteData, item: dict[str, Any]) -> dict[str, Any]:
         "head_commit": site.commit(item["head"]),
         "commits": [site.commit(sha) for sha in item["ahead_shas"][:200]],
         "more_commits": max(len(item["ahead_shas"]) - 200, 0),
-        "figures": (
-            _overlay_figures(site, base, head, (base_sha[:8], item["ref"].short))
-            if base_sha
-            else []
-        ),
+        "figures": figures,
+        "plotly": bool(figures),
     }
 
 
@@ -151,7 +150,7 @@ def plot_assets(site: SiteData) -> tuple[dict[str, str], list[Asset]]:
     return index, list(assets.values())
 
 
-def compare_pages(site: SiteData) -> Iterator[Page | Asset]:
+def pages(site: SiteData) -> Iterator[Page | Asset]:
     """``compare.html`` (the picker and the list of branches) and one page per branch."""
     branches = branch_comparisons(site)
     index, assets = plot_assets(site)

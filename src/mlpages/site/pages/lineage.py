@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from mlpages.site.page_core import Page, SiteData
@@ -78,9 +79,9 @@ def lineage_context(site: SiteData) -> dict[str, Any]:
     }
 
 
-def lineage_page(site: SiteData) -> Page:
+def pages(site: SiteData) -> Iterator[Page]:
     """``lineage.html``."""
-    return Page(
+    yield Page(
         path="lineage.html",
         template="lineage.html",
         context=lambda: lineage_context(site),

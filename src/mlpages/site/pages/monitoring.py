@@ -1,16 +1,16 @@
-"""The monitoring page and the data-validation page, from the CT reports along the default branch.
+"""The monitoring page: drift, performance and retraining triggers along the default branch.
 
-Plug-in for ``build.py``: ``pages(site)`` yields ``monitoring.html`` and ``validation.html``.
+``pages(site)`` yields ``monitoring.html``.
 Reports are untrusted JSON (formats in docs/internals.md): every field is type-checked and a
-malformed entry is skipped, never fatal. Without reports the pages say plainly that none exist.
+malformed entry is skipped, never fatal. Without reports the page says plainly that none exist.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
+from mlpages.reports import as_float, as_int, as_list, as_numbers, as_str, gate_summary
 from mlpages.site.charts.monitoring import (
     BatchPoint,
     drift_heatmap,
@@ -19,39 +19,8 @@ from mlpages.site.charts.monitoring import (
     prediction_distribution_figure,
     validation_figure,
 )
-from mlpages.site.page_core import Page, SiteData, fingerprint, format_value
-
-MAX_ANOMALIES = 50
-
-
-def _str(raw: Any, default: str = "") -> str:
-    return raw if isinstance(raw, str) else (default if raw is None else str(raw))
-
-
-def _float(raw: Any) -> float | None:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return None
-    try:
-        return float(raw)
-    except OverflowError:  # an integer beyond the float range
-        return None
-
-
-def _int(raw: Any) -> int | None:
-    return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
-
-
-def _list(raw: Any) -> list:
-    """A JSON array, else empty (reports are untrusted: a number here must not stop the build)."""
-    return raw if isinstance(raw, list) else []
-
-
-def _numbers(raw: Any) -> dict[str, float]:
-    if not isinstance(raw, dict):
-        return {}
-    pairs = ((str(k), _float(v)) for k, v in raw.items())
-    return {k: v for k, v in pairs if v is not None}
-
+from mlpages.site.page_core import Page, SiteData, fingerprint
+from mlpages.site.values import format_value
 
 def parse_batch(raw: Any) -> BatchPoint | None:
     """One entry of ``monitoring.json`` ``batches`` as a :class:`BatchPoint` (None if unusable)."""
@@ -59,29 +28,29 @@ def parse_batch(raw: Any) -> BatchPoint | None:
         return None
     hist = raw.get("prediction_hist")
     edges = raw.get("hist_edges")
-    hist_ok = isinstance(hist, list) and all(_int(h) is not None and h >= 0 for h in hist)
-    edges_ok = isinstance(edges, list) and all(_float(e) is not None for e in edges)
+    hist_ok = isinstance(hist, list) and all(as_int(h) is not None and h >= 0 for h in hist)
+    edges_ok = isinstance(edges, list) and all(as_float(e) is not None for e in edges)
     alerts = tuple(
-        (_str(a.get("kind"), "alert"), _str(a.get("detail")))
-        for a in _list(raw.get("alerts"))
+        (as_str(a.get("kind"), "alert"), as_str(a.get("detail")))
+        for a in as_list(raw.get("alerts"))
         if isinstance(a, dict)
     )
     drifted = raw.get("drifted_features")
     return BatchPoint(
-        batch=_str(raw["batch"]),
-        week=_int(raw.get("week")),
-        model_version=_str(raw["model_version"]) if raw.get("model_version") else None,
-        model_hash=_str(raw["model_hash"]) if raw.get("model_hash") else None,
-        rows=_int(raw.get("rows")),
-        prediction_mean=_float(raw.get("prediction_mean")),
+        batch=as_str(raw["batch"]),
+        week=as_int(raw.get("week")),
+        model_version=as_str(raw["model_version"]) if raw.get("model_version") else None,
+        model_hash=as_str(raw["model_hash"]) if raw.get("model_hash") else None,
+        rows=as_int(raw.get("rows")),
+        prediction_mean=as_float(raw.get("prediction_mean")),
         prediction_hist=tuple(hist) if hist_ok and edges_ok else (),
         hist_edges=tuple(float(e) for e in edges) if hist_ok and edges_ok else (),
-        drift=_numbers(raw.get("drift")),
-        drifted_features=tuple(_str(f) for f in drifted) if isinstance(drifted, list) else (),
-        prediction_drift=_float(raw.get("prediction_drift")),
+        drift=as_numbers(raw.get("drift")),
+        drifted_features=tuple(as_str(f) for f in drifted) if isinstance(drifted, list) else (),
+        prediction_drift=as_float(raw.get("prediction_drift")),
         labels=raw.get("labels") is True,
-        metrics=_numbers(raw.get("metrics")),
-        estimated=_numbers(raw.get("estimated")),
+        metrics=as_numbers(raw.get("metrics")),
+        estimated=as_numbers(raw.get("estimated")),
         alerts=alerts,
     )
 
@@ -92,33 +61,8 @@ def parse_monitoring(report: Any) -> tuple[str | None, float | None, list[BatchP
         return None, None, []
     threshold = report.get("threshold") if isinstance(report.get("threshold"), dict) else {}
     metric = threshold.get("metric") if isinstance(threshold.get("metric"), str) else None
-    batches = [b for b in map(parse_batch, _list(report.get("batches"))) if b is not None]
-    return metric, _float(threshold.get("min")), batches
-
-
-def _mainline_reports(site: SiteData, name: str) -> list[tuple[str, Any]]:
-    """(sha, report) for each default-branch commit where report ``name`` changed, oldest first."""
-    out: list[tuple[str, Any]] = []
-    previous = None
-    for sha in reversed(site.history.mainline):
-        snap = site.snapshot(sha)
-        report = snap.reports.get(name) if snap else None
-        if report is None:
-            continue
-        # == compares plain JSON deeply and fast; NaN != NaN, so confirm a difference by text.
-        if report != previous and _text(report) != _text(previous):
-            out.append((sha, report))
-        previous = report
-    return out
-
-
-def _text(report: Any) -> str:
-    return json.dumps(report, sort_keys=True, default=str)
-
-
-def _commit_info(site: SiteData, sha: str) -> dict[str, Any]:
-    commit = site.history.commits[sha]
-    return {"sha": sha, "subject": commit.subject, "time": commit.commit_time}
+    batches = [b for b in map(parse_batch, as_list(report.get("batches"))) if b is not None]
+    return metric, as_float(threshold.get("min")), batches
 
 
 def _model_paths(site: SiteData, sha: str) -> set[str]:
@@ -158,12 +102,11 @@ def next_retraining(site: SiteData) -> dict[str, str]:
 
 def _retraining(site: SiteData, sha: str, registered: dict[str, str]) -> dict[str, Any]:
     snap = site.snapshot(sha)
-    gate = snap.reports.get("gate") if snap else None
-    verdict = gate.get("verdict") if isinstance(gate, dict) else None
+    gate = gate_summary(snap.reports.get("gate")) if snap else None
     return {
-        **_commit_info(site, sha),
+        **site.commit_info(sha),
         "version": registered.get(sha),
-        "gate": verdict if verdict in ("blessed", "rejected") else None,
+        "gate": gate.verdict if gate and gate.verdict != "unknown" else None,
     }
 
 
@@ -172,25 +115,25 @@ def triggers(site: SiteData) -> list[dict[str, Any]]:
     rows = []
     caused = next_retraining(site)
     registered: dict[str, str] = {}
-    for event in getattr(site.registry, "events", ()):
+    for event in site.registry.events if site.registry else ():
         if event.kind == "register":
             registered.setdefault(event.sha, f"{event.artifact} {event.version}")
-    for sha, report in _mainline_reports(site, "trigger"):
+    for sha, report in site.mainline_reports("trigger"):
         if not isinstance(report, dict):
             continue
         reasons = [
-            {"kind": _str(r.get("kind"), "?"), "detail": _str(r.get("detail"))}
-            for r in _list(report.get("reasons"))
+            {"kind": as_str(r.get("kind"), "?"), "detail": as_str(r.get("detail"))}
+            for r in as_list(report.get("reasons"))
             if isinstance(r, dict)
         ]
         retrain = report.get("retrain") is True
         blocked = report.get("blocked")
         rows.append(
             {
-                **_commit_info(site, sha),
-                "batch": _str(report.get("batch")),
+                **site.commit_info(sha),
+                "batch": as_str(report.get("batch")),
                 "retrain": retrain,
-                "blocked": _str(blocked) if blocked else None,
+                "blocked": as_str(blocked) if blocked else None,
                 "reasons": reasons,
                 "caused": (
                     _retraining(site, caused[sha], registered)
@@ -207,7 +150,7 @@ def triggers(site: SiteData) -> list[dict[str, Any]]:
 
 def monitoring_context(site: SiteData) -> dict[str, Any]:
     """Template context of ``monitoring.html``."""
-    reports = _mainline_reports(site, "monitoring")
+    reports = site.mainline_reports("monitoring")
     latest_sha, latest = reports[-1] if reports else (None, None)
     metric, minimum, batches = parse_monitoring(latest)
     if metric is None:
@@ -253,7 +196,7 @@ def monitoring_context(site: SiteData) -> dict[str, Any]:
         }
     return {
         "has_data": bool(batches),
-        "source": _commit_info(site, latest_sha) if latest_sha else None,
+        "source": site.commit_info(latest_sha) if latest_sha else None,
         "batches": [
             {
                 "batch": b.batch,
@@ -268,6 +211,7 @@ def monitoring_context(site: SiteData) -> dict[str, Any]:
             for b in reversed(batches)
         ],
         "figures": figures,
+        "plotly": bool(figures),
         "alerts": alerts,
         "health": health,
         "triggers": triggers(site),
@@ -275,110 +219,17 @@ def monitoring_context(site: SiteData) -> dict[str, Any]:
     }
 
 
-def _anomalies(report: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
-    for a in _list(report.get("anomalies")):
-        if isinstance(a, dict):
-            out.append(
-                {
-                    "kind": _str(a.get("kind"), "?"),
-                    "column": _str(a.get("column")),
-                    "count": _int(a.get("count")),
-                    "detail": _str(a.get("detail")),
-                }
-            )
-    return out
-
-
-def _drift_summary(report: Any) -> dict[str, Any] | None:
-    if not isinstance(report, dict):
-        return None
-    features = [f for f in _list(report.get("features")) if isinstance(f, dict)]
-    drifted = [_str(f.get("feature")) for f in features if f.get("drifted") is True]
-    share = _float(report.get("share_drifted"))
-    return {
-        "share": share,
-        "dataset_drift": report.get("dataset_drift") is True,
-        "drifted": drifted,
-        "features": len(features),
-        "reference": _str(report.get("reference")),
-    }
-
-
-def validation_context(site: SiteData) -> dict[str, Any]:
-    """Template context of ``validation.html``: one row per validated batch, newest first.
-
-    A batch validated again later (a re-run, a quarantine commit) keeps its place in the
-    sequence and shows its latest verdict, with how many times it was validated."""
-    rows: list[dict[str, Any]] = []
-    by_batch: dict[str, int] = {}
-    for sha, report in _mainline_reports(site, "validation"):
-        if not isinstance(report, dict):
-            continue
-        anomalies = _anomalies(report)
-        snap = site.snapshot(sha)
-        status = report.get("status")
-        batch = _str(report.get("batch"))
-        row = {
-            **_commit_info(site, sha),
-            "status": status if status in ("pass", "fail") else "unknown",
-            "batch": batch,
-            "rows": _int(report.get("rows")),
-            "schema": _str(report.get("schema")),
-            "anomalies": anomalies[:MAX_ANOMALIES],
-            "more": max(len(anomalies) - MAX_ANOMALIES, 0),
-            "drift": _drift_summary(snap.reports.get("drift") if snap else None),
-            "runs": 1,
-        }
-        if batch and batch in by_batch:
-            index = by_batch[batch]
-            rows[index] = {**row, "runs": rows[index]["runs"] + 1}
-        else:
-            by_batch[batch] = len(rows)
-            rows.append(row)
-    figure = validation_figure(
-        [r["batch"] or r["sha"][:8] for r in rows],
-        [len(r["anomalies"]) + r["more"] for r in rows],
-        [r["status"] == "fail" for r in rows],
-        [r["drift"]["share"] if r["drift"] else None for r in rows],
-    )
-    rows.reverse()
-    return {
-        "has_data": bool(rows),
-        "figure": figure,
-        "rows": rows,
-        "passed": sum(1 for r in rows if r["status"] == "pass"),
-        "failed": sum(1 for r in rows if r["status"] == "fail"),
-    }
-
-
-def _reports_key(site: SiteData, *names: str) -> str:
-    parts = []
-    for sha in site.history.mainline:
-        snap = site.snapshot(sha)
-        if snap is not None and any(n in snap.reports for n in names):
-            parts.append((sha, site.snapshot_key(sha)))
-    return fingerprint(names, parts, site.head, site.snapshot_key(site.head))
-
-
 def pages(site: SiteData) -> Iterable[Page]:
-    """``monitoring.html`` and ``validation.html``."""
+    """``monitoring.html``."""
     registry_events = [
-        (e.artifact, e.kind, e.version, e.sha) for e in getattr(site.registry, "events", ())
+        (e.artifact, e.kind, e.version, e.sha)
+        for e in (site.registry.events if site.registry else ())
     ]
     yield Page(
         path="monitoring.html",
         template="monitoring.html",
         context=lambda: monitoring_context(site),
-        key=fingerprint(_reports_key(site, "monitoring", "trigger"), registry_events),
+        key=fingerprint(site.reports_key("monitoring", "trigger"), registry_events),
         title="Monitoring",
         nav="monitoring",
-    )
-    yield Page(
-        path="validation.html",
-        template="validation.html",
-        context=lambda: validation_context(site),
-        key=_reports_key(site, "validation", "drift"),
-        title="Data validation",
-        nav="validation",
     )

@@ -1,5 +1,4 @@
-"""The site model: the overview page, and the list of every core page (runs, commits, compare,
-lineage). Page families of other modules plug in through ``build.PAGE_MODULES``."""
+"""The overview page: production model, latest run, key metrics and their trends, open problems."""
 
 from __future__ import annotations
 
@@ -7,11 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from mlpages.compare.diff import metric_direction
-from mlpages.site.pages.commit import commit_pages, metrics_rows
-from mlpages.site.pages.compare import compare_pages
-from mlpages.site.page_core import Asset, Page, SiteData
-from mlpages.site.pages.lineage import lineage_page
-from mlpages.site.pages.runs import runs_page
+from mlpages.compare.values import is_number
+from mlpages.reports import as_list, gate_view, validation_view
+from mlpages.site.charts import mlops as charts_mlops
+from mlpages.site.page_core import Page, SiteData
+from mlpages.site.pages.commit import metrics_rows
 
 KEY_METRICS = 6
 MAX_PROBLEM_COMMITS = 15
@@ -29,8 +28,7 @@ def key_metrics(site: SiteData) -> list[str]:
         for file, values in snap.metrics.items():
             for key, value in values.items():
                 name = f"{file}:{key}"
-                numeric = isinstance(value, int | float) and not isinstance(value, bool)
-                if numeric and name not in names:
+                if is_number(value) and name not in names:
                     names.append(name)
         if names:
             break
@@ -65,37 +63,31 @@ def production_model(site: SiteData) -> dict[str, Any] | None:
     }
 
 
-def _list(raw: Any) -> list:
-    """A JSON array, else empty (reports are untrusted: a number here must not stop the build)."""
-    return raw if isinstance(raw, list) else []
-
-
 def open_problems(site: SiteData) -> dict[str, Any]:
     """Failed validation, drift and performance alerts at the head, unreadable commits."""
     head = site.snapshot(site.head)
     reports = head.reports if head else {}
     alerts: list[dict[str, str]] = []
-    validation = reports.get("validation")
-    if isinstance(validation, dict) and validation.get("status") == "fail":
-        anomalies = _list(validation.get("anomalies"))
+    validation = validation_view(reports.get("validation"))
+    if validation and validation.failed:
         alerts.append(
             {
                 "kind": "validation",
-                "detail": f"data validation failed on {validation.get('batch', '?')}: "
-                f"{len(anomalies)} anomalies",
+                "detail": f"data validation failed on {validation.batch_text}: "
+                f"{validation.listed} anomalies",
             }
         )
     drift = reports.get("drift")
     if isinstance(drift, dict) and drift.get("dataset_drift"):
-        features = [f for f in _list(drift.get("features")) if isinstance(f, dict)]
+        features = [f for f in as_list(drift.get("features")) if isinstance(f, dict)]
         drifted = [f.get("feature") for f in features if f.get("drifted")]
         alerts.append(
             {"kind": "drift", "detail": "dataset drift: " + ", ".join(map(str, drifted[:8]))}
         )
     monitoring = reports.get("monitoring")
-    if isinstance(monitoring, dict) and _list(monitoring.get("batches")):
+    if isinstance(monitoring, dict) and as_list(monitoring.get("batches")):
         last = monitoring["batches"][-1]
-        for alert in _list(last.get("alerts")) if isinstance(last, dict) else []:
+        for alert in as_list(last.get("alerts")) if isinstance(last, dict) else []:
             if isinstance(alert, dict):
                 alerts.append(
                     {
@@ -103,11 +95,9 @@ def open_problems(site: SiteData) -> dict[str, Any]:
                         "detail": f"{last.get('batch', '')}: {alert.get('detail', '')}",
                     }
                 )
-    gate = reports.get("gate")
-    if isinstance(gate, dict) and gate.get("verdict") == "rejected":
-        alerts.append(
-            {"kind": "gate", "detail": "; ".join(map(str, _list(gate.get("reasons"))))[:300]}
-        )
+    gate = gate_view(reports.get("gate"))
+    if gate and gate.summary.verdict == "rejected":
+        alerts.append({"kind": "gate", "detail": gate.reasons_text[:300]})
     broken = [sha for sha in site.history.order if (s := site.snapshot(sha)) and s.problems]
     return {
         "alerts": alerts,
@@ -122,8 +112,6 @@ def open_problems(site: SiteData) -> dict[str, Any]:
 
 def trend_figures(site: SiteData) -> list[dict[str, Any]]:
     """One chart per key metric along the default branch, with model version markers."""
-    from mlpages.site.charts import mlops as charts_mlops
-
     markers = []
     if site.registry is not None:
         artifact = site.config.model_artifact or next(iter(site.registry.artifacts), None)
@@ -161,6 +149,7 @@ def overview_context(site: SiteData) -> dict[str, Any]:
         for ref in site.branches
         if ref.sha in site.history.commits
     ]
+    figures = trend_figures(site)
     return {
         "head": head,
         "head_commit": site.commit(head) if head else None,
@@ -168,11 +157,12 @@ def overview_context(site: SiteData) -> dict[str, Any]:
         "snap": snap,
         "metrics": highlighted,
         "all_metrics": len(metrics),
-        "validation": snap.reports.get("validation") if snap else None,
-        "gate": snap.reports.get("gate") if snap else None,
+        "validation": validation_view(snap.reports.get("validation")) if snap else None,
+        "gate": gate_view(snap.reports.get("gate")) if snap else None,
         "production": production_model(site),
         "problems": open_problems(site),
-        "figures": trend_figures(site),
+        "figures": figures,
+        "plotly": bool(figures),
         "branches": sorted(branches, key=lambda b: -b["commit"].commit_time)[:12],
         "commit_count": len(site.history.commits),
         "default_branch": site.history.default_branch,
@@ -183,12 +173,8 @@ def overview_context(site: SiteData) -> dict[str, Any]:
     }
 
 
-def pages(site: SiteData) -> Iterator[Page | Asset]:
-    """Every core page of the site."""
+def pages(site: SiteData) -> Iterator[Page]:
+    """``index.html``."""
     yield Page(
         "index.html", "index.html", lambda: overview_context(site), title="Overview", nav="overview"
     )
-    yield runs_page(site)
-    yield from commit_pages(site)
-    yield from compare_pages(site)
-    yield lineage_page(site)

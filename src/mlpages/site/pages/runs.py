@@ -6,6 +6,7 @@ a chosen baseline, sorts, filters, hides unchanged columns and exports CSV, all 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from mlpages.compare.diff import metric_direction
@@ -60,9 +61,9 @@ def _runs_data(site: SiteData) -> dict[str, Any]:
     return {"columns": columns, "rows": rows, "default_branch": site.history.default_branch}
 
 
-def runs_page(site: SiteData) -> Page:
+def pages(site: SiteData) -> Iterator[Page]:
     """``runs.html``."""
-    return Page(
+    yield Page(
         path="runs.html",
         template="runs.html",
         context=lambda: {"runs": runs_data(site), "count": len(site.history.order)},

@@ -2,13 +2,12 @@
 // define drawn over each other (plot data comes from data/plots/<hash>.js, loaded on demand).
 (function () {
   "use strict";
-  var source = document.getElementById("runs-data");
+  var data = window.mlpages.runsData();
   var selectA = document.getElementById("cmp-a"), selectB = document.getElementById("cmp-b");
-  if (!source || !selectA || !selectB) return;
-  var data = JSON.parse(source.textContent);
+  if (!data || !selectA || !selectB) return;
   var plotIndex = JSON.parse(document.getElementById("plot-index").textContent);
-  var cols = data.columns, rows = data.rows, bySha = {};
-  rows.forEach(function (row, i) { bySha[row.s] = i; });
+  var cols = data.columns, rows = data.rows, bySha = data.bySha;
+  var fmt = window.mlpages.formatValue;
   var changedOnly = document.getElementById("cmp-changed");
   var tbody = document.querySelector("#cmp-table tbody");
   var plots = document.getElementById("cmp-plots");
@@ -27,11 +26,6 @@
       select.appendChild(option);
     });
   });
-  function fmt(v) {
-    if (v === null || v === undefined) return "—";
-    if (typeof v === "number" && !Number.isInteger(v)) return String(Number(v.toPrecision(5)));
-    return String(v);
-  }
   function plotText(s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"); }
   function td(text, cls) { var el = document.createElement("td"); el.textContent = text; if (cls) el.className = cls; return el; }
   function renderTable(a, b) {
@@ -49,7 +43,7 @@
       var delta = td("", "num delta");
       if (typeof va === "number" && typeof vb === "number" && differs) {
         var d = vb - va;
-        delta.textContent = (d > 0 ? "+" : "") + Number(d.toPrecision(3));
+        delta.textContent = window.mlpages.formatDelta(d);
         delta.classList.add(col.g === "metric" ? (d * col.d > 0 ? "better" : "worse") : "changed");
       } else if (differs) {
         delta.textContent = va === null ? "added" : vb === null ? "removed" : "changed";

@@ -2,11 +2,11 @@
 // Every repository string goes into the page through textContent, never as markup.
 (function () {
   "use strict";
-  var source = document.getElementById("runs-data");
+  var data = window.mlpages.runsData();
   var wrap = document.getElementById("runs-wrap");
-  if (!source || !wrap) return;
-  var data = JSON.parse(source.textContent);
-  var cols = data.columns, rows = data.rows;
+  if (!data || !wrap) return;
+  var cols = data.columns, rows = data.rows, bySha = data.bySha;
+  var fmt = window.mlpages.formatValue, fmtDelta = window.mlpages.formatDelta;
   var table = document.getElementById("runs-table");
   var thead = table.tHead, tbody = table.tBodies[0];
   var ROW = 28, OVERSCAN = 12;
@@ -14,9 +14,7 @@
     { id: "sha", label: "Commit" }, { id: "msg", label: "Message" },
     { id: "author", label: "Author" }, { id: "date", label: "Date" }
   ];
-  var bySha = {};
-  rows.forEach(function (row, i) {
-    bySha[row.s] = i;
+  rows.forEach(function (row) {
     var parts = [row.s, row.m, row.a, date(row.t)];
     row.r.forEach(function (ref) { parts.push(ref[0]); });
     row.v.forEach(function (v) { if (v !== null) parts.push(String(v)); });
@@ -27,18 +25,6 @@
 
   function date(t) { return new Date(t * 1000).toISOString().slice(0, 16).replace("T", " "); }
   function isNum(v) { return typeof v === "number"; }
-  function fmt(v) {
-    if (v === null || v === undefined) return "";
-    if (typeof v === "number") {
-      if (Number.isInteger(v)) return String(v);
-      return String(Number(v.toPrecision(5)));
-    }
-    return String(v);
-  }
-  function fmtDelta(d) {
-    var s = Math.abs(d) >= 1e-3 || d === 0 ? String(Number(d.toPrecision(3))) : d.toExponential(2);
-    return (d > 0 ? "+" : "") + s;
-  }
   function reference(i) {
     if (state.baseline !== null) return state.baseline === i ? null : rows[state.baseline];
     var p = rows[i].p;
@@ -139,7 +125,11 @@
     var shaCell = td(null, "sha"), link = document.createElement("a");
     link.href = "commit/" + row.s.slice(0, 12) + ".html"; link.className = "sha"; link.textContent = row.s.slice(0, 8);
     shaCell.appendChild(link);
-    if (row.pb) { var dot = document.createElement("span"); dot.className = "problem-dot"; dot.textContent = "!"; dot.title = row.pb + " problems"; shaCell.appendChild(dot); }
+    if (row.pb) {
+      var dot = document.createElement("span");
+      dot.className = "problem-dot"; dot.textContent = "!"; dot.title = row.pb + " problems";
+      shaCell.appendChild(dot);
+    }
     tr.appendChild(shaCell);
     var msg = td(null, "msg");
     row.r.forEach(function (r) { var b = document.createElement("span"); b.className = "badge ref-" + r[1]; b.textContent = r[0]; msg.appendChild(b); });
@@ -149,7 +139,8 @@
     tr.appendChild(td(date(row.t), "muted"));
     shown.forEach(function (c, n) {
       var v = row.v[c], col = cols[c];
-      var cell = td(fmt(v), "num v" + (n === 0 || cols[shown[n - 1]].f !== col.f || cols[shown[n - 1]].g !== col.g ? " first" : ""));
+      var first = n === 0 || cols[shown[n - 1]].f !== col.f || cols[shown[n - 1]].g !== col.g;
+      var cell = td(fmt(v), "num v" + (first ? " first" : "") + (v === null ? " none" : ""));
       // Every value cell keeps a delta slot, so values stay aligned down the column.
       var span = document.createElement("span");
       span.className = "d";
