@@ -18,7 +18,7 @@ from mlpages.dvcfiles.dvcyaml import (
     parse_dvc_yaml,
 )
 from mlpages.dvcfiles.lock import _yaml_section, parse_lock_section_fast, split_lock_sections
-from mlpages.gitread.reader import parse_commit, parse_tree
+from mlpages.gitread.objects import parse_commit, parse_tree
 from mlpages.models import PlotData, Problem
 from mlpages.safe_yaml import TooLargeError, load_yaml, load_yaml_sized, object_size
 

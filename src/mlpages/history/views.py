@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from mlpages.gitread.reader import GitReader, TreeEntry
+from mlpages.gitread.objects import TreeEntry
+from mlpages.gitread.reader import GitReader
 from mlpages.worktree import Refused, TooLarge, WorkTree, leaves_repository
 
 __all__ = ["Entry", "FileView", "GitView", "Refused", "TooLarge", "TreeIndex", "WorkTreeView"]

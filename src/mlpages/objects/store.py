@@ -112,7 +112,7 @@ class LocalCache:
 
 def subproject_cache_dirs(root: Path) -> list[Path]:
     """Cache folders of DVC projects in sub-folders (``dvc init --subdir``), from git's index."""
-    from mlpages.gitread.reader import run_git
+    from mlpages.gitread.process import run_git
 
     listed = run_git(root, "ls-files", "-z", "--", "*/.dvc/config", check=False)
     folders = {Path(os.fsdecode(p)).parent.parent for p in listed.split(b"\0") if p}
