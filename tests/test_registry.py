@@ -313,6 +313,21 @@ def test_reading_ignores_lightweight_and_foreign_tags(repo, tagging):
     assert [v.version for v in read_registry(repo.path).artifacts["churn"].versions] == ["v1.0.0"]
 
 
+def test_a_partial_clone_is_read_without_fetching_what_it_lacks(make_repo, tagging, tmp_path):
+    origin = make_repo(name="origin")
+    origin.commit("one", {"dvc.yaml": DVC_YAML, "models/model.pkl": "one"})
+    register(origin.path, "churn", version="v1.0.0")
+    origin.commit("moved", {"dvc.yaml": DVC_YAML.replace("models/model.pkl", "models/new.pkl")})
+    origin.git("config", "uploadpack.allowFilter", "true")
+    clone = tmp_path / "partial"
+    git(tmp_path, "clone", "-q", "--filter=blob:none", f"file://{origin.path}", str(clone))
+    shutil.rmtree(origin.path)  # the promisor is gone: a lazy fetch would fail the read
+    state = read_registry(clone).artifacts["churn"]
+    assert [v.version for v in state.versions] == ["v1.0.0"]
+    assert state.versions[0].path is None  # its dvc.yaml is not in this clone
+    assert state.path == "models/new.pkl"  # HEAD's was checked out
+
+
 @pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen to sign")
 def test_signed_tags_are_read_without_their_signature(repo, tagging, tmp_path):
     key = tmp_path / "key"

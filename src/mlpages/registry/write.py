@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,13 +23,14 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec
 
 from mlpages.errors import RegistryError
+from mlpages.gitread.process import git_process
 from mlpages.registry.gitio import (
     allowed_stages,
     artifact_present_at,
     declarations_at,
+    git,
     read_registry,
     resolve_commit,
-    run_git,
 )
 from mlpages.registry.lock import registry_lock
 from mlpages.registry.state import (
@@ -124,7 +124,7 @@ def _state(registry: Registry, artifact: str) -> ArtifactState:
 
 
 def _all_tag_names(repo: Path) -> list[str]:
-    raw = run_git(repo, "for-each-ref", "--format=%(refname:strip=2)", "refs/tags")
+    raw = git(repo, "for-each-ref", "--format=%(refname:strip=2)", "refs/tags")
     return raw.decode("utf-8", "replace").splitlines()
 
 
@@ -153,10 +153,10 @@ def _write_tag(
     stage: str | None = None,
     push: str | None = None,
 ) -> TagWritten:
-    existing = run_git(repo, "tag", "--list", name).decode().strip()
+    existing = git(repo, "tag", "--list", name).decode().strip()
     if existing:
         raise RegistryError(f"tag {name!r} already exists")
-    run_git(repo, "tag", "-a", "-m", message, name, sha)
+    git(repo, "tag", "-a", "-m", message, name, sha)
     if push:
         _push_tag(repo, push, name)
     return TagWritten(name, sha, kind, artifact, version, stage, message, push)
@@ -165,15 +165,15 @@ def _write_tag(
 def _push_tag(repo: Path, remote: str, name: str) -> None:
     """Push the new tag; if the remote has that tag already, delete ours (it lost the race)."""
     ref = f"refs/tags/{name}"
-    proc = subprocess.run(
-        ["git", "push", "--porcelain", remote, ref], cwd=repo, capture_output=True, text=True
-    )
+    # The one registry command that may ask for credentials: a push the user asked for.
+    proc = git_process(repo, "push", "--porcelain", remote, ref, prompt=True)
     if proc.returncode == 0:
         return
-    refused = [line for line in proc.stdout.splitlines() if line.startswith(f"!\t{ref}:")]
+    stdout = proc.stdout.decode("utf-8", "replace")
+    refused = [line for line in stdout.splitlines() if line.startswith(f"!\t{ref}:")]
     if refused and "(already exists)" in refused[0]:
         # Tags are never force-pushed: the remote's tag is the registry's truth, ours is stale.
-        run_git(repo, "tag", "-d", name)
+        git(repo, "tag", "-d", name)
         raise RegistryError(
             f"{remote} already has a tag {name!r} (written by another clone since this one last "
             f"fetched): the local tag was deleted; fetch the registry (git fetch --tags {remote}) "
@@ -182,7 +182,7 @@ def _push_tag(repo: Path, remote: str, name: str) -> None:
     if refused:
         reason = refused[0].split("\t")[-1]
     else:
-        lines = proc.stderr.strip().splitlines() or ["git push failed"]
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["git push failed"]
         reason = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[-1])
     raise RegistryError(
         f"created tag {name!r} but could not push it to {remote} ({reason}); the tag is kept "
