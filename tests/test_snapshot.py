@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from helpers.dvc import dvc
@@ -18,12 +17,8 @@ from mlpages.config import Config
 from mlpages.errors import NotADvcRepository
 from mlpages.history.codec import snapshot_from_json, snapshot_to_json
 from mlpages.history.collect import collect, snapshot_of
-from mlpages.objects.store import (
-    LocalCache,
-    cache_dir_of,
-    register_source_factory,
-    unregister_source_factory,
-)
+from mlpages.objects.dvcconfig import cache_dir_of
+from mlpages.objects.local import LocalCache
 
 TRAIN = """import json, sys, yaml
 p = yaml.safe_load(open("params.yaml"))["train"]
@@ -302,17 +297,9 @@ def test_extra_object_source_is_tried_after_the_local_cache(real_dvc_repo, tmp_p
     remote_dir = tmp_path / "remote"
     shutil.move(cache_dir_of(repo), remote_dir)
 
-    class FolderRemote(LocalCache):  # a second cache folder standing for a remote
-        pass
-
-    def factory(root: Path, config: Config) -> FolderRemote:
-        return FolderRemote(remote_dir, name="remote")
-
-    register_source_factory(factory)
-    try:
-        history = collect(repo, Config(), use_cache=False)
-    finally:
-        unregister_source_factory(factory)
+    # A second cache folder standing for a remote, after the (now empty) local cache.
+    sources = [LocalCache(cache_dir_of(repo)), LocalCache(remote_dir, name="remote")]
+    history = collect(repo, Config(), sources=sources, use_cache=False)
     head = history.snapshots[history.order[0]]
     assert head.problems == ()
     assert head.plot_data["loss.csv"].source == "remote"

@@ -23,14 +23,9 @@ from mlpages.history.cache import SnapshotCache, StageTable, decode_doc
 from mlpages.history.codec import snapshot_doc
 from mlpages.history.views import GitView, TreeIndex, WorkTreeView
 from mlpages.models import Commit, Problem, Ref, Snapshot
-from mlpages.objects.store import (
-    DvcObjects,
-    ObjectSource,
-    cache_dir_of,
-    default_sources,
-    source_problems,
-    subproject_cache_dirs,
-)
+from mlpages.objects.dvcconfig import cache_dir_of
+from mlpages.objects.local import subproject_cache_dirs
+from mlpages.objects.store import DvcObjects, ObjectSource, default_sources, source_problems
 
 Progress = Callable[[str, int, int], None]  # (phase "history", done, total)
 CHUNK = 64  # commits per read-ahead batch
