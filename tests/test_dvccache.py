@@ -10,6 +10,7 @@ import pytest
 from helpers.dvc import dvc
 from helpers.git import git
 
+from mlpages.dvcfiles.dotdvc import parse_dvc_file
 from mlpages.errors import RemoteError
 from mlpages.models import HashInfo
 from mlpages.objects.dvcconfig import RemoteConfig, cache_dir_of, read_dvc_config, remote_config
@@ -124,8 +125,6 @@ def test_reads_what_real_dvc_writes(tmp_path):
     (repo / "data").mkdir()
     (repo / "data" / "x.txt").write_text("hello dvc\n")
     dvc(repo, "add", "-q", "data")
-    from mlpages.dvcfiles.dvcyaml import parse_dvc_file
-
     (out,), problems = parse_dvc_file((repo / "data.dvc").read_bytes(), "data.dvc")
     assert problems == () and out.is_dir and out.hash_name == "md5"
     objects = DvcObjects([LocalCache(cache_dir_of(repo))])
@@ -180,8 +179,6 @@ def test_objects_written_by_dvc_add_verify(tmp_path):
     (repo / "data" / "crlf.csv").write_bytes(crlf)
     (repo / "data" / "sub" / "m.json").write_text('{"acc": 1}')
     dvc(repo, "add", "-q", "data")
-    from mlpages.dvcfiles.dvcyaml import parse_dvc_file
-
     (out,), _ = parse_dvc_file((repo / "data.dvc").read_bytes(), "data.dvc")
     cache = cache_dir_of(repo)
     raw = (cache / object_relpath(out.md5, legacy=False)).read_bytes()
@@ -219,8 +216,6 @@ def test_a_real_legacy_text_object_verifies_and_a_tampered_one_does_not(tmp_path
     (repo / "loss.csv").unlink()
     dvc(repo, "checkout", "-q")
     assert (repo / "loss.csv").read_bytes() == crlf
-    from mlpages.dvcfiles.dvcyaml import parse_dvc_file
-
     (out,), _ = parse_dvc_file((repo / "loss.csv.dvc").read_bytes(), "loss.csv.dvc")
     objects = DvcObjects([LocalCache(cache)])
     assert objects.read_object(*objects.locate(out, "loss.csv")).data == crlf

@@ -20,19 +20,12 @@ from mlpages.dvcfiles.data import (
     parse_plot_table,
     plot_kind,
 )
-from mlpages.dvcfiles.dvcyaml import (
-    DEFAULT_PARAMS,
-    DvcYaml,
-    LockFile,
-    dirname,
-    join,
-    lock_only_stage,
-    merge_lock,
-    parse_artifacts_yaml,
-    parse_dvc_file,
-    parse_dvc_lock,
-    parse_dvc_yaml,
-)
+from mlpages.dvcfiles.dotdvc import parse_artifacts_yaml, parse_dvc_file
+from mlpages.dvcfiles.dvcyaml import DEFAULT_PARAMS, DvcYaml, parse_dvc_yaml
+from mlpages.dvcfiles.lock import parse_dvc_lock
+from mlpages.dvcfiles.lockentry import LockFile, lock_only_stage, merge_lock
+from mlpages.dvcfiles.paths import dirname, join
+from mlpages.dvcfiles.structured import one_line
 from mlpages.history.views import FileView, Refused, TooLarge
 from mlpages.models import Artifact, HashInfo, PlotData, PlotDef, Problem, Snapshot, Stage, Value
 from mlpages.objects.objectid import is_md5
@@ -588,9 +581,7 @@ class SnapshotBuilder:
                     value, report_problems = json.loads(loaded.data), ()
                 except (ValueError, RecursionError) as exc:
                     value = None
-                    report_problems = (
-                        Problem("json-error", path, " ".join(str(exc).split())[:300]),
-                    )
+                    report_problems = (Problem("json-error", path, one_line(exc)),)
                 if cache_key:
                     self._reports[cache_key] = (value, report_problems)
             for problem in report_problems:

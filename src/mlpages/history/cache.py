@@ -27,8 +27,9 @@ from mlpages.models import SNAPSHOT_SCHEMA_VERSION, Snapshot, Stage
 # Bump when parsing changes what a snapshot contains without a models.py schema change
 # (7: md5s checked and objects verified; snapshots of earlier builds may hold leaked bytes;
 # 8: work-tree confinement, YAML node and stage budgets; 9: images over max_file_bytes are
-# too-large problems).
-PARSER_VERSION = 9
+# too-large problems; 10: one YAML loader for every file, so a YAML plot file with a bad value
+# is a yaml-error, not bad-type, and a too deep .dvc / artifacts.yaml / dvc.lock unsupported).
+PARSER_VERSION = 10
 # Bump when the tables change (it names the file, so old files are simply ignored).
 CACHE_FORMAT = 4
 # A snapshot row or stage body larger than this is not cached (SQLite refuses blobs over 1 GB;

@@ -15,8 +15,12 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
+from mlpages.dvcfiles.dotdvc import parse_dvc_file
+from mlpages.dvcfiles.dvcyaml import parse_dvc_yaml
+from mlpages.dvcfiles.lock import parse_dvc_lock
+from mlpages.dvcfiles.lockentry import lock_only_stage, merge_lock
+from mlpages.dvcfiles.structured import load_yaml_text
 from mlpages.errors import ConfigError, NotAGitRepository, RegistryError
 from mlpages.gitread.process import GitFailed, run_git
 from mlpages.gitread.reader import GitReader
@@ -33,7 +37,6 @@ from mlpages.registry.state import (
     parse_tag_name,
     resolve_artifact,
 )
-from mlpages.safe_yaml import TooLargeError, load_yaml
 
 __all__ = [
     "ArtifactState",
@@ -178,18 +181,6 @@ def resolve_commit(repo: Path, rev: str) -> str:
         raise RegistryError(f"{rev!r} is not a commit in {repo}") from None
 
 
-def _yaml(data: bytes | None) -> Any:
-    """A declaration file's YAML; None when absent, broken or over the node budget."""
-    import yaml
-
-    if data is None:
-        return None
-    try:
-        return load_yaml(data)
-    except (yaml.YAMLError, TooLargeError, ValueError, RecursionError):
-        return None  # ValueError: a timestamp such as 2001-13-45
-
-
 def _join(folder: str, path: str) -> str:
     if "://" in path:  # remote storage (s3://bucket/model.pkl): kept as written
         return path
@@ -198,7 +189,8 @@ def _join(folder: str, path: str) -> str:
 
 def parse_declarations(dvcfile: str, data: bytes | None) -> dict[str, Declaration]:
     """Artifacts declared in one dvc.yaml (``folder:name`` outside the root) or artifacts.yaml."""
-    raw = _yaml(data)
+    # Not text, broken, over the node budget: no declarations (the snapshot reports why).
+    raw = load_yaml_text(data, dvcfile)[0] if data is not None else None
     if not isinstance(raw, dict):
         return {}
     folder = posixpath.dirname(dvcfile)
@@ -264,7 +256,7 @@ def allowed_stages(repo: Path) -> tuple[str, ...] | None:
     config = Path(repo) / GTO_CONFIG
     if not config.exists():
         return None
-    raw = _yaml(config.read_bytes())
+    raw = load_yaml_text(config.read_bytes(), GTO_CONFIG)[0]  # unreadable: any stage
     if raw is None:
         return None
     if not isinstance(raw, dict):
@@ -331,14 +323,6 @@ def outputs_at(repo: Path, sha: str) -> list[HashInfo]:
 
 
 def _outputs(reader: GitReader, rev: str) -> list[HashInfo]:
-    from mlpages.dvcfiles.dvcyaml import (
-        lock_only_stage,
-        merge_lock,
-        parse_dvc_file,
-        parse_dvc_lock,
-        parse_dvc_yaml,
-    )
-
     sha, tree = _tree_of(reader, rev)
     files = [f for f, _ in reader.walk_blobs(tree) if not f.startswith(".dvc/")]
     locks = [f for f in files if posixpath.basename(f) == "dvc.lock"]
