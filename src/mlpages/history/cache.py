@@ -18,9 +18,9 @@ import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlpages.config import Config
-from mlpages.history.build import BoundedDict
 from mlpages.history.codec import snapshot_doc, snapshot_from_doc, stage_doc, stage_from_doc
 from mlpages.models import SNAPSHOT_SCHEMA_VERSION, Snapshot, Stage
 
@@ -35,6 +35,19 @@ CACHE_FORMAT = 4
 # A snapshot row or stage body larger than this is not cached (SQLite refuses blobs over 1 GB;
 # a real row is tens of kB): that snapshot is computed again next time, nothing fails.
 MAX_ROW_BYTES = 64_000_000
+
+
+class BoundedDict(dict):
+    """A dict that forgets its oldest entries past ``limit`` (parse caches of long histories)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self.limit:
+            del self[next(iter(self))]
 
 
 def fingerprint(config: Config) -> str:
