@@ -6,7 +6,7 @@ plot definitions in :mod:`mlpages.dvcfiles.plots`, dvc.lock in :mod:`mlpages.dvc
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,6 +232,71 @@ def parse_dvc_yaml(
         )
 
 
+@dataclass
+class _Resolver:
+    """``${}`` interpolation against a dvc.yaml's context; what fails becomes a Problem."""
+
+    context: dict[str, Any]
+    budget: Budget
+    templated: bool  # vars/params files were read: every value may hold ${}
+    path: str
+    problems: list[Problem]
+
+    def __call__(self, obj: Any, where: str, local: dict[str, Any] | None = None) -> Any:
+        if not self.templated and not has_template(obj):
+            return obj
+        try:
+            return interpolate(obj, local or self.context, self.budget)
+        except TemplateError as exc:
+            self.problems.append(Problem("unsupported", self.path, f"{where}: {exc}"))
+            return None
+
+
+def _expand_stage(name: str, spec: dict[str, Any], resolve: _Resolver) -> list[tuple[str, Any]]:
+    """One entry of ``stages:`` as (stage name, spec) pairs: foreach/matrix give ``name@key``."""
+    budget, local = resolve.budget, resolve.context
+    if isinstance(spec.get("vars"), list):
+        local = local_context(resolve.context, budget)
+        for entry in spec["vars"]:
+            if isinstance(entry, dict):
+                merge(local, entry)
+    if "foreach" in spec:
+        return list(expand_foreach(name, spec, local, budget))
+    if "matrix" in spec:
+        return list(expand_matrix(name, spec, local, budget))
+    budget.spend_stages(1)
+    resolved = resolve(spec, f"stage {name!r}", local)
+    return [(name, resolved)] if isinstance(resolved, dict) else []
+
+
+def _expand_stages(raw_stages: Any, resolve: _Resolver) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every stage spec of ``stages:``, expanded, in file order; bad entries are problems."""
+    problems, path = resolve.problems, resolve.path
+    if raw_stages is not None and not isinstance(raw_stages, dict):
+        problems.append(Problem("bad-type", path, "stages must be a mapping"))
+        return
+    for name, spec in (raw_stages or {}).items():
+        name = str(name)
+        if not isinstance(spec, dict):
+            problems.append(Problem("bad-type", path, f"stage {name!r} must be a mapping"))
+            continue
+        try:
+            expanded = _expand_stage(name, spec, resolve)
+        except TemplateError as exc:
+            problems.append(Problem("unsupported", path, f"stage {name!r}: {exc}"))
+            continue
+        for stage_name, stage_spec in expanded:
+            if isinstance(stage_spec, dict):
+                yield stage_name, stage_spec
+
+
+def _paths(value: Any, folder: str) -> tuple[str, ...]:
+    """A top-level ``params:`` / ``metrics:`` list as repo-relative paths (other items dropped)."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(join(folder, str(p)) for p in value if isinstance(p, str))
+
+
 def _parse_dvc_yaml_mapping(
     raw: dict[str, Any],
     path: str,
@@ -246,64 +311,15 @@ def _parse_dvc_yaml_mapping(
     if has_template(raw):
         context, files = _load_context(raw, folder, read_file, problems, path, budget.max_nodes)
         reads.extend(files)
-
-    def resolve(obj: Any, where: str, local: dict[str, Any] | None = None) -> Any:
-        if not reads and not has_template(obj):
-            return obj
-        try:
-            return interpolate(obj, local or context, budget)
-        except TemplateError as exc:
-            problems.append(Problem("unsupported", path, f"{where}: {exc}"))
-            return None
-
+    resolve = _Resolver(context, budget, bool(reads), path, problems)
     stages: list[Stage] = []
     plots: list[PlotDef] = []
-    raw_stages = raw.get("stages")
-    if raw_stages is not None and not isinstance(raw_stages, dict):
-        problems.append(Problem("bad-type", path, "stages must be a mapping"))
-        raw_stages = {}
-    for name, spec in (raw_stages or {}).items():
-        name = str(name)
-        if not isinstance(spec, dict):
-            problems.append(Problem("bad-type", path, f"stage {name!r} must be a mapping"))
-            continue
-        local = context
-        if isinstance(spec.get("vars"), list):
-            local = local_context(context, budget)
-            for entry in spec["vars"]:
-                if isinstance(entry, dict):
-                    merge(local, entry)
-        try:
-            if "foreach" in spec:
-                expanded = list(expand_foreach(name, spec, local, budget))
-            elif "matrix" in spec:
-                expanded = list(expand_matrix(name, spec, local, budget))
-            else:
-                budget.spend_stages(1)
-                resolved = resolve(spec, f"stage {name!r}", local)
-                expanded = [(name, resolved)] if isinstance(resolved, dict) else []
-        except TemplateError as exc:
-            problems.append(Problem("unsupported", path, f"stage {name!r}: {exc}"))
-            continue
-        for stage_name, stage_spec in expanded:
-            if not isinstance(stage_spec, dict):
-                continue
-            stage, stage_plots = _build_stage(stage_name, stage_spec, path, folder)
-            stages.append(stage)
-            plots.extend(stage_plots)
-
-    top_params = resolve(raw.get("params"), "params")
-    params = (
-        tuple(join(folder, str(p)) for p in top_params or [] if isinstance(p, str))
-        if isinstance(top_params, list)
-        else ()
-    )
-    top_metrics = resolve(raw.get("metrics"), "metrics")
-    metrics = (
-        tuple(join(folder, str(m)) for m in top_metrics if isinstance(m, str))
-        if isinstance(top_metrics, list)
-        else ()
-    )
+    for name, spec in _expand_stages(raw.get("stages"), resolve):
+        stage, stage_plots = _build_stage(name, spec, path, folder)
+        stages.append(stage)
+        plots.extend(stage_plots)
+    params = _paths(resolve(raw.get("params"), "params"), folder)
+    metrics = _paths(resolve(raw.get("metrics"), "metrics"), folder)
     top_level, plot_problems = top_plots(resolve(raw.get("plots"), "plots"), folder, path)
     plots.extend(top_level)
     problems.extend(plot_problems)
