@@ -17,7 +17,8 @@ from helpers.git import IDENTITY, RepoBuilder, git
 from mlpages.commands.registry import registry_group
 from mlpages.errors import RegistryError
 from mlpages.registry.gitio import model_hash_at, production_version, read_registry, read_tags
-from mlpages.registry.state import (
+from mlpages.registry.state import resolve_artifact
+from mlpages.registry.tags import (
     TagName,
     TagRecord,
     bump_version,
@@ -25,7 +26,6 @@ from mlpages.registry.state import (
     is_semver,
     next_counter,
     parse_tag_name,
-    resolve_artifact,
     semver_key,
 )
 from mlpages.registry.write import assign, deprecate, register, rollback, unassign

@@ -13,7 +13,7 @@ it from the DVC cache by hash.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 from mlpages.dvcfiles.dotdvc import parse_dvc_file
@@ -25,34 +25,8 @@ from mlpages.errors import ConfigError, NotAGitRepository, RegistryError
 from mlpages.gitread.process import GitFailed, run_git
 from mlpages.gitread.reader import GitReader
 from mlpages.models import HashInfo
-from mlpages.registry.state import (
-    ArtifactState,
-    Declaration,
-    ModelVersion,
-    Registry,
-    RegistryEvent,
-    StageSpan,
-    TagRecord,
-    event_order_key,
-    parse_tag_name,
-    resolve_artifact,
-)
-
-__all__ = [
-    "ArtifactState",
-    "Declaration",
-    "ModelVersion",
-    "Registry",
-    "RegistryEvent",
-    "StageSpan",
-    "allowed_stages",
-    "declarations_at",
-    "model_hash_at",
-    "production_version",
-    "read_registry",
-    "read_tags",
-    "resolve_registry",
-]
+from mlpages.registry.state import Declaration, ModelVersion, Registry, resolve_registry
+from mlpages.registry.tags import TagRecord, group_tags
 
 GTO_CONFIG = ".gto"
 _FIELDS = (
@@ -66,57 +40,6 @@ _FIELDS = (
     "%(contents:signature)",
     "%(contents)",
 )
-
-
-# --- assembling the registry (pure) -----------------------------------------------------------
-
-
-def group_tags(tags: Iterable[TagRecord]) -> dict[str, list[TagRecord]]:
-    """Registry tags by artifact name (other tags dropped), in (time, name) order."""
-    grouped: dict[str, list[TagRecord]] = {}
-    for tag in sorted(tags, key=lambda t: (t.time, t.name)):
-        parsed = parse_tag_name(tag.name)
-        if parsed is not None:
-            grouped.setdefault(parsed.artifact, []).append(tag)
-    return grouped
-
-
-def resolve_registry(
-    tags: Iterable[TagRecord],
-    declarations: Mapping[str, Declaration] | None = None,
-    paths: Mapping[str, Mapping[str, str | None]] | None = None,
-    allowed_stages: tuple[str, ...] | None = None,
-) -> Registry:
-    """The whole registry: tagged artifacts plus artifacts declared (at HEAD) but never tagged."""
-    declarations = declarations or {}
-    artifacts: dict[str, ArtifactState] = {}
-    for name, artifact_tags in group_tags(tags).items():
-        artifacts[name] = resolve_artifact(
-            name, artifact_tags, declarations.get(name), (paths or {}).get(name)
-        )
-    for name, declaration in declarations.items():
-        if name not in artifacts:
-            artifacts[name] = ArtifactState(
-                name=name,
-                path=declaration.path,
-                type=declaration.type,
-                versions=(),
-                stages={},
-                deprecated=False,
-                events=(),
-                registered=False,
-            )
-    events = sorted(
-        (e for a in artifacts.values() for e in a.events),
-        key=event_order_key,
-    )
-    used = sorted({s for a in artifacts.values() for s, v in a.stages.items() if v is not None})
-    return Registry(
-        artifacts=dict(sorted(artifacts.items())),
-        events=tuple(events),
-        allowed_stages=allowed_stages,
-        used_stages=tuple(used),
-    )
 
 
 # --- git ---------------------------------------------------------------------------------------

@@ -33,7 +33,8 @@ from mlpages.registry.gitio import (
     resolve_commit,
 )
 from mlpages.registry.lock import registry_lock
-from mlpages.registry.state import (
+from mlpages.registry.state import ArtifactState, ModelVersion, Registry
+from mlpages.registry.tags import (
     ASSIGN,
     DEPRECATE,
     FULLNAME_RE,
@@ -41,9 +42,6 @@ from mlpages.registry.state import (
     REGISTER,
     ROLLBACK_PREFIX,
     UNASSIGN,
-    ArtifactState,
-    ModelVersion,
-    Registry,
     bump_version,
     format_tag_name,
     is_semver,
