@@ -25,30 +25,28 @@ def parse_params(
     data: bytes, path: str, max_nodes: int = MAX_YAML_NODES
 ) -> tuple[dict[str, Value], tuple[Problem, ...]]:
     """A params file flattened to ``{"train.lr": 0.1}``; lists become compact JSON strings."""
-    raw, problems = load_structured(data, path, max_nodes)
-    if problems:
-        return {}, problems
-    if raw is None:
-        return {}, ()
-    if not isinstance(raw, dict):
-        return {}, (Problem("bad-type", path, f"expected a mapping, got {type(raw).__name__}"),)
-    return flatten(raw, keep_lists=True), ()
+    return _flat_values(data, path, max_nodes, metrics=False)
 
 
 def parse_metrics(
     data: bytes, path: str, max_nodes: int = MAX_YAML_NODES
 ) -> tuple[dict[str, Value], tuple[Problem, ...]]:
     """A metrics file flattened to ``{"test.acc": 0.9}``: numbers, strings, booleans; NaN kept."""
+    return _flat_values(data, path, max_nodes, metrics=True)
+
+
+def _flat_values(
+    data: bytes, path: str, max_nodes: int, *, metrics: bool
+) -> tuple[dict[str, Value], tuple[Problem, ...]]:
+    """A mapping file flattened; metrics drop lists and may be a bare number (old DVC)."""
     raw, problems = load_structured(data, path, max_nodes)
-    if problems:
+    if problems or raw is None:
         return {}, problems
-    if raw is None:
-        return {}, ()
-    if isinstance(raw, bool | int | float):
-        return {"": raw}, ()  # a bare number file (old DVC metrics)
+    if metrics and isinstance(raw, bool | int | float):
+        return {"": raw}, ()
     if not isinstance(raw, dict):
         return {}, (Problem("bad-type", path, f"expected a mapping, got {type(raw).__name__}"),)
-    return flatten(raw, keep_lists=False), ()
+    return flatten(raw, keep_lists=not metrics), ()
 
 
 # --- plots ------------------------------------------------------------------------------------

@@ -11,17 +11,21 @@ from mlpages.objects.dvcconfig import cache_dir_of
 from mlpages.objects.objectid import object_file
 
 
-def read_object_file(folder: Path, md5: str, legacy: bool, max_bytes: int | None) -> bytes | None:
-    """The bytes of ``md5`` below a cache-layout folder; None when absent, too large or outside."""
-    target = object_file(folder, md5, legacy)
-    if target is None:
+def read_capped(path: Path | None, max_bytes: int | None) -> bytes | None:
+    """The bytes of a file; None when there is none, or it is over ``max_bytes``, or unreadable."""
+    if path is None:
         return None
     try:
-        if max_bytes is not None and target.stat().st_size > max_bytes:
+        if max_bytes is not None and path.stat().st_size > max_bytes:
             return None
-        return target.read_bytes()
+        return path.read_bytes()
     except OSError:
         return None
+
+
+def read_object_file(folder: Path, md5: str, legacy: bool, max_bytes: int | None) -> bytes | None:
+    """The bytes of ``md5`` below a cache-layout folder; None when absent, too large or outside."""
+    return read_capped(object_file(folder, md5, legacy), max_bytes)
 
 
 @dataclass

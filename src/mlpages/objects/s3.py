@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mlpages.errors import RemoteError
 from mlpages.objects.dvcconfig import RemoteConfig
+from mlpages.objects.local import read_capped
 from mlpages.objects.objectid import is_md5, object_file, object_relpath, verified
 
 S3_MISSING = "the S3 client libraries are not installed (pip install 'mlpages[s3]')"
@@ -88,7 +89,7 @@ class S3ObjectSource:
         if not is_md5(md5):
             return None
         local = self._fetched_file(md5, legacy)
-        kept = self._read_kept(local, max_bytes)
+        kept = read_capped(local, max_bytes)
         if kept is not None and verified(md5, kept, legacy):
             return kept
         data = None if self.unavailable else self._get(md5, legacy)
@@ -100,17 +101,6 @@ class S3ObjectSource:
         if local is not None and verified(md5, data, legacy):
             self._keep(local, data)
         return data
-
-    @staticmethod
-    def _read_kept(local: Path | None, max_bytes: int | None) -> bytes | None:
-        if local is None:
-            return None
-        try:
-            if max_bytes is not None and local.stat().st_size > max_bytes:
-                return None
-            return local.read_bytes()
-        except OSError:
-            return None
 
     def _keep(self, local: Path, data: bytes) -> None:
         """Write a verified object into the fetch cache (atomically; a full disk only skips it)."""

@@ -235,17 +235,12 @@ def production_version(repo: Path, artifact: str, stage: str = "prod") -> ModelV
 # --- the artifact's hash at a commit (dvc.lock / .dvc files) ----------------------------------
 
 
-def outputs_at(repo: Path, sha: str) -> list[HashInfo]:
-    """Every output recorded at commit ``sha`` in its dvc.lock and .dvc files (repo-relative).
+def _outputs(reader: GitReader, rev: str) -> list[HashInfo]:
+    """Every output recorded at ``rev`` in its dvc.lock and .dvc files (repo-relative).
 
     Parsed with :mod:`mlpages.dvcfiles` (stage ``wdir``, ``foreach``/``matrix`` names, DVC 1-3
-    lock schemas); the files, and the vars files templating reads, through one git reader.
+    lock schemas); the files, and the vars files templating reads, through the one reader.
     """
-    with GitReader(Path(repo)) as reader:
-        return _outputs(reader, sha)
-
-
-def _outputs(reader: GitReader, rev: str) -> list[HashInfo]:
     sha, tree = _tree_of(reader, rev)
     files = [f for f, _ in reader.walk_blobs(tree) if not f.startswith(".dvc/")]
     locks = [f for f in files if posixpath.basename(f) == "dvc.lock"]

@@ -121,6 +121,14 @@ def _state(registry: Registry, artifact: str) -> ArtifactState:
     return state
 
 
+def _checked_state(repo: Path, artifact: str, stage: str | None = None) -> ArtifactState:
+    """The state of ``artifact`` once its name (and ``stage``) are checked; RegistryError else."""
+    _check_name(artifact)
+    if stage is not None:
+        _check_stage(repo, stage)
+    return _state(read_registry(repo), artifact)
+
+
 def _all_tag_names(repo: Path) -> list[str]:
     raw = git(repo, "for-each-ref", "--format=%(refname:strip=2)", "refs/tags")
     return raw.decode("utf-8", "replace").splitlines()
@@ -285,9 +293,7 @@ def assign(
 ) -> TagWritten:
     """Assign ``stage`` to a registered version (by ``version`` or at ``rev``, default HEAD)."""
     repo = Path(repo)
-    _check_name(artifact)
-    _check_stage(repo, stage)
-    state = _state(read_registry(repo), artifact)
+    state = _checked_state(repo, artifact, stage)
     target = _target_version(repo, state, version, rev)
     if state.stages.get(stage) == target.version:
         raise RegistryError(f"{artifact} {target.version} already holds stage {stage!r}")
@@ -343,9 +349,7 @@ def unassign(
 ) -> TagWritten:
     """Unassign ``stage`` from the version holding it (or from ``version``)."""
     repo = Path(repo)
-    _check_name(artifact)
-    _check_stage(repo, stage)
-    state = _state(read_registry(repo), artifact)
+    state = _checked_state(repo, artifact, stage)
     name = version or state.stages.get(stage)
     if name is None:
         raise RegistryError(f"no version of {artifact!r} holds stage {stage!r}")
@@ -370,8 +374,7 @@ def deprecate(
 ) -> TagWritten:
     """Deprecate ``artifact`` (a ``name@deprecated`` tag at its latest event's commit)."""
     repo = Path(repo)
-    _check_name(artifact)
-    state = _state(read_registry(repo), artifact)
+    state = _checked_state(repo, artifact)
     if state.deprecated:
         raise RegistryError(f"artifact {artifact!r} is already deprecated")
     sha = state.events[-1].sha if state.events else resolve_commit(repo, "HEAD")
@@ -413,9 +416,7 @@ def rollback(
 ) -> TagWritten:
     """Re-assign ``stage`` to its previous holder with a new, ``Rollback:``-marked assignment."""
     repo = Path(repo)
-    _check_name(artifact)
-    _check_stage(repo, stage)
-    state = _state(read_registry(repo), artifact)
+    state = _checked_state(repo, artifact, stage)
     current = state.stages.get(stage)
     if current is None:
         raise RegistryError(
