@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from mlpages.models import PlotData, PlotDef
-from mlpages.registry.gitio import StageSpan as RegistrySpan
+from mlpages.registry.state import StageSpan as RegistrySpan
 from mlpages.site.charts import base as charts_base
 from mlpages.site.charts import mlops as charts_mlops
 from mlpages.site.charts import monitoring as charts_monitoring

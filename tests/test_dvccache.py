@@ -10,13 +10,18 @@ import pytest
 from helpers.dvc import dvc
 from helpers.git import git
 
+from mlpages.dvcfiles.dotdvc import parse_dvc_file
+from mlpages.errors import RemoteError
 from mlpages.models import HashInfo
-from mlpages.objects.store import DvcObjects, LocalCache, ObjectRead, cache_dir_of, object_path
+from mlpages.objects.dvcconfig import RemoteConfig, cache_dir_of, read_dvc_config, remote_config
+from mlpages.objects.local import LocalCache
+from mlpages.objects.objectid import object_relpath
+from mlpages.objects.store import DvcObjects, ObjectRead
 
 
 def _put(cache: Path, data: bytes, legacy: bool, suffix: str = "") -> str:
     md5 = hashlib.md5(data).hexdigest() + suffix
-    target = object_path(cache, md5, legacy)
+    target = cache / object_relpath(md5, legacy)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     return md5
@@ -32,6 +37,36 @@ def test_cache_dir_settings(tmp_path):
     assert cache_dir_of(tmp_path) == tmp_path / "local"  # config.local wins
     (dvc / "config.local").write_text("not an ini file [[[")
     assert cache_dir_of(tmp_path) == (tmp_path.parent / "shared").resolve()
+
+
+def test_dvc_config_is_read_as_dvc_writes_it(tmp_path):
+    dvc = tmp_path / ".dvc"
+    dvc.mkdir()
+    assert remote_config(tmp_path) is None and read_dvc_config(tmp_path) == {}
+    (dvc / "config").write_text(
+        "[core]\n    remote = store\n    analytics = false\n"
+        "['remote \"store\"']\n    url = s3://bucket/path  # the team's bucket\n"
+        "['remote \"other\"']\n    url = '/mnt/other'\n"
+        '[cache]\n    dir = "../shared cache"\n'
+    )
+    (dvc / "config.local").write_text(
+        "['remote \"store\"']\n    endpointurl = http://127.0.0.1:9000\n    profile = ci\n"
+    )
+    assert read_dvc_config(tmp_path)['remote "store"'] == {
+        "url": "s3://bucket/path",
+        "endpointurl": "http://127.0.0.1:9000",
+        "profile": "ci",
+    }
+    assert remote_config(tmp_path) == RemoteConfig(
+        "store", "s3://bucket/path", endpoint_url="http://127.0.0.1:9000", profile="ci"
+    )
+    assert remote_config(tmp_path, "other") == RemoteConfig("other", "/mnt/other")
+    assert remote_config(tmp_path, "absent") is None
+    assert cache_dir_of(tmp_path) == (tmp_path / "shared cache").resolve()
+    (dvc / "config.local").write_text("not an ini file [[[")
+    with pytest.raises(RemoteError, match=r"config\.local: cannot parse DVC config"):
+        remote_config(tmp_path)
+    assert cache_dir_of(tmp_path) == (tmp_path / "shared cache").resolve()
 
 
 def test_both_layouts_and_size_cap(tmp_path):
@@ -90,8 +125,6 @@ def test_reads_what_real_dvc_writes(tmp_path):
     (repo / "data").mkdir()
     (repo / "data" / "x.txt").write_text("hello dvc\n")
     dvc(repo, "add", "-q", "data")
-    from mlpages.dvcfiles.dvcyaml import parse_dvc_file
-
     (out,), problems = parse_dvc_file((repo / "data.dvc").read_bytes(), "data.dvc")
     assert problems == () and out.is_dir and out.hash_name == "md5"
     objects = DvcObjects([LocalCache(cache_dir_of(repo))])
@@ -103,12 +136,12 @@ def test_every_object_read_is_verified_and_a_bad_copy_is_remembered(tmp_path):
     first, second = tmp_path / "cache", tmp_path / "remote"
     data = b'{"acc": 0.5}'
     md5 = _put(second, data, legacy=False)
-    object_path(first, md5, legacy=False).parent.mkdir(parents=True)
-    object_path(first, md5, legacy=False).write_bytes(b'{"acc": 1.0}')  # tampered local copy
+    (first / object_relpath(md5, legacy=False)).parent.mkdir(parents=True)
+    (first / object_relpath(md5, legacy=False)).write_bytes(b'{"acc": 1.0}')  # tampered local copy
     objects = DvcObjects([LocalCache(first), LocalCache(second, name="remote")])
     assert objects.read_object(md5, legacy=False) == ObjectRead(data, "remote")  # the good one
     assert objects.mismatched == {}
-    object_path(second, md5, legacy=False).write_bytes(b'{"acc": 2.0}')
+    (second / object_relpath(md5, legacy=False)).write_bytes(b'{"acc": 2.0}')
     found = objects.read_object(md5, legacy=False)
     assert (found.data, found.mismatch) == (None, "cache")
     assert objects.mismatched == {md5: "cache"}
@@ -129,7 +162,7 @@ def test_dir_listings_are_verified_and_keep_only_plain_relpaths(tmp_path):
     objects = DvcObjects([LocalCache(cache)])
     assert objects.files_in_dir(out) == {"d/ok/a.csv": a, "d/bad-md5.csv": "//etc/passwd"}
     assert objects.read_object("//etc/passwd", legacy=False) == ObjectRead(None, None)
-    object_path(cache, dir_md5, legacy=False).write_text(json.dumps(listing[:1]))
+    (cache / object_relpath(dir_md5, legacy=False)).write_text(json.dumps(listing[:1]))
     fresh = DvcObjects([LocalCache(cache)])
     assert fresh.files_in_dir(out) is None
     assert fresh.mismatched == {dir_md5: "cache"}
@@ -146,11 +179,9 @@ def test_objects_written_by_dvc_add_verify(tmp_path):
     (repo / "data" / "crlf.csv").write_bytes(crlf)
     (repo / "data" / "sub" / "m.json").write_text('{"acc": 1}')
     dvc(repo, "add", "-q", "data")
-    from mlpages.dvcfiles.dvcyaml import parse_dvc_file
-
     (out,), _ = parse_dvc_file((repo / "data.dvc").read_bytes(), "data.dvc")
     cache = cache_dir_of(repo)
-    raw = object_path(cache, out.md5, legacy=False).read_bytes()
+    raw = (cache / object_relpath(out.md5, legacy=False)).read_bytes()
     # The .dir object is DVC's canonical listing (sorted by relpath, keys sorted), its md5 the id.
     entries = sorted(json.loads(raw), key=lambda e: e["relpath"])
     assert raw == json.dumps(entries, sort_keys=True).encode()
@@ -176,7 +207,7 @@ def test_a_real_legacy_text_object_verifies_and_a_tampered_one_does_not(tmp_path
     md5 = file_md5(str(repo / "loss.csv"), name="md5-dos2unix")  # DVC's own legacy hash
     assert md5 != hashlib.md5(crlf).hexdigest()
     cache = cache_dir_of(repo)
-    target = object_path(cache, md5, legacy=True)
+    target = cache / object_relpath(md5, legacy=True)
     target.parent.mkdir(parents=True)
     target.write_bytes(crlf)
     # No `hash: md5`: a legacy entry. DVC itself checks this object out for it.
@@ -185,8 +216,6 @@ def test_a_real_legacy_text_object_verifies_and_a_tampered_one_does_not(tmp_path
     (repo / "loss.csv").unlink()
     dvc(repo, "checkout", "-q")
     assert (repo / "loss.csv").read_bytes() == crlf
-    from mlpages.dvcfiles.dvcyaml import parse_dvc_file
-
     (out,), _ = parse_dvc_file((repo / "loss.csv.dvc").read_bytes(), "loss.csv.dvc")
     objects = DvcObjects([LocalCache(cache)])
     assert objects.read_object(*objects.locate(out, "loss.csv")).data == crlf

@@ -7,19 +7,12 @@ import math
 import pytest
 
 from mlpages.dvcfiles.data import parse_metrics, parse_params, parse_plot_table, plot_kind
-from mlpages.dvcfiles.dvcyaml import (
-    merge_lock,
-    parse_artifacts_yaml,
-    parse_dvc_file,
-    parse_dvc_lock,
-    parse_dvc_yaml,
-)
-from mlpages.dvcfiles.lock import (
-    _yaml_section,
-    join,
-    parse_lock_section_fast,
-    split_lock_sections,
-)
+from mlpages.dvcfiles.dotdvc import parse_artifacts_yaml, parse_dvc_file
+from mlpages.dvcfiles.dvcyaml import parse_dvc_yaml
+from mlpages.dvcfiles.lock import parse_dvc_lock, split_lock_sections, yaml_section
+from mlpages.dvcfiles.lock_fast import parse_lock_section_fast
+from mlpages.dvcfiles.lockentry import merge_lock
+from mlpages.dvcfiles.paths import join
 from mlpages.models import HashInfo, OutDecl
 
 LOCK_V3 = b"""schema: '2.0'
@@ -107,7 +100,7 @@ def test_lock_sections_are_cached_and_match_yaml():
     assert header == b"schema: '2.0'"
     for part in parts:
         fast = parse_lock_section_fast(part)
-        assert fast is None or fast == _yaml_section(part)[:2]  # [2]: what aliases expand to
+        assert fast is None or fast == yaml_section(part)[:2]  # [2]: what aliases expand to
 
 
 @pytest.mark.parametrize(
@@ -136,7 +129,7 @@ def test_lock_sections_are_cached_and_match_yaml():
 def test_fast_section_parser_agrees_with_yaml(value):
     part = b"  s:\n    cmd: run\n    params:\n      params.yaml:\n        k: " + value + b"\n"
     fast = parse_lock_section_fast(part)
-    expected = _yaml_section(part)
+    expected = yaml_section(part)
     if fast is not None:  # None = "use YAML", also correct
         a, b = fast[1].params[0][2], expected[1].params[0][2]
         assert (a == b and type(a) is type(b)) or (
@@ -308,6 +301,31 @@ def test_dvc_yaml_bad_inputs_are_problems():
     parsed = parse_dvc_yaml(b"stages:\n  x: 5\n  y: {cmd: ok}\n", "dvc.yaml")
     assert [s.name for s in parsed.stages] == ["y"]
     assert parsed.problems[0].kind == "bad-type"
+
+
+def test_every_yaml_file_fails_the_same_way(monkeypatch):
+    """One loader for every DVC file and data file: the same Problem for the same fault."""
+    import yaml
+
+    bad_date = b"- {step: 1, at: 2001-13-45}\n"  # the YAML constructor raises ValueError
+    parsers = {
+        ".dvc": lambda d: parse_dvc_file(d, "x.dvc")[1],
+        "artifacts.yaml": lambda d: parse_artifacts_yaml(d, "artifacts.yaml")[1],
+        "dvc.lock": lambda d: parse_dvc_lock(d, "dvc.lock").problems,
+        "dvc.yaml": lambda d: parse_dvc_yaml(d, "dvc.yaml").problems,
+        "params": lambda d: parse_params(d, "params.yaml")[1],
+        "metrics": lambda d: parse_metrics(d, "m.yaml")[1],
+        "plot": lambda d: parse_plot_table(d, "p.yaml")[1],
+    }
+    for name, parse in parsers.items():
+        (problem,) = parse(bad_date)
+        assert (problem.kind, problem.message) == ("yaml-error", "month must be in 1..12"), name
+    # Without libyaml (PyYAML's own parser) deep nesting ends in a RecursionError.
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    deep = b"outs: " + b"[" * 3000 + b"]" * 3000
+    for name, parse in parsers.items():
+        (problem,) = parse(deep)
+        assert (problem.kind, problem.message) == ("unsupported", "nested too deeply"), name
 
 
 def test_merge_lock_rebases_paths_through_wdir():

@@ -32,7 +32,8 @@ from mlpages.ct.gate_rules import (
     score_predictions,
 )
 from mlpages.errors import ConfigError, DataError, ObjectMismatch
-from mlpages.objects.store import cache_dir_of, object_path
+from mlpages.objects.dvcconfig import cache_dir_of
+from mlpages.objects.objectid import object_relpath
 from mlpages.registry.gitio import model_hash_at
 
 LOADS = RuleResult("loads", True, "loads")
@@ -274,7 +275,7 @@ def _candidate(repo: Path, features: tuple[str, ...]) -> None:
 def _cached_model(repo: Path, rev: str) -> Path:
     out = model_hash_at(repo, git(repo, "rev-parse", rev).strip(), "models/model.pkl")
     assert out is not None and out.hash_name == "md5"
-    return object_path(cache_dir_of(repo), out.md5, legacy=False)
+    return cache_dir_of(repo) / object_relpath(out.md5, legacy=False)
 
 
 def test_champion_is_read_from_the_cache_at_its_revision_not_the_work_tree(
@@ -481,8 +482,6 @@ def test_a_poisoned_champion_in_the_bucket_is_refused_before_unpickling(
 ) -> None:
     from helpers.s3server import start_s3_server
 
-    from mlpages.objects.s3 import object_key
-
     weak = _promote_weak(real_dvc_gate_repo)
     marker = tmp_path / "pwned"
     server = start_s3_server(tmp_path)
@@ -502,7 +501,7 @@ def test_a_poisoned_champion_in_the_bucket_is_refused_before_unpickling(
         md5 = model_hash_at(real_dvc_gate_repo, weak, "models/model.pkl").md5
         server.client().put_object(
             Bucket="gate-remote",
-            Key=object_key("store", md5, legacy=False),
+            Key=f"store/{object_relpath(md5, legacy=False)}",
             Body=_poisoned_pickle(marker),
         )
         clone = tmp_path / "clone"
@@ -520,5 +519,5 @@ def test_a_poisoned_champion_in_the_bucket_is_refused_before_unpickling(
     finally:
         server.stop()
     assert not marker.exists()
-    fetched = clone / ".dvc" / "tmp" / "mlpages-remote" / object_key("", md5, legacy=False)
+    fetched = clone / ".dvc" / "tmp" / "mlpages-remote" / object_relpath(md5, legacy=False)
     assert not fetched.exists()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
-from helpers.git import IDENTITY, git
+from helpers.git import git
 
 from mlpages.config import Config
 from mlpages.errors import NotAGitRepository
-from mlpages.gitread.reader import GitReader, classify_ref, locate_repo, parse_commit, parse_tree
+from mlpages.gitread.objects import classify_ref, parse_commit, parse_tree
+from mlpages.gitread.process import GitFailed, git_env, run_git, try_git
+from mlpages.gitread.reader import GitReader, locate_repo
 from mlpages.history.collect import first_parent_chain, resolve_default_branch
 
 DVC = {".dvc/config": "", "dvc.yaml": "stages:\n  s:\n    cmd: echo\n"}
@@ -198,6 +199,60 @@ def test_partial_clone_missing_blob_is_none(make_repo, tmp_path):
         assert reader._cat.restarts >= 2
 
 
-def test_git_env_is_isolated():
-    assert IDENTITY["GIT_CONFIG_NOSYSTEM"] == "1"
-    assert Path(__file__).name == "test_history.py"
+def test_git_runs_in_the_folder_given_whatever_the_environment_says(
+    make_repo, tmp_path, monkeypatch
+):
+    repo = make_repo([("here", DVC)])
+    other = make_repo([("elsewhere", DVC), ("again", {"a": "1"})], name="other")
+    head = repo.head()
+    monkeypatch.setenv("GIT_DIR", str(other.path / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(other.path))
+    assert run_git(repo.path, "rev-parse", "HEAD").decode().strip() == head != other.head()
+    assert try_git(repo.path, "rev-parse", "HEAD") == head
+    with GitReader(repo.path) as reader:
+        assert reader.resolve("HEAD") == head
+    env = git_env()
+    assert env["GIT_TERMINAL_PROMPT"] == "0" and env["GIT_NO_LAZY_FETCH"] == "1"
+    assert "GIT_DIR" not in env and "GIT_WORK_TREE" not in env
+    monkeypatch.delenv("GIT_TERMINAL_PROMPT", raising=False)
+    assert "GIT_TERMINAL_PROMPT" not in git_env(prompt=True)  # a push may ask for credentials
+
+
+def test_a_failing_git_command_says_what_git_said(make_repo):
+    repo = make_repo([("root", DVC)])
+    with pytest.raises(GitFailed) as failed:
+        run_git(repo.path, "rev-parse", "--verify", "no-such-branch")
+    assert failed.value.returncode != 0
+    assert failed.value.command == ("rev-parse", "--verify", "no-such-branch")
+    assert failed.value.message == "fatal: Needed a single revision"
+    assert run_git(repo.path, "rev-parse", "--verify", "nope", check=False) == b""
+    assert try_git(repo.path, "rev-parse", "--verify", "no-such-branch") is None
+
+
+def test_a_ref_name_that_is_not_utf8_survives_the_round_trip(make_repo):
+    repo = make_repo([("root", DVC)])
+    name = b"refs/heads/caf\xe9".decode("utf-8", "surrogateescape")
+    run_git(repo.path, "update-ref", name, repo.head())
+    listed = try_git(repo.path, "for-each-ref", "--format=%(refname)", "refs/heads/caf*")
+    assert listed == name
+    assert try_git(repo.path, "rev-parse", "--verify", listed) == repo.head()
+
+
+def test_files_of_revisions_are_read_in_one_pass(make_repo):
+    repo = make_repo([("one", {**DVC, "a.txt": "first"}), ("two", {"a.txt": "second!"})])
+    first = repo.git("rev-parse", "HEAD~1").strip()
+    with GitReader(repo.path) as reader:
+        found = reader.read_files(
+            [f"{first}:a.txt", "HEAD:a.txt", "HEAD:absent", "HEAD:.dvc", "HEAD:a.txt"]
+        )
+        assert found == {
+            f"{first}:a.txt": b"first",
+            "HEAD:a.txt": b"second!",
+            "HEAD:absent": None,
+            "HEAD:.dvc": None,  # a folder is not a file
+        }
+        assert reader.read_files(["HEAD:a.txt", f"{first}:a.txt"], max_bytes=5) == {
+            "HEAD:a.txt": None,
+            f"{first}:a.txt": b"first",
+        }
+        assert reader.read_files([]) == {}

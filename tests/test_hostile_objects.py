@@ -19,7 +19,7 @@ from helpers import cli
 from helpers.dvc import dvc
 from helpers.git import RepoBuilder
 
-from mlpages.objects.store import object_path
+from mlpages.objects.objectid import object_relpath
 
 SECRET_ENV = "MLPAGES_HOSTILE_SECRET"
 # No request may leave the machine: a refused port, fake keys (no instance-metadata lookups).
@@ -64,7 +64,7 @@ def mlpages(secrets: Secrets, *args: str, cwd: Path, extra_env: dict[str, str] |
 
 def _put(cache: Path, data: bytes) -> str:
     md5 = hashlib.md5(data).hexdigest()
-    target = object_path(cache, md5, legacy=False)
+    target = cache / object_relpath(md5, legacy=False)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     return md5
@@ -135,16 +135,16 @@ def real_dvc_hostile(tmp_path: Path, secrets: Secrets) -> Hostile:
 
     secret = secrets.json_file.read_bytes()
     linked = hashlib.md5(secret).hexdigest()  # the right md5: only containment stops this one
-    link = object_path(cache, linked, legacy=False)
+    link = cache / object_relpath(linked, legacy=False)
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to(secrets.json_file)
     fetched = hashlib.md5(secret + b" ").hexdigest()
     (secrets.json_file.parent / "copy.json").write_bytes(secret + b" ")
-    fetch_link = object_path(fetch, fetched, legacy=False)
+    fetch_link = fetch / object_relpath(fetched, legacy=False)
     fetch_link.parent.mkdir(parents=True, exist_ok=True)
     fetch_link.symlink_to(secrets.json_file.parent / "copy.json")
     claimed = hashlib.md5(b'{"acc": 0.9}').hexdigest()
-    tampered = object_path(cache, claimed, legacy=False)
+    tampered = cache / object_relpath(claimed, legacy=False)
     tampered.parent.mkdir(parents=True, exist_ok=True)
     tampered.write_bytes(secret)  # the object's name says one thing, its bytes another
     outs = {
@@ -225,7 +225,7 @@ def test_a_tampered_local_object_reaches_the_commit_page_and_the_pr_markdown(mak
     yaml = "stages:\n  t:\n    cmd: 'true'\n    metrics: [m.json]\n"
     base = repo.commit("base", {"dvc.yaml": yaml, "dvc.lock": _lock({"m.json": (good, False)})})
     newer = _put(cache, b'{"roc_auc": 0.95}')
-    object_path(cache, newer, legacy=False).write_bytes(b'{"roc_auc": 0.987654}')  # tampered
+    (cache / object_relpath(newer, legacy=False)).write_bytes(b'{"roc_auc": 0.987654}')  # tampered
     head = repo.commit("head", {"dvc.lock": _lock({"m.json": (newer, False)})})
 
     command = [sys.executable, "-m", "mlpages"]

@@ -1,5 +1,6 @@
 import math
 
+from mlpages.history.codec import snapshot_from_json, snapshot_to_json
 from mlpages.models import (
     Artifact,
     HashInfo,
@@ -37,7 +38,7 @@ def test_snapshot_round_trips_through_json_with_nan_and_stage_params():
         reports={"gate": {"verdict": "blessed"}},
         problems=(Problem("yaml-error", "dvc.yaml", "bad"),),
     )
-    back = Snapshot.from_json(snapshot.to_json())
+    back = snapshot_from_json(snapshot_to_json(snapshot))
     assert back.stages == snapshot.stages
     assert back.params == snapshot.params
     assert back.metrics["m.json"]["loss"] == math.inf

@@ -11,14 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlpages.dvcfiles.data import parse_metrics, parse_params, parse_plot_table
-from mlpages.dvcfiles.dvcyaml import (
-    parse_artifacts_yaml,
-    parse_dvc_file,
-    parse_dvc_lock,
-    parse_dvc_yaml,
-)
-from mlpages.dvcfiles.lock import _yaml_section, parse_lock_section_fast, split_lock_sections
-from mlpages.gitread.reader import parse_commit, parse_tree
+from mlpages.dvcfiles.dotdvc import parse_artifacts_yaml, parse_dvc_file
+from mlpages.dvcfiles.dvcyaml import parse_dvc_yaml
+from mlpages.dvcfiles.lock import parse_dvc_lock, split_lock_sections, yaml_section
+from mlpages.dvcfiles.lock_fast import parse_lock_section_fast
+from mlpages.gitread.objects import parse_commit, parse_tree
 from mlpages.models import PlotData, Problem
 from mlpages.safe_yaml import TooLargeError, load_yaml, load_yaml_sized, object_size
 
@@ -161,7 +158,7 @@ def test_fast_lock_parser_matches_yaml(params, paths, cmd):
         fast = parse_lock_section_fast(part)
         if fast is None:
             continue
-        expected = _yaml_section(part)
+        expected = yaml_section(part)
         assert fast[0] == expected[0]
         got, want = fast[1], expected[1]
         assert (got.cmd, got.deps, got.outs) == (want.cmd, want.deps, want.outs)

@@ -17,7 +17,8 @@ from helpers.git import IDENTITY, RepoBuilder, git
 from mlpages.commands.registry import registry_group
 from mlpages.errors import RegistryError
 from mlpages.registry.gitio import model_hash_at, production_version, read_registry, read_tags
-from mlpages.registry.state import (
+from mlpages.registry.state import resolve_artifact
+from mlpages.registry.tags import (
     TagName,
     TagRecord,
     bump_version,
@@ -25,7 +26,6 @@ from mlpages.registry.state import (
     is_semver,
     next_counter,
     parse_tag_name,
-    resolve_artifact,
     semver_key,
 )
 from mlpages.registry.write import assign, deprecate, register, rollback, unassign
@@ -311,6 +311,21 @@ def test_reading_ignores_lightweight_and_foreign_tags(repo, tagging):
     git(repo.path, "tag", "-a", "churn@v5.0.0", "-m", "a tree, not a commit", tree)
     assert {t.name for t in read_tags(repo.path)} == {"churn@v1.0.0", "v1.0", "baseline-experiment"}
     assert [v.version for v in read_registry(repo.path).artifacts["churn"].versions] == ["v1.0.0"]
+
+
+def test_a_partial_clone_is_read_without_fetching_what_it_lacks(make_repo, tagging, tmp_path):
+    origin = make_repo(name="origin")
+    origin.commit("one", {"dvc.yaml": DVC_YAML, "models/model.pkl": "one"})
+    register(origin.path, "churn", version="v1.0.0")
+    origin.commit("moved", {"dvc.yaml": DVC_YAML.replace("models/model.pkl", "models/new.pkl")})
+    origin.git("config", "uploadpack.allowFilter", "true")
+    clone = tmp_path / "partial"
+    git(tmp_path, "clone", "-q", "--filter=blob:none", f"file://{origin.path}", str(clone))
+    shutil.rmtree(origin.path)  # the promisor is gone: a lazy fetch would fail the read
+    state = read_registry(clone).artifacts["churn"]
+    assert [v.version for v in state.versions] == ["v1.0.0"]
+    assert state.versions[0].path is None  # its dvc.yaml is not in this clone
+    assert state.path == "models/new.pkl"  # HEAD's was checked out
 
 
 @pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen to sign")

@@ -291,7 +291,8 @@ def test_random_histories_resolve_as_gto_resolves_them():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from mlpages.registry.state import TagRecord, resolve_artifact
+    from mlpages.registry.state import resolve_artifact
+    from mlpages.registry.tags import TagRecord
 
     step = st.tuples(
         st.sampled_from(["deregister", "assign", "assign", "unassign", "deprecate"]),

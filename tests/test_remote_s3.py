@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -10,7 +11,9 @@ from helpers.dvc import dvc
 from helpers.git import git
 from helpers.s3server import start_s3_server
 
-from mlpages.objects.s3 import RemoteConfig, S3ObjectSource, object_key, read_remote_config
+from mlpages.objects.dvcconfig import RemoteConfig, remote_config
+from mlpages.objects.objectid import object_relpath
+from mlpages.objects.s3 import S3ObjectSource
 
 pytestmark = pytest.mark.xdist_group("s3")
 
@@ -71,7 +74,7 @@ def s3_env(s3, monkeypatch):
 
 def test_remote_config_is_read_from_config_and_local(real_dvc_pushed_repo, s3):
     repo, _, _ = real_dvc_pushed_repo
-    remote = read_remote_config(repo.path)
+    remote = remote_config(repo.path)
     assert remote is not None
     assert remote.url == "s3://mlpages-remote/store"
     assert remote.endpoint_url == s3.endpoint  # from config.local, never committed
@@ -85,11 +88,11 @@ def test_objects_pushed_by_dvc_are_fetched_once(real_dvc_pushed_repo, tmp_path: 
 
     outs = yaml.safe_load(lock)["stages"]["train"]["outs"]
     metrics_md5 = next(o["md5"] for o in outs if o["path"] == "metrics.json")
-    source = S3ObjectSource(read_remote_config(repo.path), tmp_path / "fetched")
+    source = S3ObjectSource(remote_config(repo.path), tmp_path / "fetched")
     data = source.read(metrics_md5, legacy=False)
     assert json.loads(data)["acc"] == pytest.approx(0.2)
     assert source.fetched == 1
-    again = S3ObjectSource(read_remote_config(repo.path), tmp_path / "fetched")
+    again = S3ObjectSource(remote_config(repo.path), tmp_path / "fetched")
     assert again.read(metrics_md5, legacy=False) == data
     assert again.fetched == 0  # served by the local fetch cache
     assert source.read("0" * 32, legacy=False) is None
@@ -98,7 +101,7 @@ def test_objects_pushed_by_dvc_are_fetched_once(real_dvc_pushed_repo, tmp_path: 
 
 def test_wrong_credentials_give_one_clear_reason(real_dvc_pushed_repo, tmp_path: Path, s3_env):
     repo, _, _ = real_dvc_pushed_repo
-    remote = read_remote_config(repo.path)
+    remote = remote_config(repo.path)
     bad = RemoteConfig(
         name=remote.name,
         url=remote.url,
@@ -127,7 +130,7 @@ def test_stopped_server_marks_remote_unavailable_fast(
     metrics_md5, plot_md5 = (
         o["md5"] for o in sorted(outs, key=lambda o: o["path"] != "metrics.json")
     )
-    source = S3ObjectSource(read_remote_config(repo.path), tmp_path / "fetched", timeout=1)
+    source = S3ObjectSource(remote_config(repo.path), tmp_path / "fetched", timeout=1)
     assert source.read(metrics_md5, legacy=False) is not None
     s3.stop()  # mid-build: the next object cannot be fetched, what was fetched stays readable
     assert source.read(plot_md5, legacy=False) is None
@@ -136,9 +139,19 @@ def test_stopped_server_marks_remote_unavailable_fast(
     assert source.read(metrics_md5, legacy=False) is not None  # kept in the fetch cache
 
 
-def test_object_keys_follow_dvc_layouts():
-    assert object_key("store", "ab" + "c" * 30, legacy=False) == "store/files/md5/ab/" + "c" * 30
-    assert object_key("", "ab" + "c" * 30, legacy=True) == "ab/" + "c" * 30
+def test_objects_are_read_at_the_keys_dvc_writes(s3, s3_env):
+    new, old = b"dvc 3 object", b"dvc 2 object"
+    new_md5, old_md5 = (hashlib.md5(data).hexdigest() for data in (new, old))
+    client = s3.client()
+    client.put_object(
+        Bucket="mlpages-remote", Key=f"store/files/md5/{new_md5[:2]}/{new_md5[2:]}", Body=new
+    )
+    client.put_object(Bucket="mlpages-remote", Key=f"{old_md5[:2]}/{old_md5[2:]}", Body=old)
+    below = RemoteConfig("r", "s3://mlpages-remote/store/", endpoint_url=s3.endpoint)
+    top = RemoteConfig("r", "s3://mlpages-remote", endpoint_url=s3.endpoint)
+    assert S3ObjectSource(below, None).read(new_md5, legacy=False) == new
+    assert S3ObjectSource(top, None).read(old_md5, legacy=True) == old
+    assert S3ObjectSource(top, None).read(new_md5, legacy=False) is None
 
 
 def _fresh_clone(repo, tmp_path: Path, endpoint: str, env: dict[str, str]) -> Path:
@@ -203,7 +216,7 @@ def _metrics_md5(repo, rev: str) -> str:
 
 
 def _fetched_file(clone: Path, md5: str) -> Path:
-    return clone / ".dvc" / "tmp" / "mlpages-remote" / object_key("", md5, legacy=False)
+    return clone / ".dvc" / "tmp" / "mlpages-remote" / object_relpath(md5, legacy=False)
 
 
 def test_an_object_replaced_in_the_bucket_is_a_problem_never_a_value(
@@ -216,7 +229,7 @@ def test_an_object_replaced_in_the_bucket_is_a_problem_never_a_value(
     md5 = _metrics_md5(repo, shas[0])
     forged = b'{"acc": 123.456, "nested": {"loss": 0}}'
     s3.client().put_object(
-        Bucket="mlpages-remote", Key=object_key("store", md5, legacy=False), Body=forged
+        Bucket="mlpages-remote", Key=f"store/{object_relpath(md5, legacy=False)}", Body=forged
     )
     clone = _fresh_clone(repo, tmp_path, s3.endpoint, env)
     history = collect(clone, Config())

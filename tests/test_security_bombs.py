@@ -235,8 +235,9 @@ def test_pipeline_params_and_schema_bombs_are_one_line_errors(tmp_path):
 PARSER_CASES = textwrap.dedent(
     """
     import json, sys, time
-    from mlpages.dvcfiles.dvcyaml import parse_artifacts_yaml, parse_dvc_file, parse_dvc_lock
+    from mlpages.dvcfiles.dotdvc import parse_artifacts_yaml, parse_dvc_file
     from mlpages.dvcfiles.dvcyaml import parse_dvc_yaml
+    from mlpages.dvcfiles.lock import parse_dvc_lock
     from mlpages.dvcfiles.data import parse_metrics, parse_params, parse_plot_table
 
     cases = json.loads(open(sys.argv[1]).read())

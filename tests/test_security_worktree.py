@@ -22,6 +22,7 @@ from helpers.git import IDENTITY, RepoBuilder
 from helpers.hostile import python_limited, run_limited
 
 from mlpages.config import Config
+from mlpages.history.codec import snapshot_to_json
 from mlpages.history.collect import snapshot_of
 
 SECRET = "S3CRET-7c1f9a-do-not-publish"
@@ -138,7 +139,7 @@ def test_work_tree_snapshot_refuses_every_way_out(tmp_path):
     # Links into .git/ and .dvc/ (tokens, remote credentials) are refused as well.
     assert kinds["gitcfg.yaml"] == kinds["dvclocal.yaml"] == "outside-repo"
     assert snapshot.metrics["good.json"] == {"ok": 1}  # a link inside the repository is followed
-    assert not _leaks(json.dumps(snapshot.to_json()))
+    assert not _leaks(json.dumps(snapshot_to_json(snapshot)))
 
 
 def test_commit_snapshot_refuses_the_same_paths(tmp_path):
@@ -148,7 +149,7 @@ def test_commit_snapshot_refuses_the_same_paths(tmp_path):
     for path, kind in expected.items():
         assert kinds.get(path) == kind, (path, snapshot.problems)
     assert snapshot.metrics["good.json"] == {"ok": 1}
-    assert not _leaks(json.dumps(snapshot.to_json()))
+    assert not _leaks(json.dumps(snapshot_to_json(snapshot)))
 
 
 def test_diff_history_and_site_never_show_the_secret(tmp_path):

@@ -8,7 +8,8 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+from dataclasses import asdict
+from typing import Any
 
 import pytest
 from helpers.dvc import dvc
@@ -18,12 +19,23 @@ from mlpages.config import Config
 from mlpages.errors import NotADvcRepository
 from mlpages.history.codec import snapshot_from_json, snapshot_to_json
 from mlpages.history.collect import collect, snapshot_of
-from mlpages.objects.store import (
-    LocalCache,
-    cache_dir_of,
-    register_source_factory,
-    unregister_source_factory,
-)
+from mlpages.models import encode_value
+from mlpages.objects.dvcconfig import cache_dir_of
+from mlpages.objects.local import LocalCache
+
+
+def _asdict_json(snapshot: Any) -> Any:
+    """The documented JSON form the slow, obvious way: ``asdict`` with NaN/Inf tagged."""
+
+    def encode(obj: Any) -> Any:
+        if isinstance(obj, dict):
+            return {str(k): encode(v) for k, v in obj.items()}
+        if isinstance(obj, list | tuple):
+            return [encode(v) for v in obj]
+        return encode_value(obj)
+
+    return encode(asdict(snapshot))
+
 
 TRAIN = """import json, sys, yaml
 p = yaml.safe_load(open("params.yaml"))["train"]
@@ -242,7 +254,7 @@ def test_history_cli_json_schema(make_repo):
     good["stages"] = [doc["stages"][i] for i in stage_ids]
     snapshot = snapshot_from_json(good)
     assert snapshot.stages[0].name == "t"
-    assert snapshot_to_json(snapshot) == snapshot.to_json()
+    assert snapshot_to_json(snapshot) == _asdict_json(snapshot)
     strict = subprocess.run(
         [sys.executable, "-m", "mlpages", "history", str(repo.path), "--strict"],
         capture_output=True,
@@ -302,17 +314,9 @@ def test_extra_object_source_is_tried_after_the_local_cache(real_dvc_repo, tmp_p
     remote_dir = tmp_path / "remote"
     shutil.move(cache_dir_of(repo), remote_dir)
 
-    class FolderRemote(LocalCache):  # a second cache folder standing for a remote
-        pass
-
-    def factory(root: Path, config: Config) -> FolderRemote:
-        return FolderRemote(remote_dir, name="remote")
-
-    register_source_factory(factory)
-    try:
-        history = collect(repo, Config(), use_cache=False)
-    finally:
-        unregister_source_factory(factory)
+    # A second cache folder standing for a remote, after the (now empty) local cache.
+    sources = [LocalCache(cache_dir_of(repo)), LocalCache(remote_dir, name="remote")]
+    history = collect(repo, Config(), sources=sources, use_cache=False)
     head = history.snapshots[history.order[0]]
     assert head.problems == ()
     assert head.plot_data["loss.csv"].source == "remote"
@@ -393,6 +397,6 @@ def test_fast_json_matches_models_to_json_for_every_field():
         reports={"gate": {"verdict": "blessed", "x": float("nan")}},
         problems=(Problem("yaml-error", "f", "m"),),
     )
-    assert snapshot_to_json(snapshot) == snapshot.to_json()
-    again = snapshot_from_json(json.loads(json.dumps(snapshot.to_json(), allow_nan=False)))
-    assert snapshot_to_json(again) == snapshot.to_json()
+    assert snapshot_to_json(snapshot) == _asdict_json(snapshot)
+    again = snapshot_from_json(json.loads(json.dumps(snapshot_to_json(snapshot), allow_nan=False)))
+    assert snapshot_to_json(again) == _asdict_json(snapshot)

@@ -1,7 +1,7 @@
 """The domain model shared by the history engine, the registry, compare, the PR diff and the site.
 
-Everything here is a frozen dataclass that round-trips through plain JSON (``to_json`` /
-``from_json``), because snapshots are cached on disk and embedded into pages.
+Everything here is a frozen dataclass that round-trips through plain JSON
+(:mod:`mlpages.history.codec`), because snapshots are cached on disk and embedded into pages.
 Values read from a repository are untrusted: they are kept as data, never as markup.
 """
 
@@ -208,16 +208,3 @@ class Snapshot:
 
     def stage(self, key: str) -> Stage | None:
         return next((s for s in self.stages if s.key == key), None)
-
-    def to_json(self) -> dict[str, Any]:
-        """The documented JSON form (``mlpages history --json``); NaN/Inf tagged."""
-        from mlpages.history.codec import snapshot_to_json
-
-        return snapshot_to_json(self)
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> Snapshot:
-        """Inverse of :meth:`to_json`."""
-        from mlpages.history.codec import snapshot_from_json
-
-        return snapshot_from_json(raw)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from mlpages.errors import (
     ShallowClone,
     UnknownRevision,
 )
+from mlpages.gitread.process import try_git
 
 WORKSPACE = "workspace"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -30,28 +30,16 @@ class Side:
     label: str
 
 
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    # Ref names are bytes: one that is not UTF-8 must survive the round trip back into git.
-    return subprocess.run(
-        ["git", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        errors="surrogateescape",
-        check=False,
-    )
-
-
 def _experiment(root: Path, name: str) -> str | None:
     """The commit of DVC experiment ``name`` (``refs/exps/<ab>/<cdef…>/<name>``) when unique."""
-    refs = _git(root, "for-each-ref", "--format=%(objectname)", f"refs/exps/*/*/{name}")
-    found = set(refs.stdout.split())
+    refs = try_git(root, "for-each-ref", "--format=%(objectname)", f"refs/exps/*/*/{name}")
+    found = set((refs or "").split())
     return found.pop() if len(found) == 1 else None
 
 
 def _resolve(root: Path, rev: str, shallow: bool = False) -> str:
-    proc = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
-    if proc.returncode != 0 or not proc.stdout.strip():
+    sha = try_git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    if not sha:
         experiment = None if "/" in rev else _experiment(root, rev)
         if experiment:
             return experiment
@@ -61,7 +49,7 @@ def _resolve(root: Path, rev: str, shallow: bool = False) -> str:
                 "(actions/checkout with fetch-depth: 0)"
             )
         raise UnknownRevision(f"unknown revision {rev!r} in {root}")
-    return proc.stdout.strip()
+    return sha
 
 
 def _label(rev: str, sha: str) -> str:
@@ -71,7 +59,7 @@ def _label(rev: str, sha: str) -> str:
 def default_branch(root: Path, configured: str) -> str | None:
     """The configured default branch, else origin/HEAD, else main/master (local or origin)."""
     candidates = [configured, f"origin/{configured}"] if configured else []
-    symref = _git(root, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD").stdout.strip()
+    symref = try_git(root, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD")
     if symref:
         candidates.append(symref)
     candidates += ["main", "master", "origin/main", "origin/master"]
@@ -86,7 +74,7 @@ def _branch_ref(root: Path, name: str) -> str | None:
     for ref in (f"refs/heads/{name}", f"refs/remotes/{name}", name):
         if (
             ref.startswith("refs/")
-            and _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0
+            and try_git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}") is not None
         ):
             return ref
     return None
@@ -94,7 +82,7 @@ def _branch_ref(root: Path, name: str) -> str | None:
 
 def work_tree_dirty(root: Path) -> bool:
     """True when tracked files changed or new files appeared (ignored files do not count)."""
-    return bool(_git(root, "status", "--porcelain").stdout.strip())
+    return bool(try_git(root, "status", "--porcelain"))
 
 
 def choose_sides(
@@ -118,18 +106,17 @@ def choose_sides(
             "cannot find the default branch (set default_branch in mlpages.yaml or pass BASE)"
         )
     tip = head_side.rev or "HEAD"
-    proc = _git(root, "merge-base", _branch_ref(root, branch) or branch, tip)
-    if proc.returncode != 0:
+    merge_base = try_git(root, "merge-base", _branch_ref(root, branch) or branch, tip)
+    if merge_base is None:
         if shallow:
             raise ShallowClone(
                 "this is a shallow clone: fetch the full history "
                 "(actions/checkout with fetch-depth: 0) or pass BASE"
             )
         raise MlpagesError(f"{branch} and {tip} have no common ancestor; pass BASE")
-    merge_base = proc.stdout.strip()
     if head_side.rev == merge_base:
         # On the default branch itself: show what the last commit did.
-        parent = _git(root, "rev-parse", "--verify", "--quiet", f"{merge_base}^1").stdout.strip()
+        parent = try_git(root, "rev-parse", "--verify", "--quiet", f"{merge_base}^1")
         if parent:
             return Side(parent, parent[:7]), head_side, f"{branch} is HEAD: base is its parent"
         if shallow:
@@ -149,7 +136,7 @@ def site_branch(root: Path, branch: str | None) -> str | None:
     if not branch:
         return None
     for name in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
-        if _git(root, "rev-parse", "--verify", "--quiet", name).returncode == 0:
+        if try_git(root, "rev-parse", "--verify", "--quiet", name) is not None:
             return branch if name.startswith("refs/heads/") else f"origin/{branch}"
     return None
 
@@ -239,7 +226,7 @@ def diff_command(
         )
     diff = compare_snapshots(base_snapshot, head_snapshot, config)
     if branch is None and head is None:
-        current = _git(root, "symbolic-ref", "-q", "--short", "HEAD").stdout.strip()
+        current = try_git(root, "symbolic-ref", "-q", "--short", "HEAD")
         branch = current or None
     branch = site_branch(root, branch)
     default = default_branch(root, config.default_branch) or ""

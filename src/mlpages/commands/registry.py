@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from mlpages.registry.state import PRIORITY, ArtifactState, ModelVersion, Registry, RegistryEvent
+from mlpages.registry.state import ArtifactState, ModelVersion, Registry, RegistryEvent
+from mlpages.registry.tags import PRIORITY
 
 # GTO's names for the events in `gto history --json`.
 GTO_EVENT = {

@@ -1,166 +1,52 @@
 """Pure parsers for a pipeline's data files: params, metrics and plot data (bytes in, values out).
 
 Every parser returns its result together with a tuple of :class:`Problem`; none of them raises on
-bad input (random bytes included).
+bad input (random bytes included). Decoding and loading: :mod:`mlpages.dvcfiles.structured`.
 """
 
 from __future__ import annotations
 
-import ast
 import csv
 import io
 import json
-import math
 import posixpath
-import tomllib
-from collections.abc import Iterable
 from typing import Any
 
+from mlpages.dvcfiles.structured import decode_text, flatten, load_structured, one_line, scalar_of
 from mlpages.models import PlotData, Problem, Value
-from mlpages.safe_yaml import MAX_YAML_NODES, TooLargeError, load_yaml
+from mlpages.safe_yaml import MAX_YAML_NODES
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".svg")
 TABLE_EXTENSIONS = (".csv", ".tsv", ".json", ".yaml", ".yml")
 METRIC_EXTENSIONS = (".json", ".yaml", ".yml", ".toml")
 
 
-def is_binary(data: bytes) -> bool:
-    """Heuristic used by git: a NUL byte in the first 8 kB."""
-    return b"\0" in data[:8000]
-
-
-def decode_text(data: bytes) -> str | None:
-    """UTF-8 (with or without BOM) text, or None for bytes that are not text."""
-    if is_binary(data):
-        return None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
-
-
-def _scalar(value: Any) -> Value | type[Ellipsis]:  # Ellipsis = not a scalar
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return ...
-
-
-def flatten(obj: Any, *, keep_lists: bool, prefix: str = "") -> dict[str, Value]:
-    """Flatten nested mappings with dots. Lists: compact JSON strings or dropped; see callers."""
-    out: dict[str, Value] = {}
-    if not isinstance(obj, dict):
-        return out
-    for key, value in obj.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, keep_lists=keep_lists, prefix=name + "."))
-        elif isinstance(value, list | tuple):
-            if keep_lists:
-                out[name] = json.dumps(value, default=str, separators=(", ", ": "))
-        else:
-            scalar = _scalar(value)
-            if scalar is ...:
-                out[name] = str(value)  # dates and other YAML types: keep their text
-            elif scalar is not None or keep_lists:
-                out[name] = scalar
-    return out
-
-
-def load_structured(
-    data: bytes, path: str, max_nodes: int = MAX_YAML_NODES
-) -> tuple[Any, tuple[Problem, ...]]:
-    """Load a params/metrics file by extension: .json, .toml, .py, everything else YAML."""
-    ext = posixpath.splitext(path)[1].lower()
-    text = decode_text(data)
-    if text is None:
-        return None, (Problem("binary", path, "not a text file"),)
-    try:
-        if ext == ".json":
-            return json.loads(text), ()
-        if ext == ".toml":
-            return tomllib.loads(text), ()
-        if ext == ".py":
-            return parse_python_params(text), ()
-        return load_yaml(text, max_nodes), ()
-    except TooLargeError as exc:
-        return None, (Problem("too-large", path, str(exc)),)
-    except RecursionError:
-        return None, (Problem("unsupported", path, "nested too deeply"),)
-    except (ValueError, SyntaxError, tomllib.TOMLDecodeError) as exc:
-        kind = "json-error" if ext == ".json" else "yaml-error"
-        if ext in (".toml", ".py"):
-            kind = "unsupported" if ext == ".py" else "yaml-error"
-        return None, (Problem(kind, path, _one_line(exc)),)
-    except Exception as exc:  # yaml.YAMLError and friends
-        return None, (Problem("yaml-error", path, _one_line(exc)),)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] or type(exc).__name__
-
-
-def parse_python_params(text: str) -> dict[str, Any]:
-    """Module-level (and class-level) constants of a params.py, via ``ast.literal_eval``."""
-    tree = ast.parse(text)
-    out: dict[str, Any] = {}
-
-    def assignments(body: Iterable[ast.stmt], target: dict[str, Any]) -> None:
-        for node in body:
-            if isinstance(node, ast.ClassDef):
-                inner: dict[str, Any] = {}
-                assignments(node.body, inner)
-                if inner:
-                    target[node.name] = inner
-                continue
-            if isinstance(node, ast.Assign):
-                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
-                value_node = node.value
-            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-                if node.value is None:
-                    continue
-                names, value_node = [node.target.id], node.value
-            else:
-                continue
-            try:
-                value = ast.literal_eval(value_node)
-            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-                continue
-            for name in names:
-                target[name] = value
-
-    assignments(tree.body, out)
-    return out
-
-
 def parse_params(
     data: bytes, path: str, max_nodes: int = MAX_YAML_NODES
 ) -> tuple[dict[str, Value], tuple[Problem, ...]]:
     """A params file flattened to ``{"train.lr": 0.1}``; lists become compact JSON strings."""
-    raw, problems = load_structured(data, path, max_nodes)
-    if problems:
-        return {}, problems
-    if raw is None:
-        return {}, ()
-    if not isinstance(raw, dict):
-        return {}, (Problem("bad-type", path, f"expected a mapping, got {type(raw).__name__}"),)
-    return flatten(raw, keep_lists=True), ()
+    return _flat_values(data, path, max_nodes, metrics=False)
 
 
 def parse_metrics(
     data: bytes, path: str, max_nodes: int = MAX_YAML_NODES
 ) -> tuple[dict[str, Value], tuple[Problem, ...]]:
     """A metrics file flattened to ``{"test.acc": 0.9}``: numbers, strings, booleans; NaN kept."""
+    return _flat_values(data, path, max_nodes, metrics=True)
+
+
+def _flat_values(
+    data: bytes, path: str, max_nodes: int, *, metrics: bool
+) -> tuple[dict[str, Value], tuple[Problem, ...]]:
+    """A mapping file flattened; metrics drop lists and may be a bare number (old DVC)."""
     raw, problems = load_structured(data, path, max_nodes)
-    if problems:
+    if problems or raw is None:
         return {}, problems
-    if raw is None:
-        return {}, ()
-    if isinstance(raw, bool | int | float):
-        return {"": raw}, ()  # a bare number file (old DVC metrics)
+    if metrics and isinstance(raw, bool | int | float):
+        return {"": raw}, ()
     if not isinstance(raw, dict):
         return {}, (Problem("bad-type", path, f"expected a mapping, got {type(raw).__name__}"),)
-    return flatten(raw, keep_lists=False), ()
+    return flatten(raw, keep_lists=not metrics), ()
 
 
 # --- plots ------------------------------------------------------------------------------------
@@ -237,7 +123,7 @@ def _first_records(obj: Any, depth: int = 0) -> list | None:
 
 
 def _cell(value: Any) -> Value:
-    scalar = _scalar(value)
+    scalar = scalar_of(value)
     if scalar is ...:
         return json.dumps(value, default=str)
     return scalar
@@ -268,24 +154,19 @@ def parse_plot_table(
     """Plot data of a .csv/.tsv/.json/.yaml file as columns and rows (down-sampled)."""
     ext = posixpath.splitext(path)[1].lower()
     missing = PlotData(path=path, kind="missing")
-    text = decode_text(data)
-    if text is None:
-        return missing, (Problem("binary", path, "not a text file"),)
-    try:
-        if ext in (".csv", ".tsv"):
+    if ext in (".csv", ".tsv"):
+        text = decode_text(data)
+        if text is None:
+            return missing, (Problem("binary", path, "not a text file"),)
+        try:
             return _parse_delimited(
                 text, path, "\t" if ext == ".tsv" else ",", header, max_rows
             ), ()
-        raw = json.loads(text) if ext == ".json" else load_yaml(text, max_nodes)
-    except TooLargeError as exc:
-        return missing, (Problem("too-large", path, str(exc)),)
-    except RecursionError:
-        return missing, (Problem("unsupported", path, "nested too deeply"),)
-    except (ValueError, csv.Error) as exc:
-        kind = "json-error" if ext == ".json" else "bad-type"
-        return missing, (Problem(kind, path, _one_line(exc)),)
-    except Exception as exc:  # yaml errors
-        return missing, (Problem("yaml-error", path, _one_line(exc)),)
+        except (ValueError, csv.Error) as exc:
+            return missing, (Problem("bad-type", path, one_line(exc)),)
+    raw, problems = load_structured(data, path, max_nodes)
+    if problems:
+        return missing, problems
     records = _first_records(raw)
     if records is None:
         return missing, (Problem("bad-type", path, "no list of records found"),)
@@ -300,12 +181,3 @@ def plot_kind(path: str) -> str:
     if ext in TABLE_EXTENSIONS:
         return "table"
     return "unsupported"
-
-
-def is_finite_number(value: Value) -> bool:
-    """True for ints and finite floats (not booleans)."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return True
-    return isinstance(value, float) and math.isfinite(value)

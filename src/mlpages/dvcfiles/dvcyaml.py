@@ -1,28 +1,19 @@
-"""Pure parsers for DVC's own files: dvc.yaml, dvc.lock (DVC 1.x/2.x/3.x), ``.dvc`` files and
-legacy artifacts.yaml. Bytes in, values and :class:`Problem` out; nothing here raises on bad input.
-
-Data files (params, metrics, plots) are parsed in :mod:`mlpages.dvcfiles.data`; DVC templating
-(``vars``, ``${}``, ``foreach``, ``matrix``) lives in :mod:`mlpages.dvcfiles.template`.
+"""dvc.yaml: stages (``foreach``/``matrix`` expanded, ``wdir`` applied), top-level params, metrics,
+plots and artifacts. Bytes in, a :class:`DvcYaml` with its :class:`Problem` list out; nothing
+raises on bad input. DVC templating (``vars``, ``${}``) lives in :mod:`mlpages.dvcfiles.template`,
+plot definitions in :mod:`mlpages.dvcfiles.plots`, dvc.lock in :mod:`mlpages.dvcfiles.lock`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from mlpages.dvcfiles.data import _one_line, decode_text
-from mlpages.dvcfiles.lock import (  # re-exported: the public parser API lives here
-    LockEntry,
-    LockFile,
-    _cmd_text,
-    dirname,
-    join,
-    lock_only_stage,
-    merge_lock,
-    parse_dvc_lock,
-    parse_hash_entry,
-)
+from mlpages.dvcfiles.lockentry import cmd_text
+from mlpages.dvcfiles.paths import dirname, join
+from mlpages.dvcfiles.plots import live_section, plot_def, top_plots
+from mlpages.dvcfiles.structured import load_structured, load_yaml_text
 from mlpages.dvcfiles.template import (
     Budget,
     TemplateError,
@@ -35,52 +26,10 @@ from mlpages.dvcfiles.template import (
     parse_vars_entry,
     select_keys,
 )
-from mlpages.models import Artifact, HashInfo, OutDecl, PlotDef, Problem, Stage
-from mlpages.safe_yaml import MAX_STAGES, MAX_YAML_NODES, TooLargeError, load_yaml
-
-__all__ = [
-    "DEFAULT_PARAMS",
-    "DvcYaml",
-    "LockEntry",
-    "LockFile",
-    "dirname",
-    "join",
-    "lock_only_stage",
-    "merge_lock",
-    "parse_artifacts",
-    "parse_artifacts_yaml",
-    "parse_dvc_file",
-    "parse_dvc_lock",
-    "parse_dvc_yaml",
-    "parse_hash_entry",
-]
+from mlpages.models import Artifact, OutDecl, PlotDef, Problem, Stage
+from mlpages.safe_yaml import MAX_STAGES, MAX_YAML_NODES, TooLargeError
 
 DEFAULT_PARAMS = "params.yaml"
-
-
-def parse_dvc_file(
-    data: bytes, path: str, max_nodes: int = MAX_YAML_NODES
-) -> tuple[tuple[HashInfo, ...], tuple[Problem, ...]]:
-    """The outputs of a ``.dvc`` file (``dvc add``/``dvc import``), repo-relative."""
-    text = decode_text(data)
-    if text is None:
-        return (), (Problem("binary", path, "not a text file"),)
-    try:
-        raw = load_yaml(text, max_nodes)
-    except TooLargeError as exc:
-        return (), (Problem("too-large", path, str(exc)),)
-    except Exception as exc:
-        return (), (Problem("yaml-error", path, _one_line(exc)),)
-    if raw is None:
-        return (), ()
-    if not isinstance(raw, dict):
-        return (), (Problem("bad-type", path, "a .dvc file must be a mapping"),)
-    base = (
-        join(dirname(path), str(raw["wdir"])) if isinstance(raw.get("wdir"), str) else dirname(path)
-    )
-    outs = raw.get("outs")
-    items = outs if isinstance(outs, list) else []
-    return tuple(h for h in (parse_hash_entry(i, base) for i in items) if h is not None), ()
 
 
 def parse_artifacts(
@@ -108,28 +57,6 @@ def parse_artifacts(
             )
         )
     return tuple(out), ()
-
-
-def parse_artifacts_yaml(
-    data: bytes, path: str, max_nodes: int = MAX_YAML_NODES
-) -> tuple[tuple[Artifact, ...], tuple[Problem, ...]]:
-    """A legacy (GTO) artifacts.yaml: ``name: {path, type, description, labels}``."""
-    text = decode_text(data)
-    if text is None:
-        return (), (Problem("binary", path, "not a text file"),)
-    try:
-        raw = load_yaml(text, max_nodes)
-    except TooLargeError as exc:
-        return (), (Problem("too-large", path, str(exc)),)
-    except Exception as exc:
-        return (), (Problem("yaml-error", path, _one_line(exc)),)
-    if isinstance(raw, dict):
-        raw = {
-            k: {**v, "desc": v.get("desc") or v.get("description") or ""}
-            for k, v in raw.items()
-            if isinstance(v, dict)
-        }
-    return parse_artifacts(raw, path, path)
 
 
 # --- dvc.yaml ----------------------------------------------------------------------------------
@@ -182,66 +109,6 @@ def _stage_params(raw: Any, wdir: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _y_pairs(y: Any, default_file: str | None) -> tuple[tuple[str, str], ...]:
-    if isinstance(y, dict):
-        pairs = []
-        for file, fields in y.items():
-            for f in fields if isinstance(fields, list) else [fields]:
-                pairs.append((str(file), str(f)))
-        return tuple(pairs)
-    if default_file is None or y is None:
-        return ()
-    return tuple((default_file, str(f)) for f in (y if isinstance(y, list) else [y]))
-
-
-def _x_field(x: Any) -> str | None:
-    if isinstance(x, dict):
-        return str(next(iter(x.values()))) if x else None
-    return None if x is None else str(x)
-
-
-def _x_files(x: Any, base: str) -> tuple[tuple[str, str], ...]:
-    """DVC's per-file x mapping (``x: {train.csv: step, test.csv: epoch}``) as pairs."""
-    return tuple((join(base, str(f)), str(v)) for f, v in x.items()) if isinstance(x, dict) else ()
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _plot_def(
-    plot_id: str, files: tuple[str, ...], opts: dict[str, Any], y_default: str | None, base: str
-) -> PlotDef:
-    y = tuple((join(base, f), field_) for f, field_ in _y_pairs(opts.get("y"), y_default))
-    return PlotDef(
-        id=plot_id,
-        files=files,
-        template=str(opts.get("template") or "linear"),
-        x=_x_field(opts.get("x")),
-        x_files=_x_files(opts.get("x"), base),
-        y=y,
-        x_label=_opt_str(opts.get("x_label")),
-        y_label=_opt_str(opts.get("y_label")),
-        title=_opt_str(opts.get("title")),
-        header=opts.get("header") is not False,
-    )
-
-
-def _live_section(raw: Any, wdir: str) -> tuple[list[OutDecl], list[PlotDef]]:
-    """DVC 2.0-2.7's ``live: {path: {summary, html}}``: the DVCLive folder is a plots output and,
-    unless ``summary: false``, ``<path>.json`` its summary metrics."""
-    outs: list[OutDecl] = []
-    plots: list[PlotDef] = []
-    for key, opts in raw.items() if isinstance(raw, dict) else ():
-        path = join(wdir, str(key))
-        opts = opts if isinstance(opts, dict) else {}
-        outs.append(OutDecl(path=path, section="plots", cache=opts.get("cache") is not False))
-        plots.append(_plot_def(path, (path,), {}, path, "."))
-        if opts.get("summary") is not False:
-            outs.append(OutDecl(path=f"{path}.json", section="metrics", cache=False))
-    return outs, plots
-
-
 def _build_stage(
     name: str, spec: dict[str, Any], dvcfile: str, folder: str
 ) -> tuple[Stage, list[PlotDef]]:
@@ -262,15 +129,15 @@ def _build_stage(
                 OutDecl(path=path, section=section, cache=cache, persist=bool(opts.get("persist")))
             )
             if section == "plots":
-                plots.append(_plot_def(path, (path,), opts, path, "."))
-    live_outs, live_plots = _live_section(spec.get("live"), wdir)
+                plots.append(plot_def(path, (path,), opts, path, "."))
+    live_outs, live_plots = live_section(spec.get("live"), wdir)
     outs += live_outs
     plots += live_plots
     stage = Stage(
         name=name,
         dvcfile=dvcfile,
         wdir=wdir,
-        cmd=_cmd_text(spec.get("cmd")),
+        cmd=cmd_text(spec.get("cmd")),
         deps=tuple(deps),
         outs=tuple(outs),
         params=_stage_params(spec.get("params"), wdir),
@@ -279,29 +146,6 @@ def _build_stage(
         desc=str(spec.get("desc") or ""),
     )
     return stage, plots
-
-
-def _top_plots(raw: Any, folder: str, path: str) -> tuple[list[PlotDef], list[Problem]]:
-    plots: list[PlotDef] = []
-    if raw is None:
-        return plots, []
-    if not isinstance(raw, list):
-        return plots, [Problem("bad-type", path, "top-level plots must be a list")]
-    for item in raw:
-        if isinstance(item, str):
-            file = join(folder, item)
-            plots.append(_plot_def(file, (file,), {}, file, "."))
-        elif isinstance(item, dict):
-            for plot_id, opts in item.items():
-                opts = opts if isinstance(opts, dict) else {}
-                pid = str(plot_id)
-                if isinstance(opts.get("y"), dict):
-                    files = tuple(dict.fromkeys(join(folder, str(f)) for f in opts["y"]))
-                    plots.append(_plot_def(pid, files, opts, None, folder))
-                else:
-                    file = join(folder, pid)
-                    plots.append(_plot_def(file, (file,), opts, pid, folder))
-    return plots, []
 
 
 def _load_context(
@@ -313,8 +157,6 @@ def _load_context(
     max_nodes: int,
 ) -> tuple[dict[str, Any], list[str]]:
     """Build the interpolation context: params.yaml of the folder, then ``vars``."""
-    from mlpages.dvcfiles.data import load_structured
-
     context: dict[str, Any] = {}
     reads: list[str] = []
 
@@ -359,17 +201,9 @@ def parse_dvc_yaml(
     The file, each vars file and what templating makes of them each get ``max_nodes``;
     ``max_stages`` bounds the stages after foreach/matrix expansion.
     """
-    text = decode_text(data)
-    if text is None:
-        return DvcYaml(path=path, problems=(Problem("binary", path, "dvc.yaml is not text"),))
-    try:
-        raw = load_yaml(text, max_nodes)
-    except TooLargeError as exc:
-        return DvcYaml(path=path, problems=(Problem("too-large", path, str(exc)),))
-    except RecursionError:
-        return DvcYaml(path=path, problems=(Problem("unsupported", path, "nested too deeply"),))
-    except Exception as exc:
-        return DvcYaml(path=path, problems=(Problem("yaml-error", path, _one_line(exc)),))
+    raw, problems = load_yaml_text(data, path, max_nodes, binary="dvc.yaml is not text")
+    if problems:
+        return DvcYaml(path=path, problems=problems)
     if raw is None:
         return DvcYaml(path=path)
     if not isinstance(raw, dict):
@@ -378,16 +212,16 @@ def parse_dvc_yaml(
         )
     budget = Budget(max_nodes, max_stages)
     reads: list[str] = []
-    problems: list[Problem] = []
+    found: list[Problem] = []
     try:
         return _parse_dvc_yaml_mapping(
-            raw, path, read_file or (lambda _p: None), budget, reads, problems
+            raw, path, read_file or (lambda _p: None), budget, reads, found
         )
     except TooLargeError as exc:
         # Keep what was read: a later commit with other vars files must be parsed again.
         return DvcYaml(
             path=path,
-            problems=(*problems, Problem("too-large", path, str(exc))),
+            problems=(*found, Problem("too-large", path, str(exc))),
             reads=tuple(dict.fromkeys(reads)),
         )
     except RecursionError:
@@ -396,6 +230,71 @@ def parse_dvc_yaml(
             problems=(Problem("unsupported", path, "nested too deeply"),),
             reads=tuple(dict.fromkeys(reads)),
         )
+
+
+@dataclass
+class _Resolver:
+    """``${}`` interpolation against a dvc.yaml's context; what fails becomes a Problem."""
+
+    context: dict[str, Any]
+    budget: Budget
+    templated: bool  # vars/params files were read: every value may hold ${}
+    path: str
+    problems: list[Problem]
+
+    def __call__(self, obj: Any, where: str, local: dict[str, Any] | None = None) -> Any:
+        if not self.templated and not has_template(obj):
+            return obj
+        try:
+            return interpolate(obj, local or self.context, self.budget)
+        except TemplateError as exc:
+            self.problems.append(Problem("unsupported", self.path, f"{where}: {exc}"))
+            return None
+
+
+def _expand_stage(name: str, spec: dict[str, Any], resolve: _Resolver) -> list[tuple[str, Any]]:
+    """One entry of ``stages:`` as (stage name, spec) pairs: foreach/matrix give ``name@key``."""
+    budget, local = resolve.budget, resolve.context
+    if isinstance(spec.get("vars"), list):
+        local = local_context(resolve.context, budget)
+        for entry in spec["vars"]:
+            if isinstance(entry, dict):
+                merge(local, entry)
+    if "foreach" in spec:
+        return list(expand_foreach(name, spec, local, budget))
+    if "matrix" in spec:
+        return list(expand_matrix(name, spec, local, budget))
+    budget.spend_stages(1)
+    resolved = resolve(spec, f"stage {name!r}", local)
+    return [(name, resolved)] if isinstance(resolved, dict) else []
+
+
+def _expand_stages(raw_stages: Any, resolve: _Resolver) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every stage spec of ``stages:``, expanded, in file order; bad entries are problems."""
+    problems, path = resolve.problems, resolve.path
+    if raw_stages is not None and not isinstance(raw_stages, dict):
+        problems.append(Problem("bad-type", path, "stages must be a mapping"))
+        return
+    for name, spec in (raw_stages or {}).items():
+        name = str(name)
+        if not isinstance(spec, dict):
+            problems.append(Problem("bad-type", path, f"stage {name!r} must be a mapping"))
+            continue
+        try:
+            expanded = _expand_stage(name, spec, resolve)
+        except TemplateError as exc:
+            problems.append(Problem("unsupported", path, f"stage {name!r}: {exc}"))
+            continue
+        for stage_name, stage_spec in expanded:
+            if isinstance(stage_spec, dict):
+                yield stage_name, stage_spec
+
+
+def _paths(value: Any, folder: str) -> tuple[str, ...]:
+    """A top-level ``params:`` / ``metrics:`` list as repo-relative paths (other items dropped)."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(join(folder, str(p)) for p in value if isinstance(p, str))
 
 
 def _parse_dvc_yaml_mapping(
@@ -412,66 +311,17 @@ def _parse_dvc_yaml_mapping(
     if has_template(raw):
         context, files = _load_context(raw, folder, read_file, problems, path, budget.max_nodes)
         reads.extend(files)
-
-    def resolve(obj: Any, where: str, local: dict[str, Any] | None = None) -> Any:
-        if not reads and not has_template(obj):
-            return obj
-        try:
-            return interpolate(obj, local or context, budget)
-        except TemplateError as exc:
-            problems.append(Problem("unsupported", path, f"{where}: {exc}"))
-            return None
-
+    resolve = _Resolver(context, budget, bool(reads), path, problems)
     stages: list[Stage] = []
     plots: list[PlotDef] = []
-    raw_stages = raw.get("stages")
-    if raw_stages is not None and not isinstance(raw_stages, dict):
-        problems.append(Problem("bad-type", path, "stages must be a mapping"))
-        raw_stages = {}
-    for name, spec in (raw_stages or {}).items():
-        name = str(name)
-        if not isinstance(spec, dict):
-            problems.append(Problem("bad-type", path, f"stage {name!r} must be a mapping"))
-            continue
-        local = context
-        if isinstance(spec.get("vars"), list):
-            local = local_context(context, budget)
-            for entry in spec["vars"]:
-                if isinstance(entry, dict):
-                    merge(local, entry)
-        try:
-            if "foreach" in spec:
-                expanded = list(expand_foreach(name, spec, local, budget))
-            elif "matrix" in spec:
-                expanded = list(expand_matrix(name, spec, local, budget))
-            else:
-                budget.spend_stages(1)
-                resolved = resolve(spec, f"stage {name!r}", local)
-                expanded = [(name, resolved)] if isinstance(resolved, dict) else []
-        except TemplateError as exc:
-            problems.append(Problem("unsupported", path, f"stage {name!r}: {exc}"))
-            continue
-        for stage_name, stage_spec in expanded:
-            if not isinstance(stage_spec, dict):
-                continue
-            stage, stage_plots = _build_stage(stage_name, stage_spec, path, folder)
-            stages.append(stage)
-            plots.extend(stage_plots)
-
-    top_params = resolve(raw.get("params"), "params")
-    params = (
-        tuple(join(folder, str(p)) for p in top_params or [] if isinstance(p, str))
-        if isinstance(top_params, list)
-        else ()
-    )
-    top_metrics = resolve(raw.get("metrics"), "metrics")
-    metrics = (
-        tuple(join(folder, str(m)) for m in top_metrics if isinstance(m, str))
-        if isinstance(top_metrics, list)
-        else ()
-    )
-    top_plots, plot_problems = _top_plots(resolve(raw.get("plots"), "plots"), folder, path)
-    plots.extend(top_plots)
+    for name, spec in _expand_stages(raw.get("stages"), resolve):
+        stage, stage_plots = _build_stage(name, spec, path, folder)
+        stages.append(stage)
+        plots.extend(stage_plots)
+    params = _paths(resolve(raw.get("params"), "params"), folder)
+    metrics = _paths(resolve(raw.get("metrics"), "metrics"), folder)
+    top_level, plot_problems = top_plots(resolve(raw.get("plots"), "plots"), folder, path)
+    plots.extend(top_level)
     problems.extend(plot_problems)
     artifacts, art_problems = parse_artifacts(
         resolve(raw.get("artifacts"), "artifacts"), path, path

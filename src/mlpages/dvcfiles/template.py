@@ -8,7 +8,6 @@ cannot expand into millions of stages or gigabytes of ``${a}${a}…`` text.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -266,8 +265,3 @@ def select_keys(data: Mapping[str, Any], keys: tuple[str, ...] | None) -> dict[s
             target = target.setdefault(part, {})
         target[parts[-1]] = value
     return out
-
-
-def stable_key(obj: Any) -> str:
-    """A deterministic text form of a context (for cache keys)."""
-    return json.dumps(obj, sort_keys=True, default=str)

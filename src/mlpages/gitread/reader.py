@@ -7,56 +7,22 @@ store (partial clones, broken repositories) come back as ``None``: the caller re
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlpages.errors import NotAGitRepository
+from mlpages.gitread.objects import (
+    EXCLUDED_REF_PREFIXES,
+    TREE_MODE,
+    TreeEntry,
+    classify_ref,
+    parse_commit,
+    parse_tree,
+)
+from mlpages.gitread.process import CatFile, ObjectReply, git_process, run_git
 from mlpages.models import Commit, Person, Ref
-
-# Refs that are not history: notes and the stash would add foreign commits to every page.
-EXCLUDED_REF_PREFIXES = ("refs/notes/", "refs/stash", "refs/original/", "refs/prefetch/")
-TREE_MODE = b"40000"
-SUBMODULE_MODE = b"160000"
-
-
-@dataclass(frozen=True)
-class TreeEntry:
-    name: str
-    mode: bytes
-    sha: str
-
-    @property
-    def is_tree(self) -> bool:
-        return self.mode == TREE_MODE
-
-    @property
-    def is_blob(self) -> bool:
-        return self.mode not in (TREE_MODE, SUBMODULE_MODE)
-
-
-def _git_env() -> dict[str, str]:
-    env = dict(os.environ)
-    # Never prompt, never fetch missing objects of a partial clone behind the user's back.
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env["GIT_NO_LAZY_FETCH"] = "1"
-    env.pop("GIT_DIR", None)
-    env.pop("GIT_WORK_TREE", None)
-    return env
-
-
-def run_git(cwd: Path, *args: str, check: bool = True) -> bytes:
-    """Run one git command and return its stdout (bytes)."""
-    proc = subprocess.run(["git", *args], cwd=cwd, env=_git_env(), capture_output=True, check=False)
-    if check and proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise subprocess.CalledProcessError(proc.returncode, ["git", *args], "\n".join(message))
-    return proc.stdout
 
 
 @dataclass(frozen=True)
@@ -73,19 +39,13 @@ def locate_repo(path: Path) -> RepoLocation:
     if not path.exists():
         raise NotAGitRepository(f"{path}: no such directory")
     try:
-        proc = subprocess.run(
-            [
-                "git",
-                "rev-parse",
-                "--is-bare-repository",
-                "--absolute-git-dir",
-                "--is-shallow-repository",
-                "--show-toplevel",
-            ],
-            cwd=path,
-            env=_git_env(),
-            capture_output=True,
-            check=False,
+        proc = git_process(
+            path,
+            "rev-parse",
+            "--is-bare-repository",
+            "--absolute-git-dir",
+            "--is-shallow-repository",
+            "--show-toplevel",
         )
     except FileNotFoundError:
         raise NotAGitRepository("git is not installed (or not on PATH)") from None
@@ -97,223 +57,6 @@ def locate_repo(path: Path) -> RepoLocation:
     shallow = lines[2] == "true"
     root = Path(lines[3]) if len(lines) > 3 and not bare else git_dir
     return RepoLocation(root=root, git_dir=git_dir, shallow=shallow, bare=bare)
-
-
-class CatFileDied(RuntimeError):
-    """git cat-file stopped (e.g. a partial clone could not fetch a missing object)."""
-
-
-class CatFile:
-    """One ``git cat-file --batch`` process: read objects by id or ``rev:path``.
-
-    In a partial clone git exits when it cannot fetch a missing object (lazy fetching is
-    disabled): the object is reported missing and a new process is started.
-    """
-
-    def __init__(self, cwd: Path) -> None:
-        self._cwd = cwd
-        self.restarts = 0
-        self.last_oid = ""
-        self._start()
-
-    def _start(self) -> None:
-        self._proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
-            cwd=self._cwd,
-            env=_git_env(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._in = self._proc.stdin
-        self._out = self._proc.stdout
-
-    def _restart(self) -> None:
-        self.close()
-        self.restarts += 1
-        self._start()
-
-    def _read_reply(self, max_bytes: int | None) -> tuple[str, int, bytes | None] | None:
-        header = self._out.readline()
-        if not header:
-            raise CatFileDied("git cat-file exited unexpectedly")
-        parts = header.split()
-        if len(parts) != 3:  # "<name> missing" / "<name> ambiguous"
-            return None
-        self.last_oid = parts[0].decode()
-        kind, size = parts[1].decode(), int(parts[2])
-        if max_bytes is not None and size > max_bytes:
-            remaining = size + 1
-            while remaining:
-                chunk = self._out.read(min(remaining, 1 << 20))
-                if not chunk:
-                    raise CatFileDied("git cat-file exited unexpectedly")
-                remaining -= len(chunk)
-            return kind, size, None
-        data = self._out.read(size + 1)
-        if len(data) != size + 1:
-            raise CatFileDied("git cat-file exited unexpectedly")
-        return kind, size, data[:-1]
-
-    def read(self, name: str, max_bytes: int | None = None) -> tuple[str, int, bytes | None] | None:
-        """Return (type, size, content) of one object, None when missing.
-
-        Content is None when the object is larger than ``max_bytes`` (it is skipped unread);
-        ``last_oid`` then holds the object id git resolved ``name`` to.
-        """
-        if "\n" in name or not name:
-            return None
-        try:
-            self._in.write(name.encode("utf-8", "surrogateescape") + b"\n")
-            self._in.flush()
-            return self._read_reply(max_bytes)
-        except (CatFileDied, BrokenPipeError):
-            self._restart()
-            return None
-
-    def read_many(
-        self, names: list[str], max_bytes: int | None = None
-    ) -> list[tuple[str, tuple[str, int, bytes | None] | None]]:
-        """Read many objects, pipelined (a writer thread feeds git while we read)."""
-        valid = [n for n in names if n and "\n" not in n]
-        payload = b"".join(n.encode("utf-8", "surrogateescape") + b"\n" for n in valid)
-
-        def feed() -> None:
-            with contextlib.suppress(BrokenPipeError, ValueError, OSError):
-                self._in.write(payload)
-                self._in.flush()
-
-        writer = threading.Thread(target=feed, daemon=True)
-        writer.start()
-        replies: dict[str, tuple[str, int, bytes | None] | None] = {}
-        died_at, done = None, 0
-        try:
-            for name in valid:  # read every reply to stay in sync
-                replies[name] = self._read_reply(max_bytes)
-                done += 1
-        except CatFileDied:
-            died_at = done
-        if died_at is not None:
-            self._proc.kill()
-            writer.join()
-            self._restart()
-            replies[valid[died_at]] = None  # the object git could not produce
-            for name in valid[died_at + 1 :]:  # one by one: each may be missing too
-                replies[name] = self.read(name, max_bytes)
-        else:
-            writer.join()
-        return [(name, replies.get(name)) for name in names]
-
-    def close(self) -> None:
-        """Stop git (it exits when its input closes)."""
-        with contextlib.suppress(OSError, ValueError):
-            self._in.close()
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
-        self._out.close()
-
-
-def parse_person(raw: bytes) -> tuple[Person, int, str]:
-    """Parse ``Name <email> 1700000000 +0200`` into (person, time, tz)."""
-    text = raw.decode("utf-8", "replace")
-    lt, gt = text.find("<"), text.rfind(">")
-    if lt < 0 or gt < lt:
-        return Person(text.strip(), ""), 0, "+0000"
-    name, email = text[:lt].strip(), text[lt + 1 : gt]
-    rest = text[gt + 1 :].split()
-    try:
-        when = int(rest[0]) if rest else 0
-    except ValueError:
-        when = 0
-    tz = rest[1] if len(rest) > 1 else "+0000"
-    return Person(name, email), when, tz
-
-
-def _decode_message(raw: bytes, encoding: str | None) -> str:
-    if encoding:
-        try:
-            return raw.decode(encoding, "replace")
-        except LookupError:
-            pass
-    return raw.decode("utf-8", "replace")
-
-
-def parse_commit(sha: str, data: bytes) -> Commit:
-    """Parse a raw commit object (as printed by cat-file)."""
-    head, _, message = data.partition(b"\n\n")
-    tree, parents, encoding = "", [], None
-    author = committer = b""
-    for line in head.split(b"\n"):
-        if line.startswith(b" "):  # continuation of gpgsig / mergetag
-            continue
-        key, _, value = line.partition(b" ")
-        if key == b"tree":
-            tree = value.decode()
-        elif key == b"parent":
-            parents.append(value.decode())
-        elif key == b"author":
-            author = value
-        elif key == b"committer":
-            committer = value
-        elif key == b"encoding":
-            encoding = value.decode("ascii", "replace").strip()
-    author_p, author_time, author_tz = parse_person(author)
-    committer_p, commit_time, _ = parse_person(committer)
-    text = _decode_message(message, encoding).replace("\r\n", "\n")
-    paragraphs = text.strip("\n").split("\n\n", 1)
-    subject = " ".join(line.strip() for line in paragraphs[0].split("\n")).strip()
-    body = paragraphs[1].strip("\n") if len(paragraphs) > 1 else ""
-    return Commit(
-        sha=sha,
-        tree=tree,
-        parents=tuple(parents),
-        author=author_p,
-        author_time=author_time,
-        author_tz=author_tz,
-        committer=committer_p,
-        commit_time=commit_time,
-        subject=subject,
-        body=body,
-    )
-
-
-def parse_tree(data: bytes) -> tuple[TreeEntry, ...]:
-    """Parse a raw (binary) tree object."""
-    entries = []
-    pos, end = 0, len(data)
-    while pos < end:
-        space = data.find(b" ", pos)
-        nul = data.find(b"\0", space + 1)
-        if space < 0 or nul < 0 or nul + 21 > end:
-            break  # truncated or not a tree: keep what was read
-        mode = data[pos:space]
-        name = data[space + 1 : nul].decode("utf-8", "surrogateescape")
-        sha = data[nul + 1 : nul + 21].hex()
-        entries.append(TreeEntry(name, mode, sha))
-        pos = nul + 21
-    return tuple(entries)
-
-
-def classify_ref(name: str) -> tuple[str, str]:
-    """Return (kind, short name) of a full ref name."""
-    if name.startswith("refs/heads/"):
-        return "branch", name[len("refs/heads/") :]
-    if name.startswith("refs/remotes/"):
-        return "remote", name[len("refs/remotes/") :]
-    if name.startswith("refs/tags/"):
-        return "tag", name[len("refs/tags/") :]
-    if name.startswith("refs/exps/"):
-        # DVC 2/3: refs/exps/<sha[:2]>/<sha[2:]>/<name>; temporary ones: refs/exps/exec/...
-        return "exp", name.rsplit("/", 1)[-1]
-    if name.startswith("refs/pull/"):
-        return "pull", name[len("refs/") :]
-    if name.startswith("refs/stash"):
-        return "stash", "stash"
-    return "other", name[len("refs/") :] if name.startswith("refs/") else name
 
 
 _REF_FORMAT = "%00".join(
@@ -428,15 +171,16 @@ class GitReader:
         tips = sorted(set(tips))
         if not tips:
             return []
-        proc = subprocess.run(
-            ["git", "rev-list", "--date-order", "--ignore-missing", "--stdin"],
-            cwd=self.root,
-            env=_git_env(),
+        listed = run_git(
+            self.root,
+            "rev-list",
+            "--date-order",
+            "--ignore-missing",
+            "--stdin",
             input=("\n".join(tips) + "\n").encode(),
-            capture_output=True,
             check=False,
         )
-        return proc.stdout.decode().split()
+        return listed.decode().split()
 
     def read_commits(self, shas: list[str]) -> dict[str, Commit]:
         """Parse many commit objects in one pipelined pass."""
@@ -453,7 +197,7 @@ class GitReader:
 
     # --- trees and blobs -----------------------------------------------------------------------
 
-    def _remember_tree(self, sha: str, obj: tuple[str, int, bytes | None] | None) -> None:
+    def _remember_tree(self, sha: str, obj: ObjectReply | None) -> None:
         entries = None
         if obj is not None and obj[0] == "tree" and obj[2] is not None:
             entries = {e.name: e for e in parse_tree(obj[2])}
@@ -512,6 +256,16 @@ class GitReader:
         if obj is None or obj[0] != "blob":
             return None
         return obj[1], obj[2]
+
+    def read_files(
+        self, specs: Iterable[str], max_bytes: int | None = None
+    ) -> dict[str, bytes | None]:
+        """``rev:path`` -> file bytes (None: missing, not a file, over ``max_bytes``), pipelined."""
+        wanted = list(dict.fromkeys(specs))
+        return {
+            spec: reply[2] if reply is not None and reply[0] == "blob" else None
+            for spec, reply in self._cat.read_many(wanted, max_bytes)
+        }
 
     def walk_blobs(self, tree_sha: str, prefix: str = "") -> Iterator[tuple[str, str]]:
         """Yield (path, blob sha) of every file below a tree, depth first."""

@@ -18,22 +18,36 @@ import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlpages.config import Config
-from mlpages.history.build import BoundedDict
 from mlpages.history.codec import snapshot_doc, snapshot_from_doc, stage_doc, stage_from_doc
 from mlpages.models import SNAPSHOT_SCHEMA_VERSION, Snapshot, Stage
 
 # Bump when parsing changes what a snapshot contains without a models.py schema change
 # (7: md5s checked and objects verified; snapshots of earlier builds may hold leaked bytes;
 # 8: work-tree confinement, YAML node and stage budgets; 9: images over max_file_bytes are
-# too-large problems).
-PARSER_VERSION = 9
+# too-large problems; 10: one YAML loader for every file, so a YAML plot file with a bad value
+# is a yaml-error, not bad-type, and a too deep .dvc / artifacts.yaml / dvc.lock unsupported).
+PARSER_VERSION = 10
 # Bump when the tables change (it names the file, so old files are simply ignored).
 CACHE_FORMAT = 4
 # A snapshot row or stage body larger than this is not cached (SQLite refuses blobs over 1 GB;
 # a real row is tens of kB): that snapshot is computed again next time, nothing fails.
 MAX_ROW_BYTES = 64_000_000
+
+
+class BoundedDict(dict):
+    """A dict that forgets its oldest entries past ``limit`` (parse caches of long histories)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self.limit:
+            del self[next(iter(self))]
 
 
 def fingerprint(config: Config) -> str:

@@ -1,8 +1,8 @@
 """Fast JSON conversions of snapshots.
 
-* :func:`snapshot_to_json` / :func:`snapshot_from_json`: the documented JSON form, identical to
-  ``Snapshot.to_json()`` (NaN/Inf tagged as ``{"$float": "nan"}``) without ``dataclasses.asdict``
-  (a deep copy), which dominated the cost of ``mlpages history --json`` on big histories.
+* :func:`snapshot_to_json` / :func:`snapshot_from_json`: the documented JSON form, that of
+  ``dataclasses.asdict`` with NaN/Inf tagged as ``{"$float": "nan"}``, built field by field
+  (``asdict``, a deep copy, dominated the cost of ``mlpages history --json`` on big histories).
 * :func:`snapshot_doc` / :func:`snapshot_from_doc`: the same JSON with stages replaced by ids, as
   stored in the snapshot cache and streamed as-is by ``mlpages history --json``.
 """
@@ -115,7 +115,7 @@ def _plot_data_json(d: PlotData, tag_floats: bool = True) -> dict[str, Any]:
 def snapshot_to_json(
     s: Snapshot, stages: list[Any] | None = None, *, tag_floats: bool = True
 ) -> dict[str, Any]:
-    """Same result as ``s.to_json()``; ``stages`` replaces the stage list when given.
+    """The documented JSON form of ``s``; ``stages`` replaces the stage list when given.
 
     ``tag_floats=False`` skips tagging NaN/Inf in params, metrics and plot rows (the caller checks
     the serialised text for them instead, which is much cheaper for big plot tables).
@@ -182,7 +182,7 @@ def stage_from_json(raw: dict[str, Any]) -> Stage:
 
 
 def snapshot_from_json(raw: dict[str, Any]) -> Snapshot:
-    """Inverse of :func:`snapshot_to_json` (and of ``Snapshot.to_json``)."""
+    """Inverse of :func:`snapshot_to_json`."""
     decoded = _dec_deep(raw)
     stages = tuple(stage_from_json(st) for st in decoded.get("stages", ()))
     return _build(decoded, stages)

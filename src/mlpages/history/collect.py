@@ -23,14 +23,9 @@ from mlpages.history.cache import SnapshotCache, StageTable, decode_doc
 from mlpages.history.codec import snapshot_doc
 from mlpages.history.views import GitView, TreeIndex, WorkTreeView
 from mlpages.models import Commit, Problem, Ref, Snapshot
-from mlpages.objects.store import (
-    DvcObjects,
-    ObjectSource,
-    cache_dir_of,
-    default_sources,
-    source_problems,
-    subproject_cache_dirs,
-)
+from mlpages.objects.dvcconfig import cache_dir_of
+from mlpages.objects.local import subproject_cache_dirs
+from mlpages.objects.store import DvcObjects, ObjectSource, default_sources, source_problems
 
 Progress = Callable[[str, int, int], None]  # (phase "history", done, total)
 CHUNK = 64  # commits per read-ahead batch
@@ -235,6 +230,134 @@ def first_parent_chain(commits: dict[str, Commit], tip: str | None) -> tuple[str
     return tuple(chain)
 
 
+@dataclass(frozen=True)
+class _Graph:
+    """The commit graph of every ref: commits newest first, the default branch, its mainline."""
+
+    refs: tuple[Ref, ...]
+    commits: dict[str, Commit]
+    order: list[str]
+    default_branch: str | None
+    mainline: tuple[str, ...]
+    problems: tuple[Problem, ...]
+
+
+def _read_graph(reader: GitReader, config: Config) -> _Graph:
+    refs = reader.refs()
+    head_sha, head_branch = reader.head()
+    tips = [r.sha for r in refs] + ([head_sha] if head_sha else [])
+    order = reader.rev_list(tips)
+    commits = reader.read_commits(order)
+    unreadable = [sha for sha in order if sha not in commits]
+    problems = (
+        (Problem("missing-blob", ".", f"{len(unreadable)} commit objects unreadable"),)
+        if unreadable
+        else ()
+    )
+    default = resolve_default_branch(refs, reader.symrefs, head_branch, config)
+    default_name = (
+        default.short.split("/", 1)[-1]
+        if default and default.kind == "remote"
+        else (default.short if default else None)
+    )
+    return _Graph(
+        refs=refs,
+        commits=commits,
+        order=[sha for sha in order if sha in commits],
+        default_branch=default_name,
+        mainline=first_parent_chain(commits, default.sha if default else head_sha),
+        problems=problems,
+    )
+
+
+def _objects_of(root: Path, config: Config, sources: Sequence[ObjectSource] | None) -> DvcObjects:
+    """The DVC objects reader: ``sources``, else the repository's :func:`default_sources`."""
+    chosen = sources if sources is not None else default_sources(root, config)
+    return DvcObjects(chosen, config.max_file_bytes)
+
+
+def _compute(
+    reader: GitReader,
+    builder: SnapshotBuilder,
+    commits: dict[str, Commit],
+    todo: list[str],
+    cache: SnapshotCache | None,
+    snapshots: Snapshots,
+    progress: Progress | None,
+    total: int,
+) -> None:
+    """Build the snapshots of ``todo`` (newest first), reading ahead a chunk of commits at once."""
+    index = TreeIndex(reader)
+    hot: set[str] = set()
+    # The first commit alone (it teaches which paths are read), then CHUNK at a time.
+    for start in [0, *range(1, len(todo), CHUNK)]:
+        chunk = todo[start : start + CHUNK] if start else todo[:1]
+        if start:  # read ahead what the previous commits needed (one round trip each)
+            _prefetch(reader, index, [commits[sha].tree for sha in chunk], hot, builder.config)
+        hot = set()
+        for sha in chunk:
+            view = GitView(reader, index, commits[sha].tree)
+            snapshot, missing = builder.build(sha, view)
+            stored = cache.store(snapshot, missing) if cache is not None else None
+            if stored is not None:  # keep the compact document; decode on access
+                snapshots.add(sha, None, *stored)
+            else:
+                snapshots.add(sha, snapshot)
+            # Images are never read while snapshotting (only their size): keeping
+            # them out of the read-ahead keeps their bytes out of memory.
+            hot |= {p for p in view.paths_read if plot_kind(p) != "image"}
+            if progress is not None and len(snapshots) % 100 == 0:
+                progress("history", len(snapshots), total)
+        reader.blob_memo.clear()
+
+
+def _snapshots(
+    reader: GitReader,
+    graph: _Graph,
+    objects: DvcObjects,
+    cache: SnapshotCache | None,
+    progress: Progress | None,
+    config: Config,
+) -> tuple[Snapshots, int]:
+    """Every commit's snapshot, cached ones as they are; and how many were computed."""
+    builder = SnapshotBuilder(config, objects)
+    cached = cache.load(graph.order) if cache is not None else {}
+    # A cached snapshot that missed a DVC object is computed again once the object is there.
+    todo = [
+        sha
+        for sha in graph.order
+        if sha not in cached or any(objects.has(md5, legacy) for md5, legacy in cached[sha].missing)
+    ]
+    snapshots = Snapshots(cache.stages if cache is not None else StageTable())
+    total = len(graph.order)
+    _compute(reader, builder, graph.commits, todo, cache, snapshots, progress, total)
+    recomputed = set(todo)
+    for sha in graph.order:
+        if sha not in recomputed:
+            snapshots.add(sha, doc=cached[sha].zdoc, stage_ids=cached[sha].stage_ids)
+    snapshots.set_order(graph.order)
+    if progress is not None:
+        progress("history", total, total)
+    return snapshots, len(todo)
+
+
+def _close_cache(cache: SnapshotCache, folder: Path, problems: list[Problem]) -> None:
+    cache.close()
+    if cache.failed:  # e.g. a full disk: this build computed without storing
+        problems.append(
+            Problem("unsupported", str(folder), f"snapshot cache disabled: {cache.failed}")
+        )
+
+
+def _require_dvc(location: RepoLocation, snapshots: Snapshots) -> None:
+    """NotADvcRepository unless the work tree or some commit has DVC files."""
+    if not (location.root / ".dvc").is_dir() and not any(s.has_dvc for s in snapshots.values()):
+        raise NotADvcRepository(
+            f"{location.root}: no DVC files (dvc.yaml, dvc.lock, *.dvc, .dvc/) in any commit"
+            " — run `dvc init` first"
+        )
+
+
 def collect(
     repo: Path,
     config: Config,
@@ -245,102 +368,29 @@ def collect(
 ) -> RepoHistory:
     """Read every commit reachable from any ref and build (or load) its snapshot."""
     location = locate_repo(Path(repo))
-    objects = DvcObjects(
-        sources if sources is not None else default_sources(location.root, config),
-        config.max_file_bytes,
-    )
+    objects = _objects_of(location.root, config, sources)
     problems: list[Problem] = []
     if location.shallow:
         problems.append(Problem("shallow-clone", ".", SHALLOW_MESSAGE))
     with GitReader(location.root) as reader:
-        refs = reader.refs()
-        head_sha, head_branch = reader.head()
-        tips = [r.sha for r in refs] + ([head_sha] if head_sha else [])
-        order = reader.rev_list(tips)
-        commits = reader.read_commits(order)
-        missing_commits = [sha for sha in order if sha not in commits]
-        if missing_commits:
-            problems.append(
-                Problem("missing-blob", ".", f"{len(missing_commits)} commit objects unreadable")
-            )
-        order = [sha for sha in order if sha in commits]
-        default = resolve_default_branch(refs, reader.symrefs, head_branch, config)
-        default_name = (
-            default.short.split("/", 1)[-1]
-            if default and default.kind == "remote"
-            else (default.short if default else None)
-        )
-        mainline = first_parent_chain(commits, default.sha if default else head_sha)
-
-        stage_table = StageTable()
+        graph = _read_graph(reader, config)
+        problems.extend(graph.problems)
         cache_dir = default_cache_dir(location, config)
-        cache = _open_cache(cache_dir, config, stage_table, problems) if use_cache else None
-        cached = cache.load(order) if cache is not None else {}
-        snapshots = Snapshots(stage_table)
-        builder = SnapshotBuilder(config, objects)
-        index = TreeIndex(reader)
-        total = len(order)
+        cache = _open_cache(cache_dir, config, StageTable(), problems) if use_cache else None
         try:
-            todo = [
-                sha
-                for sha in order
-                if sha not in cached
-                or any(objects.has(md5, legacy) for md5, legacy in cached[sha].missing)
-            ]
-            hot: set[str] = set()
-            # The first commit alone (it teaches which paths are read), then CHUNK at a time.
-            for start in [0, *range(1, len(todo), CHUNK)]:
-                chunk = todo[start : start + CHUNK] if start else todo[:1]
-                if start:  # read ahead what the previous commits needed (one round trip each)
-                    _prefetch(reader, index, [commits[sha].tree for sha in chunk], hot, config)
-                hot = set()
-                for sha in chunk:
-                    view = GitView(reader, index, commits[sha].tree)
-                    snapshot, missing = builder.build(sha, view)
-                    stored = cache.store(snapshot, missing) if cache is not None else None
-                    if stored is not None:  # keep the compact document; decode on access
-                        snapshots.add(sha, None, *stored)
-                    else:
-                        snapshots.add(sha, snapshot)
-                    # Images are never read while snapshotting (only their size): keeping
-                    # them out of the read-ahead keeps their bytes out of memory.
-                    hot |= {p for p in view.paths_read if plot_kind(p) != "image"}
-                    if progress is not None and len(snapshots) % 100 == 0:
-                        progress("history", len(snapshots), total)
-                reader.blob_memo.clear()
-            computed = len(todo)
-            recomputed = set(todo)
-            for sha in order:
-                if sha not in recomputed:
-                    snapshots.add(sha, doc=cached[sha].zdoc, stage_ids=cached[sha].stage_ids)
-            snapshots.set_order(order)
-            if progress is not None:
-                progress("history", total, total)
+            snapshots, computed = _snapshots(reader, graph, objects, cache, progress, config)
         finally:
             if cache is not None:
-                cache.close()
-                if cache.failed:  # e.g. a full disk: this build computed without storing
-                    problems.append(
-                        Problem(
-                            "unsupported",
-                            str(cache_dir),
-                            f"snapshot cache disabled: {cache.failed}",
-                        )
-                    )
-
+                _close_cache(cache, cache_dir, problems)
     problems += source_problems(objects.sources)
-    if not (location.root / ".dvc").is_dir() and not any(snapshots[sha].has_dvc for sha in order):
-        raise NotADvcRepository(
-            f"{location.root}: no DVC files (dvc.yaml, dvc.lock, *.dvc, .dvc/) in any commit"
-            " — run `dvc init` first"
-        )
+    _require_dvc(location, snapshots)
     return RepoHistory(
         root=location.root,
-        commits=commits,
-        order=tuple(order),
-        refs=refs,
-        default_branch=default_name,
-        mainline=mainline,
+        commits=graph.commits,
+        order=tuple(graph.order),
+        refs=graph.refs,
+        default_branch=graph.default_branch,
+        mainline=graph.mainline,
         snapshots=snapshots,
         shallow=location.shallow,
         problems=tuple(problems),
@@ -359,11 +409,7 @@ def snapshot_of(
 ) -> Snapshot:
     """The snapshot of one revision (``None``: the work tree, uncommitted changes included)."""
     location = locate_repo(Path(repo))
-    objects = DvcObjects(
-        sources if sources is not None else default_sources(location.root, config),
-        config.max_file_bytes,
-    )
-    builder = SnapshotBuilder(config, objects)
+    builder = SnapshotBuilder(config, _objects_of(location.root, config, sources))
     if rev is None:
         # Links into the DVC cache folders are outputs of `cache.type: symlink`: readable.
         caches = [cache_dir_of(location.root), *subproject_cache_dirs(location.root)]

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from mlpages.gitread.reader import GitReader, TreeEntry
+from mlpages.gitread.objects import TreeEntry
+from mlpages.gitread.reader import GitReader
 from mlpages.worktree import Refused, TooLarge, WorkTree, leaves_repository
 
 __all__ = ["Entry", "FileView", "GitView", "Refused", "TooLarge", "TreeIndex", "WorkTreeView"]
@@ -187,7 +188,7 @@ class WorkTreeView:
 
     def dvc_files(self) -> dict[str, str]:
         found: dict[str, str] = {}
-        for dirpath, dirnames, filenames in _walk(self.root):
+        for dirpath, dirnames, filenames in os.walk(self.root):
             rel_dir = Path(dirpath).relative_to(self.root).as_posix()
             dirnames[:] = [d for d in dirnames if not skip_dir(d)]
             for name in filenames:
@@ -214,12 +215,8 @@ class WorkTreeView:
     def files_below(self, tree_id: str, prefix: str) -> Iterator[tuple[str, str]]:
         # Listed only: every file is resolved again when it is read.
         base = self.root / tree_id.removeprefix("wt:")
-        for dirpath, dirnames, filenames in _walk(base):
+        for dirpath, dirnames, filenames in os.walk(base):
             dirnames[:] = [d for d in dirnames if not skip_dir(d)]
             for name in filenames:
                 rel = (Path(dirpath) / name).relative_to(self.root).as_posix()
                 yield rel, f"wt:{rel}"
-
-
-def _walk(root: Path) -> Iterator[tuple[str, list[str], list[str]]]:
-    yield from os.walk(root)

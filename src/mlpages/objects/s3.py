@@ -11,103 +11,12 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mlpages.errors import RemoteError
-from mlpages.objects.objectid import contained, is_md5, object_file, object_relpath, verified
-
-if TYPE_CHECKING:
-    from mlpages.objects.store import ObjectSource
-
-
-@dataclass(frozen=True)
-class RemoteConfig:
-    """A DVC remote as configured in ``.dvc/config`` (+ ``config.local``)."""
-
-    name: str
-    url: str
-    endpoint_url: str | None = None
-    region: str | None = None
-    profile: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
-
-    @property
-    def bucket_and_prefix(self) -> tuple[str, str]:
-        rest = self.url.split("://", 1)[1]
-        bucket, _, prefix = rest.partition("/")
-        return bucket, prefix.strip("/")
-
-
-def _read_dvc_config(repo_root: Path) -> dict[str, dict[str, str]]:
-    """Merge ``.dvc/config`` and ``.dvc/config.local`` (INI-like, DVC's configobj format)."""
-    from configobj import ConfigObj, ConfigObjError
-
-    merged: dict[str, dict[str, str]] = {}
-    for name in ("config", "config.local"):
-        path = repo_root / ".dvc" / name
-        if not path.is_file():
-            continue
-        try:
-            parsed = ConfigObj(str(path), encoding="utf-8", interpolation=False)
-        except (ConfigObjError, UnicodeDecodeError) as exc:
-            raise RemoteError(f"{path}: cannot parse DVC config: {exc}") from None
-        for section, values in parsed.items():
-            if isinstance(values, dict):
-                merged.setdefault(section, {}).update({k: str(v) for k, v in values.items()})
-    return merged
-
-
-def read_remote_config(repo_root: Path, name: str | None = None) -> RemoteConfig | None:
-    """The named remote, or the default remote (``core.remote``); None when there is none."""
-    config = _read_dvc_config(repo_root)
-    if name is None:
-        name = config.get("core", {}).get("remote")
-    if not name:
-        return None
-    section = config.get(f"'remote \"{name}\"'") or config.get(f'remote "{name}"')
-    if section is None or "url" not in section:
-        return None
-    return RemoteConfig(
-        name=name,
-        url=section["url"],
-        endpoint_url=section.get("endpointurl"),
-        region=section.get("region"),
-        profile=section.get("profile"),
-        access_key_id=section.get("access_key_id"),
-        secret_access_key=section.get("secret_access_key"),
-    )
-
-
-def remote_source(root: Path, fetch_cache: Path) -> ObjectSource | None:
-    """The repository's default DVC remote as an object source: S3, or a local folder."""
-    try:
-        remote = read_remote_config(root)
-    except RemoteError:
-        return None
-    if remote is not None and ("://" not in remote.url or remote.url.startswith("file://")):
-        from mlpages.objects.store import LocalCache
-
-        # A folder remote has the cache's layout; relative paths are relative to .dvc/.
-        folder = Path(os.path.expanduser(remote.url.removeprefix("file://")))
-        return LocalCache((root / ".dvc" / folder).resolve(), name="remote")
-    if remote is None or not remote.url.startswith("s3://"):
-        return None
-    if contained(root, os.path.relpath(fetch_cache, root)) is None:
-        # A branch can commit .dvc/tmp as a symlink: never read or write a folder outside.
-        source = S3ObjectSource(remote, None)
-        source.unavailable = f"{source.label}: its fetch cache {fetch_cache} leads out of {root}"
-        return source
-    return S3ObjectSource(remote, fetch_cache)
-
-
-def object_key(prefix: str, md5: str, legacy: bool) -> str:
-    """The key of an object in a DVC remote: DVC 3 ``files/md5/ab/cd…``, legacy ``ab/cd…``."""
-    key = object_relpath(md5, legacy)
-    return f"{prefix}/{key}" if prefix else key
-
+from mlpages.objects.dvcconfig import RemoteConfig
+from mlpages.objects.local import read_capped
+from mlpages.objects.objectid import is_md5, object_file, object_relpath, verified
 
 S3_MISSING = "the S3 client libraries are not installed (pip install 'mlpages[s3]')"
 
@@ -160,6 +69,12 @@ class S3ObjectSource:
             ),
         )
 
+    def _key(self, md5: str, legacy: bool) -> str:
+        """The object's key in the bucket: DVC's layout below the remote's prefix."""
+        prefix = self.remote.bucket_and_prefix[1]
+        rel = object_relpath(md5, legacy)
+        return f"{prefix}/{rel}" if prefix else rel
+
     def _fetched_file(self, md5: str, legacy: bool) -> Path | None:
         """The object's place in the fetch cache; None without one, or for a link out of it."""
         return None if self.fetch_cache is None else object_file(self.fetch_cache, md5, legacy)
@@ -174,7 +89,7 @@ class S3ObjectSource:
         if not is_md5(md5):
             return None
         local = self._fetched_file(md5, legacy)
-        kept = self._read_kept(local, max_bytes)
+        kept = read_capped(local, max_bytes)
         if kept is not None and verified(md5, kept, legacy):
             return kept
         data = None if self.unavailable else self._get(md5, legacy)
@@ -186,17 +101,6 @@ class S3ObjectSource:
         if local is not None and verified(md5, data, legacy):
             self._keep(local, data)
         return data
-
-    @staticmethod
-    def _read_kept(local: Path | None, max_bytes: int | None) -> bytes | None:
-        if local is None:
-            return None
-        try:
-            if max_bytes is not None and local.stat().st_size > max_bytes:
-                return None
-            return local.read_bytes()
-        except OSError:
-            return None
 
     def _keep(self, local: Path, data: bytes) -> None:
         """Write a verified object into the fetch cache (atomically; a full disk only skips it)."""
@@ -228,9 +132,9 @@ class S3ObjectSource:
         errors = None if self.unavailable else self._botocore_errors()
         if errors is None:
             return False
-        bucket, prefix = self.remote.bucket_and_prefix
+        bucket = self.remote.bucket_and_prefix[0]
         try:
-            self._ensure_client().head_object(Bucket=bucket, Key=object_key(prefix, md5, legacy))
+            self._ensure_client().head_object(Bucket=bucket, Key=self._key(md5, legacy))
         except errors.ClientError:
             return False
         except errors.BotoCoreError as exc:
@@ -248,8 +152,8 @@ class S3ObjectSource:
         errors = self._botocore_errors()
         if errors is None:
             return None
-        bucket, prefix = self.remote.bucket_and_prefix
-        key = object_key(prefix, md5, legacy)
+        bucket = self.remote.bucket_and_prefix[0]
+        key = self._key(md5, legacy)
         try:
             return self._ensure_client().get_object(Bucket=bucket, Key=key)["Body"].read()
         except errors.NoCredentialsError:

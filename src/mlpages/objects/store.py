@@ -1,24 +1,29 @@
 """Read DVC-tracked outputs (files not committed to git) by their hash, without the dvc CLI.
 
-Objects come from a list of :class:`ObjectSource` tried in order: the local cache first, then any
-source added with :func:`register_source_factory` (e.g. an S3 remote reader). Every object handed
-out is first checked against its md5 (:mod:`mlpages.objects.objectid`): a copy that does not match
-is skipped and remembered, so the caller reports ``md5-mismatch`` instead of ``not-in-cache``.
+Objects come from a list of :class:`ObjectSource` tried in order: :func:`default_sources` gives
+the local cache (:mod:`mlpages.objects.local`), those of sub-folder projects, then the project's
+DVC remote when ``remote_fetch`` is on (a folder, or S3 through :mod:`mlpages.objects.s3`);
+``collect(..., sources=[...])`` takes any other list. Every object handed out is first checked
+against its md5 (:mod:`mlpages.objects.objectid`): a copy that does not match is skipped and
+remembered, so the caller reports ``md5-mismatch`` instead of ``not-in-cache``.
 """
 
 from __future__ import annotations
 
-import configparser
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from mlpages.config import Config
+from mlpages.errors import RemoteError
 from mlpages.models import HashInfo, Problem
-from mlpages.objects.objectid import is_md5, object_file, object_relpath, verified
+from mlpages.objects.dvcconfig import cache_dir_of, remote_config
+from mlpages.objects.local import LocalCache, subproject_cache_dirs
+from mlpages.objects.objectid import contained, is_md5, verified
+from mlpages.objects.s3 import S3ObjectSource
 
 
 @runtime_checkable
@@ -36,103 +41,34 @@ class ObjectSource(Protocol):
         ...
 
 
-SourceFactory = Callable[[Path, Config], "ObjectSource | None"]
-_FACTORIES: list[SourceFactory] = []
-
-
-def register_source_factory(factory: SourceFactory) -> None:
-    """Add a source tried after the local cache, e.g. an S3 remote; ``factory(root, config)``."""
-    if factory not in _FACTORIES:
-        _FACTORIES.append(factory)
-
-
-def unregister_source_factory(factory: SourceFactory) -> None:
-    """Undo :func:`register_source_factory`."""
-    if factory in _FACTORIES:
-        _FACTORIES.remove(factory)
-
-
-def _config_value(path: Path, section: str, option: str) -> str | None:
-    if not path.is_file():
-        return None
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
+def remote_source(root: Path, fetch_cache: Path) -> ObjectSource | None:
+    """The repository's default DVC remote as an object source: S3, or a local folder."""
     try:
-        parser.read_string(path.read_text(encoding="utf-8", errors="replace"))
-    except configparser.Error:
+        remote = remote_config(root)
+    except RemoteError:
         return None
-    if parser.has_option(section, option):
-        return parser.get(section, option).strip().strip("'\"")
-    return None
-
-
-def cache_dir_of(root: Path) -> Path:
-    """The DVC cache folder of a work tree: ``cache.dir`` of .dvc/config.local, .dvc/config,
-    else ``.dvc/cache`` (relative values are relative to ``.dvc/``)."""
-    dvc_dir = root / ".dvc"
-    for name in ("config.local", "config"):
-        value = _config_value(dvc_dir / name, "cache", "dir")
-        if value:
-            path = Path(os.path.expanduser(value))
-            return path if path.is_absolute() else (dvc_dir / path).resolve()
-    return dvc_dir / "cache"
-
-
-def object_path(cache: Path, md5: str, legacy: bool) -> Path:
-    """``files/md5/ab/cdef…`` (DVC 3) or ``ab/cdef…`` (legacy) below a cache folder."""
-    return cache / object_relpath(md5, legacy)
-
-
-def read_object_file(folder: Path, md5: str, legacy: bool, max_bytes: int | None) -> bytes | None:
-    """The bytes of ``md5`` below a cache-layout folder; None when absent, too large or outside."""
-    target = object_file(folder, md5, legacy)
-    if target is None:
+    if remote is not None and ("://" not in remote.url or remote.url.startswith("file://")):
+        # A folder remote has the cache's layout; relative paths are relative to .dvc/.
+        folder = Path(os.path.expanduser(remote.url.removeprefix("file://")))
+        return LocalCache((root / ".dvc" / folder).resolve(), name="remote")
+    if remote is None or not remote.url.startswith("s3://"):
         return None
-    try:
-        if max_bytes is not None and target.stat().st_size > max_bytes:
-            return None
-        return target.read_bytes()
-    except OSError:
-        return None
-
-
-@dataclass
-class LocalCache:
-    """A folder in DVC's cache layout (both layouts): the local cache, or a folder remote."""
-
-    path: Path
-    name: str = "cache"
-
-    def read(self, md5: str, legacy: bool, max_bytes: int | None = None) -> bytes | None:
-        return read_object_file(self.path, md5, legacy, max_bytes)
-
-    def has(self, md5: str, legacy: bool) -> bool:
-        target = object_file(self.path, md5, legacy)
-        return target is not None and target.is_file()
-
-
-def subproject_cache_dirs(root: Path) -> list[Path]:
-    """Cache folders of DVC projects in sub-folders (``dvc init --subdir``), from git's index."""
-    from mlpages.gitread.reader import run_git
-
-    listed = run_git(root, "ls-files", "-z", "--", "*/.dvc/config", check=False)
-    folders = {Path(os.fsdecode(p)).parent.parent for p in listed.split(b"\0") if p}
-    return [cache_dir_of(root / folder) for folder in sorted(folders)]
+    if contained(root, os.path.relpath(fetch_cache, root)) is None:
+        # A branch can commit .dvc/tmp as a symlink: never read or write a folder outside.
+        source = S3ObjectSource(remote, None)
+        source.unavailable = f"{source.label}: its fetch cache {fetch_cache} leads out of {root}"
+        return source
+    return S3ObjectSource(remote, fetch_cache)
 
 
 def default_sources(root: Path, config: Config) -> list[ObjectSource]:
-    """The local cache (and those of sub-folder projects), then every registered factory's."""
+    """The local cache, those of sub-folder projects, then the DVC remote (``remote_fetch``)."""
     sources: list[ObjectSource] = [LocalCache(cache_dir_of(root))]
     sources += [LocalCache(path) for path in subproject_cache_dirs(root)]
     if config.remote_fetch:
-        from mlpages.objects.s3 import remote_source
-
         remote = remote_source(root, root / ".dvc" / "tmp" / "mlpages-remote")
         if remote is not None:
             sources.append(remote)
-    for factory in _FACTORIES:
-        source = factory(root, config)
-        if source is not None:
-            sources.append(source)
     return sources
 
 

@@ -2,9 +2,10 @@
 
 ``read_registry(repo)`` reads every tag with ONE ``git for-each-ref`` call and the artifact
 declarations (``dvc.yaml`` ``artifacts:``, sub-folder ``dvc.yaml`` files, a legacy
-``artifacts.yaml``) at the tagged commits with ONE ``git cat-file --batch`` call (plus one
-``ls-tree`` and one more batch for HEAD: five git processes in all, whatever the number of
-tags), then resolves the state with GTO's default semantics (see :mod:`mlpages.registry.state`).
+``artifacts.yaml``) at the tagged commits and at HEAD through the git reader's ONE ``git cat-file
+--batch`` (three git processes in all with its ``rev-parse``, whatever the number of tags), then
+resolves the state with GTO's default semantics (see :mod:`mlpages.registry.state`). Git runs
+only through :mod:`mlpages.gitread`: reads never prompt nor lazy-fetch a partial clone's objects.
 The gate uses :func:`production_version` and :func:`model_hash_at` to find the champion and load
 it from the DVC cache by hash.
 """
@@ -12,42 +13,20 @@ it from the DVC cache by hash.
 from __future__ import annotations
 
 import posixpath
-import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
+from mlpages.dvcfiles.dotdvc import parse_dvc_file
+from mlpages.dvcfiles.dvcyaml import parse_dvc_yaml
+from mlpages.dvcfiles.lock import parse_dvc_lock
+from mlpages.dvcfiles.lockentry import lock_only_stage, merge_lock
+from mlpages.dvcfiles.structured import load_yaml_text
 from mlpages.errors import ConfigError, NotAGitRepository, RegistryError
+from mlpages.gitread.process import GitFailed, run_git
+from mlpages.gitread.reader import GitReader
 from mlpages.models import HashInfo
-from mlpages.registry.state import (
-    ArtifactState,
-    Declaration,
-    ModelVersion,
-    Registry,
-    RegistryEvent,
-    StageSpan,
-    TagRecord,
-    event_order_key,
-    parse_tag_name,
-    resolve_artifact,
-)
-from mlpages.safe_yaml import TooLargeError, load_yaml
-
-__all__ = [
-    "ArtifactState",
-    "Declaration",
-    "ModelVersion",
-    "Registry",
-    "RegistryEvent",
-    "StageSpan",
-    "allowed_stages",
-    "declarations_at",
-    "model_hash_at",
-    "production_version",
-    "read_registry",
-    "read_tags",
-    "resolve_registry",
-]
+from mlpages.registry.state import Declaration, ModelVersion, Registry, resolve_registry
+from mlpages.registry.tags import TagRecord, group_tags
 
 GTO_CONFIG = ".gto"
 _FIELDS = (
@@ -63,81 +42,35 @@ _FIELDS = (
 )
 
 
-# --- assembling the registry (pure) -----------------------------------------------------------
-
-
-def group_tags(tags: Iterable[TagRecord]) -> dict[str, list[TagRecord]]:
-    """Registry tags by artifact name (other tags dropped), in (time, name) order."""
-    grouped: dict[str, list[TagRecord]] = {}
-    for tag in sorted(tags, key=lambda t: (t.time, t.name)):
-        parsed = parse_tag_name(tag.name)
-        if parsed is not None:
-            grouped.setdefault(parsed.artifact, []).append(tag)
-    return grouped
-
-
-def resolve_registry(
-    tags: Iterable[TagRecord],
-    declarations: Mapping[str, Declaration] | None = None,
-    paths: Mapping[str, Mapping[str, str | None]] | None = None,
-    allowed_stages: tuple[str, ...] | None = None,
-) -> Registry:
-    """The whole registry: tagged artifacts plus artifacts declared (at HEAD) but never tagged."""
-    declarations = declarations or {}
-    artifacts: dict[str, ArtifactState] = {}
-    for name, artifact_tags in group_tags(tags).items():
-        artifacts[name] = resolve_artifact(
-            name, artifact_tags, declarations.get(name), (paths or {}).get(name)
-        )
-    for name, declaration in declarations.items():
-        if name not in artifacts:
-            artifacts[name] = ArtifactState(
-                name=name,
-                path=declaration.path,
-                type=declaration.type,
-                versions=(),
-                stages={},
-                deprecated=False,
-                events=(),
-                registered=False,
-            )
-    events = sorted(
-        (e for a in artifacts.values() for e in a.events),
-        key=event_order_key,
-    )
-    used = sorted({s for a in artifacts.values() for s, v in a.stages.items() if v is not None})
-    return Registry(
-        artifacts=dict(sorted(artifacts.items())),
-        events=tuple(events),
-        allowed_stages=allowed_stages,
-        used_stages=tuple(used),
-    )
-
-
 # --- git ---------------------------------------------------------------------------------------
 
 
-def run_git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
+def git(repo: Path, *args: str, prompt: bool = False) -> bytes:
     """Run git in ``repo``; a failure becomes a RegistryError with git's own message."""
     try:
-        proc = subprocess.run(
-            ["git", *args], cwd=repo, input=stdin, capture_output=True, check=False
-        )
+        return run_git(repo, *args, prompt=prompt)
     except FileNotFoundError:
         raise NotAGitRepository(f"{repo}: no such folder") from None
-    if proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        text = message[-1] if message else f"git {args[0]} failed"
+    except GitFailed as exc:
+        text = exc.message or f"git {args[0]} failed"
         if "not a git repository" in text.lower():
-            raise NotAGitRepository(f"{repo}: not a git repository")
-        raise RegistryError(text)
-    return proc.stdout
+            raise NotAGitRepository(f"{repo}: not a git repository") from None
+        raise RegistryError(text) from None
+
+
+def _tree_of(reader: GitReader, rev: str) -> tuple[str, str]:
+    """(commit sha, root tree) of ``rev``; RegistryError when it does not name a commit."""
+    sha = reader.resolve(rev)
+    commit = reader.read_commits([sha]).get(sha) if sha else None
+    if sha is None or commit is None:
+        raise RegistryError(f"{rev!r} is not a commit in {reader.root}")
+    return sha, commit.tree
 
 
 def read_tags(repo: Path) -> list[TagRecord]:
     """Every annotated tag pointing at a commit (lightweight tags are ignored, as GTO does)."""
     fmt = "%00".join(_FIELDS) + "%00"
-    raw = run_git(repo, "for-each-ref", f"--format={fmt}", "refs/tags").decode("utf-8", "replace")
+    raw = git(repo, "for-each-ref", f"--format={fmt}", "refs/tags").decode("utf-8", "replace")
     parts = raw.split("\0")
     records = []
     width = len(_FIELDS)
@@ -163,47 +96,12 @@ def read_tags(repo: Path) -> list[TagRecord]:
     return records
 
 
-def read_blobs(repo: Path, specs: Iterable[str]) -> dict[str, bytes | None]:
-    """``rev:path`` -> file bytes (None when missing), read with one ``git cat-file --batch``."""
-    wanted = list(dict.fromkeys(s for s in specs if "\n" not in s))
-    if not wanted:
-        return {}
-    out = run_git(repo, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in wanted).encode())
-    result: dict[str, bytes | None] = {}
-    pos = 0
-    for spec in wanted:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if header[-1:] in ([b"missing"], [b"ambiguous"]) or len(header) != 3:
-            result[spec] = None
-            continue
-        size = int(header[2])
-        result[spec] = out[pos : pos + size] if header[1] == b"blob" else None
-        pos += size + 1
-    return result
-
-
 def resolve_commit(repo: Path, rev: str) -> str:
     """The commit sha of ``rev``; RegistryError when it does not name a commit."""
     try:
-        return (
-            run_git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
-        )
+        return git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
     except RegistryError:
         raise RegistryError(f"{rev!r} is not a commit in {repo}") from None
-
-
-def _yaml(data: bytes | None) -> Any:
-    """A declaration file's YAML; None when absent, broken or over the node budget."""
-    import yaml
-
-    if data is None:
-        return None
-    try:
-        return load_yaml(data)
-    except (yaml.YAMLError, TooLargeError, ValueError, RecursionError):
-        return None  # ValueError: a timestamp such as 2001-13-45
 
 
 def _join(folder: str, path: str) -> str:
@@ -214,7 +112,8 @@ def _join(folder: str, path: str) -> str:
 
 def parse_declarations(dvcfile: str, data: bytes | None) -> dict[str, Declaration]:
     """Artifacts declared in one dvc.yaml (``folder:name`` outside the root) or artifacts.yaml."""
-    raw = _yaml(data)
+    # Not text, broken, over the node budget: no declarations (the snapshot reports why).
+    raw = load_yaml_text(data, dvcfile)[0] if data is not None else None
     if not isinstance(raw, dict):
         return {}
     folder = posixpath.dirname(dvcfile)
@@ -251,21 +150,26 @@ def declarations_at(
     repo: Path, rev: str, names: Iterable[str] | None = None
 ) -> dict[str, Declaration]:
     """Artifacts declared at ``rev``; all of them (every dvc.yaml) when ``names`` is None."""
+    with GitReader(Path(repo)) as reader:
+        return _declarations(reader, rev, names)
+
+
+def _declarations(
+    reader: GitReader, rev: str, names: Iterable[str] | None
+) -> dict[str, Declaration]:
+    sha, tree = _tree_of(reader, rev)
     if names is None:
-        listing = run_git(repo, "ls-tree", "-r", "-z", "--name-only", rev).decode(
-            "utf-8", "replace"
-        )
         files = [
             f
-            for f in listing.split("\0")
+            for f, _ in reader.walk_blobs(tree)
             if f in ("dvc.yaml", "artifacts.yaml") or f.endswith("/dvc.yaml")
         ]
     else:
         files = sorted({f for n in names for f in declaring_files(n)})
-    blobs = read_blobs(repo, [f"{rev}:{f}" for f in files])
+    blobs = reader.read_files(f"{sha}:{f}" for f in files)
     found: dict[str, Declaration] = {}
     for file in files:
-        for name, declaration in parse_declarations(file, blobs.get(f"{rev}:{file}")).items():
+        for name, declaration in parse_declarations(file, blobs.get(f"{sha}:{file}")).items():
             found.setdefault(name, declaration)  # dvc.yaml wins over a legacy artifacts.yaml
     return found
 
@@ -275,7 +179,7 @@ def allowed_stages(repo: Path) -> tuple[str, ...] | None:
     config = Path(repo) / GTO_CONFIG
     if not config.exists():
         return None
-    raw = _yaml(config.read_bytes())
+    raw = load_yaml_text(config.read_bytes(), GTO_CONFIG)[0]  # unreadable: any stage
     if raw is None:
         return None
     if not isinstance(raw, dict):
@@ -288,25 +192,20 @@ def allowed_stages(repo: Path) -> tuple[str, ...] | None:
     return tuple(stages)
 
 
-def _head(repo: Path) -> str | None:
-    try:
-        return resolve_commit(repo, "HEAD")
-    except RegistryError:
-        return None  # an empty repository
-
-
 def read_registry(repo: Path) -> Registry:
     """The registry of ``repo``: versions, stages and events from its GTO tags."""
     repo = Path(repo)
-    tags = read_tags(repo)
-    grouped = group_tags(tags)
-    head = _head(repo)
-    specs: dict[tuple[str, str], None] = {}
-    for name, artifact_tags in grouped.items():
-        for tag in artifact_tags:
-            for file in declaring_files(name):
-                specs[(tag.sha, file)] = None
-    blobs = read_blobs(repo, [f"{sha}:{file}" for sha, file in specs])
+    with GitReader(repo) as reader:
+        tags = read_tags(repo)
+        grouped = group_tags(tags)
+        head = reader.resolve("HEAD")  # None in an empty repository
+        specs: dict[tuple[str, str], None] = {}
+        for name, artifact_tags in grouped.items():
+            for tag in artifact_tags:
+                for file in declaring_files(name):
+                    specs[(tag.sha, file)] = None
+        blobs = reader.read_files(f"{sha}:{file}" for sha, file in specs)
+        declarations = _declarations(reader, head, None) if head else {}
     parsed: dict[tuple[str, bytes | None], dict[str, Declaration]] = {}  # same blob, one parse
 
     def declared_path(name: str, sha: str) -> str | None:
@@ -322,7 +221,6 @@ def read_registry(repo: Path) -> Registry:
         name: {tag.sha: declared_path(name, tag.sha) for tag in artifact_tags}
         for name, artifact_tags in grouped.items()
     }
-    declarations = declarations_at(repo, head) if head else {}
     return resolve_registry(tags, declarations, paths, allowed_stages(repo))
 
 
@@ -337,29 +235,21 @@ def production_version(repo: Path, artifact: str, stage: str = "prod") -> ModelV
 # --- the artifact's hash at a commit (dvc.lock / .dvc files) ----------------------------------
 
 
-def outputs_at(repo: Path, sha: str) -> list[HashInfo]:
-    """Every output recorded at commit ``sha`` in its dvc.lock and .dvc files (repo-relative).
+def _outputs(reader: GitReader, rev: str) -> list[HashInfo]:
+    """Every output recorded at ``rev`` in its dvc.lock and .dvc files (repo-relative).
 
-    Parsed with :mod:`mlpages.dvcfiles.dvcyaml` (stage ``wdir``, ``foreach``/``matrix`` names,
-    DVC 1-3 lock schemas); the files are read with one ``git cat-file --batch``.
+    Parsed with :mod:`mlpages.dvcfiles` (stage ``wdir``, ``foreach``/``matrix`` names, DVC 1-3
+    lock schemas); the files, and the vars files templating reads, through the one reader.
     """
-    from mlpages.dvcfiles.dvcyaml import (
-        lock_only_stage,
-        merge_lock,
-        parse_dvc_file,
-        parse_dvc_lock,
-        parse_dvc_yaml,
-    )
-
-    listing = run_git(repo, "ls-tree", "-r", "-z", "--name-only", sha).decode("utf-8", "replace")
-    files = [f for f in listing.split("\0") if f and not f.startswith(".dvc/")]
+    sha, tree = _tree_of(reader, rev)
+    files = [f for f, _ in reader.walk_blobs(tree) if not f.startswith(".dvc/")]
     locks = [f for f in files if posixpath.basename(f) == "dvc.lock"]
     dvcs = [f for f in files if f.endswith(".dvc")]
     yamls = [posixpath.join(posixpath.dirname(f), "dvc.yaml") for f in locks]
-    blobs = read_blobs(repo, [f"{sha}:{f}" for f in locks + dvcs + yamls])
+    blobs = reader.read_files(f"{sha}:{f}" for f in locks + dvcs + yamls)
 
     def read_file(path: str) -> bytes | None:
-        return read_blobs(repo, [f"{sha}:{path}"]).get(f"{sha}:{path}")
+        return reader.read_files([f"{sha}:{path}"])[f"{sha}:{path}"]
 
     outs: list[HashInfo] = []
     for lock_path, yaml_path in zip(locks, yamls, strict=True):
@@ -375,14 +265,8 @@ def outputs_at(repo: Path, sha: str) -> list[HashInfo]:
     return outs
 
 
-def model_hash_at(repo: Path, sha: str, artifact_path: str) -> HashInfo | None:
-    """The hash recorded at ``sha`` for ``artifact_path`` (or for the directory output holding it).
-
-    An exact output wins; for a file inside a directory output the directory's entry is returned
-    (its ``path`` says so, and its ``.dir`` listing in the cache names the file).
-    """
+def _hash_in(outs: list[HashInfo], artifact_path: str) -> HashInfo | None:
     target = posixpath.normpath(artifact_path)
-    outs = outputs_at(Path(repo), sha)
     exact = next((o for o in outs if o.path == target), None)
     if exact is not None:
         return exact
@@ -390,17 +274,22 @@ def model_hash_at(repo: Path, sha: str, artifact_path: str) -> HashInfo | None:
     return max(covering, key=lambda o: len(o.path)) if covering else None
 
 
+def model_hash_at(repo: Path, sha: str, artifact_path: str) -> HashInfo | None:
+    """The hash recorded at ``sha`` for ``artifact_path`` (or for the directory output holding it).
+
+    An exact output wins; for a file inside a directory output the directory's entry is returned
+    (its ``path`` says so, and its ``.dir`` listing in the cache names the file).
+    """
+    with GitReader(Path(repo)) as reader:
+        return _hash_in(_outputs(reader, sha), artifact_path)
+
+
 def artifact_present_at(repo: Path, sha: str, path: str) -> bool:
     """True when ``path`` is in git or a recorded DVC output at ``sha`` (no path, URL: True)."""
     if not path or "://" in path:  # a virtual artifact (no path) or remote storage
         return True
-    try:
-        run_git(repo, "cat-file", "-e", f"{sha}:{path}")
-        return True
-    except RegistryError:
-        return model_hash_at(repo, sha, path) is not None
-
-
-def is_registry_tag(name: str) -> bool:
-    """True for tag names in GTO's format."""
-    return parse_tag_name(name) is not None
+    with GitReader(Path(repo)) as reader:
+        _, tree = _tree_of(reader, sha)
+        if reader.lookup(tree, path) is not None:
+            return True
+        return _hash_in(_outputs(reader, sha), path) is not None

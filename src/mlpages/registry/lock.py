@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mlpages.errors import RegistryError
-from mlpages.registry.gitio import run_git
+from mlpages.registry.gitio import git
 
 LOCK_NAME = "mlpages-registry.lock"
 LOCK_TIMEOUT = 60.0  # a writer may wait for several others, each up to a second (tag times)
@@ -27,7 +27,7 @@ LOCK_TIMEOUT = 60.0  # a writer may wait for several others, each up to a second
 
 def registry_lock_path(repo: Path) -> Path:
     """The registry lock file of ``repo``, in the git directory all its worktrees share."""
-    common = run_git(repo, "rev-parse", "--git-common-dir").decode().strip()
+    common = git(repo, "rev-parse", "--git-common-dir").decode().strip()
     return (Path(repo) / common).resolve() / LOCK_NAME  # git prints it relative to ``repo``
 
 

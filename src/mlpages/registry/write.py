@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,16 +23,18 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec
 
 from mlpages.errors import RegistryError
+from mlpages.gitread.process import git_process
 from mlpages.registry.gitio import (
     allowed_stages,
     artifact_present_at,
     declarations_at,
+    git,
     read_registry,
     resolve_commit,
-    run_git,
 )
 from mlpages.registry.lock import registry_lock
-from mlpages.registry.state import (
+from mlpages.registry.state import ArtifactState, ModelVersion, Registry
+from mlpages.registry.tags import (
     ASSIGN,
     DEPRECATE,
     FULLNAME_RE,
@@ -41,9 +42,6 @@ from mlpages.registry.state import (
     REGISTER,
     ROLLBACK_PREFIX,
     UNASSIGN,
-    ArtifactState,
-    ModelVersion,
-    Registry,
     bump_version,
     format_tag_name,
     is_semver,
@@ -123,8 +121,16 @@ def _state(registry: Registry, artifact: str) -> ArtifactState:
     return state
 
 
+def _checked_state(repo: Path, artifact: str, stage: str | None = None) -> ArtifactState:
+    """The state of ``artifact`` once its name (and ``stage``) are checked; RegistryError else."""
+    _check_name(artifact)
+    if stage is not None:
+        _check_stage(repo, stage)
+    return _state(read_registry(repo), artifact)
+
+
 def _all_tag_names(repo: Path) -> list[str]:
-    raw = run_git(repo, "for-each-ref", "--format=%(refname:strip=2)", "refs/tags")
+    raw = git(repo, "for-each-ref", "--format=%(refname:strip=2)", "refs/tags")
     return raw.decode("utf-8", "replace").splitlines()
 
 
@@ -153,10 +159,10 @@ def _write_tag(
     stage: str | None = None,
     push: str | None = None,
 ) -> TagWritten:
-    existing = run_git(repo, "tag", "--list", name).decode().strip()
+    existing = git(repo, "tag", "--list", name).decode().strip()
     if existing:
         raise RegistryError(f"tag {name!r} already exists")
-    run_git(repo, "tag", "-a", "-m", message, name, sha)
+    git(repo, "tag", "-a", "-m", message, name, sha)
     if push:
         _push_tag(repo, push, name)
     return TagWritten(name, sha, kind, artifact, version, stage, message, push)
@@ -165,15 +171,15 @@ def _write_tag(
 def _push_tag(repo: Path, remote: str, name: str) -> None:
     """Push the new tag; if the remote has that tag already, delete ours (it lost the race)."""
     ref = f"refs/tags/{name}"
-    proc = subprocess.run(
-        ["git", "push", "--porcelain", remote, ref], cwd=repo, capture_output=True, text=True
-    )
+    # The one registry command that may ask for credentials: a push the user asked for.
+    proc = git_process(repo, "push", "--porcelain", remote, ref, prompt=True)
     if proc.returncode == 0:
         return
-    refused = [line for line in proc.stdout.splitlines() if line.startswith(f"!\t{ref}:")]
+    stdout = proc.stdout.decode("utf-8", "replace")
+    refused = [line for line in stdout.splitlines() if line.startswith(f"!\t{ref}:")]
     if refused and "(already exists)" in refused[0]:
         # Tags are never force-pushed: the remote's tag is the registry's truth, ours is stale.
-        run_git(repo, "tag", "-d", name)
+        git(repo, "tag", "-d", name)
         raise RegistryError(
             f"{remote} already has a tag {name!r} (written by another clone since this one last "
             f"fetched): the local tag was deleted; fetch the registry (git fetch --tags {remote}) "
@@ -182,7 +188,7 @@ def _push_tag(repo: Path, remote: str, name: str) -> None:
     if refused:
         reason = refused[0].split("\t")[-1]
     else:
-        lines = proc.stderr.strip().splitlines() or ["git push failed"]
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["git push failed"]
         reason = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[-1])
     raise RegistryError(
         f"created tag {name!r} but could not push it to {remote} ({reason}); the tag is kept "
@@ -287,9 +293,7 @@ def assign(
 ) -> TagWritten:
     """Assign ``stage`` to a registered version (by ``version`` or at ``rev``, default HEAD)."""
     repo = Path(repo)
-    _check_name(artifact)
-    _check_stage(repo, stage)
-    state = _state(read_registry(repo), artifact)
+    state = _checked_state(repo, artifact, stage)
     target = _target_version(repo, state, version, rev)
     if state.stages.get(stage) == target.version:
         raise RegistryError(f"{artifact} {target.version} already holds stage {stage!r}")
@@ -345,9 +349,7 @@ def unassign(
 ) -> TagWritten:
     """Unassign ``stage`` from the version holding it (or from ``version``)."""
     repo = Path(repo)
-    _check_name(artifact)
-    _check_stage(repo, stage)
-    state = _state(read_registry(repo), artifact)
+    state = _checked_state(repo, artifact, stage)
     name = version or state.stages.get(stage)
     if name is None:
         raise RegistryError(f"no version of {artifact!r} holds stage {stage!r}")
@@ -372,8 +374,7 @@ def deprecate(
 ) -> TagWritten:
     """Deprecate ``artifact`` (a ``name@deprecated`` tag at its latest event's commit)."""
     repo = Path(repo)
-    _check_name(artifact)
-    state = _state(read_registry(repo), artifact)
+    state = _checked_state(repo, artifact)
     if state.deprecated:
         raise RegistryError(f"artifact {artifact!r} is already deprecated")
     sha = state.events[-1].sha if state.events else resolve_commit(repo, "HEAD")
@@ -415,9 +416,7 @@ def rollback(
 ) -> TagWritten:
     """Re-assign ``stage`` to its previous holder with a new, ``Rollback:``-marked assignment."""
     repo = Path(repo)
-    _check_name(artifact)
-    _check_stage(repo, stage)
-    state = _state(read_registry(repo), artifact)
+    state = _checked_state(repo, artifact, stage)
     current = state.stages.get(stage)
     if current is None:
         raise RegistryError(
