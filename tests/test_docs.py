@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 
 from mlpages.cli import COMMANDS, cli
 from mlpages.config import OPTIONS
+from mlpages.ct.drift import DriftSettings
+from mlpages.ct.gate_rules import GateSettings
+from mlpages.ct.monitor import MonitorSettings
+from mlpages.ct.monitor_run import MonitorIO
+from mlpages.ct.trigger import TriggerSettings
+from mlpages.ct.validate import ValidateSettings
+from mlpages.settings import options_of
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -47,6 +55,28 @@ def test_every_option_is_documented():
 def test_every_setting_is_in_the_readme():
     for option in OPTIONS:
         assert f"`{option.name}`" in README, option.name
+
+
+def test_every_params_setting_is_documented():
+    """Each setting of params.yaml's validate/gate/monitor sections is named in their docs page."""
+    text = (ROOT / "docs" / "validation.md").read_text() + (
+        ROOT / "docs" / "monitoring.md"
+    ).read_text()
+    classes = (
+        ValidateSettings,
+        DriftSettings,
+        GateSettings,
+        MonitorSettings,
+        MonitorIO,
+        TriggerSettings,
+    )
+    missing = [
+        f"{cls.__name__}.{option.name}"
+        for cls in classes
+        for option in options_of(cls)
+        if not re.search(rf"`(?:[\w.]*\.)?{option.name}`", text)
+    ]
+    assert not missing, missing
 
 
 def test_readme_has_no_placeholders_left():

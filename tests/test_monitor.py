@@ -235,6 +235,9 @@ def test_merge_replaces_the_same_batch_and_appends_new_ones(world):
 def test_settings_from_params_and_record_errors(tmp_path):
     settings = settings_from_params({"min_metric": 0.8, "exclude": ["id"], "drift": {"share": 0.5}})
     assert settings.min_metric == 0.8 and settings.exclude == ("id",)
+    # A partial monitor.drift keeps the monitor's own default share (0.25, not validate's 0.5).
+    assert settings_from_params({"drift": {"p_value": 0.01}}).drift.share == 0.25
+    assert settings_from_params(None) == MonitorSettings()
     with pytest.raises(ConfigError, match="max_drop"):
         settings_from_params({"max_drop": "a lot"})
     with pytest.raises(ConfigError, match="exclude"):
@@ -300,11 +303,21 @@ def test_monitor_command_errors_are_one_clear_line(tmp_path, world):
     ]
     (tmp_path / "params.yaml").write_text("monitor:\n  treshold: 3\n")
     typo = mlpages("monitor", cwd=tmp_path)
-    assert typo.returncode == 1 and "unknown monitor key(s) treshold" in typo.stderr
-    assert "Traceback" not in typo.stderr
+    # One message format for every settings section (mlpages.settings).
+    assert typo.returncode == 1 and typo.stderr.startswith(
+        "mlpages: error: params.yaml: monitor.treshold: unknown setting (known: model, "
+    )
+    assert len(typo.stderr.strip().splitlines()) == 1 and "Traceback" not in typo.stderr
     (tmp_path / "params.yaml").write_text("monitor:\n  batch_days: weekly\n")
     wrong = mlpages("monitor", cwd=tmp_path)
-    assert wrong.returncode == 1 and "monitor.batch_days must be a number" in wrong.stderr
+    assert wrong.returncode == 1 and wrong.stderr.strip() == (
+        "mlpages: error: params.yaml: monitor.batch_days: expected a number >= 0, got 'weekly'"
+    )
+    (tmp_path / "params.yaml").write_text("monitor:\n  drift: {wasserstein_threshold: 1}\n")
+    nested = mlpages("monitor", cwd=tmp_path)
+    assert nested.stderr.startswith(  # the monitor's drift section, not "validate.drift"
+        "mlpages: error: params.yaml: monitor.drift.wasserstein_threshold: unknown setting"
+    )
 
 
 def test_times_for_the_schedule_trigger():

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers.cli import mlpages
 
-from mlpages.config import config_from_mapping, load_config
+from mlpages.config import OPTIONS, Config, config_from_mapping, load_config
 from mlpages.errors import ConfigError
 from mlpages.settings import (
     load_section,
@@ -60,6 +61,22 @@ def fails(raw: object) -> str:
     with pytest.raises(ConfigError) as info:
         load(raw)
     return str(info.value)
+
+
+def test_the_issue_example_is_the_message_of_the_gate_section():
+    from mlpages.ct.gate_rules import gate_settings
+
+    with pytest.raises(ConfigError) as info:
+        gate_settings({"floors": {"roc_auc": "high"}}, "params.yaml")
+    assert str(info.value) == "params.yaml: gate.floors.roc_auc: expected a number, got 'high'"
+
+
+def test_the_issue_example_from_the_command_line(tmp_path: Path):
+    (tmp_path / "params.yaml").write_text("gate:\n  floors: {roc_auc: high}\n")
+    done = mlpages("gate", cwd=tmp_path, ok=(1,))
+    assert done.stderr.strip().splitlines() == [
+        "mlpages: error: params.yaml: gate.floors.roc_auc: expected a number, got 'high'"
+    ]
 
 
 def test_unknown_setting_names_the_known_ones():
@@ -178,6 +195,21 @@ def test_options_are_the_fields_with_their_help():
     assert options["count"].minimum == 1 and options["count"].help == "A count."
     assert options["directions"].choices == ("higher", "lower")
     assert options["inner"].default == Inner(share=0.25)
+
+
+def test_every_setting_of_the_product_has_help():
+    from mlpages.ct.drift import DriftSettings
+    from mlpages.ct.gate_rules import GateSettings
+    from mlpages.ct.monitor import MonitorSettings
+    from mlpages.ct.monitor_run import MonitorIO
+    from mlpages.ct.trigger import TriggerSettings
+    from mlpages.ct.validate import ValidateSettings
+
+    classes = (DriftSettings, GateSettings, MonitorSettings, MonitorIO, TriggerSettings)
+    for cls in (Config, ValidateSettings, *classes):
+        for option in options_of(cls):
+            assert option.help, f"{cls.__name__}.{option.name}"
+    assert [o.name for o in OPTIONS][:3] == ["title", "default_branch", "key_metrics"]
 
 
 def test_mlpages_yaml_messages_name_the_file_then_the_option(tmp_path: Path):

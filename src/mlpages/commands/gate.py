@@ -72,10 +72,10 @@ def gate_command(
     """
     from mlpages.ct.gate import run_gate, summary_text
     from mlpages.ct.gate_rules import gate_settings
-    from mlpages.ct.validate import load_params_section
     from mlpages.errors import GateRejected
+    from mlpages.settings import read_yaml_section
 
-    settings = gate_settings(load_params_section(params_path, "gate"), str(params_path))
+    settings = gate_settings(read_yaml_section(params_path, "gate"), str(params_path))
     outcome = run_gate(
         repo,
         settings,

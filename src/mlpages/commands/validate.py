@@ -63,9 +63,10 @@ def validate_command(
     from mlpages.ct import drift as drift_mod
     from mlpages.ct import validate as validate_mod
     from mlpages.errors import ValidationFailed
+    from mlpages.settings import read_yaml_section
 
     settings = validate_mod.validate_settings(
-        validate_mod.load_params_section(params_path, "validate"), str(params_path)
+        read_yaml_section(params_path, "validate"), str(params_path)
     )
     outcome = validate_mod.run_validation(
         batches,

@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlpages.ct.drift import DriftSettings, detect_drift, psi_numeric
+from mlpages.ct.schema import infer_schema
 from mlpages.errors import DataError
+from mlpages.settings import setting
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,8 +31,6 @@ HIST_EDGES: tuple[float, ...] = tuple(round(i / 10, 1) for i in range(11))
 # heatmap can colour (JSON has no infinity).
 MAX_DRIFT_SCORE = 1000.0
 LOWER_IS_BETTER = frozenset({"log_loss", "brier"})
-# The monitor's defaults for ct.drift: a quarter of the features drifting is a dataset drift.
-DEFAULT_DRIFT: dict[str, Any] = {"share": 0.25}
 _WEEK = re.compile(r"(\d+)(?!.*\d)")
 
 
@@ -37,16 +38,34 @@ _WEEK = re.compile(r"(\d+)(?!.*\d)")
 class MonitorSettings:
     """Thresholds and columns of the monitor (``params.yaml`` ``monitor:`` section)."""
 
-    label: str = "default"
-    exclude: tuple[str, ...] = ()  # columns that are not model inputs (ids, timestamps)
-    metric: str = "roc_auc"  # the metric whose floor and drop raise a performance alert
-    min_metric: float = 0.65  # absolute floor
-    max_drop: float = 0.05  # drop vs. the model's baseline (its first batches) that alerts
-    baseline_batches: int = 3  # how many first labelled batches of a model form its baseline
-    prediction_psi: float = 0.2  # PSI of the score distribution that alerts
-    min_confidence: float = 0.0  # label-free: alert when the estimated accuracy falls below
-    max_bad_values: float = 0.01  # share of non-numeric / missing-column values: a data alert
-    drift: dict[str, Any] = field(default_factory=dict)  # DriftSettings of mlpages.ct.drift
+    label: str = setting("default", help="The label column (metrics when a batch has labels).")
+    exclude: tuple[str, ...] = setting(
+        (), help="Columns that are not model inputs (ids, timestamps)."
+    )
+    metric: str = setting(
+        "roc_auc", help="The metric whose floor and drop raise a performance alert."
+    )
+    min_metric: float = setting(0.65, minimum=0, help="Performance alert below this floor.")
+    max_drop: float = setting(
+        0.05, minimum=0, help="Performance alert this far below the model's baseline."
+    )
+    baseline_batches: int = setting(
+        3, minimum=0, help="The model's first labelled batches that form its baseline."
+    )
+    prediction_psi: float = setting(
+        0.2, minimum=0, help="Prediction-drift alert at this PSI of the scores vs. the reference's."
+    )
+    min_confidence: float = setting(
+        0.0, minimum=0, help="Without labels: alert when the estimated accuracy falls below this."
+    )
+    max_bad_values: float = setting(
+        0.01, minimum=0, help="Data alert above this share of non-numeric or missing values."
+    )
+    # The monitor's own default: a quarter of the features drifting is a dataset drift.
+    drift: DriftSettings = setting(
+        factory=lambda: DriftSettings(share=0.25),
+        help="Feature drift methods and thresholds (as validate.drift; share 0.25).",
+    )
 
 
 @dataclass(frozen=True)
@@ -167,8 +186,6 @@ def prediction_psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -
     """Population stability index of the batch's scores vs. the reference's (ct.drift's PSI)."""
     import numpy as np
 
-    from mlpages.ct.drift import psi_numeric
-
     reference = np.asarray(reference, dtype=float)
     current = np.asarray(current, dtype=float)
     if reference.size == 0 or current.size == 0:
@@ -282,7 +299,7 @@ def monitor_batch(
     if baseline is None:
         baseline = _baseline(history, model_version, model_hash, settings)
 
-    min_share = float({**DEFAULT_DRIFT, **settings.drift}["share"])
+    min_share = settings.drift.share
     if drifted and share >= min_share:
         alerts.append(
             Alert(
@@ -443,13 +460,7 @@ def feature_drift(
     reference: pd.DataFrame, batch: pd.DataFrame, settings: MonitorSettings
 ) -> tuple[dict[str, float], list[str], float]:
     """Per-feature normalised drift scores, the drifted features and their share (ct.drift)."""
-    from mlpages.ct.drift import detect_drift, drift_settings
-    from mlpages.ct.schema import infer_schema
-
-    options = {**DEFAULT_DRIFT, **settings.drift}
-    report = detect_drift(
-        reference, batch, infer_schema([reference]), drift_settings(options, "params monitor.drift")
-    )
+    report = detect_drift(reference, batch, infer_schema([reference]), settings.drift)
     scores = {
         f.feature: normalised_score(f.statistic, f.p_value, f.threshold) for f in report.features
     }
