@@ -1,4 +1,4 @@
-"""The monitor: one batch's statistics, alerts, the cumulative record and `mlpages monitor`."""
+"""The monitor: one batch's statistics (ct/monitor_stats.py), alerts, record, `mlpages monitor`."""
 
 from __future__ import annotations
 
@@ -9,19 +9,17 @@ import numpy as np
 import pytest
 from helpers.cli import mlpages
 
-from mlpages.ct.monitor import (
+from mlpages.ct.monitor import MonitorSettings, merge_entry, monitor_batch
+from mlpages.ct.monitor_run import read_record, settings_from_params
+from mlpages.ct.monitor_stats import (
     HIST_EDGES,
-    MonitorSettings,
     label_free_estimate,
-    merge_entry,
-    monitor_batch,
     normalised_score,
     performance_metrics,
     prediction_histogram,
     prediction_psi,
     week_of,
 )
-from mlpages.ct.monitor_run import read_record, settings_from_params
 from mlpages.errors import ConfigError, DataError
 from mlpages.pipeline.common import DataSpec
 from mlpages.pipeline.generate import (

@@ -264,13 +264,18 @@ def parse_yaml_mapping(text: str, source: str) -> dict[Any, Any]:
     return dict(_mapping(raw, _Where(source)))
 
 
-def read_yaml_section(path: Path | None, section: str) -> dict[Any, Any]:
-    """The ``section`` mapping of a YAML file such as params.yaml (empty when either is absent)."""
-    if path is None or not path.is_file():
-        return {}
+def read_yaml_file(path: Path) -> dict[Any, Any]:
+    """The top-level mapping of a YAML file of the project (params.yaml, schema.yaml)."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
-    document = parse_yaml_mapping(text, str(path))
+    return parse_yaml_mapping(text, str(path))
+
+
+def read_yaml_section(path: Path | None, section: str) -> dict[Any, Any]:
+    """The ``section`` mapping of a YAML file such as params.yaml (empty when either is absent)."""
+    if path is None or not path.is_file():
+        return {}
+    document = read_yaml_file(path)
     return dict(_mapping(document.get(section), _Where(str(path), section)))

@@ -203,32 +203,39 @@ def psi_numeric(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> f
 # --- per feature and dataset --------------------------------------------------------------------
 
 
+def _method(
+    chosen: str, sizes: tuple[int, int], settings: DriftSettings, test: str, distance: str
+) -> str:
+    """``auto``: the statistical test for small samples, the distance for large ones."""
+    if chosen != "auto":
+        return chosen
+    return test if min(sizes) <= settings.large_sample else distance
+
+
+def _tested(
+    name: str, kind: str, method: str, result: tuple[float, float], settings: DriftSettings
+) -> FeatureDrift:
+    statistic, p = result
+    return FeatureDrift(name, kind, method, statistic, p, settings.p_value, p < settings.p_value)
+
+
+def _measured(name: str, kind: str, method: str, value: float, threshold: float) -> FeatureDrift:
+    return FeatureDrift(name, kind, method, value, None, threshold, value > threshold)
+
+
 def numeric_drift(
     name: str, reference: np.ndarray, current: np.ndarray, settings: DriftSettings
 ) -> FeatureDrift:
     """Drift of one numeric feature with the method the settings and sample sizes call for."""
-    method = settings.numeric
-    if method == "auto":
-        small = min(len(reference), len(current)) <= settings.large_sample
-        method = "ks" if small else "wasserstein"
+    sizes = (len(reference), len(current))
+    method = _method(settings.numeric, sizes, settings, "ks", "wasserstein")
     if method == "ks":
-        statistic, p = ks_test(reference, current)
-        return FeatureDrift(
-            name, "numeric", "ks", statistic, p, settings.p_value, p < settings.p_value
-        )
+        return _tested(name, "numeric", method, ks_test(reference, current), settings)
     if method == "psi":
         value = psi_numeric(reference, current, settings.bins)
-        return FeatureDrift(name, "numeric", "psi", value, None, settings.psi, value > settings.psi)
+        return _measured(name, "numeric", method, value, settings.psi)
     value = wasserstein_normalised(reference, current)
-    return FeatureDrift(
-        name,
-        "numeric",
-        "wasserstein",
-        value,
-        None,
-        settings.wasserstein,
-        value > settings.wasserstein,
-    )
+    return _measured(name, "numeric", method, value, settings.wasserstein)
 
 
 def categorical_drift(
@@ -236,30 +243,15 @@ def categorical_drift(
 ) -> FeatureDrift:
     """Drift of one categorical feature (values compared as strings)."""
     ref, cur, _ = _aligned_counts(reference, current)
-    method = settings.categorical
-    if method == "auto":
-        small = min(len(reference), len(current)) <= settings.large_sample
-        method = "chi2" if small else "jensenshannon"
+    sizes = (len(reference), len(current))
+    method = _method(settings.categorical, sizes, settings, "chi2", "jensenshannon")
     if method == "chi2":
-        statistic, p = chi2_test(ref, cur)
-        return FeatureDrift(
-            name, "categorical", "chi2", statistic, p, settings.p_value, p < settings.p_value
-        )
+        return _tested(name, "categorical", method, chi2_test(ref, cur), settings)
     if method == "psi":
         value = psi_from_shares(ref / max(ref.sum(), 1), cur / max(cur.sum(), 1))
-        return FeatureDrift(
-            name, "categorical", "psi", value, None, settings.psi, value > settings.psi
-        )
+        return _measured(name, "categorical", method, value, settings.psi)
     value = jensenshannon_distance(ref, cur)
-    return FeatureDrift(
-        name,
-        "categorical",
-        "jensenshannon",
-        value,
-        None,
-        settings.jensenshannon,
-        value > settings.jensenshannon,
-    )
+    return _measured(name, "categorical", method, value, settings.jensenshannon)
 
 
 def _finite_numbers(series: pd.Series) -> np.ndarray:

@@ -15,8 +15,6 @@ from typing import Any
 
 from mlpages.settings import load_section, setting
 
-TRIGGER_KINDS = ("new_data", "schedule", "performance", "drift")
-
 
 @dataclass(frozen=True)
 class TriggerSettings:
