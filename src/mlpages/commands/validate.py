@@ -6,46 +6,32 @@ from pathlib import Path
 
 import click
 
+from mlpages.commands.options import (
+    params_option,
+    path_setting_option,
+    reference_option,
+    report_option,
+)
+
 
 @click.command(name="validate")
 @click.argument("batches", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--schema",
-    "schema_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The schema to check against. [params validate.schema, default schema.yaml]",
+@path_setting_option(
+    "--schema", "schema_path", "The schema to check against.", "validate.schema", "schema.yaml"
 )
-@click.option(
-    "--reference",
-    "reference_paths",
-    type=click.Path(path_type=Path),
-    multiple=True,
-    help="Reference data for drift: CSV files or folders (repeatable). Default: the "
-    "validate.window batches before the checked one in its folder.",
+@reference_option(
+    "Reference data for drift: CSV files or folders (repeatable). Default: the "
+    "validate.window batches before the checked one in its folder."
 )
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Validation report (JSON). [params validate.report, default reports/validation.json]",
-)
-@click.option(
+@report_option("Validation report (JSON).", "validate", "reports/validation.json")
+@path_setting_option(
     "--drift-report",
     "drift_report_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Drift report (JSON). [params validate.drift_report, default reports/drift.json]",
+    "Drift report (JSON).",
+    "validate.drift_report",
+    "reports/drift.json",
 )
-@click.option(
-    "--params",
-    "params_path",
-    type=click.Path(path_type=Path),
-    default=Path("params.yaml"),
-    show_default=True,
-    help="params.yaml whose 'validate' section holds the batch choice and drift settings.",
-)
+@params_option("validate", "the batch choice and drift settings")
 def validate_command(
     batches: tuple[Path, ...],
     schema_path: Path | None,
