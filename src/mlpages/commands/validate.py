@@ -43,7 +43,7 @@ def validate_command(
     """Validate BATCHES (CSV files, or a folder whose newest batch is checked) against a schema.
 
     Every schema anomaly is listed (kind, column, count) in the JSON report and on stderr; any
-    anomaly exits with code 2 so a DVC pipeline stops here. Drift is measured and reported
+    anomaly exits with code 4 so a DVC pipeline stops here. Drift is measured and reported
     but never fails the command. Without BATCHES the folder validate.data_dir (data/raw) is used.
     """
     from mlpages.ct import drift as drift_mod

@@ -3,7 +3,7 @@
 The core (:func:`check_frame`) is a pure function of a DataFrame and a :class:`Schema`.
 :func:`run_validation` is the edge: it picks the batch and its reference, checks the schema,
 measures drift, writes ``reports/validation.json`` and ``reports/drift.json`` and raises
-:class:`~mlpages.errors.ValidationFailed` (exit code 2) on any schema anomaly.
+:class:`~mlpages.errors.ValidationFailed` (exit code 4) on any schema anomaly.
 """
 
 from __future__ import annotations
