@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 START_DATE = datetime(2024, 1, 1)  # a Monday: week 1 starts here
@@ -189,37 +190,50 @@ def _draw_category(u: Any, probabilities: dict[str, float]) -> Any:
     return np.array(names, dtype=object)[index]
 
 
-def generate_week(
-    week: int, scenario: Scenario | None = None, seed: int = DEFAULT_SEED
-) -> pd.DataFrame:
-    """One weekly batch (rows sorted by application time), with the scenario's events applied."""
+@dataclass(frozen=True)
+class _Draws:
+    """Every random draw of one week, in one fixed order: events change what is made of them."""
+
+    z: np.ndarray  # (rows, 6) standard normals behind the numeric features
+    categories: dict[str, np.ndarray]  # one uniform per categorical column
+    label: np.ndarray  # uniform compared with the default probability
+    null_income: np.ndarray  # uniforms that blank income ...
+    null_employment: np.ndarray  # ... and employment_years
+    broken: np.ndarray  # uniform choosing the rows a schema break hits
+    accounts: np.ndarray
+    seconds: np.ndarray  # sorted offsets of the applications into the week
+
+
+def _draws(rng: np.random.Generator, n: int) -> _Draws:
+    """The week's draws; identical for a week whatever the scenario."""
     import numpy as np
-    import pandas as pd
 
-    if week < 1:
-        raise ValueError(f"weeks are numbered from 1, got {week}")
-    scenario = scenario or default_scenario()
-    rng = np.random.default_rng([seed, week])
-    n = int(
-        scenario.rows_per_week
-        + rng.integers(-scenario.rows_per_week // 20, scenario.rows_per_week // 20 + 1)
-    )
-
-    # Base draws: identical for a week whatever the scenario, so events only change what they touch.
     z = rng.standard_normal((n, 6))
     uniforms = rng.random((n, len(CATEGORICAL) + 4))
     accounts = rng.poisson(5.0, n).astype(float)
     seconds = np.sort(rng.integers(0, 7 * 24 * 3600, n))
-
-    cat_u = {c: uniforms[:, i] for i, c in enumerate(CATEGORICAL)}
-    u_label, u_null_income, u_null_emp, u_break = (
+    label, null_income, null_employment, broken = (
         uniforms[:, len(CATEGORICAL) + i] for i in range(4)
     )
+    return _Draws(
+        z=z,
+        categories={c: uniforms[:, i] for i, c in enumerate(CATEGORICAL)},
+        label=label,
+        null_income=null_income,
+        null_employment=null_employment,
+        broken=broken,
+        accounts=accounts,
+        seconds=seconds,
+    )
 
-    drift = _active(scenario.covariate, week)
-    mix = {**CATEGORIES, **(drift.mix if drift else {})}
-    cats = {c: _draw_category(cat_u[c], mix[c]) for c in CATEGORICAL}
 
+def _applicants(
+    draws: _Draws, cats: dict[str, np.ndarray], drift: CovariateDrift | None
+) -> dict[str, np.ndarray]:
+    """The numeric features of the week's applicants, covariate drift applied (not yet rounded)."""
+    import numpy as np
+
+    z = draws.z
     age = np.clip(np.round(41 + 12 * z[:, 0]), 18, 85)
     income = np.exp(10.85 + 0.45 * z[:, 1] + 0.012 * (age - 41))
     loan = income * np.exp(-1.2 + 0.5 * z[:, 2])
@@ -234,21 +248,30 @@ def generate_week(
             values[name] = values[name] * factor
         for name, delta in drift.shift.items():
             values[name] = values[name] + delta
-    income, loan, dti, credit = (
-        values[k] for k in ("income", "loan_amount", "debt_to_income", "credit_score")
-    )
-    credit = np.clip(np.round(credit), 300, 850)
+    values["credit_score"] = np.clip(np.round(values["credit_score"]), 300, 850)
+    values.update(age=age, employment_years=employment, num_open_accounts=draws.accounts)
+    return values
 
+
+def _default_labels(
+    values: dict[str, np.ndarray],
+    cats: dict[str, np.ndarray],
+    concept: ConceptDrift | None,
+    u_label: np.ndarray,
+) -> np.ndarray:
+    """0/1 defaults drawn from the true logistic model (or the concept drift's)."""
+    import numpy as np
+
+    income, loan = values["income"], values["loan_amount"]
     features = {
-        "credit_score": (credit - 690) / 65,
-        "debt_to_income": (dti - 0.3) / 0.12,
+        "credit_score": (values["credit_score"] - 690) / 65,
+        "debt_to_income": (values["debt_to_income"] - 0.3) / 0.12,
         "loan_to_income": (np.log(loan / income) + 1.2) / 0.5,
         "income": (np.log(income) - 10.85) / 0.45,
-        "employment_years": (employment - 8) / 5,
-        "age": (age - 41) / 12,
-        "num_open_accounts": (accounts - 5) / 2.2,
+        "employment_years": (values["employment_years"] - 8) / 5,
+        "age": (values["age"] - 41) / 12,
+        "num_open_accounts": (values["num_open_accounts"] - 5) / 2.2,
     }
-    concept = _active(scenario.concept, week)
     weights = {**WEIGHTS, **(concept.weights if concept else {})}
     effects = {
         c: {**EFFECTS.get(c, {}), **((concept.effects if concept else {}).get(c, {}))}
@@ -261,28 +284,65 @@ def generate_week(
     )
     for column, table in effects.items():
         logit = logit + np.vectorize(lambda v, t=table: t.get(v, 0.0), otypes=[float])(cats[column])
-    label = (u_label < 1.0 / (1.0 + np.exp(-logit))).astype(int)
+    return (u_label < 1.0 / (1.0 + np.exp(-logit))).astype(int)
 
-    frame = pd.DataFrame(
+
+def _week_frame(
+    week: int,
+    draws: _Draws,
+    values: dict[str, np.ndarray],
+    cats: dict[str, np.ndarray],
+    label: np.ndarray,
+) -> pd.DataFrame:
+    """The batch as written to CSV: timestamps, rounded values, a few blanks, the label."""
+    import numpy as np
+    import pandas as pd
+
+    return pd.DataFrame(
         {
             TIMESTAMP: [
                 (START_DATE + timedelta(weeks=week - 1, seconds=int(s))).isoformat()
-                for s in seconds
+                for s in draws.seconds
             ],
-            "income": np.where(u_null_income < 0.01, np.nan, np.round(income, 2)),
-            "loan_amount": np.round(loan, 2),
-            "debt_to_income": np.round(dti, 4),
-            "credit_score": credit.astype(int),
-            "age": age.astype(int),
-            "employment_years": np.where(u_null_emp < 0.02, np.nan, np.round(employment, 1)),
-            "num_open_accounts": accounts.astype(int),
+            "income": np.where(draws.null_income < 0.01, np.nan, np.round(values["income"], 2)),
+            "loan_amount": np.round(values["loan_amount"], 2),
+            "debt_to_income": np.round(values["debt_to_income"], 4),
+            "credit_score": values["credit_score"].astype(int),
+            "age": values["age"].astype(int),
+            "employment_years": np.where(
+                draws.null_employment < 0.02, np.nan, np.round(values["employment_years"], 1)
+            ),
+            "num_open_accounts": values["num_open_accounts"].astype(int),
             **{c: cats[c].astype(str) for c in CATEGORICAL},
             TARGET: label,
         },
         columns=list(COLUMNS),
     )
+
+
+def generate_week(
+    week: int, scenario: Scenario | None = None, seed: int = DEFAULT_SEED
+) -> pd.DataFrame:
+    """One weekly batch (rows sorted by application time), with the scenario's events applied."""
+    import numpy as np
+
+    if week < 1:
+        raise ValueError(f"weeks are numbered from 1, got {week}")
+    scenario = scenario or default_scenario()
+    rng = np.random.default_rng([seed, week])
+    n = int(
+        scenario.rows_per_week
+        + rng.integers(-scenario.rows_per_week // 20, scenario.rows_per_week // 20 + 1)
+    )
+    draws = _draws(rng, n)
+    drift = _active(scenario.covariate, week)
+    mix = {**CATEGORIES, **(drift.mix if drift else {})}
+    cats = {c: _draw_category(draws.categories[c], mix[c]) for c in CATEGORICAL}
+    values = _applicants(draws, cats, drift)
+    label = _default_labels(values, cats, _active(scenario.concept, week), draws.label)
+    frame = _week_frame(week, draws, values, cats, label)
     broken = next((b for b in scenario.breaks if b.week == week), None)
-    return _break_schema(frame, broken, u_break) if broken else frame
+    return _break_schema(frame, broken, draws.broken) if broken else frame
 
 
 def _break_schema(frame: pd.DataFrame, spec: SchemaBreak, u: Any) -> pd.DataFrame:
