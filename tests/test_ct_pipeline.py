@@ -17,13 +17,8 @@ import yaml
 from helpers.dvc import dvc
 from helpers.git import git
 
-from mlpages.pipeline.generate import (
-    DEFAULT_SEED,
-    SCENARIOS,
-    default_scenario,
-    generate,
-    stable_scenario,
-)
+from mlpages.pipeline.generate import DEFAULT_SEED, generate
+from mlpages.pipeline.scenarios import SCENARIOS, default_scenario, stable_scenario
 
 pytestmark = pytest.mark.slow
 

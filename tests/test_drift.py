@@ -230,7 +230,8 @@ def test_replay_on_the_generator_finds_the_injected_events(tmp_path) -> None:
     import yaml
 
     from benchmarks.detection import format_result, replay
-    from mlpages.pipeline.generate import DEFAULT_SEED, SCENARIOS, generate
+    from mlpages.pipeline.generate import DEFAULT_SEED, generate
+    from mlpages.pipeline.scenarios import SCENARIOS
 
     generate(tmp_path / "raw", 10, SCENARIOS["default"](300), DEFAULT_SEED, tmp_path / "ev.json", 1)
     schema = yaml.safe_load((Path(__file__).parents[1] / "schema.yaml").read_text())

@@ -17,13 +17,11 @@ from mlpages.pipeline.generate import (
     CATEGORICAL,
     COLUMNS,
     NUMERIC,
-    default_scenario,
-    events_for,
     generate,
     generate_week,
-    stable_scenario,
     write_week,
 )
+from mlpages.pipeline.scenarios import default_scenario, events_for, stable_scenario
 
 SMALL = 600
 

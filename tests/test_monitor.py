@@ -22,15 +22,8 @@ from mlpages.ct.monitor_stats import (
 )
 from mlpages.errors import ConfigError, DataError
 from mlpages.pipeline.common import DataSpec
-from mlpages.pipeline.generate import (
-    CATEGORICAL,
-    NUMERIC,
-    TARGET,
-    TIMESTAMP,
-    default_scenario,
-    generate_week,
-    stable_scenario,
-)
+from mlpages.pipeline.generate import CATEGORICAL, NUMERIC, TARGET, TIMESTAMP, generate_week
+from mlpages.pipeline.scenarios import default_scenario, stable_scenario
 from mlpages.pipeline.train import save_model, train_model
 
 ROWS = 600

@@ -20,13 +20,8 @@ from typing import Any
 
 from mlpages.demo.sandbox import ANALYST, TEMPLATE, Sandbox, prepare, scaffold, set_params
 from mlpages.errors import DemoError
-from mlpages.pipeline.generate import (
-    batch_name,
-    default_scenario,
-    generate_week,
-    write_events,
-    write_week,
-)
+from mlpages.pipeline.generate import batch_name, generate_week, write_events, write_week
+from mlpages.pipeline.scenarios import default_scenario
 
 ARTIFACT = "credit-model"
 START_EPOCH = 1_704_704_400  # Monday 2024-01-08 09:00 UTC: the morning after week 1 closed
