@@ -181,7 +181,7 @@ def format_result(result: DetectionResult, title: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the detection figures of the rolling and the fixed reference."""
-    from mlpages.ct.validate import load_params_section
+    from mlpages.settings import read_yaml_section
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--raw", type=Path, default=Path("data/raw"))
@@ -190,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
     try:
-        section = load_params_section(args.params, "validate")
+        section = read_yaml_section(args.params, "validate")
         events = json.loads(args.events.read_text())["events"]
         window = int(section.get("window", 4))
         for fixed in (False, True):

@@ -20,7 +20,7 @@ from mlpages.ct.trigger import TriggerSettings, batches_since_training, decide_r
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlpages.pipeline.generate import Scenario
+    from mlpages.pipeline.scenarios import Scenario
 
 # Which alert kinds count as detecting each kind of injected event.
 DETECTED_BY: dict[str, frozenset[str]] = {
@@ -196,7 +196,8 @@ def evaluate(
     scenario_name: str = "default", *, weeks: int = 16, seed: int | None = None, **kwargs: Any
 ) -> QualityReport:
     """Replay a named generator scenario and score it against its ground truth."""
-    from mlpages.pipeline.generate import DEFAULT_SEED, SCENARIOS, events_for
+    from mlpages.pipeline.generate import DEFAULT_SEED
+    from mlpages.pipeline.scenarios import SCENARIOS, events_for
 
     seed = DEFAULT_SEED if seed is None else seed
     scenario = SCENARIOS[scenario_name]()

@@ -1,6 +1,7 @@
 import subprocess
 import sys
 
+import click
 import pytest
 
 from mlpages.cli import COMMANDS, cli
@@ -77,3 +78,32 @@ def test_an_unknown_revision_is_its_own_expected_failure(make_repo):
     assert out.stderr.strip().splitlines() == [
         f"mlpages: error: unknown revision 'nope' in {repo.path}"
     ]
+
+
+def _all_commands() -> list[click.Command]:
+    found = []
+    for name in COMMANDS:
+        command = cli.get_command(None, name)
+        found.append(command)
+        if isinstance(command, click.Group):
+            found += list(command.commands.values())
+    return found
+
+
+def test_shared_options_have_one_shape_everywhere():
+    """--repo, [REPO], --params, --report, --model, --reference come from commands/options.py."""
+    shared = {"repo", "params_path", "report_path", "model_path", "reference_paths"}
+    shapes: dict[tuple[str, str], set] = {}
+    for command in _all_commands():
+        for param in command.params:
+            if param.name in shared:
+                shape = (
+                    tuple(param.opts),
+                    param.default,
+                    param.multiple,
+                    type(param.type).__name__,
+                    getattr(param.type, "file_okay", None),
+                )
+                shapes.setdefault((param.name, param.param_type_name), set()).add(shape)
+    assert ("repo", "argument") in shapes and ("repo", "option") in shapes
+    assert {key: len(found) for key, found in shapes.items()} == dict.fromkeys(shapes, 1), shapes

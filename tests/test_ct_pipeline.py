@@ -17,13 +17,8 @@ import yaml
 from helpers.dvc import dvc
 from helpers.git import git
 
-from mlpages.pipeline.generate import (
-    DEFAULT_SEED,
-    SCENARIOS,
-    default_scenario,
-    generate,
-    stable_scenario,
-)
+from mlpages.pipeline.generate import DEFAULT_SEED, generate
+from mlpages.pipeline.scenarios import SCENARIOS, default_scenario, stable_scenario
 
 pytestmark = pytest.mark.slow
 
@@ -217,13 +212,11 @@ def test_monitor_stage_under_dvc_repro_keeps_the_record_and_scores_the_productio
     tmp_path: Path,
 ) -> None:
     repo = tmp_path / "repo"
-    for package in ("pipeline", "ct"):
-        shutil.copytree(
-            ROOT / "src" / "mlpages" / package,
-            repo / "src" / "mlpages" / package,
-            ignore=shutil.ignore_patterns("__pycache__"),
-        )
     dvc_yaml = monitor_pipeline(yaml.safe_load((ROOT / "dvc.yaml").read_text()))
+    for dep in {d for stage in dvc_yaml["stages"].values() for d in stage["deps"]}:
+        if dep.startswith("src/"):  # the code each stage lists (its own module, settings, ...)
+            (repo / dep).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ROOT / dep, repo / dep)
     (repo / "dvc.yaml").write_text(yaml.safe_dump(dvc_yaml, sort_keys=False))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["ingest"]["window_weeks"] = 3

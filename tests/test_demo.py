@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from helpers.git import git
 
-from mlpages.demo.story import DemoPlan, prepare, run_demo
+from mlpages.demo.sandbox import prepare
+from mlpages.demo.story import DemoPlan, run_demo
 from mlpages.errors import DemoError
 
 # one xdist group: the module-scoped demo below is played once, in one worker
@@ -269,7 +270,7 @@ def test_template_pipeline_matches_this_repository() -> None:
     """The demo plays this repository's pipeline: same model stages, same columns and models."""
     import yaml
 
-    from mlpages.demo.story import TEMPLATE
+    from mlpages.demo.sandbox import TEMPLATE
 
     root = Path(__file__).resolve().parents[1]
     ours = yaml.safe_load((root / "dvc.yaml").read_text())

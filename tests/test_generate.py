@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -16,12 +17,11 @@ from mlpages.pipeline.generate import (
     CATEGORICAL,
     COLUMNS,
     NUMERIC,
-    default_scenario,
-    events_for,
     generate,
     generate_week,
-    stable_scenario,
+    write_week,
 )
+from mlpages.pipeline.scenarios import default_scenario, events_for, stable_scenario
 
 SMALL = 600
 
@@ -34,6 +34,24 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
     assert names == [f"week_{w:02d}.csv" for w in range(1, 11)]
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+# sha256 (first 16 hex) of weeks 1 (stable), 6 (covariate drift), 9 (schema break) and 11
+# (concept drift) at 200 rows. Changing them changes this repository's data/raw (data/raw.dvc)
+# and every demo: the generator's output is part of its interface.
+GOLDEN = {
+    1: "a1612e52b0014dcd",
+    6: "f299e7c9c3895caa",
+    9: "9aba029c32d5428d",
+    11: "084325bce15c0257",
+}
+
+
+def test_the_bytes_of_the_default_scenario_do_not_move(tmp_path: Path) -> None:
+    for week, digest in GOLDEN.items():
+        path = tmp_path / f"week_{week:02d}.csv"
+        write_week(generate_week(week, default_scenario(200)), path)
+        assert hashlib.sha256(path.read_bytes()).hexdigest()[:16] == digest, week
 
 
 def test_a_week_alone_equals_the_week_in_a_run(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The monitor: one batch's statistics, alerts, the cumulative record and `mlpages monitor`."""
+"""The monitor: one batch's statistics (ct/monitor_stats.py), alerts, record, `mlpages monitor`."""
 
 from __future__ import annotations
 
@@ -9,30 +9,21 @@ import numpy as np
 import pytest
 from helpers.cli import mlpages
 
-from mlpages.ct.monitor import (
+from mlpages.ct.monitor import MonitorSettings, merge_entry, monitor_batch
+from mlpages.ct.monitor_run import read_record, settings_from_params
+from mlpages.ct.monitor_stats import (
     HIST_EDGES,
-    MonitorSettings,
     label_free_estimate,
-    merge_entry,
-    monitor_batch,
     normalised_score,
     performance_metrics,
     prediction_histogram,
     prediction_psi,
     week_of,
 )
-from mlpages.ct.monitor_run import read_record, settings_from_params
 from mlpages.errors import ConfigError, DataError
 from mlpages.pipeline.common import DataSpec
-from mlpages.pipeline.generate import (
-    CATEGORICAL,
-    NUMERIC,
-    TARGET,
-    TIMESTAMP,
-    default_scenario,
-    generate_week,
-    stable_scenario,
-)
+from mlpages.pipeline.generate import CATEGORICAL, NUMERIC, TARGET, TIMESTAMP, generate_week
+from mlpages.pipeline.scenarios import default_scenario, stable_scenario
 from mlpages.pipeline.train import save_model, train_model
 
 ROWS = 600
@@ -235,6 +226,9 @@ def test_merge_replaces_the_same_batch_and_appends_new_ones(world):
 def test_settings_from_params_and_record_errors(tmp_path):
     settings = settings_from_params({"min_metric": 0.8, "exclude": ["id"], "drift": {"share": 0.5}})
     assert settings.min_metric == 0.8 and settings.exclude == ("id",)
+    # A partial monitor.drift keeps the monitor's own default share (0.25, not validate's 0.5).
+    assert settings_from_params({"drift": {"p_value": 0.01}}).drift.share == 0.25
+    assert settings_from_params(None) == MonitorSettings()
     with pytest.raises(ConfigError, match="max_drop"):
         settings_from_params({"max_drop": "a lot"})
     with pytest.raises(ConfigError, match="exclude"):
@@ -300,11 +294,21 @@ def test_monitor_command_errors_are_one_clear_line(tmp_path, world):
     ]
     (tmp_path / "params.yaml").write_text("monitor:\n  treshold: 3\n")
     typo = mlpages("monitor", cwd=tmp_path)
-    assert typo.returncode == 1 and "unknown monitor key(s) treshold" in typo.stderr
-    assert "Traceback" not in typo.stderr
+    # One message format for every settings section (mlpages.settings).
+    assert typo.returncode == 1 and typo.stderr.startswith(
+        "mlpages: error: params.yaml: monitor.treshold: unknown setting (known: model, "
+    )
+    assert len(typo.stderr.strip().splitlines()) == 1 and "Traceback" not in typo.stderr
     (tmp_path / "params.yaml").write_text("monitor:\n  batch_days: weekly\n")
     wrong = mlpages("monitor", cwd=tmp_path)
-    assert wrong.returncode == 1 and "monitor.batch_days must be a number" in wrong.stderr
+    assert wrong.returncode == 1 and wrong.stderr.strip() == (
+        "mlpages: error: params.yaml: monitor.batch_days: expected a number >= 0, got 'weekly'"
+    )
+    (tmp_path / "params.yaml").write_text("monitor:\n  drift: {wasserstein_threshold: 1}\n")
+    nested = mlpages("monitor", cwd=tmp_path)
+    assert nested.stderr.startswith(  # the monitor's drift section, not "validate.drift"
+        "mlpages: error: params.yaml: monitor.drift.wasserstein_threshold: unknown setting"
+    )
 
 
 def test_times_for_the_schedule_trigger():

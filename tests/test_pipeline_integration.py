@@ -11,7 +11,8 @@ import yaml
 from helpers.dvc import dvc
 from helpers.git import git, run
 
-from mlpages.pipeline.generate import generate, stable_scenario
+from mlpages.pipeline.generate import generate
+from mlpages.pipeline.scenarios import stable_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("ingest", "split", "train", "evaluate")

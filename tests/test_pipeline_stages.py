@@ -15,7 +15,8 @@ import yaml
 from mlpages.errors import ConfigError, DataError
 from mlpages.pipeline import evaluate, ingest, split, train
 from mlpages.pipeline.common import BATCH_COLUMN, DataSpec, read_params
-from mlpages.pipeline.generate import generate, generate_week, stable_scenario
+from mlpages.pipeline.generate import generate, generate_week
+from mlpages.pipeline.scenarios import stable_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE_STAGES = ("ingest", "split", "train", "evaluate")

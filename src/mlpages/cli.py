@@ -8,7 +8,6 @@ import sys
 import click
 
 from mlpages import __version__
-from mlpages.errors import MlpagesError
 
 # name -> "module:attribute" of a click command. Imported only when the command runs (or for
 # --help), so `mlpages diff` does not pay for pandas, scikit-learn or plotly.
@@ -44,23 +43,21 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point: an expected failure is one line and its class's exit code."""
     try:
-        # Without standalone mode click *returns* the code of ctx.exit(n) instead of exiting.
+        # Without standalone mode click *returns* the code of ctx.exit(n) instead of exiting,
+        # and leaves Abort (130 here, 1 in click) and a broken pipe (0 here) to us.
         code = cli.main(standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
     except click.exceptions.Exit as stop:
         sys.exit(stop.exit_code)
-    except click.ClickException as exc:
+    except click.ClickException as exc:  # click's usage errors, and every MlpagesError
         exc.show()
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
-    except MlpagesError as exc:
-        click.echo(f"mlpages: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(0)
 

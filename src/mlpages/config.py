@@ -1,17 +1,22 @@
 """Settings of mlpages for one repository: a declarative schema with defaults, types and help.
 
 Read from ``mlpages.yaml`` at the repository root, or ``[tool.mlpages]`` in its ``pyproject.toml``.
-Every option is documented here; a test checks the README lists them all.
+Every option is a field of :class:`Config` (type, default and help in one place, read by
+:mod:`mlpages.settings`); a test checks the README lists them all.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from mlpages.errors import ConfigError
+from mlpages.safe_yaml import MAX_STAGES, MAX_YAML_NODES
+from mlpages.settings import load_section, options_of, parse_yaml_mapping, setting
+from mlpages.worktree import Refused, TooLarge, WorkTree
 
 # Metric names (any dotted segment, case-insensitive) where lower is better unless configured.
 LOWER_IS_BETTER_HINTS = (
@@ -37,108 +42,77 @@ LOWER_IS_BETTER_HINTS = (
 )
 
 
-@dataclass(frozen=True)
-class Option:
-    name: str
-    type: type
-    default: Any
-    help: str
-
-
-OPTIONS: tuple[Option, ...] = (
-    Option("title", str, "", "Site title; defaults to the repository folder name."),
-    Option(
-        "default_branch",
-        str,
-        "",
-        "Branch whose history is the main line (trends, PR base); "
-        "defaults to origin/HEAD, then main, then master.",
-    ),
-    Option(
-        "key_metrics",
-        list,
-        [],
-        "Metrics charted on the overview as 'file:key' or bare keys; defaults to the first six.",
-    ),
-    Option(
-        "higher_is_better",
-        list,
-        [],
-        "Metric names (glob patterns) where higher is better, overriding the name-based default.",
-    ),
-    Option(
-        "lower_is_better",
-        list,
-        [],
-        "Metric names (glob patterns) where lower is better, overriding the name-based default.",
-    ),
-    Option("model_artifact", str, "", "Registry artifact shown as the model (default: the first)."),
-    Option("production_stage", str, "prod", "Registry stage that means production."),
-    Option(
-        "reports",
-        dict,
-        {
-            "validation": "reports/validation.json",
-            "drift": "reports/drift.json",
-            "gate": "reports/gate.json",
-            "monitoring": "reports/monitoring.json",
-            "trigger": "reports/trigger.json",
-        },
-        "Paths of the continuous-training reports read at every commit.",
-    ),
-    Option(
-        "max_file_bytes",
-        int,
-        5_000_000,
-        "Files (plot images too) larger than this are not read (a problem).",
-    ),
-    Option(
-        "max_yaml_nodes",
-        int,
-        2_000_000,
-        "YAML files (and what templating makes of dvc.yaml) larger than this many nodes, aliases "
-        "expanded and a string counting one per 16 characters, are not read (a problem).",
-    ),
-    Option(
-        "max_stages",
-        int,
-        10_000,
-        "Stages of a commit after foreach/matrix expansion; past it the rest is not read "
-        "(a problem).",
-    ),
-    Option("max_plot_rows", int, 5_000, "Plot data is down-sampled to this many rows per file."),
-    Option("cache_dir", str, "", "Snapshot cache folder; defaults to <git-dir>/mlpages-cache."),
-    Option(
-        "remote_fetch",
-        bool,
-        True,
-        "Fetch DVC-cached outputs missing locally from the default DVC remote (S3 API); "
-        "fetched objects are kept in .dvc/tmp/mlpages-remote.",
-    ),
-)
+DEFAULT_REPORTS = {
+    "validation": "reports/validation.json",
+    "drift": "reports/drift.json",
+    "gate": "reports/gate.json",
+    "monitoring": "reports/monitoring.json",
+    "trigger": "reports/trigger.json",
+}
 
 
 @dataclass(frozen=True)
 class Config:
-    title: str = ""
-    default_branch: str = ""
-    key_metrics: list = field(default_factory=list)
-    higher_is_better: list = field(default_factory=list)
-    lower_is_better: list = field(default_factory=list)
-    model_artifact: str = ""
-    production_stage: str = "prod"
-    reports: dict = field(default_factory=lambda: dict(_default("reports")))
-    max_file_bytes: int = 5_000_000
-    max_yaml_nodes: int = 2_000_000
-    max_stages: int = 10_000
-    max_plot_rows: int = 5_000
-    cache_dir: str = ""
-    remote_fetch: bool = True
+    """The options of ``mlpages.yaml`` (or ``[tool.mlpages]``), each declared once."""
+
+    title: str = setting("", help="Site title; defaults to the repository folder name.")
+    default_branch: str = setting(
+        "",
+        help="Branch whose history is the main line (trends, PR base); "
+        "defaults to origin/HEAD, then main, then master.",
+    )
+    key_metrics: tuple[str, ...] = setting(
+        (),
+        help="Metrics charted on the overview as 'file:key' or bare keys; "
+        "defaults to the first six.",
+    )
+    higher_is_better: tuple[str, ...] = setting(
+        (),
+        help="Metric names (glob patterns) where higher is better, "
+        "overriding the name-based default.",
+    )
+    lower_is_better: tuple[str, ...] = setting(
+        (),
+        help="Metric names (glob patterns) where lower is better, "
+        "overriding the name-based default.",
+    )
+    model_artifact: str = setting(
+        "", help="Registry artifact shown as the model (default: the first)."
+    )
+    production_stage: str = setting("prod", help="Registry stage that means production.")
+    reports: dict[str, str] = setting(
+        factory=lambda: dict(DEFAULT_REPORTS),
+        help="Paths of the continuous-training reports read at every commit.",
+    )
+    max_file_bytes: int = setting(
+        5_000_000,
+        minimum=0,
+        help="Files (plot images too) larger than this are not read (a problem).",
+    )
+    max_yaml_nodes: int = setting(
+        MAX_YAML_NODES,
+        minimum=0,
+        help="YAML files (and what templating makes of dvc.yaml) larger than this many nodes, "
+        "aliases expanded and a string counting one per 16 characters, are not read (a problem).",
+    )
+    max_stages: int = setting(
+        MAX_STAGES,
+        minimum=0,
+        help="Stages of a commit after foreach/matrix expansion; past it the rest is not read "
+        "(a problem).",
+    )
+    max_plot_rows: int = setting(
+        5_000, minimum=0, help="Plot data is down-sampled to this many rows per file."
+    )
+    cache_dir: str = setting("", help="Snapshot cache folder; defaults to <git-dir>/mlpages-cache.")
+    remote_fetch: bool = setting(
+        True,
+        help="Fetch DVC-cached outputs missing locally from the default DVC remote (S3 API); "
+        "fetched objects are kept in .dvc/tmp/mlpages-remote.",
+    )
 
     def metric_direction(self, name: str) -> int:
         """+1 if higher is better, -1 if lower is better (config first, then name hints)."""
-        from fnmatch import fnmatchcase
-
         if any(fnmatchcase(name, pattern) for pattern in self.higher_is_better):
             return 1
         if any(fnmatchcase(name, pattern) for pattern in self.lower_is_better):
@@ -152,36 +126,22 @@ class Config:
         return 1
 
 
-def _default(name: str) -> Any:
-    return next(o.default for o in OPTIONS if o.name == name)
+# What the docs test and the README's configuration table read.
+OPTIONS = options_of(Config)
 
 
-def config_from_mapping(raw: dict[str, Any], source: str) -> Config:
-    """Validate a raw mapping against :data:`OPTIONS` and build a :class:`Config`."""
-    known = {o.name: o for o in OPTIONS}
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        name = key.replace("-", "_")
-        if name not in known:
-            raise ConfigError(f"{source}: unknown option {key!r} (known: {', '.join(known)})")
-        option = known[name]
-        if not isinstance(value, option.type) or (isinstance(value, bool) and option.type is int):
-            raise ConfigError(
-                f"{source}: option {key!r} must be a {option.type.__name__}, "
-                f"got {type(value).__name__}"
-            )
-        if name == "reports":
-            value = {**option.default, **value}
-        values[name] = value
-    assert {f.name for f in fields(Config)} == set(known)
-    return Config(**values)
+def config_from_mapping(raw: Any, source: str) -> Config:
+    """Build a :class:`Config` from a mapping (``-`` may stand for ``_`` in option names)."""
+    if isinstance(raw, dict):
+        raw = {str(key).replace("-", "_"): value for key, value in raw.items()}
+    config = load_section(Config, raw, source)
+    # A repository lists the reports it moved; the others keep their default paths.
+    return replace(config, reports={**DEFAULT_REPORTS, **config.reports})
 
 
 def _repo_text(repo: Path, name: str) -> str | None:
     """A configuration file of the work tree (None when absent); never read outside it."""
-    from mlpages.worktree import Refused, TooLarge, WorkTree
-
-    data = WorkTree(repo).read(name, _default("max_file_bytes"))
+    data = WorkTree(repo).read(name, Config.max_file_bytes)
     if isinstance(data, Refused):
         raise ConfigError(f"{repo / name}: {data.message}")
     if isinstance(data, TooLarge):
@@ -199,19 +159,7 @@ def load_config(repo: Path) -> Config:
     yaml_file = repo / "mlpages.yaml"
     text = _repo_text(repo, "mlpages.yaml")
     if text is not None:
-        import yaml
-
-        from mlpages.safe_yaml import TooLargeError, load_yaml
-
-        try:
-            raw = load_yaml(text) or {}
-        except TooLargeError as exc:
-            raise ConfigError(f"{yaml_file}: too large: {exc}") from None
-        except (yaml.YAMLError, ValueError) as exc:
-            raise ConfigError(f"{yaml_file}: not valid YAML: {exc}") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{yaml_file}: expected a mapping of options")
-        return config_from_mapping(raw, str(yaml_file))
+        return config_from_mapping(parse_yaml_mapping(text, str(yaml_file)), str(yaml_file))
     pyproject = repo / "pyproject.toml"
     text = _repo_text(repo, "pyproject.toml")
     if text is not None:
@@ -219,7 +167,8 @@ def load_config(repo: Path) -> Config:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{pyproject}: not valid TOML: {exc}") from None
-        raw = data.get("tool", {}).get("mlpages")
-        if isinstance(raw, dict):
+        tool = data.get("tool")
+        raw = tool.get("mlpages") if isinstance(tool, dict) else None
+        if raw is not None:
             return config_from_mapping(raw, f"{pyproject} [tool.mlpages]")
     return Config()

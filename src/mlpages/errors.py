@@ -1,14 +1,36 @@
-"""Every expected failure, one class each: the CLI turns them into one clear line and an exit code.
+"""Every expected failure, one class each, and every exit code of the command line.
 
-Exit codes: 1 for every class here unless it says otherwise (``ValidationFailed`` 2,
-``GateRejected`` 3); click's usage errors are 2, an interrupt is 130.
+An expected failure is a :class:`click.ClickException` (the mkdocs pattern): ``mlpages.cli.main``
+shows it as one line ``mlpages: error: …`` and exits with its class's code, in the one place it
+also handles click's own usage errors. :data:`EXIT_CODES` is the README's exit-code table.
 """
 
+from __future__ import annotations
 
-class MlpagesError(Exception):
+from typing import IO, Any
+
+import click
+
+# Every exit code of `mlpages`; the README's "Exit codes" table says the same (a test checks).
+EXIT_CODES: dict[int, str] = {
+    0: "success; drift, and a gate rejection without `--fail-on-reject`, are success too",
+    1: "an expected failure, one line `mlpages: error: …` (input, configuration, repository, "
+    "environment), and `--strict` problems",
+    2: "a usage error: unknown command or option, bad option value (click)",
+    3: "`mlpages gate --fail-on-reject`: the gate rejected the candidate",
+    4: "`mlpages validate`: the batch has schema anomalies (the pipeline must stop)",
+    130: "interrupted (Ctrl-C)",
+}
+
+
+class MlpagesError(click.ClickException):
     """An expected failure caused by input or environment, reported without a traceback."""
 
     exit_code = 1
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Print the one line ``mlpages: error: …`` (stderr unless ``file`` is given)."""
+        click.echo(f"mlpages: error: {self.format_message()}", file=file, err=True)
 
 
 class NotAGitRepository(MlpagesError):
@@ -36,9 +58,9 @@ class DataError(MlpagesError):
 
 
 class ValidationFailed(MlpagesError):
-    """Data validation found schema anomalies: the pipeline must stop."""
+    """Data validation found schema anomalies: the pipeline must stop (its own code, not 2)."""
 
-    exit_code = 2
+    exit_code = 4
 
 
 class RegistryError(MlpagesError):

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import click
 
+from mlpages.commands.options import repo_argument
+
 
 def _interactive() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
 @click.command(name="build")
-@click.argument("repo", default=".", type=click.Path(file_okay=False, path_type=Path))
+@repo_argument()
 @click.option(
     "--out",
     "out",

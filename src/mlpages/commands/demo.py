@@ -34,6 +34,4 @@ def demo(directory: Path, weeks: int, rows: int, seed: int, no_site: bool) -> No
     click.echo(f"Model versions: {', '.join(result.versions) or 'none'}")
     if result.site_built:
         click.echo(f"Site: {result.site / 'index.html'}  (open it in a browser)")
-    for missing in result.missing:
-        click.echo(f"Not built: {missing} is not available in this installation.", err=True)
     click.echo(f"Done in {result.seconds:.0f}s.")

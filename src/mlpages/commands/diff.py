@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from mlpages.commands.options import repo_option
 from mlpages.errors import (
     MlpagesError,
     NotADvcRepository,
@@ -154,14 +155,7 @@ def site_link(site_url: str | None, branch: str | None) -> str | None:
 @click.command(name="diff")
 @click.argument("base", required=False)
 @click.argument("head", required=False)
-@click.option(
-    "--repo",
-    "repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Repository to compare in.",
-)
+@repo_option("Repository to compare in.")
 @click.option(
     "--format",
     "output_format",

@@ -6,49 +6,26 @@ from pathlib import Path
 
 import click
 
+from mlpages.commands.options import (
+    model_option,
+    params_option,
+    path_setting_option,
+    repo_option,
+    report_option,
+)
+
 
 @click.command(name="gate")
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The candidate model (joblib/pickle). [params gate.model, default models/model.pkl]",
-)
-@click.option(
-    "--test",
-    "test_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Test data (CSV with the label). [params gate.test_data]",
-)
+@model_option("candidate", "gate")
+@path_setting_option("--test", "test_path", "Test data (CSV with the label).", "gate.test_data")
 @click.option(
     "--champion-rev",
     default="",
     help="Compare with the model of this git revision (overrides the registry and params).",
 )
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Where to write the verdict. [params gate.report, default reports/gate.json]",
-)
-@click.option(
-    "--params",
-    "params_path",
-    type=click.Path(path_type=Path),
-    default=Path("params.yaml"),
-    show_default=True,
-    help="params.yaml whose 'gate' section holds the rules.",
-)
-@click.option(
-    "--repo",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("."),
-    show_default=True,
-    help="The git repository (champion resolution, DVC cache, config).",
-)
+@report_option("Where to write the verdict.", "gate", "reports/gate.json")
+@params_option("gate", "the rules")
+@repo_option("The git repository (champion resolution, DVC cache, config).")
 @click.option(
     "--fail-on-reject",
     is_flag=True,
@@ -72,10 +49,10 @@ def gate_command(
     """
     from mlpages.ct.gate import run_gate, summary_text
     from mlpages.ct.gate_rules import gate_settings
-    from mlpages.ct.validate import load_params_section
     from mlpages.errors import GateRejected
+    from mlpages.settings import read_yaml_section
 
-    settings = gate_settings(load_params_section(params_path, "gate"), str(params_path))
+    settings = gate_settings(read_yaml_section(params_path, "gate"), str(params_path))
     outcome = run_gate(
         repo,
         settings,

@@ -10,6 +10,8 @@ from typing import IO, Any
 
 import click
 
+from mlpages.commands.options import repo_argument
+
 HISTORY_JSON_SCHEMA = 1
 
 
@@ -75,7 +77,7 @@ def write_history_json(history: Any, out: IO[bytes]) -> None:
 
 
 @click.command(name="history")
-@click.argument("repo", default=".", type=click.Path(file_okay=False, path_type=Path))
+@repo_argument()
 @click.option("--json", "as_json", is_flag=True, help="Print every snapshot as one JSON document.")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not write the snapshot cache.")
 @click.option("--strict", is_flag=True, help="Exit 1 if any commit has problems.")

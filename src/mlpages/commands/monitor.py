@@ -6,39 +6,28 @@ from pathlib import Path
 
 import click
 
+from mlpages.commands.options import (
+    model_option,
+    params_option,
+    path_setting_option,
+    reference_option,
+)
+
 
 @click.command(name="monitor")
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The production model (joblib/pickle). [params monitor.model, default models/model.pkl]",
-)
-@click.option(
+@model_option("production", "monitor")
+@path_setting_option(
     "--batch",
     "batch_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The batch CSV, or a folder whose newest batch (by name) is monitored. "
-    "[params monitor.data_dir, default data/raw]",
+    "The batch CSV, or a folder whose newest batch (by name) is monitored.",
+    "monitor.data_dir",
+    "data/raw",
 )
-@click.option(
-    "--reference",
-    "reference_paths",
-    type=click.Path(path_type=Path),
-    multiple=True,
-    help="Training reference: CSV files or folders (repeatable). [params monitor.reference; "
-    "default: the monitor.window batches before the monitored one]",
+@reference_option(
+    "Training reference: CSV files or folders (repeatable). [params monitor.reference; "
+    "default: the monitor.window batches before the monitored one]"
 )
-@click.option(
-    "--params",
-    "params_path",
-    type=click.Path(path_type=Path),
-    default=Path("params.yaml"),
-    show_default=True,
-    help="params.yaml whose 'monitor' section holds the thresholds.",
-)
+@params_option("monitor", "the thresholds")
 @click.option(
     "--out",
     "out_path",

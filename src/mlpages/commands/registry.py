@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from mlpages.commands.options import registry_write_options, repo_option
 from mlpages.registry.state import ArtifactState, ModelVersion, Registry, RegistryEvent
 from mlpages.registry.tags import PRIORITY
 
@@ -22,31 +22,6 @@ GTO_EVENT = {
     "unassign": "unassignment",
     "deprecate": "deprecation",
 }
-
-
-def _repo_option(func: Callable) -> Callable:
-    return click.option(
-        "--repo",
-        "-r",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path("."),
-        show_default=True,
-        help="The git repository.",
-    )(func)
-
-
-def _write_options(func: Callable) -> Callable:
-    func = click.option(
-        "--push",
-        "push",
-        metavar="REMOTE",
-        default=None,
-        help="Also push the new tag to this remote (e.g. origin).",
-    )(func)
-    func = click.option("--message", "-m", default=None, help="Tag message (GTO's by default).")(
-        func
-    )
-    return _repo_option(func)
 
 
 def _report(written: Any) -> None:
@@ -72,7 +47,7 @@ def registry_group() -> None:
     default=None,
     help="Bump this part of the highest registered version (default: patch; v0.0.1 first).",
 )
-@_write_options
+@registry_write_options
 def register_command(
     artifact: str,
     rev: str,
@@ -95,7 +70,7 @@ def register_command(
 @click.argument("stage")
 @click.argument("rev", required=False)
 @click.option("--version", "version", default=None, help="The registered version to assign.")
-@_write_options
+@registry_write_options
 def assign_command(
     artifact: str,
     stage: str,
@@ -115,7 +90,7 @@ def assign_command(
 @click.argument("artifact")
 @click.argument("stage")
 @click.option("--version", "version", default=None, help="Unassign this version (default: holder).")
-@_write_options
+@registry_write_options
 def unassign_command(
     artifact: str,
     stage: str,
@@ -132,7 +107,7 @@ def unassign_command(
 
 @registry_group.command(name="deprecate")
 @click.argument("artifact")
-@_write_options
+@registry_write_options
 def deprecate_command(artifact: str, repo: Path, message: str | None, push: str | None) -> None:
     """Deprecate ARTIFACT: tag ARTIFACT@deprecated (a later registration revives it)."""
     from mlpages.registry.write import deprecate
@@ -143,7 +118,7 @@ def deprecate_command(artifact: str, repo: Path, message: str | None, push: str 
 @registry_group.command(name="rollback")
 @click.argument("artifact")
 @click.argument("stage")
-@_write_options
+@registry_write_options
 def rollback_command(
     artifact: str, stage: str, repo: Path, message: str | None, push: str | None
 ) -> None:
@@ -254,7 +229,7 @@ def _table(rows: list[list[str]]) -> str:
 @click.option(
     "--deprecated", "-d", is_flag=True, help="Include deprecated artifacts, deregistered versions."
 )
-@_repo_option
+@repo_option()
 def show_command(artifact: str | None, as_json: bool, deprecated: bool, repo: Path) -> None:
     """Show the registry (latest version and stage holders), or the versions of ARTIFACT."""
     from mlpages.errors import RegistryError
@@ -294,7 +269,7 @@ def show_command(artifact: str | None, as_json: bool, deprecated: bool, repo: Pa
 @click.argument("artifact", required=False)
 @click.option("--json", "as_json", is_flag=True, help="JSON shaped like `gto history --json`.")
 @click.option("--ascending", "-a", is_flag=True, help="Oldest first (default: newest first).")
-@_repo_option
+@repo_option()
 def history_command(artifact: str | None, as_json: bool, ascending: bool, repo: Path) -> None:
     """Show the journal of registry events (every tag), newest first."""
     from mlpages.registry.gitio import read_registry

@@ -6,46 +6,32 @@ from pathlib import Path
 
 import click
 
+from mlpages.commands.options import (
+    params_option,
+    path_setting_option,
+    reference_option,
+    report_option,
+)
+
 
 @click.command(name="validate")
 @click.argument("batches", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--schema",
-    "schema_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The schema to check against. [params validate.schema, default schema.yaml]",
+@path_setting_option(
+    "--schema", "schema_path", "The schema to check against.", "validate.schema", "schema.yaml"
 )
-@click.option(
-    "--reference",
-    "reference_paths",
-    type=click.Path(path_type=Path),
-    multiple=True,
-    help="Reference data for drift: CSV files or folders (repeatable). Default: the "
-    "validate.window batches before the checked one in its folder.",
+@reference_option(
+    "Reference data for drift: CSV files or folders (repeatable). Default: the "
+    "validate.window batches before the checked one in its folder."
 )
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Validation report (JSON). [params validate.report, default reports/validation.json]",
-)
-@click.option(
+@report_option("Validation report (JSON).", "validate", "reports/validation.json")
+@path_setting_option(
     "--drift-report",
     "drift_report_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Drift report (JSON). [params validate.drift_report, default reports/drift.json]",
+    "Drift report (JSON).",
+    "validate.drift_report",
+    "reports/drift.json",
 )
-@click.option(
-    "--params",
-    "params_path",
-    type=click.Path(path_type=Path),
-    default=Path("params.yaml"),
-    show_default=True,
-    help="params.yaml whose 'validate' section holds the batch choice and drift settings.",
-)
+@params_option("validate", "the batch choice and drift settings")
 def validate_command(
     batches: tuple[Path, ...],
     schema_path: Path | None,
@@ -57,15 +43,16 @@ def validate_command(
     """Validate BATCHES (CSV files, or a folder whose newest batch is checked) against a schema.
 
     Every schema anomaly is listed (kind, column, count) in the JSON report and on stderr; any
-    anomaly exits with code 2 so a DVC pipeline stops here. Drift is measured and reported
+    anomaly exits with code 4 so a DVC pipeline stops here. Drift is measured and reported
     but never fails the command. Without BATCHES the folder validate.data_dir (data/raw) is used.
     """
     from mlpages.ct import drift as drift_mod
     from mlpages.ct import validate as validate_mod
     from mlpages.errors import ValidationFailed
+    from mlpages.settings import read_yaml_section
 
     settings = validate_mod.validate_settings(
-        validate_mod.load_params_section(params_path, "validate"), str(params_path)
+        read_yaml_section(params_path, "validate"), str(params_path)
     )
     outcome = validate_mod.run_validation(
         batches,

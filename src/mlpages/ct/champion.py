@@ -1,9 +1,8 @@
 """Find the champion (the production model) and load its bytes from the DVC cache at its revision.
 
 Resolution order: an explicit revision (``--champion-rev``), then the registry's production stage
-(:func:`mlpages.registry.gitio.read_registry`, when that module is present), then
-``gate.champion_rev`` from params; none of them means there is no champion (the gate's first run:
-a rubber stamp).
+(:func:`mlpages.registry.gitio.read_registry`), then ``gate.champion_rev`` from params; none of
+them means there is no champion (the gate's first run: a rubber stamp).
 
 The model file is never checked out: its md5 comes from ``dvc.lock`` *at the champion's commit*,
 and the bytes from the DVC cache (``<cache>/files/md5/ab/cdef…``, legacy ``<cache>/ab/cdef…``),
@@ -16,7 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlpages.config import load_config
 from mlpages.errors import DataError, ObjectMismatch
+from mlpages.gitread.reader import GitReader
+from mlpages.objects.objectid import is_md5, verified
+from mlpages.objects.store import DvcObjects, default_sources, source_problems
+from mlpages.registry.gitio import model_hash_at, read_registry
 
 
 @dataclass(frozen=True)
@@ -37,15 +41,9 @@ class Champion:
         return self.version or self.rev or self.sha[:12]
 
 
-def _git_reader(repo: Path) -> Any:
-    from mlpages.gitread.reader import GitReader
-
-    return GitReader(repo)
-
-
 def resolve_revision(repo: Path, rev: str) -> str:
     """The commit sha of ``rev``; an unknown revision is a clear error."""
-    with _git_reader(repo) as reader:
+    with GitReader(repo) as reader:
         sha = reader.resolve(rev)
     if sha is None:
         raise DataError(f"champion revision {rev!r} is not a commit of {repo}")
@@ -54,8 +52,6 @@ def resolve_revision(repo: Path, rev: str) -> str:
 
 def registry_champion(repo: Path, artifact: str, stage: str, default_path: str) -> Champion | None:
     """The version holding ``stage`` in the registry (GTO tags), or None."""
-    from mlpages.registry.gitio import read_registry
-
     registry = read_registry(repo)
     if not registry.artifacts:
         return None
@@ -102,7 +98,7 @@ def resolve_champion(
 
 def read_blob_at(repo: Path, sha: str, path: str) -> bytes | None:
     """The content of ``path`` in commit ``sha`` (None when the commit has no such file)."""
-    with _git_reader(repo) as reader:
+    with GitReader(repo) as reader:
         commit = reader.read_commits([sha]).get(sha)
         if commit is None:
             return None
@@ -126,11 +122,6 @@ def champion_model_bytes(repo: Path, champion: Champion) -> bytes:
     about to be unpickled, and a poisoned object in the cache or the bucket would otherwise run
     code in the job that loads it.
     """
-    from mlpages.config import load_config
-    from mlpages.objects.objectid import is_md5, verified
-    from mlpages.objects.store import DvcObjects, default_sources, source_problems
-    from mlpages.registry.gitio import model_hash_at
-
     where = f"champion {champion.label} ({champion.sha[:12]})"
     out = model_hash_at(repo, champion.sha, champion.path)
     if out is None or not out.md5:

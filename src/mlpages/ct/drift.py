@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlpages.errors import ConfigError
+from mlpages.settings import load_section, setting
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,19 +28,41 @@ PSI_EPSILON = 1e-4  # floor of a bin share so an empty bin does not make PSI inf
 
 @dataclass(frozen=True)
 class DriftSettings:
-    """The ``validate.drift`` section of params.yaml."""
+    """The ``validate.drift`` (and ``monitor.drift``) section of params.yaml."""
 
-    numeric: str = "auto"
-    categorical: str = "auto"
-    large_sample: int = 1000  # above this many rows in the smaller sample: distances, not tests
-    p_value: float = 0.05
-    wasserstein: float = 0.1
-    jensenshannon: float = 0.1
-    psi: float = 0.2
-    bins: int = 10
-    share: float = 0.5
-    features: tuple[str, ...] = ()  # empty: every numeric/categorical schema column
-    exclude: tuple[str, ...] = ()
+    numeric: str = setting(
+        "auto",
+        choices=NUMERIC_METHODS,
+        help="Method for numeric features: auto (ks up to large_sample rows, wasserstein above), "
+        "ks, wasserstein or psi.",
+    )
+    categorical: str = setting(
+        "auto",
+        choices=CATEGORICAL_METHODS,
+        help="Method for categorical features: auto (chi2 up to large_sample rows, jensenshannon "
+        "above), chi2, jensenshannon or psi.",
+    )
+    large_sample: int = setting(
+        1000,
+        minimum=0,
+        help="auto: above this many rows in the smaller sample, distances replace tests.",
+    )
+    p_value: float = setting(0.05, minimum=0, help="Tests (ks, chi2): drift when p < this.")
+    wasserstein: float = setting(
+        0.1, minimum=0, help="Drift when the distance exceeds this many reference stds."
+    )
+    jensenshannon: float = setting(
+        0.1, minimum=0, help="Drift when the Jensen–Shannon distance (0..1) exceeds this."
+    )
+    psi: float = setting(0.2, minimum=0, help="Drift when the PSI exceeds this.")
+    bins: int = setting(10, minimum=1, help="Bins of the numeric PSI (reference quantiles).")
+    share: float = setting(
+        0.5, minimum=0, help="The dataset drifts when this share of the features drifted."
+    )
+    features: tuple[str, ...] = setting(
+        (), help="Features to measure; empty: every numeric/categorical schema column."
+    )
+    exclude: tuple[str, ...] = setting((), help="Features never measured (the label, ids).")
 
 
 @dataclass(frozen=True)
@@ -90,33 +112,9 @@ def _finite_json(entry: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def drift_settings(raw: dict[str, Any], source: str = "params.yaml") -> DriftSettings:
+def drift_settings(raw: Any, source: str = "params.yaml") -> DriftSettings:
     """Build :class:`DriftSettings` from ``validate.drift`` params (unknown keys are errors)."""
-    defaults = DriftSettings()
-    known = set(DriftSettings.__dataclass_fields__)
-    unknown = set(raw) - known
-    if unknown:
-        raise ConfigError(f"{source}: unknown validate.drift key(s) {', '.join(sorted(unknown))}")
-    values: dict[str, Any] = {}
-    for key in known:
-        default = getattr(defaults, key)
-        value = raw.get(key, default)
-        if isinstance(default, tuple):
-            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{source}: validate.drift.{key} must be a list of names")
-            value = tuple(value)
-        elif isinstance(default, float | int) and (
-            isinstance(value, bool) or not isinstance(value, int | float)
-        ):
-            raise ConfigError(f"{source}: validate.drift.{key} must be a number")
-        values[key] = value
-    if values["numeric"] not in NUMERIC_METHODS:
-        raise ConfigError(f"{source}: validate.drift.numeric must be one of {NUMERIC_METHODS}")
-    if values["categorical"] not in CATEGORICAL_METHODS:
-        raise ConfigError(
-            f"{source}: validate.drift.categorical must be one of {CATEGORICAL_METHODS}"
-        )
-    return DriftSettings(**values)
+    return load_section(DriftSettings, raw, source, "validate.drift")
 
 
 # --- statistics (pure, numpy/scipy) -------------------------------------------------------------
@@ -205,32 +203,39 @@ def psi_numeric(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> f
 # --- per feature and dataset --------------------------------------------------------------------
 
 
+def _method(
+    chosen: str, sizes: tuple[int, int], settings: DriftSettings, test: str, distance: str
+) -> str:
+    """``auto``: the statistical test for small samples, the distance for large ones."""
+    if chosen != "auto":
+        return chosen
+    return test if min(sizes) <= settings.large_sample else distance
+
+
+def _tested(
+    name: str, kind: str, method: str, result: tuple[float, float], settings: DriftSettings
+) -> FeatureDrift:
+    statistic, p = result
+    return FeatureDrift(name, kind, method, statistic, p, settings.p_value, p < settings.p_value)
+
+
+def _measured(name: str, kind: str, method: str, value: float, threshold: float) -> FeatureDrift:
+    return FeatureDrift(name, kind, method, value, None, threshold, value > threshold)
+
+
 def numeric_drift(
     name: str, reference: np.ndarray, current: np.ndarray, settings: DriftSettings
 ) -> FeatureDrift:
     """Drift of one numeric feature with the method the settings and sample sizes call for."""
-    method = settings.numeric
-    if method == "auto":
-        small = min(len(reference), len(current)) <= settings.large_sample
-        method = "ks" if small else "wasserstein"
+    sizes = (len(reference), len(current))
+    method = _method(settings.numeric, sizes, settings, "ks", "wasserstein")
     if method == "ks":
-        statistic, p = ks_test(reference, current)
-        return FeatureDrift(
-            name, "numeric", "ks", statistic, p, settings.p_value, p < settings.p_value
-        )
+        return _tested(name, "numeric", method, ks_test(reference, current), settings)
     if method == "psi":
         value = psi_numeric(reference, current, settings.bins)
-        return FeatureDrift(name, "numeric", "psi", value, None, settings.psi, value > settings.psi)
+        return _measured(name, "numeric", method, value, settings.psi)
     value = wasserstein_normalised(reference, current)
-    return FeatureDrift(
-        name,
-        "numeric",
-        "wasserstein",
-        value,
-        None,
-        settings.wasserstein,
-        value > settings.wasserstein,
-    )
+    return _measured(name, "numeric", method, value, settings.wasserstein)
 
 
 def categorical_drift(
@@ -238,30 +243,15 @@ def categorical_drift(
 ) -> FeatureDrift:
     """Drift of one categorical feature (values compared as strings)."""
     ref, cur, _ = _aligned_counts(reference, current)
-    method = settings.categorical
-    if method == "auto":
-        small = min(len(reference), len(current)) <= settings.large_sample
-        method = "chi2" if small else "jensenshannon"
+    sizes = (len(reference), len(current))
+    method = _method(settings.categorical, sizes, settings, "chi2", "jensenshannon")
     if method == "chi2":
-        statistic, p = chi2_test(ref, cur)
-        return FeatureDrift(
-            name, "categorical", "chi2", statistic, p, settings.p_value, p < settings.p_value
-        )
+        return _tested(name, "categorical", method, chi2_test(ref, cur), settings)
     if method == "psi":
         value = psi_from_shares(ref / max(ref.sum(), 1), cur / max(cur.sum(), 1))
-        return FeatureDrift(
-            name, "categorical", "psi", value, None, settings.psi, value > settings.psi
-        )
+        return _measured(name, "categorical", method, value, settings.psi)
     value = jensenshannon_distance(ref, cur)
-    return FeatureDrift(
-        name,
-        "categorical",
-        "jensenshannon",
-        value,
-        None,
-        settings.jensenshannon,
-        value > settings.jensenshannon,
-    )
+    return _measured(name, "categorical", method, value, settings.jensenshannon)
 
 
 def _finite_numbers(series: pd.Series) -> np.ndarray:

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlpages.config import Config, load_config
+from mlpages.ct.batches import read_batch
+from mlpages.ct.champion import Champion, champion_model_bytes, resolve_champion
 from mlpages.ct.gate_rules import (
     METRICS,
     GateSettings,
@@ -29,9 +32,6 @@ from mlpages.errors import DataError
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
-
-    from mlpages.config import Config
-    from mlpages.ct.champion import Champion
 
 
 @dataclass(frozen=True)
@@ -202,10 +202,6 @@ def run_gate(
     config: Config | None = None,
 ) -> GateOutcome:
     """Score candidate and champion on the test data, decide, write ``reports/gate.json``."""
-    from mlpages.config import load_config
-    from mlpages.ct.batches import read_batch
-    from mlpages.ct.champion import champion_model_bytes, resolve_champion
-
     config = config or load_config(repo)
     candidate_file = model_path or repo / settings.model
     test = read_batch(test_path or repo / settings.test_data)

@@ -16,13 +16,12 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlpages.errors import ConfigError
+from mlpages.config import Config
+from mlpages.settings import load_section, setting
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
-
-    from mlpages.config import Config
 
 METRICS = ("accuracy", "roc_auc", "f1", "log_loss", "precision", "recall", "brier")
 
@@ -31,24 +30,46 @@ METRICS = ("accuracy", "roc_auc", "f1", "log_loss", "precision", "recall", "brie
 class GateSettings:
     """The ``gate`` section of params.yaml."""
 
-    model: str = "models/model.pkl"
-    test_data: str = "data/processed/test.csv"
-    label: str = "default"
-    threshold: float = 0.5
-    floors: dict[str, float] = field(default_factory=dict)
-    margins: dict[str, float] = field(default_factory=dict)
-    directions: dict[str, str] = field(default_factory=dict)  # metric -> higher | lower
-    slice_column: str = ""
-    slice_metric: str = "roc_auc"
-    slice_margin: float = 0.05
-    min_slice_rows: int = 20
-    slices: tuple[str, ...] = ()  # expected slices; empty: the values found in the test data
-    champion_rev: str = ""
-    artifact: str = ""
-    stage: str = ""  # registry stage of the champion; empty: Config.production_stage
-    canned_requests: int | str = 5  # the first N test rows, or a CSV file of requests
-    load_timeout: float = 120.0
-    report: str = "reports/gate.json"
+    model: str = setting("models/model.pkl", help="The candidate model (joblib/pickle).")
+    test_data: str = setting("data/processed/test.csv", help="Test data (CSV with the label).")
+    label: str = setting("default", help="The label column of the test data.")
+    threshold: float = setting(0.5, help="Decision threshold on the positive-class score.")
+    floors: dict[str, float] = setting(
+        factory=dict, help="Absolute floor per metric (a ceiling when lower is better)."
+    )
+    margins: dict[str, float] = setting(
+        factory=dict, help="Non-inferiority margin per metric: candidate vs. champion."
+    )
+    directions: dict[str, str] = setting(
+        factory=dict,
+        choices=("higher", "lower"),
+        help="higher or lower per metric, over the config's and the name-based direction.",
+    )
+    slice_column: str = setting("", help="Column whose values are the slices; empty: no slices.")
+    slice_metric: str = setting("roc_auc", help="The metric compared per slice.")
+    slice_margin: float = setting(0.05, help="How much worse than the champion a slice may be.")
+    min_slice_rows: int = setting(
+        20, minimum=0, help="An expected slice with fewer scored rows fails."
+    )
+    slices: tuple[str, ...] = setting(
+        (), help="Expected slices; empty: the values found in the test data."
+    )
+    champion_rev: str = setting(
+        "", help="The champion's revision when the registry has no production version."
+    )
+    artifact: str = setting("", help="Registry artifact of the champion; empty: model_artifact.")
+    stage: str = setting(
+        "", help="Registry stage of the champion; empty: the config's production_stage."
+    )
+    canned_requests: int | str = setting(
+        5,
+        minimum=0,
+        help="Requests of the fresh-process load test: the first N test rows, or a CSV file.",
+    )
+    load_timeout: float = setting(
+        120.0, minimum=0, help="Seconds the fresh process may take to load and answer."
+    )
+    report: str = setting("reports/gate.json", help="Where the verdict is written.")
 
 
 @dataclass(frozen=True)
@@ -76,54 +97,9 @@ class Scores:
     error: str = ""  # why the model could not score the data at all
 
 
-# --- settings ------------------------------------------------------------------------------------
-
-
-def _number_map(raw: Any, key: str, source: str) -> dict[str, float]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in raw.values()
-    ):
-        raise ConfigError(f"{source}: gate.{key} must map metric names to numbers")
-    return {str(k): float(v) for k, v in raw.items()}
-
-
-def gate_settings(raw: dict[str, Any], source: str = "params.yaml") -> GateSettings:
+def gate_settings(raw: Any, source: str = "params.yaml") -> GateSettings:
     """Build :class:`GateSettings` from the ``gate`` params section (unknown keys are errors)."""
-    defaults = GateSettings()
-    unknown = set(raw) - set(GateSettings.__dataclass_fields__)
-    if unknown:
-        raise ConfigError(f"{source}: unknown gate key(s) {', '.join(sorted(unknown))}")
-    directions = raw.get("directions") or {}
-    if not isinstance(directions, dict) or not all(
-        v in ("higher", "lower") for v in directions.values()
-    ):
-        raise ConfigError(f"{source}: gate.directions values must be 'higher' or 'lower'")
-    values: dict[str, Any] = {
-        "floors": _number_map(raw.get("floors"), "floors", source),
-        "margins": _number_map(raw.get("margins"), "margins", source),
-        "directions": {str(k): str(v) for k, v in directions.items()},
-        "slices": tuple(str(s) for s in raw.get("slices") or ()),
-    }
-    for key in ("model", "test_data", "label", "slice_column", "slice_metric", "champion_rev"):
-        values[key] = str(raw.get(key) if raw.get(key) is not None else getattr(defaults, key))
-    for key in ("artifact", "stage", "report"):
-        values[key] = str(raw.get(key) if raw.get(key) is not None else getattr(defaults, key))
-    for key in ("threshold", "slice_margin", "load_timeout"):
-        value = raw.get(key, getattr(defaults, key))
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{source}: gate.{key} must be a number")
-        values[key] = float(value)
-    for key in ("min_slice_rows", "canned_requests"):
-        value = raw.get(key, getattr(defaults, key))
-        if key == "canned_requests" and isinstance(value, str) and value:
-            values[key] = value  # a CSV file of requests
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"{source}: gate.{key} must be a non-negative integer")
-        values[key] = value
-    return GateSettings(**values)
+    return load_section(GateSettings, raw, source, "gate")
 
 
 def direction_of(metric: str, settings: GateSettings, config: Config | None) -> int:
@@ -131,11 +107,7 @@ def direction_of(metric: str, settings: GateSettings, config: Config | None) -> 
     explicit = settings.directions.get(metric)
     if explicit:
         return 1 if explicit == "higher" else -1
-    if config is None:
-        from mlpages.config import Config
-
-        config = Config()
-    return config.metric_direction(metric)
+    return (config or Config()).metric_direction(metric)
 
 
 # --- scoring (pure) ------------------------------------------------------------------------------

@@ -1,52 +1,75 @@
 """Production monitoring: score a batch with the production model and record how it went.
 
 For one batch: predictions, their statistics (mean, histogram with fixed edges), per-feature drift
-vs. the training reference (the statistics of :mod:`mlpages.ct.drift`), prediction drift (PSI of the
-batch's scores vs. the reference's scores), real metrics when the batch has labels, a label-free
-estimate when it does not, and the alerts these raise against the thresholds of
-``params.yaml`` ``monitor:``. Entries accumulate in ``reports/monitoring.json``, committed to git,
-so the monitoring history is the git history.
+vs. the training reference, prediction drift (PSI of the batch's scores vs. the reference's
+scores), real metrics when the batch has labels, a label-free estimate when it does not (the
+statistics are :mod:`mlpages.ct.monitor_stats`), and the alerts these raise against the
+thresholds of ``params.yaml`` ``monitor:``. Entries accumulate in ``reports/monitoring.json``,
+committed to git, so the monitoring history is the git history.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlpages.ct.drift import DriftSettings
+from mlpages.ct.monitor_stats import (
+    HIST_EDGES,
+    binary_labels,
+    coerce_like,
+    feature_drift,
+    label_free_estimate,
+    performance_metrics,
+    prediction_histogram,
+    prediction_psi,
+    week_of,
+)
 from mlpages.errors import DataError
+from mlpages.settings import setting
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-HIST_EDGES: tuple[float, ...] = tuple(round(i / 10, 1) for i in range(11))
-# Normalised drift scores are capped so that "p = 0" or an infinite distance stays a number a
-# heatmap can colour (JSON has no infinity).
-MAX_DRIFT_SCORE = 1000.0
 LOWER_IS_BETTER = frozenset({"log_loss", "brier"})
-# The monitor's defaults for ct.drift: a quarter of the features drifting is a dataset drift.
-DEFAULT_DRIFT: dict[str, Any] = {"share": 0.25}
-_WEEK = re.compile(r"(\d+)(?!.*\d)")
 
 
 @dataclass(frozen=True)
 class MonitorSettings:
     """Thresholds and columns of the monitor (``params.yaml`` ``monitor:`` section)."""
 
-    label: str = "default"
-    exclude: tuple[str, ...] = ()  # columns that are not model inputs (ids, timestamps)
-    metric: str = "roc_auc"  # the metric whose floor and drop raise a performance alert
-    min_metric: float = 0.65  # absolute floor
-    max_drop: float = 0.05  # drop vs. the model's baseline (its first batches) that alerts
-    baseline_batches: int = 3  # how many first labelled batches of a model form its baseline
-    prediction_psi: float = 0.2  # PSI of the score distribution that alerts
-    min_confidence: float = 0.0  # label-free: alert when the estimated accuracy falls below
-    max_bad_values: float = 0.01  # share of non-numeric / missing-column values: a data alert
-    drift: dict[str, Any] = field(default_factory=dict)  # DriftSettings of mlpages.ct.drift
+    label: str = setting("default", help="The label column (metrics when a batch has labels).")
+    exclude: tuple[str, ...] = setting(
+        (), help="Columns that are not model inputs (ids, timestamps)."
+    )
+    metric: str = setting(
+        "roc_auc", help="The metric whose floor and drop raise a performance alert."
+    )
+    min_metric: float = setting(0.65, minimum=0, help="Performance alert below this floor.")
+    max_drop: float = setting(
+        0.05, minimum=0, help="Performance alert this far below the model's baseline."
+    )
+    baseline_batches: int = setting(
+        3, minimum=0, help="The model's first labelled batches that form its baseline."
+    )
+    prediction_psi: float = setting(
+        0.2, minimum=0, help="Prediction-drift alert at this PSI of the scores vs. the reference's."
+    )
+    min_confidence: float = setting(
+        0.0, minimum=0, help="Without labels: alert when the estimated accuracy falls below this."
+    )
+    max_bad_values: float = setting(
+        0.01, minimum=0, help="Data alert above this share of non-numeric or missing values."
+    )
+    # The monitor's own default: a quarter of the features drifting is a dataset drift.
+    drift: DriftSettings = setting(
+        factory=lambda: DriftSettings(share=0.25),
+        help="Feature drift methods and thresholds (as validate.drift; share 0.25).",
+    )
 
 
 @dataclass(frozen=True)
@@ -152,73 +175,17 @@ def predict_scores(model: Any, frame: pd.DataFrame, features: list[str]) -> np.n
     return np.clip(scores, 0.0, 1.0)
 
 
-# --- statistics --------------------------------------------------------------------------------
-
-
-def prediction_histogram(scores: np.ndarray, edges: tuple[float, ...] = HIST_EDGES) -> list[int]:
-    """Counts of scores per bin of the fixed ``edges`` (the last bin includes 1.0)."""
-    import numpy as np
-
-    counts, _ = np.histogram(np.asarray(scores, dtype=float), bins=np.asarray(edges))
-    return [int(c) for c in counts]
-
-
-def prediction_psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
-    """Population stability index of the batch's scores vs. the reference's (ct.drift's PSI)."""
-    import numpy as np
-
-    from mlpages.ct.drift import psi_numeric
-
-    reference = np.asarray(reference, dtype=float)
-    current = np.asarray(current, dtype=float)
-    if reference.size == 0 or current.size == 0:
-        return float("nan")
-    return psi_numeric(reference, current, bins)
-
-
-def performance_metrics(
-    labels: np.ndarray, scores: np.ndarray, cutoff: float = 0.5
-) -> dict[str, float]:
-    """Real metrics of a labelled batch: roc_auc, accuracy, f1, log_loss, brier, ...."""
-    import numpy as np
-    from sklearn import metrics
-
-    y = np.asarray(labels, dtype=int)
-    p = np.clip(np.asarray(scores, dtype=float), 1e-7, 1 - 1e-7)
-    predicted = (p >= cutoff).astype(int)
-    both = len(np.unique(y)) == 2
-    return {
-        "roc_auc": float(metrics.roc_auc_score(y, p)) if both else float("nan"),
-        "accuracy": float(metrics.accuracy_score(y, predicted)),
-        "f1": float(metrics.f1_score(y, predicted, zero_division=0)),
-        "precision": float(metrics.precision_score(y, predicted, zero_division=0)),
-        "recall": float(metrics.recall_score(y, predicted, zero_division=0)),
-        "log_loss": float(metrics.log_loss(y, p, labels=[0, 1])),
-        "brier": float(metrics.brier_score_loss(y, p)),
-        "positive_rate": float(y.mean()),
-    }
-
-
-def label_free_estimate(scores: np.ndarray, cutoff: float = 0.5) -> dict[str, float]:
-    """Label-free estimates, valid for a calibrated model: confidence (= expected accuracy)."""
-    import numpy as np
-
-    p = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
-    confident = np.where(p >= cutoff, p, 1.0 - p)
-    return {
-        "confidence": float(confident.mean()),
-        "expected_accuracy": float(confident.mean()),
-        "expected_positive_rate": float(p.mean()),
-    }
-
-
-def week_of(batch_name: str) -> int | None:
-    """The week number in a batch name (``week_07.csv`` -> 7), if there is one."""
-    match = _WEEK.search(Path(batch_name).stem)
-    return int(match.group(1)) if match else None
-
-
 # --- one batch ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """The model's scores of a batch it could read, and of the reference."""
+
+    features: list[str]
+    inputs: pd.DataFrame  # the batch's model inputs, numeric columns coerced
+    scores: np.ndarray
+    reference_scores: np.ndarray
 
 
 def monitor_batch(
@@ -244,45 +211,103 @@ def monitor_batch(
     if isinstance(model, str | Path):
         model_hash = model_hash or file_hash(Path(model))
         model = load_model(Path(model))
+    head = _entry_head(batch_name, model_version, model_hash, batch)
+    alerts: list[Alert] = []
+    scored = _scored(model, batch, reference, settings, alerts)
+    if scored is None:
+        return _unscored_entry(head, batch, settings, alerts)
+    scores = scored.scores
+    drift_scores, drifted, share = feature_drift(
+        reference[scored.features], scored.inputs, settings.drift
+    )
+    psi = prediction_psi(scored.reference_scores, scores)
+    labels, metrics, estimated = _outcome(batch, scores, settings, alerts)
+    if baseline is None:
+        baseline = _baseline(history, model_version, model_hash, settings)
+    alerts.extend(_drift_alerts(drift_scores, drifted, share, psi, settings))
+    alerts.extend(_performance_alerts(metrics, estimated, baseline, settings))
+    return BatchEntry(
+        **head,
+        prediction_mean=float(np.mean(scores)) if len(scores) else None,
+        prediction_hist=tuple(prediction_histogram(scores)),
+        hist_edges=HIST_EDGES,
+        drift=drift_scores,
+        drifted_features=tuple(drifted),
+        share_drifted=share,
+        prediction_drift=psi,
+        labels=labels,
+        metrics=metrics,
+        baseline=baseline,
+        estimated=estimated,
+        alerts=tuple(alerts),
+    )
+
+
+def _entry_head(
+    batch_name: str, model_version: str | None, model_hash: str | None, batch: pd.DataFrame
+) -> dict[str, Any]:
+    """The fields of a BatchEntry that every entry has, scored or not."""
+    return {
+        "batch": batch_name,
+        "week": week_of(batch_name),
+        "model_version": model_version,
+        "model_hash": model_hash,
+        "rows": len(batch),
+    }
+
+
+def _scored(
+    model: Any,
+    batch: pd.DataFrame,
+    reference: pd.DataFrame,
+    settings: MonitorSettings,
+    alerts: list[Alert],
+) -> _Scored | None:
+    """Scores of batch and reference; None (with a data alert) when the batch cannot be scored."""
     features = model_features(model, reference, settings)
     absent = [c for c in features if c not in reference.columns]
     if absent or len(reference) == 0:
         raise DataError(f"the reference data lacks the model's input column(s) {absent} or rows")
     reference_scores = predict_scores(model, reference, features)
-    alerts: list[Alert] = []
     missing = [c for c in features if c not in batch.columns]
     if missing or len(batch) == 0:
         why = f"missing model input column(s) {missing}" if missing else "no rows"
         alerts.append(Alert("data", f"{why}: batch not scored"))
-        return _unscored_entry(batch, batch_name, model_version, model_hash, settings, alerts)
-
-    batch_inputs, bad = _coerce_like(batch[features], reference[features])
-    bad_share = max(bad.values(), default=0.0)
-    if bad_share > settings.max_bad_values:
+        return None
+    inputs, bad = coerce_like(batch[features], reference[features])
+    if max(bad.values(), default=0.0) > settings.max_bad_values:
         worst = ", ".join(f"{c} ({v:.1%})" for c, v in sorted(bad.items()) if v > 0)
         alerts.append(Alert("data", f"non-numeric values in numeric column(s): {worst}"))
     try:
-        scores = predict_scores(model, batch_inputs, features)
+        scores = predict_scores(model, inputs, features)
     except (ValueError, TypeError) as exc:  # the model rejects this batch's values
         alerts.append(Alert("data", f"the model cannot score this batch: {exc}"))
-        return _unscored_entry(batch, batch_name, model_version, model_hash, settings, alerts)
-    drift_scores, drifted, share = feature_drift(reference[features], batch_inputs, settings)
-    psi = prediction_psi(reference_scores, scores)
+        return None
+    return _Scored(features, inputs, scores, reference_scores)
 
+
+def _outcome(
+    batch: pd.DataFrame, scores: np.ndarray, settings: MonitorSettings, alerts: list[Alert]
+) -> tuple[bool, dict[str, float], dict[str, float]]:
+    """(labelled, real metrics, label-free estimate): metrics need every label, 0 or 1."""
     truth = binary_labels(batch, settings.label)
-    labels = truth is not None
-    if settings.label in batch.columns and batch[settings.label].notna().all() and not labels:
+    if settings.label in batch.columns and batch[settings.label].notna().all() and truth is None:
         alerts.append(Alert("data", f"label column {settings.label!r} has values other than 0/1"))
-    metrics: dict[str, float] = {}
-    estimated: dict[str, float] = {}
     if truth is not None:
-        metrics = performance_metrics(truth, scores)
-    else:
-        estimated = label_free_estimate(scores)
-    if baseline is None:
-        baseline = _baseline(history, model_version, model_hash, settings)
+        return True, performance_metrics(truth, scores), {}
+    return False, {}, label_free_estimate(scores)
 
-    min_share = float({**DEFAULT_DRIFT, **settings.drift}["share"])
+
+def _drift_alerts(
+    drift_scores: dict[str, float],
+    drifted: list[str],
+    share: float,
+    psi: float,
+    settings: MonitorSettings,
+) -> list[Alert]:
+    """A dataset-drift alert at the drift share, a prediction-drift alert at the PSI."""
+    alerts = []
+    min_share = settings.drift.share
     if drifted and share >= min_share:
         alerts.append(
             Alert(
@@ -295,54 +320,14 @@ def monitor_batch(
         alerts.append(
             Alert("prediction_drift", f"prediction PSI {psi:.3f} >= {settings.prediction_psi:g}")
         )
-    alerts.extend(_performance_alerts(metrics, estimated, baseline, settings))
-    return BatchEntry(
-        batch=batch_name,
-        week=week_of(batch_name),
-        model_version=model_version,
-        model_hash=model_hash,
-        rows=len(batch),
-        prediction_mean=float(np.mean(scores)) if len(scores) else None,
-        prediction_hist=tuple(prediction_histogram(scores)),
-        hist_edges=HIST_EDGES,
-        drift=drift_scores,
-        drifted_features=tuple(drifted),
-        share_drifted=share,
-        prediction_drift=psi,
-        labels=bool(labels),
-        metrics=metrics,
-        baseline=baseline,
-        estimated=estimated,
-        alerts=tuple(alerts),
-    )
-
-
-def binary_labels(batch: pd.DataFrame, label: str) -> np.ndarray | None:
-    """The 0/1 labels of the batch, or None when some are missing (not arrived) or not 0/1."""
-    import pandas as pd
-
-    if label not in batch.columns or len(batch) == 0 or batch[label].isna().any():
-        return None
-    values = pd.to_numeric(batch[label], errors="coerce")
-    if values.isna().any() or not values.isin([0, 1]).all():
-        return None
-    return values.to_numpy(dtype=int)
+    return alerts
 
 
 def _unscored_entry(
-    batch: pd.DataFrame,
-    batch_name: str,
-    model_version: str | None,
-    model_hash: str | None,
-    settings: MonitorSettings,
-    alerts: list[Alert],
+    head: dict[str, Any], batch: pd.DataFrame, settings: MonitorSettings, alerts: list[Alert]
 ) -> BatchEntry:
     return BatchEntry(
-        batch=batch_name,
-        week=week_of(batch_name),
-        model_version=model_version,
-        model_hash=model_hash,
-        rows=len(batch),
+        **head,
         prediction_mean=None,
         prediction_hist=(0,) * (len(HIST_EDGES) - 1),
         hist_edges=HIST_EDGES,
@@ -354,24 +339,6 @@ def _unscored_entry(
         estimated={},
         alerts=tuple(alerts),
     )
-
-
-def _coerce_like(
-    batch: pd.DataFrame, reference: pd.DataFrame
-) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Coerce the batch's numeric columns to numbers; also return the share of bad values."""
-    import pandas as pd
-
-    batch = batch.copy()
-    bad: dict[str, float] = {}
-    for column in reference.columns:
-        if not pd.api.types.is_numeric_dtype(reference[column]):
-            continue
-        values = pd.to_numeric(batch[column], errors="coerce")
-        wrong = int((values.isna() & batch[column].notna()).sum())
-        bad[column] = wrong / max(len(batch), 1)
-        batch[column] = values
-    return batch, bad
 
 
 def _same_model(entry: dict[str, Any], version: str | None, model_hash: str | None) -> bool:
@@ -437,41 +404,6 @@ def _performance_alerts(
             )
         )
     return alerts
-
-
-def feature_drift(
-    reference: pd.DataFrame, batch: pd.DataFrame, settings: MonitorSettings
-) -> tuple[dict[str, float], list[str], float]:
-    """Per-feature normalised drift scores, the drifted features and their share (ct.drift)."""
-    from mlpages.ct.drift import detect_drift, drift_settings
-    from mlpages.ct.schema import infer_schema
-
-    options = {**DEFAULT_DRIFT, **settings.drift}
-    report = detect_drift(
-        reference, batch, infer_schema([reference]), drift_settings(options, "params monitor.drift")
-    )
-    scores = {
-        f.feature: normalised_score(f.statistic, f.p_value, f.threshold) for f in report.features
-    }
-    return scores, list(report.drifted), float(report.share_drifted)
-
-
-def normalised_score(statistic: float, p_value: float | None, threshold: float) -> float:
-    """One scale for every drift method: 1.0 is the threshold, above 1 means drifted.
-
-    Distances (Wasserstein, Jensen–Shannon, PSI): statistic / threshold. Tests (KS, chi-squared):
-    log(p) / log(alpha), so p = alpha scores 1 and smaller p-values score higher. Capped at
-    :data:`MAX_DRIFT_SCORE`.
-    """
-    if p_value is not None:
-        if not 0 < threshold < 1 or math.isnan(p_value):
-            return 0.0
-        score = math.log(max(p_value, 1e-300)) / math.log(threshold)
-    elif threshold > 0 and not math.isnan(statistic):
-        score = statistic / threshold
-    else:
-        score = MAX_DRIFT_SCORE if statistic > 0 else 0.0
-    return min(score, MAX_DRIFT_SCORE)
 
 
 # --- the cumulative record ---------------------------------------------------------------------

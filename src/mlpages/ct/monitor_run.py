@@ -8,13 +8,19 @@ call): read params, pick the batch and its reference, score, merge the entry int
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlpages.config import load_config
+from mlpages.ct.batches import expand_inputs, read_batches, select_batch
+from mlpages.ct.champion import champion_model_bytes, read_blob_at, resolve_champion
+from mlpages.ct.gate import load_model_bytes
 from mlpages.ct.monitor import (
-    DEFAULT_DRIFT,
     BatchEntry,
     MonitorSettings,
     file_hash,
@@ -23,12 +29,45 @@ from mlpages.ct.monitor import (
     merge_entry,
     monitor_batch,
 )
+from mlpages.ct.trigger import (
+    TriggerDecision,
+    TriggerSettings,
+    batches_since_training,
+    decide_retraining,
+    write_trigger,
+)
 from mlpages.errors import ConfigError, DataError
+from mlpages.settings import load_section, load_sections, read_yaml_section, setting
 
 if TYPE_CHECKING:
     import pandas as pd
 
-IO_KEYS = ("model", "production", "data_dir", "batch", "window", "reference", "batch_days")
+
+@dataclass(frozen=True)
+class MonitorIO:
+    """What the monitor reads (``params.yaml`` ``monitor:``, beside thresholds and triggers)."""
+
+    model: str = setting("models/model.pkl", help="The model file (--model).")
+    production: bool = setting(
+        False,
+        help="Score with the registry's production model, loaded from the DVC cache at its "
+        "commit (--production).",
+    )
+    data_dir: str = setting(
+        "data/raw", help="Folder of the batches; the newest by name is monitored (--batch)."
+    )
+    batch: str = setting("latest", help="The batch to monitor in data_dir: latest or a file name.")
+    window: int = setting(
+        4, minimum=1, help="Without a reference: this many batches before the monitored one."
+    )
+    reference: str | tuple[str, ...] = setting(
+        (),
+        help="Training reference: CSV files or folders (--reference); one file is read at the "
+        "production model's commit.",
+    )
+    batch_days: float = setting(
+        7.0, minimum=0, help="Days one batch stands for: the model's age without --trained-at."
+    )
 
 
 @dataclass(frozen=True)
@@ -37,7 +76,7 @@ class MonitorResult:
 
     entry: BatchEntry
     record: dict[str, Any]
-    decision: Any = None  # TriggerDecision | None
+    decision: TriggerDecision | None = None
     notes: tuple[str, ...] = ()  # how the model and reference were found
 
 
@@ -60,14 +99,7 @@ def production_model(
     When ``reference`` is one file, it is read at the same commit (git, else the DVC cache), so
     drift is measured against the data that model was trained on.
     """
-    import io
-    from dataclasses import replace
-
     import pandas as pd
-
-    from mlpages.config import load_config
-    from mlpages.ct.champion import champion_model_bytes, read_blob_at, resolve_champion
-    from mlpages.ct.gate import load_model_bytes
 
     config = load_config(root)
     champion = resolve_champion(
@@ -95,40 +127,13 @@ def production_model(
     return ServedModel(model, champion.version, hashlib.md5(data).hexdigest(), frame, note)
 
 
-def settings_from_params(section: dict[str, Any] | None) -> MonitorSettings:
-    """Build :class:`MonitorSettings` from the ``monitor:`` mapping of params.yaml."""
-    section = dict(section or {})
-    defaults = MonitorSettings()
-    values: dict[str, Any] = {}
-    for name in MonitorSettings.__dataclass_fields__:
-        if name not in section or section[name] is None:
-            continue
-        raw = section[name]
-        default = getattr(defaults, name)
-        if isinstance(default, str):
-            values[name] = str(raw)
-        elif isinstance(default, tuple):
-            if isinstance(raw, str) or not isinstance(raw, list | tuple):
-                raise ConfigError(f"params monitor.{name} must be a list, got {raw!r}")
-            values[name] = tuple(str(v) for v in raw)
-        elif isinstance(default, dict):
-            if not isinstance(raw, dict):
-                raise ConfigError(f"params monitor.{name} must be a mapping, got {raw!r}")
-            from mlpages.ct.drift import drift_settings
-
-            drift_settings({**DEFAULT_DRIFT, **raw}, "params monitor.drift")  # fail early
-            values[name] = dict(raw)
-        else:
-            if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
-                raise ConfigError(f"params monitor.{name} must be a number >= 0, got {raw!r}")
-            values[name] = type(default)(raw)
-    return MonitorSettings(**values)
+def settings_from_params(section: Any, source: str = "params.yaml") -> MonitorSettings:
+    """Build :class:`MonitorSettings` from the ``monitor:`` mapping (other keys are not its own)."""
+    return load_section(MonitorSettings, section, source, "monitor", ignore_unknown=True)
 
 
 def parse_time(value: str | float | int, what: str) -> float:
     """Epoch seconds from a number or an ISO date/time (UTC when no zone is given)."""
-    from datetime import UTC, datetime
-
     if isinstance(value, int | float):
         return float(value)
     text = str(value).strip()
@@ -143,6 +148,65 @@ def parse_time(value: str | float | int, what: str) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+def _reference_paths(inputs: MonitorIO, given: tuple[Path, ...]) -> tuple[Path, ...]:
+    """The reference named on the command line, else in params (one path or a list)."""
+    if given:
+        return given
+    named = inputs.reference if isinstance(inputs.reference, tuple) else (inputs.reference,)
+    return tuple(Path(p) for p in named if p)
+
+
+def _batch_and_reference(
+    inputs: MonitorIO, batch_path: Path, reference_paths: tuple[Path, ...]
+) -> tuple[Path, tuple[Path, ...]]:
+    """The batch file to monitor and the reference files (default: the window before it)."""
+    if batch_path.is_dir():
+        selection = select_batch(batch_path, inputs.batch, inputs.window)
+        batch_file, default_reference = selection.batch[0], selection.reference
+    else:
+        batch_file, default_reference = batch_path, ()
+    reference_files = expand_inputs(reference_paths) if reference_paths else default_reference
+    if not reference_files:
+        raise DataError(f"{batch_file.name}: no reference data (pass --reference)")
+    return batch_file, tuple(reference_files)
+
+
+def _served_model(
+    root: Path,
+    model_path: Path,
+    reference_paths: tuple[Path, ...],
+    production: bool,
+    model_version: str | None,
+) -> ServedModel:
+    """The production model when asked for and present, else the model file."""
+    served = production_model(root, model_path, reference_paths) if production else None
+    if served is not None:
+        return served
+    note = f"model {model_path}" + (" (no production model yet)" if production else "")
+    return ServedModel(load_model(model_path), model_version, file_hash(model_path), None, note)
+
+
+def _retraining_decision(
+    record: dict[str, Any],
+    entry: BatchEntry,
+    policy: TriggerSettings,
+    batch_days: float,
+    trained_at: str | None,
+    now: str | None,
+) -> TriggerDecision:
+    """Decide on retraining after ``entry``: the model's age from --trained-at or its batches."""
+    upto = (*history_before(record, entry.batch), entry.to_json())
+    seen = batches_since_training({"batches": list(upto)})
+    if trained_at is not None:
+        current = parse_time(now, "--now") if now is not None else time.time()
+        days = round((current - parse_time(trained_at, "--trained-at")) / 86400, 2)
+    else:
+        days = float(seen * batch_days)
+    return decide_retraining(
+        entry.to_json(), policy, batches_since_training=seen, days_since_training=days
+    )
 
 
 def run_monitor(
@@ -160,58 +224,17 @@ def run_monitor(
     root: Path = Path("."),
 ) -> MonitorResult:
     """Monitor one batch from files, update the record and (optionally) write the trigger."""
-    import time
-
-    from mlpages.ct.batches import expand_inputs, read_batches, select_batch
-    from mlpages.ct.trigger import (
-        TriggerSettings,
-        batches_since_training,
-        decide_retraining,
-        trigger_settings_from_params,
-        write_trigger,
+    section = read_yaml_section(params_path, "monitor")
+    inputs, settings, policy = load_sections(
+        section, str(params_path), "monitor", MonitorIO, MonitorSettings, TriggerSettings
     )
-    from mlpages.ct.validate import load_params_section
-
-    section = load_params_section(params_path, "monitor")
-    known = {*MonitorSettings.__dataclass_fields__, *TriggerSettings.__dataclass_fields__, *IO_KEYS}
-    unknown = sorted(set(section) - known)
-    if unknown:
-        raise ConfigError(f"{params_path}: unknown monitor key(s) {', '.join(unknown)}")
-    settings = settings_from_params({k: v for k, v in section.items() if k not in IO_KEYS})
-    policy = trigger_settings_from_params(section)
-
-    model_path = model_path or Path(section.get("model", "models/model.pkl"))
-    batch_path = batch_path or Path(section.get("data_dir", "data/raw"))
-    window = section.get("window", 4)
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ConfigError(f"params monitor.window must be an integer >= 1, got {window!r}")
-    batch_days = section.get("batch_days", 7)
-    if isinstance(batch_days, bool) or not isinstance(batch_days, int | float) or batch_days < 0:
-        raise ConfigError(f"params monitor.batch_days must be a number >= 0, got {batch_days!r}")
-    if batch_path.is_dir():
-        selection = select_batch(batch_path, str(section.get("batch", "latest")), window)
-        batch_file, default_reference = selection.batch[0], selection.reference
-    else:
-        batch_file, default_reference = batch_path, ()
-    if not reference_paths and section.get("reference"):
-        raw = section["reference"]
-        reference_paths = tuple(Path(p) for p in ([raw] if isinstance(raw, str) else raw))
-    reference_files = expand_inputs(reference_paths) if reference_paths else default_reference
-    if not reference_files:
-        raise DataError(f"{batch_file.name}: no reference data (pass --reference)")
-
-    if production is None:
-        production = section.get("production", False)
-        if not isinstance(production, bool):
-            raise ConfigError(
-                f"params monitor.production must be true or false, got {production!r}"
-            )
-    served = production_model(root, model_path, reference_paths) if production else None
-    if served is None:
-        note = f"model {model_path}" + (" (no production model yet)" if production else "")
-        served = ServedModel(
-            load_model(model_path), model_version, file_hash(model_path), None, note
-        )
+    model_path = model_path or Path(inputs.model)
+    reference_paths = _reference_paths(inputs, reference_paths)
+    batch_file, reference_files = _batch_and_reference(
+        inputs, batch_path or Path(inputs.data_dir), reference_paths
+    )
+    production = inputs.production if production is None else production
+    served = _served_model(root, model_path, reference_paths, production, model_version)
     reference = served.reference
     if reference is None:
         reference = read_batches(reference_files)
@@ -228,19 +251,9 @@ def run_monitor(
     )
     record = merge_entry(record, entry, settings)
     write_record(out_path, record)
-
     decision = None
     if trigger_path is not None:
-        upto = (*history_before(record, entry.batch), entry.to_json())
-        seen = batches_since_training({"batches": list(upto)})
-        if trained_at is not None:
-            current = parse_time(now, "--now") if now is not None else time.time()
-            days = round((current - parse_time(trained_at, "--trained-at")) / 86400, 2)
-        else:
-            days = float(seen * batch_days)
-        decision = decide_retraining(
-            entry.to_json(), policy, batches_since_training=seen, days_since_training=days
-        )
+        decision = _retraining_decision(record, entry, policy, inputs.batch_days, trained_at, now)
         write_trigger(trigger_path, decision)
     return MonitorResult(entry=entry, record=record, decision=decision, notes=(served.note,))
 

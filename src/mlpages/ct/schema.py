@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlpages.errors import ConfigError
+from mlpages.settings import read_yaml_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -273,17 +274,6 @@ def save_schema(schema: Schema, path: Path) -> None:
 
 def load_schema(path: Path) -> Schema:
     """Read and check ``schema.yaml``; problems raise ConfigError with the file name."""
-    import yaml
-
-    from mlpages.safe_yaml import TooLargeError, load_yaml
-
     if not path.is_file():
         raise ConfigError(f"{path}: schema file not found (create it with `mlpages schema infer`)")
-    try:
-        raw = load_yaml(path.read_text(encoding="utf-8"))
-    except TooLargeError as exc:
-        raise ConfigError(f"{path}: too large: {exc}") from None
-    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{path}: not valid YAML: {first}") from None
-    return schema_from_dict(raw, str(path))
+    return schema_from_dict(read_yaml_file(path), str(path))

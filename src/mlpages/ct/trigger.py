@@ -13,23 +13,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlpages.errors import ConfigError
-
-TRIGGER_KINDS = ("new_data", "schedule", "performance", "drift")
+from mlpages.settings import load_section, setting
 
 
 @dataclass(frozen=True)
 class TriggerSettings:
     """Which triggers are active and their thresholds (``params.yaml`` ``monitor:`` section)."""
 
-    # Retrain once the production model has seen this many new batches (0 = trigger off).
-    new_data_batches: int = 0
-    # Retrain when the production model is older than this many days (0 = trigger off).
-    schedule_days: float = 0.0
-    # Alerts of the monitor that count as a reason to retrain.
-    on_performance: bool = True
-    on_drift: bool = True
-    on_prediction_drift: bool = True
+    new_data_batches: int = setting(
+        0, minimum=0, help="Retrain once the production model has seen this many batches (0: off)."
+    )
+    schedule_days: float = setting(
+        0.0, minimum=0, help="Retrain when the production model is this many days old (0: off)."
+    )
+    on_performance: bool = setting(True, help="A performance alert is a reason to retrain.")
+    on_drift: bool = setting(True, help="A feature-drift alert is a reason to retrain.")
+    on_prediction_drift: bool = setting(
+        True, help="A prediction-drift alert is a reason to retrain."
+    )
 
 
 @dataclass(frozen=True)
@@ -65,30 +66,9 @@ class TriggerDecision:
         }
 
 
-def trigger_settings_from_params(section: dict[str, Any] | None) -> TriggerSettings:
-    """Build :class:`TriggerSettings` from the ``monitor:`` mapping of params.yaml."""
-    section = section or {}
-    known = {
-        "new_data_batches": int,
-        "schedule_days": float,
-        "on_performance": bool,
-        "on_drift": bool,
-        "on_prediction_drift": bool,
-    }
-    values: dict[str, Any] = {}
-    for key, kind in known.items():
-        if key not in section or section[key] is None:
-            continue
-        raw = section[key]
-        if kind is bool:
-            if not isinstance(raw, bool):
-                raise ConfigError(f"params monitor.{key} must be true or false, got {raw!r}")
-            values[key] = raw
-            continue
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
-            raise ConfigError(f"params monitor.{key} must be a number >= 0, got {raw!r}")
-        values[key] = kind(raw)
-    return TriggerSettings(**values)
+def trigger_settings_from_params(section: Any, source: str = "params.yaml") -> TriggerSettings:
+    """Build :class:`TriggerSettings` from the ``monitor:`` mapping (other keys are not its own)."""
+    return load_section(TriggerSettings, section, source, "monitor", ignore_unknown=True)
 
 
 def decide_retraining(

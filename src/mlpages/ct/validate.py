@@ -3,7 +3,7 @@
 The core (:func:`check_frame`) is a pure function of a DataFrame and a :class:`Schema`.
 :func:`run_validation` is the edge: it picks the batch and its reference, checks the schema,
 measures drift, writes ``reports/validation.json`` and ``reports/drift.json`` and raises
-:class:`~mlpages.errors.ValidationFailed` (exit code 2) on any schema anomaly.
+:class:`~mlpages.errors.ValidationFailed` (exit code 4) on any schema anomaly.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from mlpages.ct.batches import (
     read_batch,
     select_batch,
 )
+from mlpages.ct.drift import DriftReport, DriftSettings, detect_drift
 from mlpages.ct.schema import ColumnSchema, Schema, load_schema
-from mlpages.errors import ConfigError, DataError, ValidationFailed
+from mlpages.errors import DataError, ValidationFailed
+from mlpages.settings import load_section, setting
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from mlpages.ct.drift import DriftReport, DriftSettings
 
 KINDS = (
     "missing_column",
@@ -71,13 +71,19 @@ class ValidationReport:
 class ValidateSettings:
     """The ``validate`` section of params.yaml."""
 
-    schema: str = "schema.yaml"
-    data_dir: str = "data/raw"
-    batch: str = "latest"
-    window: int = 4
-    report: str = "reports/validation.json"
-    drift_report: str = "reports/drift.json"
-    drift: DriftSettings | None = None
+    schema: str = setting("schema.yaml", help="The schema batches are checked against.")
+    data_dir: str = setting("data/raw", help="Folder of the batches (checked without BATCHES).")
+    batch: str = setting(
+        "latest", help="The batch to check in data_dir: latest (by file name) or a file name."
+    )
+    window: int = setting(
+        4, minimum=0, help="Drift reference: this many batches before the checked one."
+    )
+    report: str = setting("reports/validation.json", help="Where the validation report goes.")
+    drift_report: str = setting("reports/drift.json", help="Where the drift report goes.")
+    drift: DriftSettings = setting(
+        factory=DriftSettings, help="Drift methods and thresholds (validate.drift)."
+    )
 
 
 def _sample(values: Any, limit: int = 5) -> str:
@@ -252,50 +258,9 @@ def summary_text(report: ValidationReport) -> str:
 # --- settings and the run (I/O edge) -------------------------------------------------------------
 
 
-def load_params_section(params_file: Path | None, section: str) -> dict[str, Any]:
-    """The ``section`` mapping of a params.yaml (empty when the file or section is absent)."""
-    import yaml
-
-    from mlpages.safe_yaml import TooLargeError, load_yaml
-
-    if params_file is None or not params_file.is_file():
-        return {}
-    try:
-        raw = load_yaml(params_file.read_text(encoding="utf-8")) or {}
-    except TooLargeError as exc:
-        raise ConfigError(f"{params_file}: too large: {exc}") from None
-    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{params_file}: not valid YAML: {first}") from None
-    value = raw.get(section, {}) if isinstance(raw, dict) else {}
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"{params_file}: '{section}' must be a mapping")
-    return value
-
-
-def validate_settings(raw: dict[str, Any], source: str = "params.yaml") -> ValidateSettings:
+def validate_settings(raw: Any, source: str = "params.yaml") -> ValidateSettings:
     """Build :class:`ValidateSettings` from the ``validate`` params section."""
-    from mlpages.ct.drift import drift_settings
-
-    known = {"schema", "data_dir", "batch", "window", "report", "drift_report", "drift"}
-    unknown = set(raw) - known
-    if unknown:
-        raise ConfigError(f"{source}: unknown validate key(s) {', '.join(sorted(unknown))}")
-    defaults = ValidateSettings()
-    window = raw.get("window", defaults.window)
-    if isinstance(window, bool) or not isinstance(window, int) or window < 0:
-        raise ConfigError(f"{source}: validate.window must be a non-negative integer")
-    return ValidateSettings(
-        schema=str(raw.get("schema", defaults.schema)),
-        data_dir=str(raw.get("data_dir", defaults.data_dir)),
-        batch=str(raw.get("batch", defaults.batch)),
-        window=window,
-        report=str(raw.get("report", defaults.report)),
-        drift_report=str(raw.get("drift_report", defaults.drift_report)),
-        drift=drift_settings(raw.get("drift") or {}, source),
-    )
+    return load_section(ValidateSettings, raw, source, "validate")
 
 
 @dataclass(frozen=True)
@@ -353,8 +318,6 @@ def run_validation(
 ) -> ValidationOutcome:
     """Validate, measure drift, write both reports; raise ValidationFailed on schema anomalies."""
     import pandas as pd
-
-    from mlpages.ct.drift import detect_drift
 
     settings = settings or ValidateSettings()
     schema_file = schema_path or root / settings.schema

@@ -11,29 +11,23 @@ identical.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from mlpages.demo.sandbox import ANALYST, TEMPLATE, Sandbox, prepare, scaffold, set_params
 from mlpages.errors import DemoError
+from mlpages.pipeline.generate import batch_name, generate_week, write_events, write_week
+from mlpages.pipeline.scenarios import default_scenario
 
-TEMPLATE = Path(__file__).parent / "template"
-PIPELINE_SOURCE = Path(__file__).parents[1] / "pipeline"
-MARKER = ".mlpages-demo"
 ARTIFACT = "credit-model"
 START_EPOCH = 1_704_704_400  # Monday 2024-01-08 09:00 UTC: the morning after week 1 closed
 HOUR, DAY, WEEK = 3600, 86400, 7 * 86400
 BOOTSTRAP_WEEKS = 3
 MIN_WEEKS = 8
-PERSON = {"name": "CT bot", "email": "ct-bot@mlpages.invalid"}
-ANALYST = {"name": "Dana Analyst", "email": "dana@mlpages.invalid"}
 
 
 @dataclass(frozen=True)
@@ -70,124 +64,12 @@ class DemoResult:
     versions: tuple[str, ...]
     seconds: float
     site_built: bool
-    missing: tuple[str, ...] = field(default=())
-
-
-class Sandbox:
-    """Runs git, dvc and mlpages in the sandbox repository with a deterministic clock."""
-
-    def __init__(self, repo: Path, clock: int) -> None:
-        self.repo = repo
-        self.clock = clock
-        bindir = str(Path(sys.executable).parent)
-        self.base_env = {
-            **os.environ,
-            "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "DVC_NO_ANALYTICS": "1",
-            "PYTHONHASHSEED": "0",
-        }
-
-    def at(self, epoch: int) -> None:
-        """Move the clock forward to ``epoch`` (never backwards)."""
-        self.clock = max(self.clock + 60, epoch)
-
-    def env(self, person: dict[str, str] = PERSON) -> dict[str, str]:
-        self.clock += 60
-        date = f"{self.clock} +0000"
-        return {
-            **self.base_env,
-            "GIT_AUTHOR_NAME": person["name"],
-            "GIT_AUTHOR_EMAIL": person["email"],
-            "GIT_COMMITTER_NAME": person["name"],
-            "GIT_COMMITTER_EMAIL": person["email"],
-            "GIT_AUTHOR_DATE": date,
-            "GIT_COMMITTER_DATE": date,
-            "SOURCE_DATE_EPOCH": str(self.clock),
-        }
-
-    def run(self, *args: str, check: bool = True, person: dict[str, str] = PERSON) -> Any:
-        done = subprocess.run(
-            args, cwd=self.repo, env=self.env(person), capture_output=True, text=True
-        )
-        if check and done.returncode != 0:
-            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-12:])
-            raise DemoError(f"`{' '.join(args)}` failed in {self.repo}:\n{tail}")
-        return done
-
-    def git(self, *args: str, person: dict[str, str] = PERSON) -> str:
-        return self.run("git", "-c", "commit.gpgsign=false", *args, person=person).stdout
-
-    def commit(self, message: str, person: dict[str, str] = PERSON) -> str:
-        self.git("add", "-A", person=person)
-        self.git("commit", "-q", "--allow-empty", "-m", message, person=person)
-        return self.git("rev-parse", "HEAD").strip()
-
-    def read_json(self, path: str) -> dict[str, Any]:
-        file = self.repo / path
-        return json.loads(file.read_text()) if file.is_file() else {}
-
-
-def prepare(root: Path) -> Path:
-    """Create ``root`` (or replace the repo and site of a previous demo there); return repo path."""
-    if root.exists() and any(root.iterdir()) and not (root / MARKER).exists():
-        raise DemoError(f"{root} exists and is not an mlpages demo folder: choose another DIR")
-    for name in ("repo", "site", "events.json"):
-        target = root / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-    root.mkdir(parents=True, exist_ok=True)
-    (root / MARKER).write_text("created by `mlpages demo`; rerunning replaces repo/ and site/\n")
-    return root / "repo"
-
-
-def scaffold(box: Sandbox) -> None:
-    """The project at its first commit: model code, data schema, registry stages, site config."""
-    repo = box.repo
-    repo.mkdir(parents=True)
-    box.git("init", "-q", "-b", "main")
-    for name in ("schema.yaml", "mlpages.yaml"):
-        shutil.copy(TEMPLATE / name, repo / name)
-    shutil.copy(TEMPLATE / "gto.yaml", repo / ".gto")
-    shutil.copy(TEMPLATE / "gitignore", repo / ".gitignore")
-    target = repo / "src" / "mlpages" / "pipeline"
-    target.mkdir(parents=True)
-    for module in sorted(PIPELINE_SOURCE.glob("*.py")):
-        shutil.copy(module, target / module.name)
-    (repo / "README.md").write_text(
-        "# Loan default model\n\nA sandbox made by `mlpages demo`: weekly batches of loan "
-        "applications, continuous training with DVC, a model registry in git tags.\n"
-    )
-    box.run("dvc", "init", "-q")
-    box.run("dvc", "config", "core.analytics", "false")
-    box.commit("Project: loan-default model code, data schema and registry stages", person=ANALYST)
-
-
-def set_params(repo: Path, updates: dict[str, Any]) -> None:
-    """Change ``section.key`` values of params.yaml (keeps the file's order)."""
-    import yaml
-
-    from mlpages.safe_yaml import load_yaml
-
-    params = load_yaml((repo / "params.yaml").read_text())
-    for dotted, value in updates.items():
-        node = params
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[leaf] = value
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 class Story:
     """The weekly continuous-training loop and the side stories, with a log of what happened."""
 
     def __init__(self, box: Sandbox, plan: DemoPlan, echo: Callable[[str], None]) -> None:
-        from mlpages.pipeline.generate import default_scenario
-
         self.box = box
         self.plan = plan
         base = default_scenario(plan.rows)
@@ -211,8 +93,6 @@ class Story:
         return START_EPOCH + (week - 1) * WEEK
 
     def add_batch(self, week: int) -> None:
-        from mlpages.pipeline.generate import batch_name, generate_week, write_week
-
         frame = generate_week(week, self.scenario, self.plan.seed)
         write_week(frame, self.box.repo / "data" / "raw" / batch_name(week))
 
@@ -301,8 +181,6 @@ class Story:
 
     def reject(self, week: int, validation: dict[str, Any]) -> None:
         """Commit the failing validation report, then quarantine the batch."""
-        from mlpages.pipeline.generate import batch_name
-
         box = self.box
         kinds = sorted({a.get("kind", "?") for a in validation.get("anomalies", [])})
         box.commit(
@@ -369,18 +247,12 @@ def _alerts(record: dict[str, Any], week: int) -> str:
     return ", ".join(kinds)
 
 
-def build_site(
-    box: Sandbox, site: Path, echo: Callable[[str], None]
-) -> tuple[bool, tuple[str, ...]]:
-    """Run ``mlpages build``: (built, missing commands); a missing command is not fatal."""
-    from mlpages.cli import COMMANDS
-
-    if "build" not in COMMANDS:
-        return False, ("mlpages build",)
+def build_site(box: Sandbox, site: Path, echo: Callable[[str], None]) -> bool:
+    """Run ``mlpages build`` on the sandbox; True when the site has its index page."""
     done = box.run("mlpages", "build", str(box.repo), "--out", str(site))
     lines = done.stdout.strip().splitlines()
     echo("site: " + next((line for line in lines if line.startswith("Built")), "built"))
-    return (site / "index.html").is_file(), ()
+    return (site / "index.html").is_file()
 
 
 def run_demo(
@@ -393,15 +265,7 @@ def run_demo(
 
     ``echo`` receives each line of the story as it happens.
     """
-    from mlpages.cli import COMMANDS
-    from mlpages.pipeline.generate import write_events
-
     plan = plan or DemoPlan()
-    missing = tuple(
-        f"mlpages {c}" for c in ("validate", "gate", "monitor", "registry") if c not in COMMANDS
-    )
-    if missing:
-        raise DemoError(f"the demo needs {', '.join(missing)}, which this installation lacks")
     started = time.monotonic()
     root = root.resolve()
     repo = prepare(root)
@@ -411,7 +275,7 @@ def run_demo(
     story.play()
     write_events(story.scenario, plan.weeks, plan.seed, root / "events.json")
     site = root / "site"
-    built, absent = build_site(box, site, echo) if build else (False, ())
+    built = build_site(box, site, echo) if build else False
     return DemoResult(
         root=root,
         repo=repo,
@@ -420,5 +284,4 @@ def run_demo(
         versions=tuple(v for v, _ in story.versions),
         seconds=round(time.monotonic() - started, 1),
         site_built=built,
-        missing=absent,
     )

@@ -9,9 +9,9 @@ from mlpages.errors import MlpagesError
 
 
 def run(main: Callable[[], None]) -> None:
-    """Call ``main``; an :class:`MlpagesError` becomes ``error: ...`` and its exit code."""
+    """Call ``main``; an :class:`MlpagesError` is shown as ``mlpages`` shows it, with its code."""
     try:
         main()
     except MlpagesError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        exc.show()
         sys.exit(exc.exit_code)

@@ -13,12 +13,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlpages.pipeline.scenarios import (
+    SCENARIOS,
+    ConceptDrift,
+    CovariateDrift,
+    Scenario,
+    SchemaBreak,
+    active_event,
+    default_scenario,
+    events_for,
+)
+
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 START_DATE = datetime(2024, 1, 1)  # a Monday: week 1 starts here
@@ -76,109 +88,6 @@ EFFECTS: dict[str, dict[str, float]] = {
 }
 
 
-@dataclass(frozen=True)
-class CovariateDrift:
-    """From ``week`` on: numeric features shifted/scaled and categorical mixes replaced."""
-
-    week: int
-    shift: dict[str, float] = field(default_factory=dict)  # feature -> shift in its own unit
-    scale: dict[str, float] = field(default_factory=dict)  # feature -> multiplier
-    mix: dict[str, dict[str, float]] = field(default_factory=dict)  # feature -> new probabilities
-
-    @property
-    def features(self) -> tuple[str, ...]:
-        return tuple(sorted({*self.shift, *self.scale, *self.mix}))
-
-
-@dataclass(frozen=True)
-class ConceptDrift:
-    """From ``week`` on: the label model uses these weights/effects instead (features unchanged)."""
-
-    week: int
-    weights: dict[str, float] = field(default_factory=dict)
-    effects: dict[str, dict[str, float]] = field(default_factory=dict)
-    intercept_shift: float = 0.0
-
-    @property
-    def features(self) -> tuple[str, ...]:
-        names = {"loan_amount" if w == "loan_to_income" else w for w in self.weights}
-        return tuple(sorted(names | set(self.effects)))
-
-
-@dataclass(frozen=True)
-class SchemaBreak:
-    """At ``week`` only: a missing column, strings in a numeric column, out-of-range values."""
-
-    week: int
-    missing: tuple[str, ...] = ()
-    wrong_type: tuple[str, ...] = ()
-    out_of_range: tuple[str, ...] = ()
-    fraction: float = 0.05  # share of rows made wrong-typed / out of range
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """What happens over the weeks: the events injected and the batch size."""
-
-    name: str = "stable"
-    rows_per_week: int = 2000
-    covariate: tuple[CovariateDrift, ...] = ()
-    concept: tuple[ConceptDrift, ...] = ()
-    breaks: tuple[SchemaBreak, ...] = ()
-
-
-def default_scenario(rows_per_week: int = 2000) -> Scenario:
-    """Covariate drift from week 6, a schema-broken batch at week 9, concept drift from week 11."""
-    return Scenario(
-        name="default",
-        rows_per_week=rows_per_week,
-        covariate=(
-            CovariateDrift(
-                week=6,
-                scale={"income": 1.35, "loan_amount": 1.5},
-                shift={"credit_score": -45.0},
-                mix={
-                    "region": {
-                        "north": 0.1,
-                        "south": 0.16,
-                        "east": 0.14,
-                        "west": 0.48,
-                        "central": 0.12,
-                    }
-                },
-            ),
-        ),
-        concept=(
-            ConceptDrift(
-                week=11,
-                weights={"credit_score": -0.2, "debt_to_income": -0.3, "employment_years": 0.5},
-                effects={"employment_type": {"self_employed": 1.4, "unemployed": -0.4}},
-            ),
-        ),
-        breaks=(
-            SchemaBreak(
-                week=9,
-                missing=("employment_years",),
-                wrong_type=("credit_score",),
-                out_of_range=("age",),
-            ),
-        ),
-    )
-
-
-def stable_scenario(rows_per_week: int = 2000) -> Scenario:
-    """No events: every week from the same distribution."""
-    return Scenario(name="stable", rows_per_week=rows_per_week)
-
-
-SCENARIOS = {"default": default_scenario, "stable": stable_scenario}
-
-
-def _active(events: tuple[Any, ...], week: int) -> Any:
-    started = [e for e in events if e.week <= week]
-    return max(started, key=lambda e: e.week) if started else None
-
-
 def _draw_category(u: Any, probabilities: dict[str, float]) -> Any:
     import numpy as np
 
@@ -189,37 +98,50 @@ def _draw_category(u: Any, probabilities: dict[str, float]) -> Any:
     return np.array(names, dtype=object)[index]
 
 
-def generate_week(
-    week: int, scenario: Scenario | None = None, seed: int = DEFAULT_SEED
-) -> pd.DataFrame:
-    """One weekly batch (rows sorted by application time), with the scenario's events applied."""
+@dataclass(frozen=True)
+class _Draws:
+    """Every random draw of one week, in one fixed order: events change what is made of them."""
+
+    z: np.ndarray  # (rows, 6) standard normals behind the numeric features
+    categories: dict[str, np.ndarray]  # one uniform per categorical column
+    label: np.ndarray  # uniform compared with the default probability
+    null_income: np.ndarray  # uniforms that blank income ...
+    null_employment: np.ndarray  # ... and employment_years
+    broken: np.ndarray  # uniform choosing the rows a schema break hits
+    accounts: np.ndarray
+    seconds: np.ndarray  # sorted offsets of the applications into the week
+
+
+def _draws(rng: np.random.Generator, n: int) -> _Draws:
+    """The week's draws; identical for a week whatever the scenario."""
     import numpy as np
-    import pandas as pd
 
-    if week < 1:
-        raise ValueError(f"weeks are numbered from 1, got {week}")
-    scenario = scenario or default_scenario()
-    rng = np.random.default_rng([seed, week])
-    n = int(
-        scenario.rows_per_week
-        + rng.integers(-scenario.rows_per_week // 20, scenario.rows_per_week // 20 + 1)
-    )
-
-    # Base draws: identical for a week whatever the scenario, so events only change what they touch.
     z = rng.standard_normal((n, 6))
     uniforms = rng.random((n, len(CATEGORICAL) + 4))
     accounts = rng.poisson(5.0, n).astype(float)
     seconds = np.sort(rng.integers(0, 7 * 24 * 3600, n))
-
-    cat_u = {c: uniforms[:, i] for i, c in enumerate(CATEGORICAL)}
-    u_label, u_null_income, u_null_emp, u_break = (
+    label, null_income, null_employment, broken = (
         uniforms[:, len(CATEGORICAL) + i] for i in range(4)
     )
+    return _Draws(
+        z=z,
+        categories={c: uniforms[:, i] for i, c in enumerate(CATEGORICAL)},
+        label=label,
+        null_income=null_income,
+        null_employment=null_employment,
+        broken=broken,
+        accounts=accounts,
+        seconds=seconds,
+    )
 
-    drift = _active(scenario.covariate, week)
-    mix = {**CATEGORIES, **(drift.mix if drift else {})}
-    cats = {c: _draw_category(cat_u[c], mix[c]) for c in CATEGORICAL}
 
+def _applicants(
+    draws: _Draws, cats: dict[str, np.ndarray], drift: CovariateDrift | None
+) -> dict[str, np.ndarray]:
+    """The numeric features of the week's applicants, covariate drift applied (not yet rounded)."""
+    import numpy as np
+
+    z = draws.z
     age = np.clip(np.round(41 + 12 * z[:, 0]), 18, 85)
     income = np.exp(10.85 + 0.45 * z[:, 1] + 0.012 * (age - 41))
     loan = income * np.exp(-1.2 + 0.5 * z[:, 2])
@@ -234,21 +156,30 @@ def generate_week(
             values[name] = values[name] * factor
         for name, delta in drift.shift.items():
             values[name] = values[name] + delta
-    income, loan, dti, credit = (
-        values[k] for k in ("income", "loan_amount", "debt_to_income", "credit_score")
-    )
-    credit = np.clip(np.round(credit), 300, 850)
+    values["credit_score"] = np.clip(np.round(values["credit_score"]), 300, 850)
+    values.update(age=age, employment_years=employment, num_open_accounts=draws.accounts)
+    return values
 
+
+def _default_labels(
+    values: dict[str, np.ndarray],
+    cats: dict[str, np.ndarray],
+    concept: ConceptDrift | None,
+    u_label: np.ndarray,
+) -> np.ndarray:
+    """0/1 defaults drawn from the true logistic model (or the concept drift's)."""
+    import numpy as np
+
+    income, loan = values["income"], values["loan_amount"]
     features = {
-        "credit_score": (credit - 690) / 65,
-        "debt_to_income": (dti - 0.3) / 0.12,
+        "credit_score": (values["credit_score"] - 690) / 65,
+        "debt_to_income": (values["debt_to_income"] - 0.3) / 0.12,
         "loan_to_income": (np.log(loan / income) + 1.2) / 0.5,
         "income": (np.log(income) - 10.85) / 0.45,
-        "employment_years": (employment - 8) / 5,
-        "age": (age - 41) / 12,
-        "num_open_accounts": (accounts - 5) / 2.2,
+        "employment_years": (values["employment_years"] - 8) / 5,
+        "age": (values["age"] - 41) / 12,
+        "num_open_accounts": (values["num_open_accounts"] - 5) / 2.2,
     }
-    concept = _active(scenario.concept, week)
     weights = {**WEIGHTS, **(concept.weights if concept else {})}
     effects = {
         c: {**EFFECTS.get(c, {}), **((concept.effects if concept else {}).get(c, {}))}
@@ -261,28 +192,65 @@ def generate_week(
     )
     for column, table in effects.items():
         logit = logit + np.vectorize(lambda v, t=table: t.get(v, 0.0), otypes=[float])(cats[column])
-    label = (u_label < 1.0 / (1.0 + np.exp(-logit))).astype(int)
+    return (u_label < 1.0 / (1.0 + np.exp(-logit))).astype(int)
 
-    frame = pd.DataFrame(
+
+def _week_frame(
+    week: int,
+    draws: _Draws,
+    values: dict[str, np.ndarray],
+    cats: dict[str, np.ndarray],
+    label: np.ndarray,
+) -> pd.DataFrame:
+    """The batch as written to CSV: timestamps, rounded values, a few blanks, the label."""
+    import numpy as np
+    import pandas as pd
+
+    return pd.DataFrame(
         {
             TIMESTAMP: [
                 (START_DATE + timedelta(weeks=week - 1, seconds=int(s))).isoformat()
-                for s in seconds
+                for s in draws.seconds
             ],
-            "income": np.where(u_null_income < 0.01, np.nan, np.round(income, 2)),
-            "loan_amount": np.round(loan, 2),
-            "debt_to_income": np.round(dti, 4),
-            "credit_score": credit.astype(int),
-            "age": age.astype(int),
-            "employment_years": np.where(u_null_emp < 0.02, np.nan, np.round(employment, 1)),
-            "num_open_accounts": accounts.astype(int),
+            "income": np.where(draws.null_income < 0.01, np.nan, np.round(values["income"], 2)),
+            "loan_amount": np.round(values["loan_amount"], 2),
+            "debt_to_income": np.round(values["debt_to_income"], 4),
+            "credit_score": values["credit_score"].astype(int),
+            "age": values["age"].astype(int),
+            "employment_years": np.where(
+                draws.null_employment < 0.02, np.nan, np.round(values["employment_years"], 1)
+            ),
+            "num_open_accounts": values["num_open_accounts"].astype(int),
             **{c: cats[c].astype(str) for c in CATEGORICAL},
             TARGET: label,
         },
         columns=list(COLUMNS),
     )
+
+
+def generate_week(
+    week: int, scenario: Scenario | None = None, seed: int = DEFAULT_SEED
+) -> pd.DataFrame:
+    """One weekly batch (rows sorted by application time), with the scenario's events applied."""
+    import numpy as np
+
+    if week < 1:
+        raise ValueError(f"weeks are numbered from 1, got {week}")
+    scenario = scenario or default_scenario()
+    rng = np.random.default_rng([seed, week])
+    n = int(
+        scenario.rows_per_week
+        + rng.integers(-scenario.rows_per_week // 20, scenario.rows_per_week // 20 + 1)
+    )
+    draws = _draws(rng, n)
+    drift = active_event(scenario.covariate, week)
+    mix = {**CATEGORIES, **(drift.mix if drift else {})}
+    cats = {c: _draw_category(draws.categories[c], mix[c]) for c in CATEGORICAL}
+    values = _applicants(draws, cats, drift)
+    label = _default_labels(values, cats, active_event(scenario.concept, week), draws.label)
+    frame = _week_frame(week, draws, values, cats, label)
     broken = next((b for b in scenario.breaks if b.week == week), None)
-    return _break_schema(frame, broken, u_break) if broken else frame
+    return _break_schema(frame, broken, draws.broken) if broken else frame
 
 
 def _break_schema(frame: pd.DataFrame, spec: SchemaBreak, u: Any) -> pd.DataFrame:
@@ -296,52 +264,6 @@ def _break_schema(frame: pd.DataFrame, spec: SchemaBreak, u: Any) -> pd.DataFram
         as_text[hit] = [f"{v} pts" for v in frame.loc[hit, column]]
         frame[column] = as_text
     return frame.drop(columns=list(spec.missing))
-
-
-def events_for(scenario: Scenario, weeks: int) -> list[dict[str, Any]]:
-    """Ground truth of the injected events within ``weeks``, for scoring drift detection."""
-    events: list[dict[str, Any]] = []
-    for drift in scenario.covariate:
-        if drift.week <= weeks:
-            events.append(
-                {
-                    "kind": "covariate_drift",
-                    "week": drift.week,
-                    "weeks": list(range(drift.week, weeks + 1)),
-                    "features": list(drift.features),
-                    "detail": {"shift": drift.shift, "scale": drift.scale, "mix": drift.mix},
-                }
-            )
-    for concept in scenario.concept:
-        if concept.week <= weeks:
-            events.append(
-                {
-                    "kind": "concept_drift",
-                    "week": concept.week,
-                    "weeks": list(range(concept.week, weeks + 1)),
-                    "features": list(concept.features),
-                    "detail": {"weights": concept.weights, "effects": concept.effects},
-                }
-            )
-    for spec in scenario.breaks:
-        if spec.week <= weeks:
-            for anomaly, columns in (
-                ("missing_column", spec.missing),
-                ("type_change", spec.wrong_type),
-                ("out_of_range", spec.out_of_range),
-            ):
-                if columns:
-                    events.append(
-                        {
-                            "kind": "schema_break",
-                            "anomaly": anomaly,
-                            "week": spec.week,
-                            "weeks": [spec.week],
-                            "features": list(columns),
-                            "detail": {"fraction": spec.fraction},
-                        }
-                    )
-    return sorted(events, key=lambda e: (e["week"], e["kind"], e.get("anomaly", "")))
 
 
 def batch_name(week: int) -> str:
