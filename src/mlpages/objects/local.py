@@ -43,8 +43,13 @@ class LocalCache:
         return target is not None and target.is_file()
 
 
-def subproject_cache_dirs(root: Path) -> list[Path]:
-    """Cache folders of DVC projects in sub-folders (``dvc init --subdir``), from git's index."""
+def subproject_roots(root: Path) -> list[Path]:
+    """DVC projects in sub-folders (``dvc init --subdir``) of the work tree, from git's index."""
     listed = run_git(root, "ls-files", "-z", "--", "*/.dvc/config", check=False)
     folders = {Path(os.fsdecode(p)).parent.parent for p in listed.split(b"\0") if p}
-    return [cache_dir_of(root / folder) for folder in sorted(folders)]
+    return [root / folder for folder in sorted(folders)]
+
+
+def subproject_cache_dirs(root: Path) -> list[Path]:
+    """Cache folders of DVC projects in sub-folders (``dvc init --subdir``)."""
+    return [cache_dir_of(sub) for sub in subproject_roots(root)]
