@@ -11,7 +11,6 @@ from helpers.dvc import dvc
 from helpers.git import git
 
 from mlpages.dvcfiles.dotdvc import parse_dvc_file
-from mlpages.errors import RemoteError
 from mlpages.models import HashInfo
 from mlpages.objects.dvcconfig import RemoteConfig, cache_dir_of, load_dvc_config, remote_config
 from mlpages.objects.local import LocalCache
