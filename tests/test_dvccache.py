@@ -59,14 +59,17 @@ def test_dvc_config_is_read_as_dvc_writes_it(tmp_path, monkeypatch):
     (glob / "config").write_text("['remote \"store\"']\n    region = eu-west-3\n")
     store = remote_config(root)
     assert store == RemoteConfig("store", "s3://bucket/path")
-    assert store.settings.items() >= {
-        "url": "s3://bucket/path",
-        "endpointurl": "http://127.0.0.1:9000",
-        "profile": "ci",
-        "ssl_verify": False,  # validated by DVC's schema
-        "region": "eu-west-3",  # from the global level
-        "use_ssl": True,  # DVC's defaults for an S3 remote
-    }.items()
+    assert (
+        store.settings.items()
+        >= {
+            "url": "s3://bucket/path",
+            "endpointurl": "http://127.0.0.1:9000",
+            "profile": "ci",
+            "ssl_verify": False,  # validated by DVC's schema
+            "region": "eu-west-3",  # from the global level
+            "use_ssl": True,  # DVC's defaults for an S3 remote
+        }.items()
+    )
     assert store.scheme == "s3" and store.endpoint_url == "http://127.0.0.1:9000"
     other = remote_config(root, "other")
     assert other.url == str(tmp_path / "repo" / "other") and other.scheme == "local"
