@@ -72,10 +72,15 @@ def _configure(repo: Path, kind: str, server: Server, password: str = PASSWORD) 
         dvc(repo, "remote", "modify", "--local", "storage", key, value)
 
 
-@pytest.fixture(params=["http", "webdav", "sftp"])
-def project(request, tmp_path: Path):
-    """Three commits pushed to a live server of the parametrized type (stopped at the end)."""
+@pytest.fixture(scope="module", params=["http", "webdav", "sftp"])
+def pushed(request, tmp_path_factory):
+    """Three commits pushed to a live server of the parametrized type (stopped at the end).
+
+    One per type for the module: the tests of a type run in file order, the one that stops
+    the server last.
+    """
     kind = request.param
+    tmp_path = tmp_path_factory.mktemp(kind)
     store = tmp_path / "store"
     server = _start(kind, store, tmp_path)
     request.addfinalizer(server.stop)
@@ -98,12 +103,19 @@ def project(request, tmp_path: Path):
             }
         )
         dvc(origin.path, "commit", "-f", "-q")
-        dvc(origin.path, "push", "-q", "-r", "upload" if kind == "http" else "storage")
         shas.append(origin.commit(f"run lr={lr}"))
+    upload = "upload" if kind == "http" else "storage"
+    dvc(origin.path, "push", "-q", "--all-commits", "-r", upload)
     objects = {object_relpath(md5, legacy=False) for sha in shas for md5 in _md5s(origin, sha)}
     assert all((store / rel).is_file() for rel in objects)
-    server.counters.reset()
     return Project(origin, shas, objects, server, kind, tmp_path)
+
+
+@pytest.fixture
+def project(pushed: Project, tmp_path: Path) -> Project:
+    """The pushed project with fresh counters and a fresh folder for its clone and site."""
+    pushed.server.counters.reset()
+    return Project(pushed.origin, pushed.shas, pushed.objects, pushed.server, pushed.kind, tmp_path)
 
 
 def _md5s(origin: RepoBuilder, sha: str, path: str | None = None) -> list[str]:
@@ -151,26 +163,16 @@ def test_a_fresh_clone_builds_every_commit_from_the_remote(project: Project):
     assert str(round(RATES[0] * 3, 3)) in _page(project.tmp / "site2", project.shas[0])
 
 
-def test_a_server_stopped_before_the_build_is_one_line_and_problems(project: Project):
-    clone = _clone(project)
-    project.server.stop()
-    stderr, took = _build(clone, project.tmp / "site")
-    (warning,) = _warnings(stderr)
-    assert "remote `storage`" in warning and "unreachable" in warning, warning
-    assert took < 30
-    for sha in project.shas:
-        assert "not-in-cache" in _page(project.tmp / "site", sha)
-    overview = BeautifulSoup((project.tmp / "site" / "index.html").read_text(), "html.parser")
-    (row,) = overview.select("table.problem-groups tbody tr")
-    text = " ".join(row.get_text(" ").split())
-    assert "3 commits · 6 outputs not read" in text and "unreachable" in text, text
-
-
 def test_a_tampered_object_is_a_problem_never_a_value(project: Project):
     (md5,) = _md5s(project.origin, project.shas[0], "metrics.json")
-    (project.server.folder / object_relpath(md5, legacy=False)).write_text('{"acc": 123.456}')
+    served = project.server.folder / object_relpath(md5, legacy=False)
+    real = served.read_bytes()
+    served.write_text('{"acc": 123.456}')
     clone = _clone(project)
-    stderr, _ = _build(clone, project.tmp / "site")
+    try:
+        stderr, _ = _build(clone, project.tmp / "site")
+    finally:
+        served.write_bytes(real)
     assert not _warnings(stderr), stderr  # the remote works; one of its objects is bad
     first = _page(project.tmp / "site", project.shas[0])
     assert "md5-mismatch" in first and "123.456" not in first
@@ -194,3 +196,36 @@ def test_wrong_credentials_are_refused_in_one_line(project: Project):
     assert "remote `storage`" in warning and "credentials refused" in warning, warning
     assert took < 30
     assert "not-in-cache" in _page(project.tmp / "site", project.shas[0])
+
+
+def test_a_server_gone_during_the_build_costs_one_failure(project: Project):
+    if project.kind != "http":
+        pytest.skip("tested on HTTP here and on S3 in test_remote_s3.py")
+    clone = _clone(project)
+    project.server.counters.die_after = 2  # two objects, then no answer at all
+    try:
+        stderr, took = _build(clone, project.tmp / "site")
+    finally:
+        project.server.counters.die_after, project.server.counters.dead = None, False
+    (warning,) = _warnings(stderr)
+    assert "remote `storage`" in warning and "unreachable" in warning, warning
+    assert took < 30
+    assert len(project.server.counters.gets) == 2
+    pages = [_page(project.tmp / "site", sha) for sha in project.shas]
+    assert sum("not-in-cache" in page for page in pages) >= 2  # 4 of 6 objects not read
+    assert sum(page.count("not-in-cache") for page in pages) >= 4
+
+
+def test_a_server_stopped_before_the_build_is_one_line_and_problems(project: Project):
+    clone = _clone(project)
+    project.server.stop()
+    stderr, took = _build(clone, project.tmp / "site")
+    (warning,) = _warnings(stderr)
+    assert "remote `storage`" in warning and "unreachable" in warning, warning
+    assert took < 30
+    for sha in project.shas:
+        assert "not-in-cache" in _page(project.tmp / "site", sha)
+    overview = BeautifulSoup((project.tmp / "site" / "index.html").read_text(), "html.parser")
+    (row,) = overview.select("table.problem-groups tbody tr")
+    text = " ".join(row.get_text(" ").split())
+    assert "3 commits · 6 outputs not read" in text and "unreachable" in text, text
