@@ -112,7 +112,11 @@ def start_http_server(
                 counters.served(self.path, target.stat().st_size)
             super().do_GET()
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Quiet(ThreadingHTTPServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            return  # a client that hangs up early (DVC does) is not the server's problem
+
+    httpd = Quiet(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     return _thread_server(httpd, f"http://127.0.0.1:{httpd.server_port}", counters, folder)
 

@@ -147,6 +147,10 @@ class DvcRemote:
         found = self._tried.get(md5)
         return found is not None and found[0] == legacy
 
+    def found(self) -> set[str]:
+        """The md5s this remote has handed out (in either layout)."""
+        return {md5 for md5, got in self._tried.items() if got is not None}
+
     def fetch_wanted(self) -> bool:
         """Fetch every object recorded while deferring; True when some new object arrived."""
         pending, self.wanted = list(self.wanted.items()), {}

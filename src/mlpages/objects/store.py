@@ -25,6 +25,7 @@ from mlpages.models import HashInfo, Problem
 from mlpages.objects.dvcconfig import cache_dir_of, load_dvc_config, remote_of
 from mlpages.objects.local import LocalCache, subproject_roots
 from mlpages.objects.objectid import contained, is_md5, verified
+from mlpages.objects.output_remotes import output_remote_names
 from mlpages.objects.remote import DvcRemote
 
 
@@ -91,11 +92,16 @@ def default_sources(root: Path, config: Config) -> list[ObjectSource]:
     if config.remote_fetch:
         seen: set[str] = set()
         for project in (root, *sub_roots):
-            remote = remote_source(project, project / ".dvc" / "tmp" / "mlpages-remote")
-            key = getattr(getattr(remote, "remote", None), "url", None) or str(project)
-            if remote is not None and key not in seen:
-                seen.add(key)
-                sources.append(remote)
+            # The default remote, then those outputs name for themselves (`remote:`).
+            for name in (None, *output_remote_names(project)):
+                fetch_cache = project / ".dvc" / "tmp" / "mlpages-remote"
+                remote = remote_source(project, fetch_cache, name)
+                key = getattr(getattr(remote, "remote", None), "url", None) or str(
+                    getattr(remote, "unavailable", project)
+                )
+                if remote is not None and key not in seen:
+                    seen.add(key)
+                    sources.append(remote)
     return sources
 
 
@@ -171,7 +177,12 @@ class DvcObjects:
 
     def fetch_wanted(self) -> bool:
         """Fetch what the remotes recorded while deferring, in parallel; True if any arrived."""
-        arrived = [remote.fetch_wanted() for remote in self._remotes()]
+        arrived = []
+        found: set[str] = set()
+        for remote in self._remotes():  # in order: a later remote is asked only what earlier lacked
+            remote.wanted = {m: lay for m, lay in remote.wanted.items() if m not in found}
+            arrived.append(remote.fetch_wanted())
+            found |= remote.found()
         self._dirs = {k: v for k, v in self._dirs.items() if v is not None}
         return any(arrived)
 
