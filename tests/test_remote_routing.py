@@ -121,3 +121,6 @@ def test_failures_are_described_by_cause():
     assert describe_failure(ConnectionRefusedError(111, "refused")).startswith("unreachable")
     assert describe_failure(TimeoutError()).startswith("unreachable")
     assert describe_failure(ValueError(json.dumps({"x": 1}))).startswith("error (ValueError")
+    leaky = OSError(5, "401 at https://ada:hunter2@host/x?sig=SECRET&sv=1 and s3://k:s@b/p")
+    said = describe_failure(leaky)
+    assert "hunter2" not in said and "SECRET" not in said and "k:s" not in said, said

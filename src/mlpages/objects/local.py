@@ -36,9 +36,13 @@ class LocalCache:
     name: str = "cache"
 
     def read(self, md5: str, legacy: bool, max_bytes: int | None = None) -> bytes | None:
+        if not self.path.is_dir():  # a fresh clone has no cache: one stat, not a path walk
+            return None
         return read_object_file(self.path, md5, legacy, max_bytes)
 
     def has(self, md5: str, legacy: bool) -> bool:
+        if not self.path.is_dir():
+            return False
         target = object_file(self.path, md5, legacy)
         return target is not None and target.is_file()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 
 # pip extras of mlpages (pyproject.toml) for DVC's plugins; other schemes name the plugin itself.
 EXTRAS = {
@@ -113,8 +114,18 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+# Client errors quote URLs: never repeat credentials in them (user:password@, signed queries).
+_USERINFO = re.compile(r"(\w+://)[^/@\s'\"]+@")
+_QUERY = re.compile(r"(\w+://[^\s?'\"]+)\?[^\s'\"]*")
+
+
+def redact(text: str) -> str:
+    """``text`` without the user-info and query strings of the URLs in it."""
+    return _QUERY.sub(r"\1?…", _USERINFO.sub(r"\1…@", text))
+
+
 def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())[:200]
+    text = redact(" ".join(str(exc).split()))[:200]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

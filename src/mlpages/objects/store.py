@@ -70,8 +70,8 @@ def remote_source(root: Path, fetch_cache: Path, name: str | None = None) -> Obj
         remote = remote_of(config, name, root)
     except RemoteError as exc:
         return ConfigNote(str(exc))
-    if remote is None:
-        return ConfigNote(config.problem) if config.problem else None
+    if remote is None:  # nothing to read: what DVC refused in the configuration is its business
+        return None
     if remote.scheme == "local":
         # DVC made a relative folder absolute (relative to the config file naming it).
         folder = Path(os.path.expanduser(remote.url.removeprefix("file://")))
