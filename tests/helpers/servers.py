@@ -83,6 +83,8 @@ def start_http_server(
     expected = "Basic " + base64.b64encode(":".join(auth).encode()).decode() if auth else None
 
     class Handler(SimpleHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as any production server
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, directory=str(folder), **kwargs)
 
