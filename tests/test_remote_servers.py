@@ -25,7 +25,7 @@ from helpers.servers import Server, start_http_server, start_sftp_server, start_
 
 from mlpages.objects.objectid import object_relpath
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("remote_servers")]
 
 DVC_YAML = """\
 stages:

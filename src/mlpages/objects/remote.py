@@ -26,7 +26,7 @@ from mlpages.objects.local import read_capped
 from mlpages.objects.objectid import is_md5, object_file, object_relpath, verified
 from mlpages.objects.remote_errors import describe_failure, plugin_missing, quiet_cloud_clients
 
-DEFAULT_JOBS = 8  # parallel requests; a remote's own `jobs` setting wins
+DEFAULT_JOBS = 32  # parallel requests (measured: benchmarks/bench_remote.py); a remote's `jobs` wins
 # Schemes whose DVC filesystem takes connect/read timeouts (seconds); DVC's own are minutes.
 TIMEOUT_SCHEMES = ("http", "https", "s3")
 
