@@ -1,4 +1,4 @@
-"""DVC remotes of every type we claim, on real servers on 127.0.0.1: HTTP, WebDAV, SFTP.
+"""DVC remotes of every type we claim, on real servers on 127.0.0.1: HTTP, WebDAV, SFTP, Azure.
 
 Each test ``dvc push``es a project whose metrics and plots are DVC-cached (three commits), clones
 it with an empty cache and runs the real ``mlpages build``: every commit's values are on its
@@ -11,6 +11,7 @@ S3 (moto) is tested in ``test_remote_s3.py``.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,15 @@ from bs4 import BeautifulSoup
 from helpers.cli import mlpages
 from helpers.dvc import dvc
 from helpers.git import RepoBuilder, git, tool_env
-from helpers.servers import Server, start_http_server, start_sftp_server, start_webdav_server
+from helpers.servers import (
+    Server,
+    azure_connection_string,
+    azurite_binary,
+    start_azurite_server,
+    start_http_server,
+    start_sftp_server,
+    start_webdav_server,
+)
 
 from mlpages.objects.objectid import object_relpath
 
@@ -55,6 +64,10 @@ def _credentials(kind: str, server: Server, password: str = PASSWORD) -> list[li
         return [["user", USER], ["password", password]]
     if kind == "sftp":
         return [["keyfile", server.extra["keyfile"]]]
+    if kind == "azure":
+        key = "d3JvbmcK" * 11 if password != PASSWORD else None  # a well-formed wrong key
+        cs = azure_connection_string(server.url, key) if key else server.extra["connection_string"]
+        return [["connection_string", cs]]
     return []
 
 
@@ -64,7 +77,35 @@ def _start(kind: str, folder: Path, tmp: Path) -> Server:
         return start_http_server(folder)
     if kind == "webdav":
         return start_webdav_server(folder, USER, PASSWORD)
+    if kind == "azure":
+        if azurite_binary() is None:
+            if os.environ.get("CI"):
+                pytest.fail("azurite is not installed: .ci/run installs it with npm")
+            pytest.skip("AZURITE NOT INSTALLED HERE: run .ci/run's npm step (CI runs this test)")
+        server = start_azurite_server(folder)
+        _container(server).create_container()
+        return server
     return start_sftp_server(folder, tmp / "keys")
+
+
+def _container(server: Server):
+    from azure.storage.blob import BlobServiceClient
+
+    client = BlobServiceClient.from_connection_string(server.extra["connection_string"])
+    return client.get_container_client("dvc")
+
+
+def _served_bytes(project: Project, rel: str, data: bytes | None = None) -> bytes:
+    """An object's bytes on the server (``data``: replace them first)."""
+    if project.kind == "azure":
+        blob = _container(project.server).get_blob_client(f"store/{rel}")
+        if data is not None:
+            blob.upload_blob(data, overwrite=True)
+        return blob.download_blob().readall()
+    path = project.server.folder / rel
+    if data is not None:
+        path.write_bytes(data)
+    return path.read_bytes()
 
 
 def _configure(repo: Path, kind: str, server: Server, password: str = PASSWORD) -> None:
@@ -72,7 +113,7 @@ def _configure(repo: Path, kind: str, server: Server, password: str = PASSWORD) 
         dvc(repo, "remote", "modify", "--local", "storage", key, value)
 
 
-@pytest.fixture(scope="module", params=["http", "webdav", "sftp"])
+@pytest.fixture(scope="module", params=["http", "webdav", "sftp", "azure"])
 def pushed(request, tmp_path_factory):
     """Three commits pushed to a live server of the parametrized type (stopped at the end).
 
@@ -87,7 +128,8 @@ def pushed(request, tmp_path_factory):
     origin = RepoBuilder(tmp_path / "origin")
     dvc(origin.path, "init", "-q")
     dvc(origin.path, "config", "core.analytics", "false")
-    dvc(origin.path, "remote", "add", "-d", "storage", server.url)
+    url = "azure://dvc/store" if kind == "azure" else server.url
+    dvc(origin.path, "remote", "add", "-d", "storage", url)
     if kind == "http":  # a static server takes no uploads: push to the folder it serves
         dvc(origin.path, "remote", "add", "upload", str(store))
     _configure(origin.path, kind, server)
@@ -107,8 +149,9 @@ def pushed(request, tmp_path_factory):
     upload = "upload" if kind == "http" else "storage"
     dvc(origin.path, "push", "-q", "--all-commits", "-r", upload)
     objects = {object_relpath(md5, legacy=False) for sha in shas for md5 in _md5s(origin, sha)}
-    assert all((store / rel).is_file() for rel in objects)
-    return Project(origin, shas, objects, server, kind, tmp_path)
+    pushed = Project(origin, shas, objects, server, kind, tmp_path)
+    assert all(_served_bytes(pushed, rel) for rel in objects)
+    return pushed
 
 
 @pytest.fixture
@@ -155,7 +198,9 @@ def test_a_fresh_clone_builds_every_commit_from_the_remote(project: Project):
         assert str(round(lr * 3, 3)) in text and str(round(1 - lr, 3)) in text
         assert "not-in-cache" not in text
     # Exactly the objects the report needs, each once: the metrics and the plot of each commit.
-    assert {p.lstrip("/") for p in project.server.counters.gets} == project.objects
+    assert {p.lstrip("/").removeprefix("dvc/store/") for p in project.server.counters.gets} == (
+        project.objects
+    )
     assert len(project.server.counters.gets) == len(project.objects)
     project.server.counters.reset()
     stderr, _ = _build(clone, project.tmp / "site2")
@@ -165,14 +210,14 @@ def test_a_fresh_clone_builds_every_commit_from_the_remote(project: Project):
 
 def test_a_tampered_object_is_a_problem_never_a_value(project: Project):
     (md5,) = _md5s(project.origin, project.shas[0], "metrics.json")
-    served = project.server.folder / object_relpath(md5, legacy=False)
-    real = served.read_bytes()
-    served.write_text('{"acc": 123.456}')
+    rel = object_relpath(md5, legacy=False)
+    real = _served_bytes(project, rel)
+    _served_bytes(project, rel, b'{"acc": 123.456}')
     clone = _clone(project)
     try:
         stderr, _ = _build(clone, project.tmp / "site")
     finally:
-        served.write_bytes(real)
+        _served_bytes(project, rel, real)
     assert not _warnings(stderr), stderr  # the remote works; one of its objects is bad
     first = _page(project.tmp / "site", project.shas[0])
     assert "md5-mismatch" in first and "123.456" not in first
@@ -183,7 +228,7 @@ def test_a_tampered_object_is_a_problem_never_a_value(project: Project):
 
 def test_wrong_credentials_are_refused_in_one_line(project: Project):
     if project.kind == "http":
-        pytest.skip("the static HTTP remote is anonymous (remote.dvc.org); see the auth test")
+        pytest.skip("the static HTTP remote is anonymous (the remote.dvc.org kind)")
     if project.kind == "sftp":
         other = start_sftp_server(project.tmp / "elsewhere", project.tmp / "other-keys")
         other.stop()  # only its key pair is wanted: one the server does not know

@@ -1,4 +1,4 @@
-"""Real DVC remote servers on 127.0.0.1 for the remote tests: HTTP, WebDAV and SFTP.
+"""Real DVC remote servers on 127.0.0.1 for the remote tests: HTTP, WebDAV, SFTP and Azure Blob.
 
 Each serves a folder in DVC's remote layout, counts the objects it hands out (``gets``: the
 paths of successful downloads) and can be stopped before or during a build. S3 is moto's server
@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
+import re
+import shutil
+import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -253,3 +258,121 @@ def start_sftp_server(folder: Path, key_dir: Path, user: str = "dvc") -> Server:
     server = Server(f"ssh://{user}@127.0.0.1:{port}/", counters, stop, folder)
     server.extra["keyfile"] = str(key_dir / "id_ed25519")
     return server
+
+
+AZURITE_ACCOUNT = "devstoreaccount1"
+# Azurite's documented development key (public, the same in every installation).
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+AZURITE_HOME = Path.home() / ".cache" / "mlpages-azurite"  # where .ci/run installs it (npm)
+
+
+def azurite_binary() -> Path | None:
+    """The azurite-blob launcher installed by .ci/run (``MLPAGES_AZURITE`` overrides)."""
+    override = os.environ.get("MLPAGES_AZURITE")
+    path = Path(override) if override else AZURITE_HOME / "node_modules" / ".bin" / "azurite-blob"
+    return path if path.is_file() and shutil.which("node") else None
+
+
+def azure_connection_string(endpoint: str, key: str = AZURITE_KEY) -> str:
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={key};"
+        f"BlobEndpoint={endpoint}/{AZURITE_ACCOUNT};"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_azurite_server(log_dir: Path) -> Server:
+    """Azurite's Blob service (from npm) in memory on 127.0.0.1; shared-key checking on.
+
+    Its debug log is parsed for the downloads: ``counters.gets`` lists the blob paths it sent.
+    """
+    binary = azurite_binary()
+    if binary is None:
+        raise FileNotFoundError("azurite-blob is not installed (.ci/run installs it with npm)")
+    port = _free_port()
+    debug = log_dir / "azurite-debug.log"
+    out = (log_dir / "azurite.log").open("w")
+    process = subprocess.Popen(
+        [
+            "node",
+            str(binary),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--inMemoryPersistence",
+            "--disableTelemetry",
+            "--skipApiVersionCheck",
+            "--debug",
+            str(debug),
+        ],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while "successfully listens" not in (log_dir / "azurite.log").read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError((log_dir / "azurite.log").read_text()[-2000:])
+        time.sleep(0.1)
+    counters = AzuriteCounters(debug)
+
+    def stop() -> None:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        out.close()
+
+    server = Server(f"http://127.0.0.1:{port}", counters, stop, log_dir)
+    server.extra["connection_string"] = azure_connection_string(server.url)
+    return server
+
+
+class AzuriteCounters(Counters):
+    """Downloads read from azurite's debug log (request id → URL, then a download line)."""
+
+    def __init__(self, debug: Path) -> None:
+        super().__init__()
+        self.debug = debug
+        self.offset = 0
+
+    def reset(self) -> None:
+        self.offset = self.debug.stat().st_size if self.debug.exists() else 0
+
+    @property  # type: ignore[override]
+    def gets(self) -> list[str]:
+        if not self.debug.exists():
+            return []
+        with self.debug.open("rb") as log:
+            log.seek(self.offset)
+            text = log.read().decode("utf-8", "replace")
+        urls: dict[str, str] = {}
+        sent = []
+        for line in text.splitlines():
+            parts = line.split(" ", 2)
+            if len(parts) < 3:
+                continue
+            request = parts[1]
+            match = re.search(
+                r"RequestMethod=GET RequestURL=\S*?/" + AZURITE_ACCOUNT + r"(/\S+)", line
+            )
+            if match:
+                urls[request] = match.group(1).split("?")[0]
+            elif "downloadBlockBlobOrAppendBlob()" in line and request in urls:
+                sent.append(urls[request])
+        return sent
+
+    @gets.setter
+    def gets(self, value: list[str]) -> None:
+        return

@@ -24,9 +24,15 @@ from typing import Any
 from mlpages.objects.dvcconfig import RemoteConfig
 from mlpages.objects.local import read_capped
 from mlpages.objects.objectid import is_md5, object_file, object_relpath, verified
-from mlpages.objects.remote_errors import describe_failure, plugin_missing, quiet_cloud_clients
+from mlpages.objects.remote_errors import (
+    describe_failure,
+    endpoint_of,
+    plugin_missing,
+    probe,
+    quiet_cloud_clients,
+)
 
-DEFAULT_JOBS = 32  # parallel requests (measured: benchmarks/bench_remote.py); a remote's `jobs` wins
+DEFAULT_JOBS = 32  # parallel requests (measured by benchmarks/bench_remote.py); `jobs` wins
 # Schemes whose DVC filesystem takes connect/read timeouts (seconds); DVC's own are minutes.
 TIMEOUT_SCHEMES = ("http", "https", "s3")
 
@@ -79,6 +85,11 @@ class DvcRemote:
         with self._lock:
             if self._fs is not None or self.unavailable:
                 return self._fs
+            endpoint = endpoint_of(self.remote.scheme, self.remote.url, self.remote.settings)
+            refused = probe(endpoint, min(self.timeout, 5.0)) if endpoint else None
+            if refused:
+                self.unavailable = f"{self.label}: {refused}"
+                return None
             try:
                 self._fs, self._root = self._make_filesystem()
             except ImportError as exc:

@@ -169,3 +169,48 @@ def describe_failure(exc: BaseException) -> str:
     if any(isinstance(link, OSError) and link.errno for link in chain):
         return f"unreachable ({_short(exc)})"
     return f"error ({_short(exc)})"
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443, "webdav": 80, "webdavs": 443, "ssh": 22, "s3": 443}
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
+
+
+def endpoint_of(scheme: str, url: str, settings: dict) -> tuple[str, int] | None:
+    """The host and port a remote's client connects to, when the configuration says it."""
+    from urllib.parse import urlparse
+
+    if scheme == "s3":
+        url = str(settings.get("endpointurl") or "")
+    elif scheme == "azure":
+        found = re.search(r"BlobEndpoint=([^;]+)", str(settings.get("connection_string") or ""))
+        url = found.group(1) if found else str(settings.get("account_url") or "")
+    elif scheme not in DEFAULT_PORTS:
+        return None
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except ValueError:
+        return None
+    if not parsed.hostname:
+        return None
+    if scheme == "ssh" and settings.get("port"):
+        port = int(settings["port"])
+    fallback = DEFAULT_PORTS.get(parsed.scheme, DEFAULT_PORTS.get(scheme, 443))
+    return parsed.hostname, port or fallback
+
+
+def probe(endpoint: tuple[str, int], timeout: float) -> str | None:
+    """None when a TCP connection to ``endpoint`` opens; else why not (one line).
+
+    Some clients retry a refused connection for a minute (azure-core: ten times, backoff);
+    one probe makes a dead server one quick failure. Skipped behind a proxy.
+    """
+    import socket
+
+    if any(os.environ.get(name) for name in PROXY_VARIABLES):
+        return None
+    try:
+        with socket.create_connection(endpoint, timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"unreachable ({endpoint[0]}:{endpoint[1]}: {_short(exc)})"
