@@ -16,6 +16,8 @@ from pathlib import Path
 
 from mlpages.models import Problem, Snapshot
 
+SECTIONS = {"outs": "output", "metrics": "metrics file", "plots": "plots file"}
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -52,8 +54,9 @@ def pipeline_problems(snapshot: Snapshot, root: Path) -> list[Problem]:
                     Problem(
                         "not-in-lock",
                         out.path,
-                        f"stage {stage.key} declares this {out.section[:-1] or 'output'} but "
-                        "dvc.lock has no entry for it: run `dvc repro` (or `dvc commit`)",
+                        f"stage {stage.key} declares this "
+                        f"{SECTIONS.get(out.section, 'output')} but dvc.lock has no entry for "
+                        "it: run `dvc repro` (or `dvc commit`)",
                     )
                 )
     for path, values in sorted(snapshot.metrics.items()):

@@ -1,7 +1,9 @@
 """`mlpages init`: the files a repository needs to adopt mlpages, from what :mod:`detect` found.
 
-The action the generated workflows call is ``ACTION_REPOSITORY@ACTION_REF`` (one place; the
-``--action OWNER/NAME@REF`` option overrides it). A 40-hex commit SHA is written with the
+The action the generated workflows call, first found of: the ``--action OWNER/NAME@REF``
+option; the GitHub repository and commit this mlpages was installed from (``pip install
+git+https://github.com/OWNER/NAME@REF`` records both in its ``direct_url.json``); else
+``ACTION_REPOSITORY@ACTION_REF`` (this one place). A 40-hex commit SHA is written with the
 version as a comment, as zizmor and GitHub's hardening guide want; a tag is written as is and
 the manual steps say to pin it.
 """
@@ -64,9 +66,29 @@ class Plan:
     steps: list[str] = field(default_factory=list)  # what the user still does by hand
 
 
+GITHUB_URL_RE = re.compile(
+    r"(?:https://|ssh://git@|git@)github\.com[/:]([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?"
+)
+
+
+def installed_action() -> str | None:
+    """``OWNER/NAME@SHA`` when this mlpages was pip-installed from a GitHub repository."""
+    import importlib.metadata
+    import json
+
+    try:
+        text = importlib.metadata.distribution("mlpages").read_text("direct_url.json")
+        info = json.loads(text or "{}")
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return None
+    commit = str((info.get("vcs_info") or {}).get("commit_id", ""))
+    match = GITHUB_URL_RE.fullmatch(str(info.get("url", "")))
+    return f"{match.group(1)}@{commit}" if match and SHA_RE.fullmatch(commit) else None
+
+
 def action_reference(action: str | None) -> str:
     """``OWNER/NAME@REF`` as a `uses:` value (a SHA gets the version as a comment)."""
-    value = action or f"{ACTION_REPOSITORY}@{ACTION_REF}"
+    value = action or installed_action() or f"{ACTION_REPOSITORY}@{ACTION_REF}"
     if not ACTION_RE.fullmatch(value):
         from mlpages.errors import InitError
 
