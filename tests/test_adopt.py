@@ -177,6 +177,14 @@ def test_init_adapts_to_the_s3_ct_project(origins, tmp_path):
     assert config == {"default_branch": "main", "model_artifact": "model"}  # no metrics run yet
 
 
+def test_the_workflow_shown_in_the_docs_is_the_one_written(origins, tmp_path):
+    repo = fresh_clone(origins["s3"], tmp_path / "repo")
+    init(repo)
+    written = (repo / ".github/workflows/mlpages-pages.yml").read_text()
+    shown = (ROOT / "docs" / "ci.md").read_text().split("### What `mlpages init` writes", 1)[1]
+    assert f"```yaml\n{written}```" in shown
+
+
 def test_init_never_clobbers_and_force_overwrites(origins, tmp_path):
     repo = fresh_clone(origins["http"], tmp_path / "repo")
     (repo / ".github" / "workflows").mkdir(parents=True)

@@ -172,6 +172,10 @@ def make_plan(found: Findings, wanted: set[str], action: str | None) -> Plan:
         "gate": found.ct_stages.get("gate", ""),
         "artifact": found.model_artifacts[0] if found.model_artifacts else "",
         "repro": found.dvc_root == ".",
+        "fork_guard": "github.event.pull_request.head.repo.full_name == github.repository && ",
+        "train_step": "dvc pull, monitor, dvc repro when the trigger (or the event) says retrain"
+        if "monitor" in found.ct_stages
+        else "dvc pull, dvc repro",
         "repro_note": f"the DVC project is in {found.dvc_root}/: dvc repro is not run here",
         **PINNED,
     }
