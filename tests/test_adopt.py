@@ -317,3 +317,59 @@ def test_pre_commit_hooks_from_a_local_path(origins, tmp_path):
     bad_data = run("mlpages-validate")
     assert bad_data.returncode != 0 and "Failed" in bad_data.stdout, bad_data.stdout
     assert not (repo / "reports").exists()  # the hook's reports went to a temporary folder
+
+
+# --- the action's scripts, outside a workflow ---------------------------------------------------
+
+
+def test_action_probe_finds_the_installed_version(tmp_path):
+    output = tmp_path / "output"
+    env = {
+        **os.environ,
+        "ACTION_PATH": str(ROOT),
+        "GITHUB_OUTPUT": str(output),
+        "MLPAGES_EXTRAS": "s3",
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",  # the Python on PATH: this venv's
+    }
+    script = str(ROOT / "scripts" / "action.sh")
+    subprocess.run(["bash", script, "probe"], env=env, check=True, capture_output=True)
+    values = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert values["installed"] == "true" and values["cache-key"].startswith("mlpages-pip-")
+    assert values["cache-key"].endswith("-s3")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "widgets"\nversion = "1"\n')
+    other = subprocess.run(
+        ["bash", script, "probe"],
+        env={**env, "ACTION_PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert other.returncode != 0 and "not the pyproject.toml of mlpages" in other.stderr
+    bad = subprocess.run(
+        ["bash", script, "probe"],
+        env={**env, "MLPAGES_EXTRAS": "s3]; rm -rf /"},
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "extras:" in bad.stderr
+    unknown = subprocess.run(
+        ["bash", script, "run"],
+        env={**env, "MLPAGES_COMMAND": "deploy"},
+        capture_output=True,
+        text=True,
+    )
+    assert unknown.returncode == 2 and "unknown command 'deploy'" in unknown.stderr
+
+
+def test_fetch_experiments_fetches_refs_exps_and_tolerates_none(origins, tmp_path):
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(origins["s3"]), str(origin))
+    repo = fresh_clone(origin, tmp_path / "repo")
+    env = {**os.environ, "ACTION_PATH": str(ROOT), "MLPAGES_COMMAND": "fetch-experiments"}
+    fetch = ["bash", str(ROOT / "scripts" / "action.sh"), "run"]
+    proc = subprocess.run(fetch, cwd=repo, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0 and "experiments: 0 refs" in proc.stderr, proc.stderr
+    head = git(origin, "rev-parse", "HEAD").strip()
+    git(origin, "update-ref", "refs/exps/ab/cdef0123/exp-lucky-dip", head)
+    proc = subprocess.run(fetch, cwd=repo, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0 and "experiments: 1 refs" in proc.stderr, proc.stderr
+    assert git(repo, "rev-parse", "refs/exps/ab/cdef0123/exp-lucky-dip").strip() == head
