@@ -33,7 +33,7 @@ ACTION_RE = re.compile(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+@[A-Za-z0-9._/-]+")
 SHA_RE = re.compile(r"[0-9a-f]{40}")
 
 GATE_SNIPPET = """\
-  gate:                      # dvc.yaml, under stages: (docs/gate.md)
+  gate:                      # dvc.yaml, under stages: (docs/ci.md)
     cmd: mlpages gate
     deps: [models/model.pkl, data/test.csv]
     params: [gate]           # params.yaml gate: model, test_data, label, floors, margins
@@ -199,7 +199,7 @@ def make_plan(found: Findings, wanted: set[str], action: str | None) -> Plan:
 
 
 def _config(found: Findings) -> str:
-    lines = ["# mlpages settings (docs/configuration.md), written by `mlpages init`.", ""]
+    lines = ["# mlpages settings (README: Configuration), written by `mlpages init`.", ""]
     lines.append(f"default_branch: {_safe(found.branch) or 'main'}")
     metrics = [m for m in found.key_metrics if _safe(m.replace(":", "/"))]
     if metrics:
