@@ -182,7 +182,7 @@ def make_plan(found: Findings, wanted: set[str], action: str | None) -> Plan:
     for name in WORKFLOWS:
         if name in wanted:
             plan.files[f".github/workflows/mlpages-{name}.yml"] = _render(
-                f"mlpages-{name}.yml", context
+                f"mlpages-{name}.yml.j2", context
             )
     if "train" in wanted and not found.has_gto:
         plan.files[".gto"] = (
@@ -226,8 +226,8 @@ def manual_steps(found: Findings, wanted: set[str], action: str) -> list[str]:
     if "train" in wanted:
         write = [
             f"      gh secret set DVC_{kind}_{s} --env model-registry"
-            for s in secrets
             for kind in ("READ", "WRITE")
+            for s in secrets
         ]
         steps.append(
             "Settings → Environments → model-registry: required reviewers, deployment branch "
