@@ -70,7 +70,7 @@ BASELINES = (
         {"lr": 0.2, "epochs": 5, "width": 8},
         (
             ("fast-lr", ["train.lr=0.4"]),
-            ("wide-net", ["train.width=16"]),
+            ("wide-net", ["train.width=12"]),
             ("long-run", ["train.epochs=7", "train.lr=0.1"]),
         ),
     ),
@@ -132,6 +132,7 @@ def build_exp_repo(root: Path) -> ExpRepo:
         sha = _commit(work, f"baseline {n + 1}: lr {params['lr']}", when)
         baselines.append(sha)
         for name, sets in exps:
+            git(work, "reset", "-q", "--hard")  # each experiment starts from its baseline
             args = [a for s in sets for a in ("-S", s)]
             dvc(work, "exp", "run", "-q", "-n", name, *args)
         experiments[sha] = tuple(name for name, _ in exps)
