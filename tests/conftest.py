@@ -72,3 +72,13 @@ def real_dvc_exp_repo(tmp_path_factory):
     from helpers.exp_repo import build_exp_repo
 
     return build_exp_repo(tmp_path_factory.mktemp("exps"))
+
+
+@pytest.fixture(scope="session")
+def real_dvc_exp_site(real_dvc_exp_repo, tmp_path_factory):
+    """The site of the CI-style clone of ``real_dvc_exp_repo``: (repo, site folder)."""
+    from mlpages.site.build import build_site
+
+    site = tmp_path_factory.mktemp("exps-site") / "site"
+    build_site(real_dvc_exp_repo.clone, site)
+    return real_dvc_exp_repo, site

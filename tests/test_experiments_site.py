@@ -1,0 +1,72 @@
+"""DVC experiments made by real `dvc exp run`, pushed, fetched by a CI-style clone, on the site."""
+
+from __future__ import annotations
+
+from bs4 import BeautifulSoup
+from helpers.git import git
+from helpers.runs_data import runs_json
+
+from mlpages.gitread.reader import GitReader
+from mlpages.history.experiments import experiments_of
+
+
+def test_the_clone_sees_every_pushed_experiment_under_its_baseline(real_dvc_exp_repo):
+    repo = real_dvc_exp_repo
+    with GitReader(repo.clone) as reader:
+        refs = reader.refs()
+        commits = reader.read_commits(reader.rev_list([r.sha for r in refs]))
+    index = experiments_of(refs, commits)
+    for baseline, names in repo.experiments.items():
+        assert sorted(e.name for e in index.under(baseline)) == sorted(names)
+        for exp in index.under(baseline):
+            assert exp.chain == (exp.tip,) and commits[exp.tip].parents == (baseline,)
+            assert commits[exp.tip].subject.startswith("dvc: commit experiment")
+    # A plain clone without the refs/exps fetch sees none of them (why the workflows fetch them).
+    assert "refs/exps/" not in git(repo.origin, "for-each-ref", "refs/heads")
+
+
+def test_runs_rows_nest_experiments_with_names_and_baselines(real_dvc_exp_site):
+    repo, site = real_dvc_exp_site
+    data = runs_json(site)
+    rows = data["rows"]
+    assert data["experiments"] == 4
+    newest, oldest = repo.baselines[1], repo.baselines[0]
+    at = {row["s"]: n for n, row in enumerate(rows)}
+    # Each baseline row is followed by exactly its experiments.
+    for baseline, names in repo.experiments.items():
+        n = at[baseline]
+        assert rows[n]["nx"] == len(names) and "x" not in rows[n]
+        following = rows[n + 1 : n + 1 + len(names)]
+        assert sorted(r["x"] for r in following) == sorted(names)
+        assert {r["b"] for r in following} == {baseline}
+        assert all(not any(ref[1] == "exp" for ref in r["r"]) for r in following)
+    assert rows[at[newest]]["open"] is True
+    col = next(i for i, c in enumerate(data["columns"]) if c["k"] == "train.lr")
+    fast = next(r for r in rows if r.get("x") == "fast-lr")
+    assert fast["v"][col] == 0.4 and rows[at[newest]]["v"][col] == 0.2
+    assert rows[at[oldest]]["nx"] == 1 and repo.first in at
+    # One copy of the runs JSON in the site: runs.html and compare.html load the same file.
+    for page in ("runs.html", "compare.html"):
+        html = (site / page).read_text()
+        assert "mlpagesRuns" not in html and "dvc: commit experiment" not in html
+    assert len(list((site / "data").glob("runs-*.js"))) == 1
+
+
+def test_experiment_commit_page_names_its_baseline_and_deltas(real_dvc_exp_site):
+    repo, site = real_dvc_exp_site
+    data = runs_json(site)
+    fast = next(r for r in data["rows"] if r.get("x") == "fast-lr")
+    page = BeautifulSoup((site / f"commit/{fast['s'][:12]}.html").read_text(), "html.parser")
+    assert page.h1.find(class_="exp-name").get_text() == "[fast-lr]"
+    head = page.find("p", class_="exp-head")
+    baseline_link = head.find("a", class_="sha")
+    assert baseline_link["href"] == f"{repo.baselines[1][:12]}.html"
+    assert {a.get_text() for a in head.find_all("a")} >= {"[wide-net]", "[long-run]"}
+    metrics = next(h for h in page.find_all("h2") if h.get_text().startswith("Metrics"))
+    assert "Δ vs baseline" in metrics.get_text()
+    baseline_page = BeautifulSoup(
+        (site / f"commit/{repo.baselines[1][:12]}.html").read_text(), "html.parser"
+    )
+    listed = baseline_page.find("p", class_="exp-head")
+    assert "3 experiments on this commit" in listed.get_text()
+    assert "compare.html#sel=" in listed.find_all("a")[-1]["href"]
