@@ -119,3 +119,27 @@ def test_select_three_runs_compare_overlaid_and_round_trip_the_url(real_dvc_exp_
     watch.page.locator("#many-legend button.drop").last.click()
     assert watch.page.url.count(",") == 1
     assert watch.errors == []
+
+
+def test_explore_panel_draws_parallel_coordinates_and_scatter(real_dvc_exp_site, watch):
+    _, site = real_dvc_exp_site
+    watch.open(site / "runs.html")
+    watch.page.wait_for_selector("body[data-runs-ready]")
+    watch.page.click("#runs-explore summary")
+    watch.page.wait_for_selector("body[data-explore-drawn]")
+    drawn = watch.page.evaluate(
+        """() => {
+            const par = document.getElementById('explore-parcoords');
+            const sc = document.getElementById('explore-scatter');
+            return {axes: par.layout.shapes.length,
+                    lines: par.data.map(t => t.x.filter(x => x === null).length),
+                    groups: sc.data.map(t => [t.name, t.x.length])};
+        }"""
+    )
+    assert drawn["axes"] == 4  # epochs, lr, width vary; then the metric
+    assert sum(drawn["lines"]) == 6  # both baselines and the four experiments
+    assert dict(drawn["groups"]) == {"commits": 2, "experiments": 4}
+    # Filtering the table narrows the charts to the rows shown.
+    watch.page.fill("#runs-filter", "fast-lr")
+    watch.page.wait_for_function("() => document.body.dataset.exploreDrawn === '2'")
+    assert watch.errors == []

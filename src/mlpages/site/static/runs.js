@@ -109,7 +109,10 @@
     renderHead();
     lastRange = "";
     renderBody();
+    document.dispatchEvent(new CustomEvent("mlpages:runs-view"));
   }
+  // The rows the table shows, collapsed experiments included (the explore panel plots them).
+  window.mlpages.runsScope = function () { return scope.slice(); };
   function th(text, key, cls) {
     var el = document.createElement("th");
     el.textContent = text;
