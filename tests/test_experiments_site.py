@@ -70,3 +70,20 @@ def test_experiment_commit_page_names_its_baseline_and_deltas(real_dvc_exp_site)
     listed = baseline_page.find("p", class_="exp-head")
     assert "3 experiments on this commit" in listed.get_text()
     assert "compare.html#sel=" in listed.find_all("a")[-1]["href"]
+
+
+def test_pr_comment_lists_the_experiments_pushed_on_the_head(real_dvc_exp_repo):
+    from helpers.cli import mlpages
+
+    repo = real_dvc_exp_repo
+    head = repo.baselines[1]
+    text = mlpages("diff", repo.baselines[0], head, cwd=repo.clone, ok={0}).stdout
+    section = text[text.index("#### Experiments on the head commit") :]
+    lines = [line for line in section.splitlines() if line.startswith("| \\[")]
+    assert sorted(line.split(" | ")[0] for line in lines) == [
+        "| \\[fast-lr\\]",
+        "| \\[long-run\\]",
+        "| \\[wide-net\\]",
+    ]
+    fast = next(line for line in lines if "fast-lr" in line)
+    assert "0.94118 (+0.05229 🟢)" in fast  # eval.acc 0.94118 vs the head's 0.88889
