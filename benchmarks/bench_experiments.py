@@ -76,6 +76,7 @@ def write_run(repo: Path, lr: float, width: int, steps: int) -> None:
 def make_repo(repo: Path, baselines: int, per: int, steps: int) -> None:
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "gc.auto", "0")  # no background repack while the repository is copied
     (repo / ".dvc").mkdir()
     (repo / ".dvc/config").write_text("")
     (repo / "dvc.yaml").write_text(DVC_YAML)

@@ -23,6 +23,7 @@
     row.hay = parts.join("\u0001").toLowerCase();
   });
   var MAX_SELECTED = 8;
+  var parentLabel = data.experiments ? "Δ vs parent (experiments: vs their baseline)" : "Δ vs parent";
   var kids = {}, tops = [];
   rows.forEach(function (row, i) {
     var b = row.b !== undefined ? bySha[row.b] : undefined;
@@ -270,7 +271,7 @@
   function setBaseline(i) {
     state.baseline = i;
     var label = document.getElementById("runs-baseline"), clear = document.getElementById("runs-clear-baseline");
-    label.textContent = i === null ? "Δ vs parent" : "Δ vs baseline " + rows[i].s.slice(0, 8);
+    label.textContent = i === null ? parentLabel : "Δ vs baseline " + rows[i].s.slice(0, 8);
     clear.hidden = i === null;
     lastRange = ""; renderBody();
   }
@@ -343,6 +344,7 @@
       document.getElementById("runs-filter").focus();
     }
   });
+  document.getElementById("runs-baseline").textContent = parentLabel;
   recompute();
   compareLink(); expandLabel();
   document.body.setAttribute("data-runs-ready", "1");
