@@ -19,6 +19,7 @@ from mlpages.history.experiments import Experiment
 from mlpages.site.page_core import Asset, Page, SiteData
 from mlpages.site.pages.plotdata import plot_assets
 from mlpages.site.values import json_for_script
+from mlpages.text import utf8_text
 
 EXPANDED_BASELINES = 3  # the newest baselines with experiments start expanded
 
@@ -118,9 +119,9 @@ def _runs_data(site: SiteData) -> dict[str, Any]:
 def runs_asset(site: SiteData) -> Asset:
     """``data/runs-<hash>.js``: the runs JSON, named by its content (one copy in the site)."""
     if "runs_asset" not in site.extra:
-        text = json_for_script(runs_data(site))
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        body = f"window.mlpagesRuns={text};\n".encode("utf-8", "surrogatepass")
+        text = utf8_text(json_for_script(runs_data(site)))  # undecodable bytes as U+FFFD
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        body = f"window.mlpagesRuns={text};\n".encode()
         site.extra["runs_asset"] = Asset(f"data/runs-{digest}.js", body)
     return site.extra["runs_asset"]
 
