@@ -87,3 +87,41 @@ def test_pr_comment_lists_the_experiments_pushed_on_the_head(real_dvc_exp_repo):
     ]
     fast = next(line for line in lines if "fast-lr" in line)
     assert "0.94118 (+0.05229 🟢)" in fast  # eval.acc 0.94118 vs the head's 0.88889
+
+
+def test_diff_json_lists_the_experiments_too(real_dvc_exp_repo):
+    import json
+
+    from helpers.cli import mlpages
+
+    repo = real_dvc_exp_repo
+    out = mlpages(
+        "diff", repo.baselines[0], repo.baselines[1], "--format", "json", cwd=repo.clone, ok={0}
+    ).stdout
+    listed = {e["name"]: e for e in json.loads(out)["experiments"]}
+    assert set(listed) == {"fast-lr", "wide-net", "long-run"}
+    acc = next(m for m in listed["fast-lr"]["metrics"] if m["key"] == "eval.acc")
+    assert acc["status"] == "better" and acc["value"] == 0.941176
+
+
+def test_old_baselines_start_collapsed(make_repo, tmp_path):
+    from helpers.git import git
+
+    from mlpages.config import Config
+    from mlpages.history.collect import collect
+    from mlpages.site.page_core import SiteData
+    from mlpages.site.pages.runs import EXPANDED_BASELINES, runs_data
+
+    repo = make_repo([("init", {".dvc/config": "", "params.yaml": "lr: 0\n"})])
+    for n in range(EXPANDED_BASELINES + 2):
+        base = repo.commit(f"baseline {n}", {"params.yaml": f"lr: {n}\n"})
+        tree = repo.git("rev-parse", f"{base}^{{tree}}").strip()
+        tip = git(
+            repo.path, "commit-tree", tree, "-p", base, "-m", "dvc: commit experiment"
+        ).strip()
+        repo.git("update-ref", f"refs/exps/{base[:2]}/{base[2:]}/exp-{n}", tip)
+    site = SiteData(history=collect(repo.path, Config(), use_cache=False), config=Config())
+    rows = runs_data(site)["rows"]
+    opened = [r["open"] for r in rows if "nx" in r]  # newest baseline first
+    assert opened == [True] * EXPANDED_BASELINES + [False, False]
+    assert [r["x"] for r in rows if "x" in r] == [f"exp-{n}" for n in range(4, -1, -1)]

@@ -83,6 +83,32 @@ def _experiment_table(
     return experiment_table(config, head, snaps, total=len(found))
 
 
+def _experiments_json(root: Path, head: Snapshot, config: Config, sources: list) -> list[dict]:
+    """The experiments on the head commit for ``--format json``: name, sha, key metrics."""
+    from mlpages.models import encode_value
+
+    table = _experiment_table(root, head, config, sources)
+    if table is None:
+        return []
+    return [
+        {
+            "name": row.name,
+            "sha": row.sha,
+            "metrics": [
+                {
+                    "path": f,
+                    "key": k,
+                    "value": encode_value(c.value),  # NaN/Inf tagged, as in the diff
+                    "change": c.change,
+                    "status": c.status,
+                }
+                for (f, k), c in zip(table.metrics, row.cells, strict=True)
+            ],
+        }
+        for row in table.rows
+    ]
+
+
 def _resolve(root: Path, rev: str, shallow: bool = False) -> str:
     sha = try_git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     if not sha:
@@ -281,6 +307,7 @@ def diff_command(
             "head": head_side.rev or WORKSPACE,
             "site_url": site_link(site_url, branch),
             "note": note,
+            "experiments": _experiments_json(root, head_snapshot, config, sources),
         }
         text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
     else:

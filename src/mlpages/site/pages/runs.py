@@ -135,7 +135,7 @@ def pages(site: SiteData) -> Iterator[Page | Asset]:
         template="runs.html",
         context=lambda: {
             "runs_js": asset.path,
-            "count": len(site.history.order),
+            "count": sum(1 for _, exp in row_order(site) if exp is None),
             "experiments": len(site.experiments),
         },
         title="Runs",
