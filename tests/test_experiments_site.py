@@ -125,3 +125,31 @@ def test_old_baselines_start_collapsed(make_repo, tmp_path):
     opened = [r["open"] for r in rows if "nx" in r]  # newest baseline first
     assert opened == [True] * EXPANDED_BASELINES + [False, False]
     assert [r["x"] for r in rows if "x" in r] == [f"exp-{n}" for n in range(4, -1, -1)]
+
+
+def test_a_new_experiment_rerenders_its_baseline_and_siblings_only(make_repo, tmp_path):
+    from helpers.git import git
+
+    from mlpages.site.build import build_site
+
+    repo = make_repo([("init", {".dvc/config": "", "params.yaml": "lr: 0\n"})])
+    bases = [repo.commit(f"baseline {n}", {"params.yaml": f"lr: {n}\n"}) for n in range(3)]
+
+    def experiment(base: str, name: str) -> str:
+        tree = repo.git("rev-parse", f"{base}^{{tree}}").strip()
+        tip = git(
+            repo.path, "commit-tree", tree, "-p", base, "-m", "dvc: commit experiment"
+        ).strip()
+        repo.git("update-ref", f"refs/exps/{base[:2]}/{base[2:]}/{name}", tip)
+        return tip
+
+    old = experiment(bases[1], "first")
+    other = experiment(bases[0], "elsewhere")
+    site = tmp_path / "site"
+    build_site(repo.path, site)
+    new = experiment(bases[1], "second")
+    rendered = set(build_site(repo.path, site).rendered_paths)
+    commits = {p for p in rendered if p.startswith("commit/")}
+    names = {bases[1][:12]: "baseline", old[:12]: "old", new[:12]: "new"}
+    assert commits == {f"commit/{sha[:12]}.html" for sha in (bases[1], old, new)}, (commits, names)
+    assert f"commit/{other[:12]}.html" not in rendered

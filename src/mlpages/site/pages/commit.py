@@ -212,9 +212,8 @@ def commit_key(site: SiteData, sha: str, images: list[tuple[str, str, str]]) -> 
     parent = exp.baseline if exp is not None and exp.tip == sha else site.parent(sha)
     return fingerprint(
         sha,
-        [(e.name, e.tip, e.baseline, e.chain) for e in site.experiments.experiments]
-        if exp is not None or site.experiments.under(sha)
-        else None,
+        # The experiments the page names: its siblings (an experiment) or its own (a baseline).
+        [(e.name, e.tip, e.chain) for e in site.experiments.under(exp.baseline if exp else sha)],
         SNAPSHOT_SCHEMA_VERSION,
         site.snapshot_key(sha),
         [(p, p in site.history.commits) for p in site.commit(sha).parents],
