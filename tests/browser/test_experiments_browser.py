@@ -143,3 +143,14 @@ def test_explore_panel_draws_parallel_coordinates_and_scatter(real_dvc_exp_site,
     watch.page.fill("#runs-filter", "fast-lr")
     watch.page.wait_for_function("() => document.body.dataset.exploreDrawn === '2'")
     assert watch.errors == []
+
+
+def test_a_malformed_or_foreign_selection_is_ignored(real_dvc_exp_site, watch):
+    repo, site = real_dvc_exp_site
+    good = repo.baselines[1][:12]
+    watch.page.goto((site / "compare.html").as_uri() + f"#sel=%E0%A4%A,{good}")
+    watch.page.wait_for_selector("body[data-many-ready]")
+    assert watch.page.get_attribute("body", "data-many-ready") == "0"  # unreadable: nothing
+    watch.page.goto((site / "compare.html").as_uri() + f"#sel=<img>,zz,{good},{good}")
+    watch.page.wait_for_function("() => document.body.dataset.manyReady === '1'")
+    assert watch.errors == []

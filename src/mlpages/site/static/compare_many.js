@@ -32,8 +32,9 @@
   function selected() {
     var match = /(?:^#|&)sel=([^&]*)/.exec(location.hash);
     if (!match) return null;
-    var out = [];
-    decodeURIComponent(match[1]).split(",").forEach(function (prefix) {
+    var out = [], text;
+    try { text = decodeURIComponent(match[1]); } catch (e) { text = ""; } // a malformed %-escape
+    text.split(",").forEach(function (prefix) {
       if (!/^[0-9a-f]{4,40}$/.test(prefix) || out.length >= MAX) return;
       for (var i = 0; i < rows.length; i++) {
         if (rows[i].s.indexOf(prefix) === 0) { if (out.indexOf(i) === -1) out.push(i); return; }
