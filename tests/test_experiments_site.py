@@ -150,3 +150,20 @@ def test_a_new_experiment_rerenders_its_baseline_and_siblings_only(make_repo, tm
     commits = {p for p in rendered if p.startswith("commit/")}
     assert commits == {f"commit/{sha[:12]}.html" for sha in (bases[1], old, new)}
     assert f"commit/{other[:12]}.html" not in rendered
+
+
+def test_overview_ranks_the_best_experiments_of_the_newest_baselines(real_dvc_exp_site):
+    repo, site = real_dvc_exp_site
+    page = BeautifulSoup((site / "index.html").read_text(), "html.parser")
+    section = page.find("section", class_="best-exps")
+    metric = section.h2.code.get_text()
+    cards = section.select(".card")
+    assert len(cards) == 2  # both baselines, the newest first
+    assert repo.baselines[1][:8] in cards[0].h3.get_text()
+    names = [a.get_text() for a in cards[0].select("a.exp-name")]
+    assert sorted(names) == ["[fast-lr]", "[long-run]", "[wide-net]"]
+    values = [float(tr.find_all("td")[1].get_text()) for tr in cards[0].select("tbody tr")[1:]]
+    lower_is_better = "lower is better" in section.h2.get_text()
+    assert values == sorted(values, reverse=not lower_is_better), (metric, values)
+    link = cards[0].find("a", string=lambda s: s and "compare these" in s)["href"]
+    assert link.startswith("compare.html#sel=") and link.count(",") == 3
