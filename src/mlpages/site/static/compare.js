@@ -129,7 +129,10 @@
     if (!a || !b) return;
     current += 1;
     // The compare-many view owns #sel=…: the pair picker leaves it alone until it is used.
-    if (quiet !== true) history.replaceState(null, "", "#a=" + a.s.slice(0, 12) + "&b=" + b.s.slice(0, 12));
+    if (quiet !== true) {
+      history.replaceState(null, "", "#a=" + a.s.slice(0, 12) + "&b=" + b.s.slice(0, 12));
+      window.dispatchEvent(new HashChangeEvent("hashchange")); // the compare-many view closes
+    }
     renderTable(a, b);
     renderPlots(a, b, current);
   }
