@@ -54,7 +54,8 @@
     var axes = dims.map(function (c) { return axis(c, list); }), last = axes[axes.length - 1];
     var lo = Math.min.apply(null, last.raw), hi = Math.max.apply(null, last.raw);
     var better = cols[metric].d < 0 ? -1 : 1, traces = [];
-    for (var b = 0; b < BINS; b++) traces.push({ type: "scatter", mode: "lines+markers", x: [], y: [], text: [], hoverinfo: "text",
+    var mode = list.length > 300 ? "lines" : "lines+markers"; // thousands of SVG dots are slow
+    for (var b = 0; b < BINS; b++) traces.push({ type: "scatter", mode: mode, x: [], y: [], text: [], hoverinfo: "text",
       line: { width: 1.6, color: viridis(b / (BINS - 1)) }, marker: { size: 4, color: viridis(b / (BINS - 1)) }, showlegend: false });
     list.forEach(function (i, n) {
       var t = hi > lo ? (last.raw[n] - lo) / (hi - lo) : 1;

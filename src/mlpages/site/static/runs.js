@@ -232,6 +232,8 @@
     var head = thead.offsetHeight || 2 * ROW;
     var top = Math.max(0, Math.floor((wrap.scrollTop - head) / ROW) - OVERSCAN);
     var count = Math.ceil(wrap.clientHeight / ROW) + 2 * OVERSCAN;
+    // Scrolled far down, then filtered to a few rows: draw the last rows, not an empty range.
+    top = Math.min(top, Math.max(0, view.length - count));
     var end = Math.min(view.length, top + count);
     var range = top + ":" + end;
     if (range === lastRange) return;
