@@ -10,7 +10,6 @@ of the params, so tests can assert them.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,9 +141,3 @@ def build_exp_repo(root: Path) -> ExpRepo:
     git(root, "clone", "-q", str(origin), str(clone))
     git(clone, "fetch", "-q", "origin", "+refs/exps/*:refs/exps/*")
     return ExpRepo(work, origin, clone, tuple(baselines), experiments, first)
-
-
-def copy_clone(repo: ExpRepo, target: Path) -> Path:
-    """A private copy of the clone (a test that writes into it leaves the shared one alone)."""
-    shutil.copytree(repo.clone, target, symlinks=True)
-    return target
