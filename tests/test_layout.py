@@ -250,3 +250,80 @@ def test_template_lines_are_at_most_160_characters():
                 )
     assert any(TEMPLATES.rglob("*")), f"no templates under {TEMPLATES}"
     assert not too_long, "\n".join(too_long)
+
+
+INTERNALS = SRC.parent / "docs" / "internals.md"
+BASE_MODULES = {
+    "errors",
+    "models",
+    "settings",
+    "config",
+    "reports",
+    "safe_yaml",
+    "text",
+    "worktree",
+}
+
+
+def internals_tree() -> set[str]:
+    """The first word of each line of the tree in docs/internals.md (paths in src/mlpages)."""
+    text = INTERNALS.read_text(encoding="utf-8")
+    section = text.split("## The tree: one line per module\n", 1)[1]
+    block = section.split("```\n", 2)[1]
+    return {line.split()[0] for line in block.splitlines() if line.strip()}
+
+
+def listed_as(path: Path) -> str:
+    """How docs/internals.md names a module: `site/build.py`, and a package by its folder."""
+    relative = path.relative_to(PACKAGE).as_posix()
+    if path.name == "__init__.py" and path.parent != PACKAGE:
+        return relative.removesuffix("__init__.py")
+    return relative
+
+
+def test_every_module_is_in_the_internals_tree():
+    listed = internals_tree()
+    expected = {listed_as(path) for path in modules().values()}
+    missing = sorted(expected - listed)
+    assert not missing, f"{where(INTERNALS)}: modules missing from the tree: {', '.join(missing)}"
+    gone = sorted(listed - expected)
+    assert not gone, f"{where(INTERNALS)}: the tree lists modules that do not exist: {gone}"
+
+
+def layer_of(module: str) -> str:
+    """The row of the layering table a module belongs to: its package, `base` or `cli`."""
+    parts = module.split(".")
+    if len(parts) == 1 or parts[1] in BASE_MODULES:
+        return "base"  # `mlpages` itself is the package __init__ (the version)
+    if parts[1] in ("cli", "__main__"):
+        return "cli"
+    return parts[1]
+
+
+def layering_table() -> dict[str, set[str]]:
+    """`| package | may import |` rows of docs/internals.md → {package: allowed packages}."""
+    text = INTERNALS.read_text(encoding="utf-8")
+    section = text.split("## Layering: who may import whom\n", 1)[1].split("\n## ", 1)[0]
+    table: dict[str, set[str]] = {}
+    for row in section.splitlines():
+        cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0].startswith("`"):
+            table[cells[0].strip("`")] = {name.strip() for name in cells[1].split(",")}
+    return table
+
+
+def test_imports_follow_the_layering_table():
+    table = layering_table()
+    assert "site" in table and "base" in table["site"], f"{where(INTERNALS)}: no layering table"
+    graph = import_graph()
+    wrong = []
+    for module, edges in sorted(graph.items()):
+        source = layer_of(module)
+        if source not in table:
+            wrong.append(f"{where(modules()[module])}: package {source} has no layering row")
+            continue
+        for target, line in sorted(edges.items()):
+            layer = layer_of(target)
+            if layer != source and layer not in table[source]:
+                wrong.append(f"{where(modules()[module], line)}: {source} imports {target}")
+    assert not wrong, f"imports against the table of {where(INTERNALS)}:\n" + "\n".join(wrong)
