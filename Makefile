@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 DEMO_DIR ?= mlpages-demo
 
-.PHONY: demo test test-fast lint pytest venv pipeline data site bench ci-local clean
+.PHONY: demo test test-fast lint pytest venv pipeline data site bench bench-remote ci-local clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ ci-local: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_history.py
 	$(BIN)/python benchmarks/bench_site.py
+
+## DVC-cached outputs in an HTTP remote with 20 ms latency: mlpages build vs dvc fetch -A + exp show.
+bench-remote: $(STAMP)
+	$(BIN)/python benchmarks/bench_remote.py
 
 clean:
 	rm -rf site $(DEMO_DIR) .mlpages-cache

@@ -11,9 +11,8 @@ from helpers.dvc import dvc
 from helpers.git import git
 
 from mlpages.dvcfiles.dotdvc import parse_dvc_file
-from mlpages.errors import RemoteError
 from mlpages.models import HashInfo
-from mlpages.objects.dvcconfig import RemoteConfig, cache_dir_of, read_dvc_config, remote_config
+from mlpages.objects.dvcconfig import RemoteConfig, cache_dir_of, load_dvc_config, remote_config
 from mlpages.objects.local import LocalCache
 from mlpages.objects.objectid import object_relpath
 from mlpages.objects.store import DvcObjects, ObjectRead
@@ -39,34 +38,57 @@ def test_cache_dir_settings(tmp_path):
     assert cache_dir_of(tmp_path) == (tmp_path.parent / "shared").resolve()
 
 
-def test_dvc_config_is_read_as_dvc_writes_it(tmp_path):
-    dvc = tmp_path / ".dvc"
-    dvc.mkdir()
-    assert remote_config(tmp_path) is None and read_dvc_config(tmp_path) == {}
+def test_dvc_config_is_read_as_dvc_writes_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home"))  # the global level
+    dvc = tmp_path / "repo" / ".dvc"
+    dvc.mkdir(parents=True)
+    root = dvc.parent
+    assert remote_config(root) is None and load_dvc_config(root).data["remote"] == {}
     (dvc / "config").write_text(
         "[core]\n    remote = store\n    analytics = false\n"
         "['remote \"store\"']\n    url = s3://bucket/path  # the team's bucket\n"
-        "['remote \"other\"']\n    url = '/mnt/other'\n"
+        "['remote \"other\"']\n    url = '../other'\n"
         '[cache]\n    dir = "../shared cache"\n'
     )
     (dvc / "config.local").write_text(
         "['remote \"store\"']\n    endpointurl = http://127.0.0.1:9000\n    profile = ci\n"
+        "    ssl_verify = false\n"
     )
-    assert read_dvc_config(tmp_path)['remote "store"'] == {
-        "url": "s3://bucket/path",
-        "endpointurl": "http://127.0.0.1:9000",
-        "profile": "ci",
-    }
-    assert remote_config(tmp_path) == RemoteConfig(
-        "store", "s3://bucket/path", endpoint_url="http://127.0.0.1:9000", profile="ci"
+    glob = tmp_path / "home" / "dvc"
+    glob.mkdir(parents=True)
+    (glob / "config").write_text("['remote \"store\"']\n    region = eu-west-3\n")
+    store = remote_config(root)
+    assert store == RemoteConfig("store", "s3://bucket/path")
+    assert (
+        store.settings.items()
+        >= {
+            "url": "s3://bucket/path",
+            "endpointurl": "http://127.0.0.1:9000",
+            "profile": "ci",
+            "ssl_verify": False,  # validated by DVC's schema
+            "region": "eu-west-3",  # from the global level
+            "use_ssl": True,  # DVC's defaults for an S3 remote
+        }.items()
     )
-    assert remote_config(tmp_path, "other") == RemoteConfig("other", "/mnt/other")
-    assert remote_config(tmp_path, "absent") is None
-    assert cache_dir_of(tmp_path) == (tmp_path / "shared cache").resolve()
+    assert store.scheme == "s3" and store.endpoint_url == "http://127.0.0.1:9000"
+    other = remote_config(root, "other")
+    assert other.url == str(tmp_path / "repo" / "other") and other.scheme == "local"
+    assert remote_config(root, "absent") is None
+    assert cache_dir_of(root) == (root / "shared cache").resolve()
     (dvc / "config.local").write_text("not an ini file [[[")
-    with pytest.raises(RemoteError, match=r"config\.local: cannot parse DVC config"):
-        remote_config(tmp_path)
-    assert cache_dir_of(tmp_path) == (tmp_path / "shared cache").resolve()
+    config = load_dvc_config(root)
+    assert config.problem and "config.local" in config.problem
+    assert remote_config(root).url == "s3://bucket/path"  # the committed file still counts
+    assert cache_dir_of(root) == (root / "shared cache").resolve()
+
+
+def test_an_unknown_remote_type_is_named_not_raised(tmp_path):
+    dvc = tmp_path / ".dvc"
+    dvc.mkdir()
+    (dvc / "config").write_text("[core]\n    remote = ck\n['remote \"ck\"']\n    url = ck://x/y\n")
+    config = load_dvc_config(tmp_path)
+    assert config.problem and "ck://" in config.problem
+    assert remote_config(tmp_path).url == "ck://x/y"
 
 
 def test_both_layouts_and_size_cap(tmp_path):

@@ -290,7 +290,7 @@ def test_an_s3_remote_without_the_s3_libraries_is_one_line_and_the_build_goes_on
     )
     assert b"No module named 'botocore'" in probe.stderr  # the simulation is faithful
 
-    want = "the S3 client libraries are not installed (pip install 'mlpages[s3]')"
+    want = "the DVC plugin for s3:// remotes is not installed: pip install 'mlpages[s3]'"
     out = tmp_path / "site"
     build = mlpages(
         secrets, "build", str(repo.path), "--out", str(out), cwd=tmp_path, extra_env=env

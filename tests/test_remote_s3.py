@@ -13,7 +13,7 @@ from helpers.s3server import start_s3_server
 
 from mlpages.objects.dvcconfig import RemoteConfig, remote_config
 from mlpages.objects.objectid import object_relpath
-from mlpages.objects.s3 import S3ObjectSource
+from mlpages.objects.remote import DvcRemote
 
 pytestmark = pytest.mark.xdist_group("s3")
 
@@ -88,11 +88,11 @@ def test_objects_pushed_by_dvc_are_fetched_once(real_dvc_pushed_repo, tmp_path: 
 
     outs = yaml.safe_load(lock)["stages"]["train"]["outs"]
     metrics_md5 = next(o["md5"] for o in outs if o["path"] == "metrics.json")
-    source = S3ObjectSource(remote_config(repo.path), tmp_path / "fetched")
+    source = DvcRemote(remote_config(repo.path), tmp_path / "fetched")
     data = source.read(metrics_md5, legacy=False)
     assert json.loads(data)["acc"] == pytest.approx(0.2)
     assert source.fetched == 1
-    again = S3ObjectSource(remote_config(repo.path), tmp_path / "fetched")
+    again = DvcRemote(remote_config(repo.path), tmp_path / "fetched")
     assert again.read(metrics_md5, legacy=False) == data
     assert again.fetched == 0  # served by the local fetch cache
     assert source.read("0" * 32, legacy=False) is None
@@ -102,22 +102,12 @@ def test_objects_pushed_by_dvc_are_fetched_once(real_dvc_pushed_repo, tmp_path: 
 def test_wrong_credentials_give_one_clear_reason(real_dvc_pushed_repo, tmp_path: Path, s3_env):
     repo, _, _ = real_dvc_pushed_repo
     remote = remote_config(repo.path)
-    bad = RemoteConfig(
-        name=remote.name,
-        url=remote.url,
-        endpoint_url=remote.endpoint_url,
-        access_key_id="AKIAWRONGWRONGWRONG0",
-        secret_access_key="wrong",
-    )
-    source = S3ObjectSource(bad, tmp_path / "fetched")
+    wrong = {"access_key_id": "AKIAWRONGWRONGWRONG0", "secret_access_key": "wrong"}
+    bad = RemoteConfig(remote.name, remote.url, {**remote.settings, **wrong})
+    source = DvcRemote(bad, tmp_path / "fetched")
     assert source.read("a" * 32, legacy=False) is None
     assert source.unavailable and "credentials refused" in source.unavailable
-    missing_bucket = RemoteConfig(
-        name="x", url="s3://no-such-bucket/p", endpoint_url=remote.endpoint_url
-    )
-    source = S3ObjectSource(missing_bucket, tmp_path / "fetched2")
-    assert source.read("a" * 32, legacy=False) is None
-    assert source.unavailable and "does not exist" in source.unavailable
+    assert source.read("b" * 32, legacy=False) is None  # one refusal, not one per object
 
 
 def test_stopped_server_marks_remote_unavailable_fast(
@@ -130,7 +120,7 @@ def test_stopped_server_marks_remote_unavailable_fast(
     metrics_md5, plot_md5 = (
         o["md5"] for o in sorted(outs, key=lambda o: o["path"] != "metrics.json")
     )
-    source = S3ObjectSource(remote_config(repo.path), tmp_path / "fetched", timeout=1)
+    source = DvcRemote(remote_config(repo.path), tmp_path / "fetched", timeout=1)
     assert source.read(metrics_md5, legacy=False) is not None
     s3.stop()  # mid-build: the next object cannot be fetched, what was fetched stays readable
     assert source.read(plot_md5, legacy=False) is None
@@ -147,11 +137,14 @@ def test_objects_are_read_at_the_keys_dvc_writes(s3, s3_env):
         Bucket="mlpages-remote", Key=f"store/files/md5/{new_md5[:2]}/{new_md5[2:]}", Body=new
     )
     client.put_object(Bucket="mlpages-remote", Key=f"{old_md5[:2]}/{old_md5[2:]}", Body=old)
-    below = RemoteConfig("r", "s3://mlpages-remote/store/", endpoint_url=s3.endpoint)
-    top = RemoteConfig("r", "s3://mlpages-remote", endpoint_url=s3.endpoint)
-    assert S3ObjectSource(below, None).read(new_md5, legacy=False) == new
-    assert S3ObjectSource(top, None).read(old_md5, legacy=True) == old
-    assert S3ObjectSource(top, None).read(new_md5, legacy=False) is None
+    endpoint = {"endpointurl": s3.endpoint}
+    below = RemoteConfig(
+        "r", "s3://mlpages-remote/store/", {"url": "s3://mlpages-remote/store/", **endpoint}
+    )
+    top = RemoteConfig("r", "s3://mlpages-remote", {"url": "s3://mlpages-remote", **endpoint})
+    assert DvcRemote(below, None).read(new_md5, legacy=False) == new
+    assert DvcRemote(top, None).read(old_md5, legacy=True) == old
+    assert DvcRemote(top, None).read(new_md5, legacy=False) is None
 
 
 def _fresh_clone(repo, tmp_path: Path, endpoint: str, env: dict[str, str]) -> Path:

@@ -107,8 +107,8 @@ class Config:
     cache_dir: str = setting("", help="Snapshot cache folder; defaults to <git-dir>/mlpages-cache.")
     remote_fetch: bool = setting(
         True,
-        help="Fetch DVC-cached outputs missing locally from the default DVC remote (S3 API); "
-        "fetched objects are kept in .dvc/tmp/mlpages-remote.",
+        help="Fetch DVC-cached outputs missing locally from the project's DVC remotes (any type "
+        "DVC reads); fetched objects are kept in .dvc/tmp/mlpages-remote.",
     )
 
     def metric_direction(self, name: str) -> int:

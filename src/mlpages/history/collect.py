@@ -29,6 +29,7 @@ from mlpages.objects.store import DvcObjects, ObjectSource, default_sources, sou
 
 Progress = Callable[[str, int, int], None]  # (phase "history", done, total)
 CHUNK = 64  # commits per read-ahead batch
+REMOTE_PASSES = 3  # snapshot passes that fetch missing DVC objects from the remotes
 SHALLOW_MESSAGE = (
     "this is a shallow clone: history is truncated, so older commits are missing. "
     "In GitHub Actions use actions/checkout with `fetch-depth: 0`; elsewhere run "
@@ -55,6 +56,8 @@ class Snapshots(Mapping[str, Snapshot]):
     ) -> None:
         """Register a snapshot object and/or its compressed document."""
         self._order[sha] = None
+        self._objects.pop(sha, None)  # a snapshot computed again replaces the first one
+        self._docs.pop(sha, None)
         if snapshot is not None:
             self._objects[sha] = snapshot
         if doc is not None and stage_ids is not None:
@@ -285,9 +288,13 @@ def _compute(
     snapshots: Snapshots,
     progress: Progress | None,
     total: int,
-) -> None:
-    """Build the snapshots of ``todo`` (newest first), reading ahead a chunk of commits at once."""
+) -> list[str]:
+    """Build the snapshots of ``todo`` (newest first), reading ahead a chunk of commits at once.
+
+    Returns the commits whose snapshot missed some DVC object.
+    """
     index = TreeIndex(reader)
+    incomplete: list[str] = []
     hot: set[str] = set()
     # The first commit alone (it teaches which paths are read), then CHUNK at a time.
     for start in [0, *range(1, len(todo), CHUNK)]:
@@ -298,6 +305,8 @@ def _compute(
         for sha in chunk:
             view = GitView(reader, index, commits[sha].tree)
             snapshot, missing = builder.build(sha, view)
+            if missing:
+                incomplete.append(sha)
             stored = cache.store(snapshot, missing) if cache is not None else None
             if stored is not None:  # keep the compact document; decode on access
                 snapshots.add(sha, None, *stored)
@@ -309,6 +318,7 @@ def _compute(
             if progress is not None and len(snapshots) % 100 == 0:
                 progress("history", len(snapshots), total)
         reader.blob_memo.clear()
+    return incomplete
 
 
 def _snapshots(
@@ -323,6 +333,7 @@ def _snapshots(
     builder = SnapshotBuilder(config, objects)
     cached = cache.load(graph.order) if cache is not None else {}
     # A cached snapshot that missed a DVC object is computed again once the object is there.
+    objects.prefetch(pair for entry in cached.values() for pair in entry.missing)
     todo = [
         sha
         for sha in graph.order
@@ -330,7 +341,12 @@ def _snapshots(
     ]
     snapshots = Snapshots(cache.stages if cache is not None else StageTable())
     total = len(graph.order)
-    _compute(reader, builder, graph.commits, todo, cache, snapshots, progress, total)
+    with objects.deferring():  # the remotes' objects are fetched together, between passes
+        retry = _compute(reader, builder, graph.commits, todo, cache, snapshots, progress, total)
+        for _ in range(REMOTE_PASSES):  # files, then those inside directories fetched in pass 1
+            if not retry or not objects.fetch_wanted():
+                break
+            retry = _compute(reader, builder, graph.commits, retry, cache, snapshots, None, total)
     recomputed = set(todo)
     for sha in graph.order:
         if sha not in recomputed:

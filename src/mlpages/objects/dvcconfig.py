@@ -1,118 +1,128 @@
-"""The one reader of a DVC project's ``.dvc/config`` (+ ``config.local``): cache folder, remotes.
+"""The one reader of a DVC project's configuration: cache folder and remotes, through DVC itself.
 
-DVC writes these files with configobj: INI sections such as ``['remote "store"']``, values
-optionally quoted, ``#`` comments. They are read here with the standard library's configparser
-into that shape (section names and values unquoted); ``config.local`` (never committed: where
-credentials and endpoints live) wins over ``config``.
+``dvc.config.Config`` merges the system, global, repository (``.dvc/config``) and local
+(``.dvc/config.local``: credentials and endpoints, never committed) levels, resolves relative
+paths against the file that names them and validates every value against DVC's schema. A project
+whose configuration DVC refuses (a file that does not parse, a remote of a scheme DVC does not
+know such as ``ck://``) is still read level by level, the files that parse merged as DVC would;
+``DvcConfig.problem`` says what was refused.
 """
 
 from __future__ import annotations
 
-import configparser
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mlpages.errors import RemoteError
 
-CONFIG_FILES = ("config", "config.local")  # later files win
+
+@dataclass(frozen=True)
+class DvcConfig:
+    """The merged configuration of a project; ``problem`` names what DVC refused in it."""
+
+    data: dict[str, Any]
+    problem: str | None = None
+    validated: bool = True
 
 
-def _unquote(text: str) -> str:
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text
+def _one_line(text: object, limit: int = 240) -> str:
+    return " ".join(str(text).split())[:limit]
 
 
-def _parse(path: Path) -> dict[str, dict[str, str]]:
-    """One config file by section; RemoteError when it is not readable INI."""
-    parser = configparser.ConfigParser(
-        interpolation=None, strict=False, inline_comment_prefixes=("#",), default_section="\0"
-    )
-    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep key case
-    try:
-        parser.read_string(path.read_text(encoding="utf-8", errors="replace"), str(path))
-    except (OSError, configparser.Error) as exc:
-        detail = " ".join(str(exc).split())[:200]
-        raise RemoteError(f"{path}: cannot parse DVC config: {detail}") from None
-    return {
-        _unquote(section): {key: _unquote(value) for key, value in parser[section].items()}
-        for section in parser.sections()
-    }
+def _level_files(dvc_dir: Path) -> list[tuple[str, Path]]:
+    from dvc.config import Config
+
+    files = [(level, Path(Config.get_dir(level)) / "config") for level in Config.SYSTEM_LEVELS]
+    files.reverse()  # system first, then global: the order in which they shadow each other
+    return [*files, ("repo", dvc_dir / "config"), ("local", dvc_dir / "config.local")]
 
 
-def read_dvc_config(root: Path, strict: bool = True) -> dict[str, dict[str, str]]:
-    """``.dvc/config`` merged with ``.dvc/config.local`` of the project at ``root``.
+def _tolerant(dvc_dir: Path, reason: str) -> DvcConfig:
+    """The levels that parse, merged in DVC's order; validated when DVC's schema accepts them."""
+    from dvc.config import Config, ConfigError, merge
 
-    ``strict``: a file that does not parse raises RemoteError; otherwise it is skipped.
-    """
-    merged: dict[str, dict[str, str]] = {}
-    for name in CONFIG_FILES:
-        path = root / ".dvc" / name
-        if not path.is_file():
-            continue
+    merged: dict[str, Any] = {}
+    refused = [reason]
+    for _level, path in _level_files(dvc_dir):
         try:
-            parsed = _parse(path)
-        except RemoteError:
-            if strict:
-                raise
+            conf = Config.load_file(str(path))
+        except FileNotFoundError:
             continue
-        for section, values in parsed.items():
-            merged.setdefault(section, {}).update(values)
-    return merged
+        except (ConfigError, OSError) as exc:
+            refused.append(f"{path}: {_one_line(exc)}")
+            continue
+        merge(merged, Config._load_paths(conf, str(path)))
+    for section in ("core", "cache", "remote"):
+        merged.setdefault(section, {})
+    problem = "; ".join(dict.fromkeys(refused))
+    try:
+        return DvcConfig(Config.validate(merged), problem)
+    except ConfigError:
+        return DvcConfig(merged, problem, validated=False)
+
+
+def load_dvc_config(root: Path) -> DvcConfig:
+    """All configuration levels of the DVC project at ``root``, merged by ``dvc.config.Config``."""
+    from dvc.config import Config, ConfigError
+
+    dvc_dir = root / ".dvc"
+    try:
+        return DvcConfig(dict(Config(dvc_dir=str(dvc_dir), validate=True)))
+    except ConfigError as exc:
+        return _tolerant(dvc_dir, f"DVC config of {root}: {_one_line(exc)}")
+    except (OSError, ValueError) as exc:  # an unreadable file, a broken home folder
+        return _tolerant(dvc_dir, f"DVC config of {root}: {_one_line(exc)}")
 
 
 def cache_dir_of(root: Path) -> Path:
-    """The DVC cache folder of a work tree: ``cache.dir`` of .dvc/config.local, .dvc/config,
-    else ``.dvc/cache`` (relative values are relative to ``.dvc/``)."""
-    dvc_dir = root / ".dvc"
-    # An unparsable config.local must not hide the committed cache.dir.
-    value = read_dvc_config(root, strict=False).get("cache", {}).get("dir")
-    if value:
-        path = Path(os.path.expanduser(value))
-        return path if path.is_absolute() else (dvc_dir / path).resolve()
-    return dvc_dir / "cache"
+    """The DVC cache folder of a work tree: ``cache.dir`` from any level, else ``.dvc/cache``."""
+    value = load_dvc_config(root).data.get("cache", {}).get("dir")
+    if isinstance(value, str) and value:
+        return Path(value).expanduser().resolve()  # DVC made a relative one absolute
+    return root / ".dvc" / "cache"
 
 
 @dataclass(frozen=True)
 class RemoteConfig:
-    """A DVC remote as configured in ``.dvc/config`` (+ ``config.local``)."""
+    """A DVC remote: its name, URL and every setting of its section (all levels merged)."""
 
     name: str
     url: str
-    endpoint_url: str | None = None
-    region: str | None = None
-    profile: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    config: DvcConfig | None = field(default=None, compare=False, repr=False)
 
     @property
-    def bucket_and_prefix(self) -> tuple[str, str]:
-        rest = self.url.split("://", 1)[1]
-        bucket, _, prefix = rest.partition("/")
-        return bucket, prefix.strip("/")
+    def scheme(self) -> str:
+        """``s3``, ``https``, ``ssh``…; ``local`` for a folder."""
+        head, sep, _ = self.url.partition("://")
+        return head.lower() if sep and head.lower() != "file" else "local"
+
+    @property
+    def endpoint_url(self) -> str | None:
+        value = self.settings.get("endpointurl")
+        return str(value) if value else None
 
 
 def remote_config(root: Path, name: str | None = None) -> RemoteConfig | None:
-    """The named remote, or the default remote (``core.remote``); None when there is none.
+    """The named remote, else the default remote (``core.remote``); None when there is none.
 
-    RemoteError when a config file does not parse.
+    RemoteError when DVC refuses the configuration and no remote section can be read from it.
     """
-    config = read_dvc_config(root)
+    config = load_dvc_config(root)
+    return remote_of(config, name, root)
+
+
+def remote_of(config: DvcConfig, name: str | None, root: Path) -> RemoteConfig | None:
+    """The remote ``name`` (default: ``core.remote``) of a loaded configuration."""
+    remotes = config.data.get("remote", {})
     if name is None:
-        name = config.get("core", {}).get("remote")
+        name = config.data.get("core", {}).get("remote")
     if not name:
+        if config.problem and not remotes:
+            raise RemoteError(config.problem)
         return None
-    section = config.get(f'remote "{name}"')
-    if section is None or "url" not in section:
+    section = remotes.get(name)
+    if not isinstance(section, dict) or not section.get("url"):
         return None
-    return RemoteConfig(
-        name=name,
-        url=section["url"],
-        endpoint_url=section.get("endpointurl"),
-        region=section.get("region"),
-        profile=section.get("profile"),
-        access_key_id=section.get("access_key_id"),
-        secret_access_key=section.get("secret_access_key"),
-    )
+    return RemoteConfig(str(name), str(section["url"]), dict(section), config)

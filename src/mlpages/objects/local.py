@@ -36,15 +36,24 @@ class LocalCache:
     name: str = "cache"
 
     def read(self, md5: str, legacy: bool, max_bytes: int | None = None) -> bytes | None:
+        if not self.path.is_dir():  # a fresh clone has no cache: one stat, not a path walk
+            return None
         return read_object_file(self.path, md5, legacy, max_bytes)
 
     def has(self, md5: str, legacy: bool) -> bool:
+        if not self.path.is_dir():
+            return False
         target = object_file(self.path, md5, legacy)
         return target is not None and target.is_file()
 
 
-def subproject_cache_dirs(root: Path) -> list[Path]:
-    """Cache folders of DVC projects in sub-folders (``dvc init --subdir``), from git's index."""
+def subproject_roots(root: Path) -> list[Path]:
+    """DVC projects in sub-folders (``dvc init --subdir``) of the work tree, from git's index."""
     listed = run_git(root, "ls-files", "-z", "--", "*/.dvc/config", check=False)
     folders = {Path(os.fsdecode(p)).parent.parent for p in listed.split(b"\0") if p}
-    return [cache_dir_of(root / folder) for folder in sorted(folders)]
+    return [root / folder for folder in sorted(folders)]
+
+
+def subproject_cache_dirs(root: Path) -> list[Path]:
+    """Cache folders of DVC projects in sub-folders (``dvc init --subdir``)."""
+    return [cache_dir_of(sub) for sub in subproject_roots(root)]

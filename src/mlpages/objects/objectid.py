@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
+import stat
 from pathlib import Path
 
 # DVC writes hashlib's lowercase hexdigest and never folds case, so an uppercase md5 names no
@@ -37,10 +39,30 @@ def contained(folder: Path, relpath: str) -> Path | None:
     """``folder/relpath`` with every symlink resolved, or None when that leaves ``folder``."""
     try:
         base = folder.resolve()
+        parts = relpath.split("/")
+        if all(part not in ("", ".", "..") for part in parts):
+            plain = _plain_below(base, parts)
+            if plain is not None:
+                return plain
         target = (base / relpath).resolve()
     except (OSError, RuntimeError):  # a symlink loop
         return None
     return target if target != base and target.is_relative_to(base) else None
+
+
+def _plain_below(base: Path, parts: list[str]) -> Path | None:
+    """``base/parts…`` when no component below ``base`` is a symlink (the common case), checked
+    with one lstat per existing component; None when one is a link (then resolve fully)."""
+    current = base
+    for part in parts:
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            return base.joinpath(*parts)  # nothing further exists, so nothing further links
+        if stat.S_ISLNK(mode):
+            return None
+    return current
 
 
 def object_file(folder: Path, md5: str, legacy: bool) -> Path | None:

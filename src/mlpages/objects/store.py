@@ -1,8 +1,9 @@
 """Read DVC-tracked outputs (files not committed to git) by their hash, without the dvc CLI.
 
 Objects come from a list of :class:`ObjectSource` tried in order: :func:`default_sources` gives
-the local cache (:mod:`mlpages.objects.local`), those of sub-folder projects, then the project's
-DVC remote when ``remote_fetch`` is on (a folder, or S3 through :mod:`mlpages.objects.s3`);
+the local cache (:mod:`mlpages.objects.local`), those of sub-folder projects, then the DVC
+remotes of the project and its sub-folder projects when ``remote_fetch`` is on (a folder read in
+place, any other type through DVC's filesystems: :mod:`mlpages.objects.remote`);
 ``collect(..., sources=[...])`` takes any other list. Every object handed out is first checked
 against its md5 (:mod:`mlpages.objects.objectid`): a copy that does not match is skipped and
 remembered, so the caller reports ``md5-mismatch`` instead of ``not-in-cache``.
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -20,10 +22,11 @@ from typing import Protocol, runtime_checkable
 from mlpages.config import Config
 from mlpages.errors import RemoteError
 from mlpages.models import HashInfo, Problem
-from mlpages.objects.dvcconfig import cache_dir_of, remote_config
-from mlpages.objects.local import LocalCache, subproject_cache_dirs
+from mlpages.objects.dvcconfig import cache_dir_of, load_dvc_config, remote_of
+from mlpages.objects.local import LocalCache, subproject_roots
 from mlpages.objects.objectid import contained, is_md5, verified
-from mlpages.objects.s3 import S3ObjectSource
+from mlpages.objects.output_remotes import output_remote_names
+from mlpages.objects.remote import DvcRemote
 
 
 @runtime_checkable
@@ -41,34 +44,64 @@ class ObjectSource(Protocol):
         ...
 
 
-def remote_source(root: Path, fetch_cache: Path) -> ObjectSource | None:
-    """The repository's default DVC remote as an object source: S3, or a local folder."""
-    try:
-        remote = remote_config(root)
-    except RemoteError:
+class ConfigNote:
+    """A source that holds no object, only why the DVC configuration was refused."""
+
+    name = "config"
+
+    def __init__(self, unavailable: str) -> None:
+        self.unavailable = unavailable
+
+    def read(self, md5: str, legacy: bool, max_bytes: int | None = None) -> bytes | None:
         return None
-    if remote is not None and ("://" not in remote.url or remote.url.startswith("file://")):
-        # A folder remote has the cache's layout; relative paths are relative to .dvc/.
+
+    def has(self, md5: str, legacy: bool) -> bool:
+        return False
+
+
+def remote_source(root: Path, fetch_cache: Path, name: str | None = None) -> ObjectSource | None:
+    """The project's DVC remote (default: ``core.remote``) as an object source; None without one.
+
+    A folder remote has the cache's layout and is read in place; any other type is read through
+    DVC's filesystem for it. A configuration DVC refuses is a :class:`ConfigNote`.
+    """
+    config = load_dvc_config(root)
+    try:
+        remote = remote_of(config, name, root)
+    except RemoteError as exc:
+        return ConfigNote(str(exc))
+    if remote is None:  # nothing to read: what DVC refused in the configuration is its business
+        return None
+    if remote.scheme == "local":
+        # DVC made a relative folder absolute (relative to the config file naming it).
         folder = Path(os.path.expanduser(remote.url.removeprefix("file://")))
         return LocalCache((root / ".dvc" / folder).resolve(), name="remote")
-    if remote is None or not remote.url.startswith("s3://"):
-        return None
     if contained(root, os.path.relpath(fetch_cache, root)) is None:
         # A branch can commit .dvc/tmp as a symlink: never read or write a folder outside.
-        source = S3ObjectSource(remote, None)
+        source = DvcRemote(remote, None)
         source.unavailable = f"{source.label}: its fetch cache {fetch_cache} leads out of {root}"
         return source
-    return S3ObjectSource(remote, fetch_cache)
+    return DvcRemote(remote, fetch_cache)
 
 
 def default_sources(root: Path, config: Config) -> list[ObjectSource]:
-    """The local cache, those of sub-folder projects, then the DVC remote (``remote_fetch``)."""
+    """The local cache, those of sub-folder projects, then the DVC remotes (``remote_fetch``)."""
     sources: list[ObjectSource] = [LocalCache(cache_dir_of(root))]
-    sources += [LocalCache(path) for path in subproject_cache_dirs(root)]
+    sub_roots = subproject_roots(root)
+    sources += [LocalCache(cache_dir_of(sub)) for sub in sub_roots]
     if config.remote_fetch:
-        remote = remote_source(root, root / ".dvc" / "tmp" / "mlpages-remote")
-        if remote is not None:
-            sources.append(remote)
+        seen: set[str] = set()
+        for project in (root, *sub_roots):
+            # The default remote, then those outputs name for themselves (`remote:`).
+            for name in (None, *output_remote_names(project)):
+                fetch_cache = project / ".dvc" / "tmp" / "mlpages-remote"
+                remote = remote_source(project, fetch_cache, name)
+                key = getattr(getattr(remote, "remote", None), "url", None) or str(
+                    getattr(remote, "unavailable", project)
+                )
+                if remote is not None and key not in seen:
+                    seen.add(key)
+                    sources.append(remote)
     return sources
 
 
@@ -126,6 +159,41 @@ class DvcObjects:
         if mismatch is not None:
             self.mismatched[md5] = mismatch
         return ObjectRead(None, None, mismatch=mismatch)
+
+    def _remotes(self) -> list[DvcRemote]:
+        return [s for s in self.sources if isinstance(s, DvcRemote)]
+
+    @contextmanager
+    def deferring(self) -> Iterator[None]:
+        """Remotes record the objects asked for instead of fetching them one by one."""
+        remotes = self._remotes()
+        for remote in remotes:
+            remote.deferring = True
+        try:
+            yield
+        finally:
+            for remote in remotes:
+                remote.deferring = False
+
+    def fetch_wanted(self) -> bool:
+        """Fetch what the remotes recorded while deferring, in parallel; True if any arrived."""
+        arrived = []
+        found: set[str] = set()
+        for remote in self._remotes():  # in order: a later remote is asked only what earlier lacked
+            remote.wanted = {m: lay for m, lay in remote.wanted.items() if m not in found}
+            arrived.append(remote.fetch_wanted())
+            found |= remote.found()
+        self._dirs = {k: v for k, v in self._dirs.items() if v is not None}
+        return any(arrived)
+
+    def prefetch(self, objects: Iterable[tuple[str, bool]]) -> None:
+        """Fetch these objects from the remotes in parallel (those the local caches lack)."""
+        pairs = list(objects)
+        for source in self.sources:
+            if isinstance(source, DvcRemote):
+                source.prefetch(pairs)
+            else:
+                pairs = [p for p in pairs if not source.has(*p) and not source.has(p[0], not p[1])]
 
     def has(self, md5: str, legacy: bool) -> bool:
         """True when some source has the object (either layout); its content is not checked."""

@@ -12,9 +12,9 @@ from mlpages.site.charts import mlops as charts_mlops
 from mlpages.site.page_core import Page, SiteData
 from mlpages.site.pages.commit import metrics_rows
 from mlpages.site.pages.overview_experiments import best_experiments
+from mlpages.site.pages.problem_groups import group_problems
 
 KEY_METRICS = 6
-MAX_PROBLEM_COMMITS = 15
 
 
 def key_metrics(site: SiteData) -> list[str]:
@@ -104,9 +104,7 @@ def open_problems(site: SiteData) -> dict[str, Any]:
         "alerts": alerts,
         "repo": site.history.problems,
         "shallow": site.history.shallow,
-        "commits": [(sha, site.commit(sha), site.snapshot(sha).problems) for sha in broken][
-            :MAX_PROBLEM_COMMITS
-        ],
+        "groups": group_problems(site.history, site.snapshot),  # by cause, not by commit
         "commit_count": len(broken),
     }
 
