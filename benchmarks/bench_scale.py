@@ -136,7 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", type=int, default=300, help="vs dvc exp show, 0 to skip")
     parser.add_argument("--jobs", default="1,2", help="comma-separated; 'none' for the default")
     parser.add_argument("--work", type=Path, default=HERE / "out" / "scale")
+    parser.add_argument(
+        "--src", type=Path, help="run the mlpages of this src/ folder (e.g. an older checkout)"
+    )
     args = parser.parse_args(argv)
+    if args.src:  # children import mlpages from here before the installed one
+        os.environ["PYTHONPATH"] = str(args.src.resolve())
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"load average before: {os.getloadavg()}", file=sys.stderr)
     runs: list[Run] = []
@@ -145,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         info = mdocean_repo(
             args.work / "repos", args.commits, stages=args.stages, branches=args.branches
         )
-        print(f"MDOcean-shaped: {info.total_commits} commits ({info.seconds:.1f} s)", file=sys.stderr)
+        print(
+            f"MDOcean-shaped: {info.total_commits} commits ({info.seconds:.1f} s)", file=sys.stderr
+        )
         sites = []
         for jobs_text in args.jobs.split(","):
             jobs = None if jobs_text == "none" else int(jobs_text)

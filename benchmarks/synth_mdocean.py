@@ -24,7 +24,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from synth import EPOCH, IDENT, SynthInfo, _blob, _commit
+from synth import EPOCH, SynthInfo, _commit
 
 GENERATOR_VERSION = 1
 _TOKEN = re.compile(r"X[0-9]{5}Y[0-9a-f]{26}")
@@ -45,8 +45,10 @@ class MdoceanShape:
 
     def __init__(self, stages: int, rng: random.Random) -> None:
         self.rng = rng
-        self.names = [f"{_TOPICS[i % len(_TOPICS)]}-{'fig' if i % 3 else 'table'}-{i:03d}"
-                      for i in range(stages)]
+        self.names = [
+            f"{_TOPICS[i % len(_TOPICS)]}-{'fig' if i % 3 else 'table'}-{i:03d}"
+            for i in range(stages)
+        ]
         self.deps: list[list[str]] = []
         self.outs: list[list[str]] = []
         self.cmds: list[str] = []
@@ -117,7 +119,9 @@ class MdoceanShape:
             lines += ["    params:", f"      - {_TOPICS[i % 8]}.alpha", "      - seed"]
         lines.append("    outs:")
         for k, out in enumerate(self.outs[i]):
-            lines += [f"      - {out}:", "          cache: false"] if k % 3 == 0 else [f"      - {out}"]
+            lines += (
+                [f"      - {out}:", "          cache: false"] if k % 3 == 0 else [f"      - {out}"]
+            )
         lines += [f"    desc: Figure {i} of the paper, {_TOPICS[i % 8]} study"]
         return "\n".join(lines) + "\n"
 
@@ -152,9 +156,7 @@ def _generate(out: Path, commits: int, stages: int, branches: int, seed: int) ->
         parts = []
         for i in range(active):
             v = versions[i]
-            parts.append(
-                _TOKEN.sub(lambda m, i=i, v=v: _md5(f"{m.group(0)}-{v}"), templates[i])
-            )
+            parts.append(_TOKEN.sub(lambda m, i=i, v=v: _md5(f"{m.group(0)}-{v}"), templates[i]))
         return ("schema: '2.0'\nstages:\n" + "".join(parts)).encode()
 
     def yaml_text() -> bytes:
@@ -217,7 +219,9 @@ def _generate(out: Path, commits: int, stages: int, branches: int, seed: int) ->
         ["git", "rev-list", "--all", "--count"], cwd=out, capture_output=True, check=True
     )
     total = int(count.stdout)
-    return SynthInfo(out, total - branch_commits, branch_commits, stages, time.perf_counter() - started)
+    return SynthInfo(
+        out, total - branch_commits, branch_commits, stages, time.perf_counter() - started
+    )
 
 
 def mdocean_repo(

@@ -81,6 +81,7 @@ class SnapshotBuilder:
         ] = {}
         self._lock: dict[tuple[str, str], LockFile] = BoundedDict(64)
         self._sections: dict[bytes, Any] = BoundedDict(20_000)
+        self._yaml_sections: dict[Any, Any] = BoundedDict(20_000)
         self._dvcfile: dict[tuple[str, str], tuple[tuple[HashInfo, ...], tuple[Problem, ...]]] = {}
         self._artifacts: dict[
             tuple[str, str], tuple[tuple[Artifact, ...], tuple[Problem, ...]]
@@ -118,6 +119,7 @@ class SnapshotBuilder:
             read_file,
             max_nodes=self.max_nodes,
             max_stages=self.config.max_stages,
+            sections=self._yaml_sections,
         )
         reads = tuple((p, self._blob_id_at(view, p)) for p in parsed.reads)
         versions = self._yaml.setdefault(key, [])

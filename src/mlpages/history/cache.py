@@ -28,8 +28,9 @@ from mlpages.models import SNAPSHOT_SCHEMA_VERSION, Snapshot, Stage
 # (7: md5s checked and objects verified; snapshots of earlier builds may hold leaked bytes;
 # 8: work-tree confinement, YAML node and stage budgets; 9: images over max_file_bytes are
 # too-large problems; 10: one YAML loader for every file, so a YAML plot file with a bad value
-# is a yaml-error, not bad-type, and a too deep .dvc / artifacts.yaml / dvc.lock unsupported).
-PARSER_VERSION = 10
+# is a yaml-error, not bad-type, and a too deep .dvc / artifacts.yaml / dvc.lock unsupported;
+# 11: stage documents written by orjson, UTF-8 instead of \u escapes, so their ids changed).
+PARSER_VERSION = 11
 # Bump when the tables change (it names the file, so old files are simply ignored).
 CACHE_FORMAT = 4
 # A snapshot row or stage body larger than this is not cached (SQLite refuses blobs over 1 GB;

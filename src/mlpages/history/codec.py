@@ -14,6 +14,12 @@ import json
 import math
 from typing import Any
 
+try:  # installed with dvc-data; the standard library's json when it is not there
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None  # type: ignore[assignment]
+
+from mlpages.dvcfiles.lockentry import intern_hash
 from mlpages.models import (
     SNAPSHOT_SCHEMA_VERSION,
     Artifact,
@@ -175,8 +181,8 @@ def stage_from_json(raw: dict[str, Any]) -> Stage:
         desc=raw.get("desc", ""),
         locked=raw.get("locked", False),
         lock_cmd=raw.get("lock_cmd"),
-        lock_deps=tuple(HashInfo(**h) for h in raw.get("lock_deps", ())),
-        lock_outs=tuple(HashInfo(**h) for h in raw.get("lock_outs", ())),
+        lock_deps=tuple(intern_hash(HashInfo(**h)) for h in raw.get("lock_deps", ())),
+        lock_outs=tuple(intern_hash(HashInfo(**h)) for h in raw.get("lock_outs", ())),
         lock_params=tuple((k, _dec(v)) for k, v in raw.get("lock_params", ())),
     )
 
@@ -232,9 +238,36 @@ def _build(raw: dict[str, Any], stages: tuple[Stage, ...]) -> Snapshot:
 # --- the cached form: the documented JSON with stages by id ------------------------------------
 
 
+def _dumps_tagged(raw: Any) -> bytes:
+    """Compact JSON of a document whose non-finite floats are tagged already.
+
+    orjson when it can (it would write NaN as null: callers tag them first); json for what
+    orjson refuses (integers over 64 bits).
+    """
+    if orjson is not None:
+        try:
+            return orjson.dumps(raw)
+        except (TypeError, orjson.JSONEncodeError):
+            pass
+    return json.dumps(raw, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _loads(data: bytes) -> Any:
+    """JSON with tagged floats decoded (orjson when there is no tag to decode)."""
+    if orjson is not None and b'"$float"' not in data:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:  # e.g. integers over 64 bits, lone surrogates
+            pass
+    return json.loads(data, object_hook=_float_tag_hook)
+
+
 def stage_doc(stage: Stage) -> tuple[str, bytes]:
-    """(id, JSON bytes) of a stage; the id is derived from the content."""
-    body = json.dumps(stage_to_json(stage), separators=(",", ":"), allow_nan=False).encode()
+    """(id, JSON bytes) of a stage; the id is derived from the content.
+
+    ``stage_to_json`` tags every non-finite float (they can only be in ``lock_params``).
+    """
+    body = _dumps_tagged(stage_to_json(stage))
     return hashlib.sha1(body).hexdigest()[:20], body
 
 
@@ -251,10 +284,10 @@ def snapshot_doc(snapshot: Snapshot, stage_ids: list[str]) -> bytes:
 
 def snapshot_from_doc(data: bytes, stages: dict[str, Stage]) -> Snapshot:
     """Inverse of :func:`snapshot_doc`; raises KeyError for an unknown stage id."""
-    raw = json.loads(data, object_hook=_float_tag_hook)
+    raw = _loads(data)
     return _build(raw, tuple(stages[i] for i in raw["stages"]))
 
 
 def stage_from_doc(data: bytes) -> Stage:
     """Inverse of :func:`stage_doc`."""
-    return stage_from_json(json.loads(data, object_hook=_float_tag_hook))
+    return stage_from_json(_loads(data))

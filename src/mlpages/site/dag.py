@@ -262,6 +262,10 @@ def _edge_path(
     return d + f"{y2 - 1:.1f}", ((x1 + x2) / 2 + 6, (y1 + y2) / 2 + 4), side
 
 
+_LAYOUT_MEMO: dict[tuple, DagLayout] = {}
+_LAYOUT_MEMO_LIMIT = 512
+
+
 def layout_dag(
     stages: tuple[Stage, ...], status: dict[str, str] | None = None, limit: int | None = None
 ) -> DagLayout:
@@ -269,8 +273,25 @@ def layout_dag(
 
     With ``limit`` and more stages than that, the layout is condensed to the stages whose status
     is not ``same`` and their neighbours; the hidden ones are counted on dashed edges.
+    Layouts are memoised on what they depend on (pipeline shape, statuses, limit): the commits of
+    a long history share a few hundred shapes.
     """
     status = status or {}
+    memo_key = (
+        tuple((s.key, s.deps, tuple(o.path for o in s.outs), s.frozen) for s in stages),
+        tuple(sorted(status.items())),
+        limit,
+    )
+    found = _LAYOUT_MEMO.get(memo_key)
+    if found is None:
+        found = _layout(stages, status, limit)
+        if len(_LAYOUT_MEMO) >= _LAYOUT_MEMO_LIMIT:
+            del _LAYOUT_MEMO[next(iter(_LAYOUT_MEMO))]
+        _LAYOUT_MEMO[memo_key] = found
+    return found
+
+
+def _layout(stages: tuple[Stage, ...], status: dict[str, str], limit: int | None) -> DagLayout:
     keys = [s.key for s in stages]
     full_edges = stage_edges(stages)
     weighted = [(s, t, 0) for s, t in full_edges]
