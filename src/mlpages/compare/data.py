@@ -7,6 +7,7 @@ inputs as provenance.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -55,8 +56,13 @@ def _is_data_dep(
         folders = {out.rstrip("/") for out in produced}
     if _inside_produced(path, folders):
         return False
+    return not _code_or_config(path)
+
+
+@functools.lru_cache(maxsize=65536)
+def _code_or_config(path: str) -> bool:
     suffix = PurePosixPath(path).suffix.lower()
-    return suffix not in CODE_SUFFIXES and suffix not in CONFIG_SUFFIXES
+    return suffix in CODE_SUFFIXES or suffix in CONFIG_SUFFIXES
 
 
 # The inputs of recent snapshots, by identity (many compare pages share one base commit).

@@ -264,9 +264,10 @@ class _Resolver:
     templated: bool  # vars/params files were read: every value may hold ${}
     path: str
     problems: list[Problem]
+    plain: bool = False  # known to hold no ${} anywhere
 
     def __call__(self, obj: Any, where: str, local: dict[str, Any] | None = None) -> Any:
-        if not self.templated and not has_template(obj):
+        if self.plain or (not self.templated and not has_template(obj)):
             return obj
         try:
             return interpolate(obj, local or self.context, self.budget)
@@ -335,10 +336,10 @@ def _parse_dvc_yaml_mapping(
     """
     folder = dirname(path)
     context: dict[str, Any] = {}
-    if has_template(raw):
+    if built is None and has_template(raw):
         context, files = _load_context(raw, folder, read_file, problems, path, budget.max_nodes)
         reads.extend(files)
-    resolve = _Resolver(context, budget, bool(reads), path, problems)
+    resolve = _Resolver(context, budget, bool(reads), path, problems, plain=built is not None)
     stages: list[Stage] = []
     plots: list[PlotDef] = []
     for name, spec in _expand_stages(raw.get("stages"), resolve):

@@ -20,7 +20,9 @@ _TOP_LEVEL_LINE = re.compile(rb"\n[^ \n#]")
 _ODD_SECTION = re.compile(rb"\n( [^ \n]|  [-{\[&*?!|>'\"])")
 _SECTION_START = re.compile(rb"\n  [^ \n#-]")
 _MARKERS = re.compile(rb"^(---|\.\.\.|%)", re.MULTILINE)
-_TEMPLATING = (b"${", b"vars", b"foreach", b"matrix")
+_TEMPLATING = (b"${", b"$\\", b"vars", b"foreach", b"matrix")
+# An escaped "$" could make "${" after parsing: with none of these, no string holds "${".
+_ESCAPED_DOLLAR = re.compile(rb"\\(x24|u0024|U00000024)", re.IGNORECASE)
 
 SectionCache = dict[Any, Any]
 
@@ -29,7 +31,7 @@ def _split(data: bytes) -> tuple[bytes, list[bytes]] | None:
     """(the file without the stage bodies, [one text per stage]) or None."""
     if b"\t" in data or b"\r" in data or _MARKERS.search(data):
         return None
-    if any(word in data for word in _TEMPLATING):
+    if any(word in data for word in _TEMPLATING) or _ESCAPED_DOLLAR.search(data):
         return None
     data = b"\n" + data
     at = data.find(b"\nstages:\n")
@@ -64,7 +66,10 @@ def _section(part: bytes, max_nodes: int, cache: SectionCache) -> tuple[Any, Any
 
 
 def load_split(data: bytes, max_nodes: int, cache: SectionCache) -> dict[str, Any] | None:
-    """The mapping of a dvc.yaml, from cached stage sections; None: parse the whole file."""
+    """The mapping of a dvc.yaml, from cached stage sections; None: parse the whole file.
+
+    A mapping returned holds no ``${`` anywhere (no templating to look for).
+    """
     if b"*" in data or 2 * len(data) > max_nodes or data.startswith(b"\xef\xbb\xbf"):
         return None  # aliases or a budget the text may exceed: only the whole file can tell
     split = _split(data)

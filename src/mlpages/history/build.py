@@ -29,7 +29,7 @@ from mlpages.dvcfiles.lockentry import LockFile, lock_only_stage, merge_lock
 from mlpages.dvcfiles.paths import dirname, join
 from mlpages.dvcfiles.structured import one_line
 from mlpages.history.cache import BoundedDict
-from mlpages.history.loader import NO_OUTS, FileLoader, Loaded, OutIndex
+from mlpages.history.loader import NO_OUTS, FileLoader, Loaded, OutIndex, out_index
 from mlpages.history.views import FileView
 from mlpages.models import Artifact, HashInfo, PlotData, PlotDef, Problem, Snapshot, Stage, Value
 from mlpages.objects.store import DvcObjects
@@ -191,7 +191,7 @@ class SnapshotBuilder:
         dvc = self._read_dvc_files(view, files)
         problems.extend(dvc.problems)
         stages, plots = self._stages_with_locks(dvc.yamls, dvc.locks)
-        outs = OutIndex([o for s in stages for o in s.lock_outs] + dvc.tracked)
+        outs = out_index(stages, dvc.tracked)
         log = _ProblemLog(problems, {o.path for st in stages if not st.locked for o in st.outs})
         params = self._collect_params(view, dvc.yamls, stages, outs, log.note)
         metrics = self._collect_metrics(view, dvc.yamls, stages, outs, log.note)

@@ -205,14 +205,20 @@ class SnapshotCache:
         None when the row or one of its stages is over ``max_row_bytes``: it is not cached.
         """
         ids = tuple(self.stages.id_of(s) for s in snapshot.stages)
-        if any(len(self.stages.docs[i]) > self.max_row_bytes for i in ids):
-            return None
         zdoc = zlib.compress(snapshot_doc(snapshot, list(ids)), 1)
+        return (zdoc, ids) if self.store_doc(snapshot.sha, zdoc, ids, missing) else None
+
+    def store_doc(
+        self, sha: str, zdoc: bytes, ids: tuple[str, ...], missing: Iterable[tuple[str, bool]]
+    ) -> bool:
+        """Queue a compressed document whose stages are in ``stages``; False: too big to cache."""
         if len(zdoc) > self.max_row_bytes:
-            return None
+            return False
+        if any(len(self.stages.docs[i]) > self.max_row_bytes for i in ids):
+            return False
         self._pending.append(
             (
-                snapshot.sha,
+                sha,
                 zdoc,
                 json.dumps([list(m) for m in missing]),
                 json.dumps(list(dict.fromkeys(ids))),
@@ -220,7 +226,7 @@ class SnapshotCache:
         )
         if len(self._pending) >= 500:
             self.flush()
-        return zdoc, ids
+        return True
 
     def flush(self) -> None:
         """Write queued rows (and stages not stored yet) in one transaction.

@@ -90,9 +90,10 @@ def gather(
     title: str = "",
     base_url: str = "",
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> SiteData:
     """Read the repository's history and registry into a :class:`SiteData` (no writing)."""
-    history = collect(repo, config, progress=progress)
+    history = collect(repo, config, progress=progress, jobs=jobs)
     newest = max((c.commit_time for c in history.commits.values()), default=0)
     return SiteData(
         history=history,
@@ -132,8 +133,12 @@ def build_site(
     base_url: str = "",
     progress: Progress | None = None,
     site: SiteData | None = None,
+    jobs: int = 1,
 ) -> BuildReport:
-    """Build the static site of ``repo`` into ``out``; see docs/site.md."""
+    """Build the static site of ``repo`` into ``out``; see docs/site.md.
+
+    ``jobs`` processes read a long history (the site is the same bytes for any number).
+    """
     repo = Path(repo)
     out = Path(out)
     check_out(out, repo)
@@ -141,7 +146,9 @@ def build_site(
     started = time.perf_counter()
     if site is None:
         config = config if config is not None else load_config(repo)
-        site = gather(repo, config, title=title, base_url=base_url, progress=progress)
+        site = gather(
+            repo, config, title=title, base_url=base_url, progress=progress, jobs=jobs
+        )
     report.seconds["gather"] = time.perf_counter() - started
     report.commits = len(site.history.commits)
     report.problem_commits = sorted(
@@ -154,7 +161,7 @@ def build_site(
     report.seconds["model"] = time.perf_counter() - mark
     mark = time.perf_counter()
     files, manifest, report.rendered_paths = render_site(
-        site, items, previous_manifest(out), NAV, progress
+        site, items, previous_manifest(out), NAV, progress, jobs
     )
     report.rendered = len(report.rendered_paths)
     report.pages = sum(1 for i in items if isinstance(i, Page))

@@ -263,6 +263,7 @@ def _edge_path(
 
 
 _LAYOUT_MEMO: dict[tuple, DagLayout] = {}
+_QUICK_MEMO: dict[tuple, tuple[tuple[Stage, ...], DagLayout]] = {}
 _LAYOUT_MEMO_LIMIT = 512
 
 
@@ -277,18 +278,28 @@ def layout_dag(
     a long history share a few hundred shapes.
     """
     status = status or {}
+    marks = tuple(sorted(status.items()))
+    quick = (tuple(map(id, stages)), marks, limit)  # the same stage objects: the same layout
+    hit = _QUICK_MEMO.get(quick)
+    if hit is not None:
+        return hit[1]
     memo_key = (
         tuple((s.key, s.deps, tuple(o.path for o in s.outs), s.frozen) for s in stages),
-        tuple(sorted(status.items())),
+        marks,
         limit,
     )
     found = _LAYOUT_MEMO.get(memo_key)
     if found is None:
         found = _layout(stages, status, limit)
-        if len(_LAYOUT_MEMO) >= _LAYOUT_MEMO_LIMIT:
-            del _LAYOUT_MEMO[next(iter(_LAYOUT_MEMO))]
-        _LAYOUT_MEMO[memo_key] = found
+        _remember(_LAYOUT_MEMO, memo_key, found)
+    _remember(_QUICK_MEMO, quick, (stages, found))  # holding the stages keeps their ids theirs
     return found
+
+
+def _remember(memo: dict, key: tuple, value: object) -> None:
+    if len(memo) >= _LAYOUT_MEMO_LIMIT:
+        del memo[next(iter(memo))]
+    memo[key] = value
 
 
 def _layout(stages: tuple[Stage, ...], status: dict[str, str], limit: int | None) -> DagLayout:

@@ -11,6 +11,7 @@ from typing import Any
 
 from mlpages import __version__, text
 from mlpages.site.page_core import Asset, FileData, Page, SiteData, fingerprint
+from mlpages.site.render_pool import MIN_PAGES, can_fork, render_in_workers
 from mlpages.site.values import format_delta, format_value, json_for_script
 from mlpages.site.urls import commit_path, relative_url
 
@@ -129,16 +130,31 @@ def _code_stamp() -> str:
     return digest.hexdigest()[:24]
 
 
+def _render_page(env: Any, item: Page, common: dict[str, Any]) -> bytes:
+    template = env.get_template(item.template)
+    context = {
+        "plotly": False,  # a page drawing figures says so: plotly.js and plots.js load
+        **item.resolve_context(),
+        "page_path": item.path,
+        "page_title": item.title,
+        "page_nav": item.nav,
+        **common,
+    }
+    return text.utf8_text(template.render(context)).encode("utf-8")
+
+
 def render_site(
     site: SiteData,
     items: Iterable[Page | Asset],
     previous: dict[str, Any],
     nav_entries: Sequence[tuple[str, str, str]],
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> tuple[dict[str, FileData], dict[str, Any], list[str]]:
     """Render pages: path -> :data:`FileData`. Returns the manifest and the rendered paths.
 
     ``nav_entries`` are (nav id, label, site path); an entry appears only when its page is built.
+    ``jobs`` > 1 renders in that many forked processes (the same bytes).
     """
     env = environment()
     items = list(items)
@@ -151,8 +167,8 @@ def render_site(
     files: dict[str, FileData] = {}
     keys: dict[str, str] = {}
     rendered: list[str] = []
-    pages = [i for i in items if isinstance(i, Page)]
-    for index, item in enumerate(items):
+    todo: list[Page] = []
+    for item in items:
         if isinstance(item, Asset):
             files[item.path] = item.data
             continue
@@ -161,22 +177,28 @@ def render_site(
             if old_keys.get(item.path) == item.key:
                 files[item.path] = None
                 continue
-        template = env.get_template(item.template)
-        context = {
-            "plotly": False,  # a page drawing figures says so: plotly.js and plots.js load
-            **item.resolve_context(),
-            "page_path": item.path,
-            "page_title": item.title,
-            "page_nav": item.nav,
-            "nav": nav,
-            "site": site,
-            "site_title": site.title,
-            "plotly_js": plotly_path,
-            "generated": site.generated,
-        }
-        files[item.path] = text.utf8_text(template.render(context)).encode("utf-8")
-        rendered.append(item.path)
-        if progress and (len(rendered) % 25 == 0 or index == len(items) - 1):
-            progress("render", len(rendered), len(pages))
+        files[item.path] = b""  # keeps the order; the bytes come below
+        todo.append(item)
+    common = {
+        "nav": nav,
+        "site": site,
+        "site_title": site.title,
+        "plotly_js": plotly_path,
+        "generated": site.generated,
+    }
+
+    def render(page: Page) -> bytes:
+        return _render_page(env, page, common)
+
+    pages = sum(1 for i in items if isinstance(i, Page))
+    if jobs > 1 and len(todo) >= MIN_PAGES and can_fork():
+        done: Iterable[tuple[Page, bytes]] = render_in_workers(todo, render, jobs)
+    else:
+        done = ((page, render(page)) for page in todo)
+    for page, data in done:
+        files[page.path] = data
+        rendered.append(page.path)
+        if progress and (len(rendered) % 25 == 0 or len(rendered) == len(todo)):
+            progress("render", len(rendered), pages)
     manifest = {"mlpages": __version__, "stamp": stamp, "keys": keys}
     return files, manifest, rendered
