@@ -73,7 +73,7 @@ def same_tree(a: Path, b: Path) -> bool:
 
 def scale_runs(repo: Path, work: Path, jobs: int | None, tag: str) -> tuple[list[Run], Path]:
     """Cold, warm, nothing new, after one commit, on a private copy of ``repo``."""
-    copy = work / f"repo-{tag}"
+    copy = work / f"run-{tag}" / "repo"  # the same folder name: the site title is the same
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(repo, copy, symlinks=True)
     site = work / f"site-{tag}"

@@ -139,3 +139,37 @@ def test_lineage_tables_fit_their_column_with_long_params(make_repo, browser, tm
         assert overflowing == 0
     finally:
         page.close()
+
+
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), -float("inf"), 2**70, 1e-05, "é ü ${x}", 1e16]
+)
+def test_snapshot_documents_round_trip_every_value(value):
+    """orjson writes NaN as null and refuses big integers: those take the tagged json path."""
+    import math
+
+    from helpers.snapshots import locked, snap
+
+    from mlpages.history.codec import snapshot_doc, snapshot_from_doc, stage_doc, stage_from_doc
+    from mlpages.models import HashInfo, PlotData
+
+    stage = locked("train", deps=(HashInfo("d.csv", "a" * 32),), params=(("params.yaml:x", value),))
+    stage_id, body = stage_doc(stage)
+    snapshot = snap(
+        stages=(stage,),
+        params={"params.yaml": {"x": value}},
+        metrics={"m.json": {"acc": value}},
+        plot_data={"p.csv": PlotData("p.csv", "table", ("a",), ((value,), (1.0,)))},
+    )
+    back = snapshot_from_doc(snapshot_doc(snapshot, [stage_id]), {stage_id: stage_from_doc(body)})
+
+    def same(a, b):
+        return (isinstance(a, float) and math.isnan(a) and math.isnan(b)) or (
+            a == b and type(a) is type(b)
+        )
+
+    assert same(back.params["params.yaml"]["x"], value)
+    assert same(back.metrics["m.json"]["acc"], value)
+    assert same(back.plot_data["p.csv"].rows[0][0], value)
+    assert same(back.stages[0].lock_params[0][1], value)
+    assert back.stages[0].lock_deps == stage.lock_deps

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from typing import Any
 
 try:  # installed with dvc-data; the standard library's json when it is not there
@@ -252,9 +253,13 @@ def _dumps_tagged(raw: Any) -> bytes:
     return json.dumps(raw, separators=(",", ":"), allow_nan=False).encode()
 
 
+# orjson reads an integer over 64 bits as a float: such documents go to json.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
 def _loads(data: bytes) -> Any:
     """JSON with tagged floats decoded (orjson when there is no tag to decode)."""
-    if orjson is not None and b'"$float"' not in data:
+    if orjson is not None and b'"$float"' not in data and not _LONG_NUMBER.search(data):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:  # e.g. integers over 64 bits, lone surrogates
@@ -273,6 +278,11 @@ def stage_doc(stage: Stage) -> tuple[str, bytes]:
 
 def snapshot_doc(snapshot: Snapshot, stage_ids: list[str]) -> bytes:
     """The documented JSON of a snapshot, its ``stages`` replaced by stage ids."""
+    if orjson is not None and _all_finite(snapshot):  # nothing to tag: orjson as it is
+        try:
+            return orjson.dumps(snapshot_to_json(snapshot, stages=stage_ids, tag_floats=False))
+        except (TypeError, orjson.JSONEncodeError):  # e.g. an integer over 64 bits
+            pass
     quick = json.dumps(
         snapshot_to_json(snapshot, stages=stage_ids, tag_floats=False), separators=(",", ":")
     )
@@ -280,6 +290,23 @@ def snapshot_doc(snapshot: Snapshot, stage_ids: list[str]) -> bytes:
         return quick.encode()  # no non-finite number anywhere: nothing to tag
     raw = snapshot_to_json(snapshot, stages=stage_ids)
     return json.dumps(raw, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _finite(value: Any) -> bool:
+    return value.__class__ is not float or math.isfinite(value)
+
+
+def _all_finite(s: Snapshot) -> bool:
+    """No NaN/Inf in the values ``tag_floats=False`` leaves untagged (orjson writes them null)."""
+    for group in (s.params, s.metrics):
+        for values in group.values():
+            if not all(map(_finite, values.values())):
+                return False
+    for data in s.plot_data.values():
+        for row in data.rows:
+            if not all(map(_finite, row)):
+                return False
+    return True
 
 
 def snapshot_from_doc(data: bytes, stages: dict[str, Stage]) -> Snapshot:

@@ -10,10 +10,8 @@ as one process. Needs ``fork`` (Linux, macOS); elsewhere the read stays in one p
 
 from __future__ import annotations
 
-import multiprocessing
 import zlib
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,8 @@ _JOB: dict[str, Any] = {}
 
 
 def can_fork() -> bool:
+    import multiprocessing  # lazily: most builds never fork
+
     return "fork" in multiprocessing.get_all_start_methods()
 
 
@@ -75,6 +75,9 @@ def build_in_workers(
     _JOB.clear()
     _JOB.update(root=root, builder=builder, commits=commits)
     blocks = [todo[i : i + BLOCK] for i in range(0, len(todo), BLOCK)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork")
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:

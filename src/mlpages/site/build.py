@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from mlpages.site.pages import (
     runs,
     validation,
 )
-from mlpages.site.render import Progress, render_site, static_files
+from mlpages.site.render import Progress, render_pages, static_files
 from mlpages.site.write import check_out, previous_manifest, write_site
 
 # Every page family, in build order; each module's pages(site) -> Iterable[Page | Asset].
@@ -124,6 +125,15 @@ def collect_pages(site: SiteData) -> list[Page | Asset]:
     return unique
 
 
+def _timed(stream: Iterator[tuple[str, bytes]], report: BuildReport) -> Iterator[tuple[str, bytes]]:
+    """The pages of ``stream``; ``report.seconds["render"]``: from the start to the last one."""
+    started = time.perf_counter()
+    report.seconds["render"] = 0.0
+    for pair in stream:
+        yield pair
+    report.seconds["render"] = time.perf_counter() - started
+
+
 def build_site(
     repo: Path,
     out: Path,
@@ -160,15 +170,14 @@ def build_site(
     items = collect_pages(site)
     report.seconds["model"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    files, manifest, report.rendered_paths = render_site(
+    files, manifest, stream, report.rendered_paths = render_pages(
         site, items, previous_manifest(out), NAV, progress, jobs
     )
-    report.rendered = len(report.rendered_paths)
     report.pages = sum(1 for i in items if isinstance(i, Page))
-    report.seconds["render"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    written = write_site(out, files, static_files(), manifest)
+    # Pages are written as they are rendered ("render" is both; "write" the rest and the swap).
+    written = write_site(out, files, static_files(), manifest, stream=_timed(stream, report))
+    report.rendered = len(report.rendered_paths)
     report.written, report.unchanged = written.written, written.unchanged
-    report.seconds["write"] = time.perf_counter() - mark
+    report.seconds["write"] = time.perf_counter() - mark - report.seconds["render"]
     report.seconds["total"] = time.perf_counter() - started
     return report

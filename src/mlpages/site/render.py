@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,15 +143,17 @@ def _render_page(env: Any, item: Page, common: dict[str, Any]) -> bytes:
     return text.utf8_text(template.render(context)).encode("utf-8")
 
 
-def render_site(
+def render_pages(
     site: SiteData,
     items: Iterable[Page | Asset],
     previous: dict[str, Any],
     nav_entries: Sequence[tuple[str, str, str]],
     progress: Progress | None = None,
     jobs: int = 1,
-) -> tuple[dict[str, FileData], dict[str, Any], list[str]]:
-    """Render pages: path -> :data:`FileData`. Returns the manifest and the rendered paths.
+) -> tuple[dict[str, FileData], dict[str, Any], Iterator[tuple[str, bytes]], list[str]]:
+    """Files that need no rendering (assets, reused pages), the manifest, the pages to render as
+    (path, bytes) pairs rendered as they are iterated, and the list of rendered paths (it fills
+    up as the pairs are taken: a writer can put each page down and forget it).
 
     ``nav_entries`` are (nav id, label, site path); an entry appears only when its page is built.
     ``jobs`` > 1 renders in that many forked processes (the same bytes).
@@ -177,7 +179,6 @@ def render_site(
             if old_keys.get(item.path) == item.key:
                 files[item.path] = None
                 continue
-        files[item.path] = b""  # keeps the order; the bytes come below
         todo.append(item)
     common = {
         "nav": nav,
@@ -195,10 +196,28 @@ def render_site(
         done: Iterable[tuple[Page, bytes]] = render_in_workers(todo, render, jobs)
     else:
         done = ((page, render(page)) for page in todo)
-    for page, data in done:
-        files[page.path] = data
-        rendered.append(page.path)
-        if progress and (len(rendered) % 25 == 0 or len(rendered) == len(todo)):
-            progress("render", len(rendered), pages)
+    def stream() -> Iterator[tuple[str, bytes]]:
+        for page, data in done:
+            rendered.append(page.path)
+            if progress and (len(rendered) % 25 == 0 or len(rendered) == len(todo)):
+                progress("render", len(rendered), pages)
+            yield page.path, data
+
     manifest = {"mlpages": __version__, "stamp": stamp, "keys": keys}
+    return files, manifest, stream(), rendered
+
+
+def render_site(
+    site: SiteData,
+    items: Iterable[Page | Asset],
+    previous: dict[str, Any],
+    nav_entries: Sequence[tuple[str, str, str]],
+    progress: Progress | None = None,
+    jobs: int = 1,
+) -> tuple[dict[str, FileData], dict[str, Any], list[str]]:
+    """Render pages: path -> :data:`FileData`. Returns the manifest and the rendered paths."""
+    files, manifest, stream, rendered = render_pages(
+        site, items, previous, nav_entries, progress, jobs
+    )
+    files.update(stream)
     return files, manifest, rendered

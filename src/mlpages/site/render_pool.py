@@ -8,9 +8,7 @@ Needs ``fork``; elsewhere (and for few pages) rendering stays in one process.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 BLOCK = 32  # pages per work item
@@ -20,6 +18,8 @@ _JOB: dict[str, Any] = {}
 
 
 def can_fork() -> bool:
+    import multiprocessing  # lazily: most builds never fork
+
     return "fork" in multiprocessing.get_all_start_methods()
 
 
@@ -35,6 +35,9 @@ def render_in_workers(
     _JOB.clear()
     _JOB.update(render=render, items=items)
     blocks = [range(i, min(i + BLOCK, len(items))) for i in range(0, len(items), BLOCK)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
