@@ -95,12 +95,31 @@ def _ancestors(path: str) -> list[str]:
 
 
 _EDGE_MEMO: dict[tuple, list[tuple[str, str]]] = {}
+_SHAPES: dict[tuple, tuple[tuple[Stage, ...], tuple]] = {}
+MEMO_LIMIT = 2048  # distinct pipeline shapes remembered (a long history has a few hundred)
+
+
+def _bounded_put(memo: dict, key: tuple, value: object) -> None:
+    if len(memo) >= MEMO_LIMIT:
+        del memo[next(iter(memo))]
+    memo[key] = value
+
+
+def pipeline_shape(stages: tuple[Stage, ...]) -> tuple:
+    """(key, deps, out paths) of every stage; the same stage objects give the same tuple."""
+    ids = tuple(map(id, stages))
+    hit = _SHAPES.get(ids)
+    if hit is not None:
+        return hit[1]
+    shape = tuple((s.key, s.deps, tuple(o.path for o in s.outs)) for s in stages)
+    _bounded_put(_SHAPES, ids, (tuple(stages), shape))  # held: the ids stay theirs
+    return shape
 
 
 def stage_edges(stages: tuple[Stage, ...]) -> list[tuple[str, str]]:
     """(producer, consumer) pairs: a stage depends on a path another stage outputs (or on a
     folder holding it, or on a file inside an output folder)."""
-    shape = tuple((s.key, s.deps, tuple(o.path for o in s.outs)) for s in stages)
+    shape = pipeline_shape(stages)
     memo = _EDGE_MEMO.get(shape)
     if memo is not None:
         return memo
@@ -122,9 +141,7 @@ def stage_edges(stages: tuple[Stage, ...]) -> list[tuple[str, str]]:
                 producers |= exact.get(folder, set())
         order = [k for k, _, _ in shape if k in producers and k != key]
         edges.extend((producer, key) for producer in order)
-    if len(_EDGE_MEMO) > 256:
-        _EDGE_MEMO.clear()
-    _EDGE_MEMO[shape] = edges
+    _bounded_put(_EDGE_MEMO, shape, edges)
     return edges
 
 
@@ -283,11 +300,7 @@ def layout_dag(
     hit = _QUICK_MEMO.get(quick)
     if hit is not None:
         return hit[1]
-    memo_key = (
-        tuple((s.key, s.deps, tuple(o.path for o in s.outs), s.frozen) for s in stages),
-        marks,
-        limit,
-    )
+    memo_key = (pipeline_shape(stages), tuple(s.frozen for s in stages), marks, limit)
     found = _LAYOUT_MEMO.get(memo_key)
     if found is None:
         found = _layout(stages, status, limit)

@@ -71,9 +71,31 @@ def environment() -> Any:
         plural=plural,
         size=human_size,
     )
+    env.globals["dag_svg"] = _dag_drawer(env)
     # A constant, not repository text: Markup keeps its quotes as they are.
     env.globals["csp"] = Markup(CONTENT_SECURITY_POLICY)
     return env
+
+
+def _dag_drawer(env: Any) -> Callable[[Any, str], Any]:
+    """``dag_svg(layout, label)``: the SVG of a DAG layout, drawn once per (layout, label)."""
+    from markupsafe import Markup
+
+    drawn: dict[tuple[int, str], tuple[Any, Any]] = {}
+
+    def dag_svg(layout: Any, label: str) -> Any:
+        key = (id(layout), label)
+        hit = drawn.get(key)
+        if hit is not None and hit[0] is layout:
+            return hit[1]
+        # The template autoescapes every value: its output is safe markup.
+        svg = Markup(env.get_template("_partials/dag_svg.html").render(layout=layout, label=label))
+        if len(drawn) >= 512:
+            del drawn[next(iter(drawn))]
+        drawn[key] = (layout, svg)  # the layout is held: its id stays its own
+        return svg
+
+    return dag_svg
 
 
 def human_size(size: int | None) -> str:
