@@ -173,3 +173,24 @@ def test_snapshot_documents_round_trip_every_value(value):
     assert same(back.plot_data["p.csv"].rows[0][0], value)
     assert same(back.stages[0].lock_params[0][1], value)
     assert back.stages[0].lock_deps == stage.lock_deps
+
+
+@pytest.mark.parametrize("problems", [(), ("missing-blob",)])
+def test_has_problems_reads_the_document_as_decoding_does(problems):
+    import zlib
+
+    from helpers.snapshots import snap
+
+    from mlpages.history.cache import StageTable
+    from mlpages.history.codec import snapshot_doc
+    from mlpages.history.collect import Snapshots
+    from mlpages.models import Problem
+
+    snapshot = snap(
+        reports={"gate": {"problems": [], "note": ',"problems":[]'}},
+        problems=tuple(Problem(kind, "x", ',"problems":[]') for kind in problems),
+    )
+    snapshots = Snapshots(StageTable())
+    snapshots.add(snapshot.sha, None, zlib.compress(snapshot_doc(snapshot, []), 1), ())
+    assert snapshots.has_problems(snapshot.sha) is bool(problems)
+    assert bool(snapshots[snapshot.sha].problems) is bool(problems)

@@ -72,6 +72,19 @@ class Snapshots(Mapping[str, Snapshot]):
             self._objects[sha] = found
         return found
 
+    def has_problems(self, sha: str) -> bool:
+        """Whether the snapshot lists problems, without decoding a cached one."""
+        zdoc = self._docs.get(sha) if sha not in self._objects else None
+        if zdoc is None:
+            return bool(self[sha].problems)
+        doc = zlib.decompress(zdoc)
+        # The top-level "problems" is the last key but schema_version (a string value cannot
+        # hold the raw bytes: its quotes are escaped).
+        at = doc.rfind(b',"problems":')
+        if at < 0:
+            return bool(self[sha].problems)
+        return doc[at + 12 : at + 14] != b"[]"
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._order)
 

@@ -161,9 +161,8 @@ def build_site(
         )
     report.seconds["gather"] = time.perf_counter() - started
     report.commits = len(site.history.commits)
-    report.problem_commits = sorted(
-        sha for sha, snap in site.history.snapshots.items() if snap.problems
-    )
+    snapshots = site.history.snapshots
+    report.problem_commits = sorted(sha for sha in snapshots if snapshots.has_problems(sha))
     report.repo_problems = len(site.history.problems)
     report.repo_problem_messages = [f"{p.kind}: {p.message}" for p in site.history.problems]
     mark = time.perf_counter()
