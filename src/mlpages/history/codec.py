@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -302,11 +303,17 @@ def _all_finite(s: Snapshot) -> bool:
         for values in group.values():
             if not all(map(_finite, values.values())):
                 return False
-    for data in s.plot_data.values():
-        for row in data.rows:
-            if not all(map(_finite, row)):
-                return False
-    return True
+    return all(_rows_finite(data.rows) for data in s.plot_data.values())
+
+
+def _rows_finite(rows: Any) -> bool:
+    """No NaN/Inf in a table: one C-level fsum when the cells are all numbers."""
+    try:
+        return math.isfinite(math.fsum(itertools.chain.from_iterable(rows)))
+    except TypeError:  # text or empty cells: look at each
+        return all(all(map(_finite, row)) for row in rows)
+    except (ValueError, OverflowError):  # inf - inf, or a sum past the float range
+        return False
 
 
 def snapshot_from_doc(data: bytes, stages: dict[str, Stage]) -> Snapshot:
