@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         "--src", type=Path, help="run the mlpages of this src/ folder (e.g. an older checkout)"
     )
     args = parser.parse_args(argv)
+    args.work = args.work.resolve()  # builds run inside the repositories
     if args.src:  # children import mlpages from here before the installed one
         os.environ["PYTHONPATH"] = str(args.src.resolve())
     compile_package(args.src)

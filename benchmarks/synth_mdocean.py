@@ -134,15 +134,69 @@ def _dumper() -> object:
     return yaml
 
 
+class _History:
+    """The evolving pipeline: which stages exist and which version of each is locked."""
+
+    def __init__(self, stages: int, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.shape = MdoceanShape(stages, self.rng)
+        dumper = _dumper()
+        self.templates = [self.shape.lock_section_text(i, dumper) for i in range(stages)]
+        self.stages = stages
+        self.versions = [0] * stages
+        self.yaml_extra = [0] * stages
+        self.active = max(stages * 3 // 5, 1)  # stages grow over the history up to ``stages``
+
+    def lock_text(self) -> bytes:
+        parts = []
+        for i in range(self.active):
+            v = self.versions[i]
+            parts.append(_TOKEN.sub(lambda m, v=v: _md5(f"{m.group(0)}-{v}"), self.templates[i]))
+        return ("schema: '2.0'\nstages:\n" + "".join(parts)).encode()
+
+    def yaml_text(self) -> bytes:
+        body = "".join(
+            self.shape.yaml_stage_text(i, self.yaml_extra[i]) for i in range(self.active)
+        )
+        return f"stages:\n{body}".encode()
+
+    def step(self, n: int) -> dict[str, bytes]:
+        """The files commit ``n`` changes."""
+        rng = self.rng
+        changed = {"README.md": f"notes {n}\n".encode()}
+        if rng.random() < 0.07 or n == 0:  # ~350 dvc.yaml versions
+            if self.active < self.stages and rng.random() < 0.5:
+                self.active += 1
+            self.yaml_extra[rng.randrange(self.active)] = rng.randint(0, 3)
+            changed["dvc.yaml"] = self.yaml_text()
+        if rng.random() < 0.2:  # ~1,000 lock versions
+            for i in rng.sample(range(self.active), min(4, self.active)):
+                self.versions[i] += 1
+            changed["dvc.lock"] = self.lock_text()
+        return changed
+
+    def save(self) -> tuple:
+        return list(self.versions), list(self.yaml_extra), self.active
+
+    def restore(self, saved: tuple) -> None:
+        self.versions[:], self.yaml_extra[:], self.active = saved[0], saved[1], saved[2]
+
+
+def _first_files(history: _History) -> dict[str, bytes]:
+    return {
+        ".dvc/config": b"[core]\n    autostage = true\n",
+        ".dvc/.gitignore": b"/config.local\n/tmp\n/cache\n",
+        ".dvcignore": b"",
+        ".calkit/envs/matlab.yaml": b"kind: docker\nimage: matlab\n",
+        "params.yaml": b"wave:\n  alpha: 0.5\nseed: 1\n",
+        "dvc.yaml": history.yaml_text(),
+        "dvc.lock": history.lock_text(),
+    }
+
+
 def _generate(out: Path, commits: int, stages: int, branches: int, seed: int) -> SynthInfo:
     started = time.perf_counter()
-    rng = random.Random(seed)
-    shape = MdoceanShape(stages, rng)
-    dumper = _dumper()
-    templates = [shape.lock_section_text(i, dumper) for i in range(stages)]
-    versions = [0] * stages
-    yaml_extra = [0] * stages
-    active = max(stages * 3 // 5, 1)  # stages grow over the history up to ``stages``
+    history = _History(stages, seed)
     out.mkdir(parents=True)
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
     subprocess.run(["git", "init", "-q", "-b", "main", str(out)], check=True, env=env)
@@ -151,62 +205,27 @@ def _generate(out: Path, commits: int, stages: int, branches: int, seed: int) ->
     )
     assert proc.stdin is not None
     write = proc.stdin.write
-
-    def lock_text() -> bytes:
-        parts = []
-        for i in range(active):
-            v = versions[i]
-            parts.append(_TOKEN.sub(lambda m, i=i, v=v: _md5(f"{m.group(0)}-{v}"), templates[i]))
-        return ("schema: '2.0'\nstages:\n" + "".join(parts)).encode()
-
-    def yaml_text() -> bytes:
-        body = "".join(shape.yaml_stage_text(i, yaml_extra[i]) for i in range(active))
-        return f"stages:\n{body}".encode()
-
     main_total = commits - branches * 10
     branch_at = {main_total * (k + 1) // (branches + 1): k for k in range(branches)}
-    files: dict[str, bytes] = {
-        ".dvc/config": b"[core]\n    autostage = true\n",
-        ".dvc/.gitignore": b"/config.local\n/tmp\n/cache\n",
-        ".dvcignore": b"",
-        ".calkit/envs/matlab.yaml": b"kind: docker\nimage: matlab\n",
-        "params.yaml": b"wave:\n  alpha: 0.5\nseed: 1\n",
-        "dvc.yaml": yaml_text(),
-        "dvc.lock": lock_text(),
-    }
+    files = _first_files(history)
     mark, parent, branch_commits = 0, None, 0
-
-    def step(n: int) -> dict[str, bytes]:
-        nonlocal active
-        changed = {"README.md": f"notes {n}\n".encode()}
-        if rng.random() < 0.07 or n == 0:  # ~350 dvc.yaml versions
-            if active < stages and rng.random() < 0.5:
-                active += 1
-            yaml_extra[rng.randrange(active)] = rng.randint(0, 3)
-            changed["dvc.yaml"] = yaml_text()
-        if rng.random() < 0.2:  # ~1,000 lock versions
-            for i in rng.sample(range(active), min(4, active)):
-                versions[i] += 1
-            changed["dvc.lock"] = lock_text()
-        return changed
-
     for n in range(main_total):
-        changed = {**files, **step(n)} if n == 0 else step(n)
+        changed = {**files, **history.step(n)} if n == 0 else history.step(n)
         mark += 1
         when = EPOCH + n * 900
         write(_commit("refs/heads/main", mark, when, f"update {n}", changed, parent))
         parent = mark
         if n in branch_at:
             k, base = branch_at[n], mark
-            saved = (list(versions), list(yaml_extra), active)
+            saved = history.save()
             for j in range(10):
                 mark += 1
-                msg = f"branch {k} step {j}"
-                write(_commit(f"refs/heads/topic-{k:03d}", mark, when + j + 1, msg, step(n), base))
+                msg, ref = f"branch {k} step {j}", f"refs/heads/topic-{k:03d}"
+                write(_commit(ref, mark, when + j + 1, msg, history.step(n), base))
                 base = mark
                 branch_commits += 1
-            versions[:], yaml_extra[:], active = saved[0], saved[1], saved[2]
-            files_now = {"dvc.lock": lock_text(), "dvc.yaml": yaml_text()}
+            history.restore(saved)
+            files_now = {"dvc.lock": history.lock_text(), "dvc.yaml": history.yaml_text()}
             mark += 1  # main returns to its own lock and yaml
             write(_commit("refs/heads/main", mark, when + 20, f"after {n}", files_now, parent))
             parent = mark
