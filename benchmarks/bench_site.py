@@ -166,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{statistics.median(commit_sizes) / kb:.1f} KB / {commit_sizes[-1] / kb:.1f} KB",
         ),
         ("plotly.js copies", str(len(plotly))),
-        ("runs page size", f"{(site / 'runs.html').stat().st_size / kb:.0f} KB"),
+        (
+            "runs page size (+ its data file)",
+            f"{(site / 'runs.html').stat().st_size / kb:.0f} KB + "
+            f"{sum(p.stat().st_size for p in (site / 'data').glob('runs-*.js')) / kb:.0f} KB",
+        ),
         ("Chromium: runs page (all rows) ready", "skipped" if load is None else f"{load:.2f} s"),
         ("`dvc exp show -A`", f"{dvc_seconds:.1f} s ({dvc_note})" if dvc_seconds else dvc_note),
     ]

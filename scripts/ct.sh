@@ -13,10 +13,13 @@
 #                            key), then the branch and the new tags in one atomic git push,
 #                            authenticated with $GITHUB_TOKEN for that one git process
 #   scripts/ct.sh pr         dvc pull + dvc repro, then `mlpages diff` (markdown) against $BASE_SHA;
-#                            PR_FROM_FORK=true: no pull, no repro (a fork gets no credentials)
+#                            PR_FROM_FORK=true (a fork gets no credentials) or PR_REPRO=false:
+#                            no pull, no repro
 #   scripts/ct.sh promote    assign the production stage to $VERSION (default: the staging version)
 #   scripts/ct.sh rollback   give the production stage back to its previous version
 #   scripts/ct.sh site       mlpages build . --out site
+#   scripts/ct.sh exps       git fetch the DVC experiments (refs/exps/*) from $GIT_REMOTE, with
+#                            $GITHUB_TOKEN as for push (the checkout fetches branches and tags only)
 #
 # Settings (environment): MLPAGES_ARTIFACT (default: model_artifact in the config, else the first
 # `type: model` artifact of dvc.yaml), MLPAGES_STAGING_STAGE (staging), MLPAGES_PROD_STAGE (the
@@ -29,7 +32,7 @@
 set -euo pipefail
 
 case "${1:-}" in
-  train | register | push | pr | promote | rollback | site) ;;
+  train | register | push | pr | promote | rollback | site | exps) ;;
   *)
     awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2
     exit 2
@@ -433,6 +436,8 @@ cmd_pr() {
     note="pull request from a fork: it gets no access to the DVC remote, so the pipeline did"
     note+=" not run; the results below are the ones committed on the branch."
     log "$note"
+  elif [ "${PR_REPRO:-true}" = false ]; then
+    log "PR_REPRO=false: the diff of what is committed, without dvc pull and dvc repro"
   elif ! pull_data; then
     status=1
     note="dvc pull failed (no access to the DVC remote?): the pipeline did not run"
@@ -495,6 +500,13 @@ cmd_rollback() {
 
 cmd_site() {
   mlpages build . --out "${SITE_DIR:-site}"
+}
+
+cmd_exps() {
+  # A glob refspec that matches nothing is no error: a repository without experiments is fine.
+  log "git fetch $GIT_REMOTE refs/exps/*"
+  with_token git fetch --quiet --no-tags "$GIT_REMOTE" '+refs/exps/*:refs/exps/*'
+  log "experiments: $(git for-each-ref --format=x refs/exps | wc -l | tr -d ' ') refs"
 }
 
 "cmd_$1"

@@ -63,3 +63,22 @@ def watch(browser):
     page = context.new_page()
     yield PageWatch(page)
     context.close()
+
+
+@pytest.fixture(scope="session")
+def real_dvc_exp_repo(tmp_path_factory):
+    """Real `dvc exp run` experiments on two baselines, pushed, and a clone fetching refs/exps
+    (helpers/exp_repo.py; built once per session: about a minute of real dvc)."""
+    from helpers.exp_repo import build_exp_repo
+
+    return build_exp_repo(tmp_path_factory.mktemp("exps"))
+
+
+@pytest.fixture(scope="session")
+def real_dvc_exp_site(real_dvc_exp_repo, tmp_path_factory):
+    """The site of the CI-style clone of ``real_dvc_exp_repo``: (repo, site folder)."""
+    from mlpages.site.build import build_site
+
+    site = tmp_path_factory.mktemp("exps-site") / "site"
+    build_site(real_dvc_exp_repo.clone, site)
+    return real_dvc_exp_repo, site

@@ -136,11 +136,11 @@ def test_commit_page_shows_deltas_stages_and_verdicts(shared):
 
 
 def test_runs_data_and_branch_compare_page(shared):
-    import json
+
+    from helpers.runs_data import runs_json
 
     site = shared[2]
-    soup = _soup(site / "runs.html")
-    data = json.loads(soup.find("script", id="runs-data").string)
+    data = runs_json(site)
     assert len(data["rows"]) == 8
     assert {c["k"] for c in data["columns"]} >= {"auc", "loss", "train.lr"}
     compare_pages = list((site / "compare").glob("*.html"))

@@ -89,15 +89,16 @@ def test_concurrency_groups(name):
     assert len(set(groups)) == len(groups), "a called workflow sharing its caller's group deadlocks"
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [*NAMES, "action"])
 def test_actions_pinned_by_sha_with_version_comment(name):
-    text = (WORKFLOWS / f"{name}.yml").read_text()
+    path = ROOT / "action.yml" if name == "action" else WORKFLOWS / f"{name}.yml"
+    text = path.read_text()
     uses_lines = [line.strip() for line in text.splitlines() if re.match(r"\s*-?\s*uses:", line)]
     assert uses_lines
     for line in uses_lines:
         target = line.split("uses:", 1)[1].strip()
-        if target.startswith("./.github/workflows/"):
-            continue
+        if target.startswith("./.github/workflows/") or re.fullmatch(r"\./( #.*)?", target):
+            continue  # this repository's reusable workflow and its own action (action.yml)
         match = re.fullmatch(r"([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # (v[\d.]+)", target)
         assert match, f"not pinned by SHA with a version comment: {line}"
         action, sha, version = match.groups()
@@ -128,6 +129,12 @@ def test_checkout_credentials_and_history():
     assert not any("checkout" in str(s.get("uses", "")) for s in steps(jobs("pr")["comment"]))
 
 
+def action_commands() -> set[str]:
+    """The commands action.yml documents (its `command` input)."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    return set(action["inputs"]["command"]["description"].replace("|", " ").split())
+
+
 def test_no_expressions_inside_run_scripts_and_runs_are_thin():
     for name in NAMES:
         for job_id, job in jobs(name).items():
@@ -142,26 +149,25 @@ def test_no_expressions_inside_run_scripts_and_runs_are_thin():
                 )
 
 
-def test_make_targets_called_by_workflows_exist():
-    makefile = (ROOT / "Makefile").read_text()
-    targets = set()
-    for line in makefile.splitlines():
-        match = re.match(r"^([\w\- ]+):(?!=)", line)
-        if match:
-            targets.update(match.group(1).split())
+def test_action_commands_called_by_workflows_exist():
+    """Every `uses: ./` step names a command of action.yml (ct-$ACTION: the dispatch choices
+    its job handles); make is called by ci.yml only."""
+    known = action_commands()
+    choices = load("train")["on"]["workflow_dispatch"]["inputs"]["action"]["options"]
     called = set()
     for name in NAMES:
         for job in jobs(name).values():
             for step in steps(job):
-                called.update(re.findall(r"make \"?([\w\-]+)", step.get("run", "")))
-    choices = load("train")["on"]["workflow_dispatch"]["inputs"]["action"]["options"]
-    expanded = set()
-    for target in called:
-        if target.endswith("-"):  # make "ct-$ACTION": the dispatch choices handled by that job
-            expanded |= {target + choice for choice in choices if choice != "train"}
-        else:
-            expanded.add(target)
-    assert expanded and expanded <= targets, expanded - targets
+                if step.get("uses") == "./":
+                    command = str(step["with"]["command"])
+                    if command == "ct-${{ inputs.action }}":
+                        called |= {f"ct-{choice}" for choice in choices if choice != "train"}
+                    else:
+                        called.add(command)
+    assert {"build", "diff", "fetch-experiments", "ct-train", "ct-push"} <= called
+    assert called <= known, called - known
+    script = (ROOT / "scripts" / "action.sh").read_text()
+    assert all(command.split("-")[0] in script for command in known)
 
 
 def test_triggers():
@@ -228,7 +234,13 @@ def test_zizmor_auditor_reports_nothing():
     # The auditor persona adds the audits the default one leaves out (secrets-outside-env among
     # them); the pre-commit hook runs the same command.
     proc = subprocess.run(
-        [_tool("zizmor"), "--offline", "--persona=auditor", str(WORKFLOWS)],
+        [
+            _tool("zizmor"),
+            "--offline",
+            "--persona=auditor",
+            str(WORKFLOWS),
+            str(ROOT / "action.yml"),
+        ],
         capture_output=True,
         text=True,
     )
@@ -244,6 +256,29 @@ def test_workflows_match_the_github_schema():
         text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_action_matches_the_github_schema():
+    proc = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions", "action.yml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_action_passes_inputs_through_env_only():
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    for step in action["runs"]["steps"]:
+        if "run" in step:
+            assert "${{" not in step["run"], step
+            assert step["run"].startswith('bash "$ACTION_PATH/scripts/action.sh" '), step
+    subprocess.run(["bash", "-n", str(ROOT / "scripts" / "action.sh")], check=True)
+    proc = subprocess.run(
+        [_tool("shellcheck"), str(ROOT / "scripts" / "action.sh")], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout
 
 
 def test_the_pre_commit_hook_runs_the_same_audits():
@@ -262,7 +297,15 @@ def test_the_pre_commit_hook_runs_the_same_audits():
 READ_SECRETS = {"DVC_READ_AWS_ACCESS_KEY_ID", "DVC_READ_AWS_SECRET_ACCESS_KEY"}
 WRITE_SECRETS = {"DVC_WRITE_AWS_ACCESS_KEY_ID", "DVC_WRITE_AWS_SECRET_ACCESS_KEY"}
 READ_ENVIRONMENT, WRITE_ENVIRONMENT = "dvc-read", "model-registry"
-PUSH_STEP = "make ct-push"
+PUSH_STEP = "ct-push"  # the command of this repository's action (`uses: ./`)
+FETCH_STEP = "fetch-experiments"  # git fetch of refs/exps: runs no repository code
+
+
+def action_command(step: dict[str, Any]) -> str | None:
+    """The command of a step using this repository's action, else None."""
+    return str((step.get("with") or {}).get("command")) if step.get("uses") == "./" else None
+
+
 # What a pull-request job writes before a read secret, so a fork's run gets an empty value even
 # where a runner hands every job every secret (nektos/act does).
 FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository && secrets."
@@ -326,11 +369,12 @@ def credential_problems(workflows: dict[str, dict[str, Any]]) -> list[str]:
                 for path, text in strings({k: v for k, v in step.items() if k != "env"}):
                     if credentials_in(text):
                         problems.append(f"{at}: credentials outside env: ({path})")
-                pushes = step.get("run") == PUSH_STEP
+                pushes = action_command(step) == PUSH_STEP
+                fetches = action_command(step) == FETCH_STEP
                 for variable, value in (step.get("env") or {}).items():
                     for credential in credentials_in(str(value)):
                         problem = _credential_problem(
-                            credential, str(value), environment, pushes, runs_pr_code
+                            credential, str(value), environment, pushes, runs_pr_code, fetches
                         )
                         if problem:
                             problems.append(f"{at}: {variable}: {problem}")
@@ -338,8 +382,15 @@ def credential_problems(workflows: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def _credential_problem(
-    credential: str, value: str, environment: str | None, pushes: bool, runs_pr_code: bool
+    credential: str,
+    value: str,
+    environment: str | None,
+    pushes: bool,
+    runs_pr_code: bool,
+    fetches: bool = False,
 ) -> str | None:
+    if credential == "token" and fetches and not runs_pr_code:
+        return None  # the experiments fetch: git only, the job's own token
     if credential in WRITE_SECRETS or credential == "token":
         if runs_pr_code:
             return f"{credential} in a workflow that runs pull-request code"
@@ -370,7 +421,14 @@ def test_pull_requests_and_the_site_build_read_only():
         job = jobs(name)[job_id]
         assert environment_of(job) == READ_ENVIRONMENT, f"{name}/{job_id}"
         used = set().union(*(credentials_in(text) for _, text in strings(job)))
-        assert used == READ_SECRETS, f"{name}/{job_id}: {used}"
+        # pages.yml's build also fetches the experiments with its (contents: read) token.
+        assert used == READ_SECRETS | ({"token"} if name == "pages" else set()), f"{job_id}"
+        for step in steps(job):
+            if action_command(step) != FETCH_STEP:
+                held = set().union(
+                    *(credentials_in(str(v)) for v in (step.get("env") or {}).values())
+                )
+                assert held <= READ_SECRETS, f"{name}/{job_id}: {step.get('name')}: {held}"
     assert "secrets" not in (load("pages")["on"]["workflow_call"] or {})
     for job_id in ("comment",):
         assert not any(credentials_in(text) for _, text in strings(jobs("pr")[job_id]))
@@ -386,13 +444,14 @@ def test_only_the_push_steps_hold_write_credentials():
         assert environment_of(job) == WRITE_ENVIRONMENT
         assert job["permissions"] == {"contents": "write"}
         push = steps(job)[-1]
-        assert push["run"] == PUSH_STEP, f"{job_id}: the push is the last step"
+        assert action_command(push) == PUSH_STEP, f"{job_id}: the push is the last step"
         held = set().union(*(credentials_in(str(v)) for v in push["env"].values()))
         assert held & (WRITE_SECRETS | {"token"}) == expected, job_id
         assert push["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
         for step in steps(job)[:-1]:
             held = set().union(*(credentials_in(str(v)) for v in (step.get("env") or {}).values()))
-            assert held <= READ_SECRETS, f"{job_id}: {step.get('name')}: {held}"
+            allowed = READ_SECRETS | ({"token"} if action_command(step) == FETCH_STEP else set())
+            assert held <= allowed, f"{job_id}: {step.get('name')}: {held}"
     assert environment_of(train["site"]) is None and "secrets" not in train["site"]
     writers = [
         f"{name}/{job_id}"
@@ -425,6 +484,8 @@ VIOLATIONS = [
     ("write key in the PR job", _step_env("pr", "diff", -1, KEY=WRITE_KEY), "pull-request code"),
     ("token in the train step", _step_env("train", "train", -3, T="${{ github.token }}"), "push"),
     ("write key before the push", _step_env("train", "train", -2, K=WRITE_KEY), "push step"),
+    ("write key in the fetch", _step_env("train", "train", 2, K=WRITE_KEY), "push step"),
+    ("token in a PR fetch", _step_env("pr", "diff", -1, T="${{ github.token }}"), "pull-request"),
     (
         "persisted checkout",
         _set(("train", "jobs", "train", "steps", 0, "with", "persist-credentials"), True),

@@ -12,6 +12,8 @@ from mlpages import __version__
 # name -> "module:attribute" of a click command. Imported only when the command runs (or for
 # --help), so `mlpages diff` does not pay for pandas, scikit-learn or plotly.
 COMMANDS: dict[str, str] = {
+    "check": "mlpages.commands.check:check_command",
+    "init": "mlpages.commands.init:init_command",
     "validate": "mlpages.commands.validate:validate_command",
     "schema": "mlpages.commands.schema:schema_group",
     "gate": "mlpages.commands.gate:gate_command",

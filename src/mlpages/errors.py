@@ -79,6 +79,14 @@ class StrictFailure(MlpagesError):
     """``--strict``: some commits had problems."""
 
 
+class CheckFailed(MlpagesError):
+    """``mlpages check``: the work tree has problems (listed before this line)."""
+
+
+class InitError(MlpagesError):
+    """``mlpages init`` cannot adopt this repository as asked (it says what to do instead)."""
+
+
 class GateRejected(MlpagesError):
     """The gate rejected the candidate and --fail-on-reject was given."""
 

@@ -50,6 +50,8 @@ PLOT_FILE = f"plots/pf{IMG}.csv"
 PLOT_IMAGE = "plots/pi<svg onload=window.__pwned=1>.svg"
 STAGE = f"st{IMG}"
 CSV_FORMULA = '=HYPERLINK("http://x","y")'
+# An experiment name (the last part of refs/exps/ab/cdef…/<name>): no '/', no spaces.
+EXP_NAME = 'ex"onfocus="window.__pwned=1"autofocus="<b>&amp;{{config}}'  # '*' is not allowed
 
 
 def _dvc_yaml() -> str:
@@ -209,6 +211,10 @@ def hostile_repo(path: Path) -> tuple[RepoBuilder, list[str]]:
         repo.git("checkout", "-q", "-b", name, start)
         _commit(repo, hostile("brmsg") + f" {len(shas)}", _files(len(shas), lr=0.5))
         shas.append(repo.head())
+    for n, name in enumerate((EXP_NAME, "exp-2")):
+        repo.git("checkout", "-q", "--detach", shas[3])
+        tip = _commit(repo, hostile("expmsg") + str(n), _files(6 + n, lr=0.9 + n))
+        repo.git("update-ref", f"refs/exps/{shas[3][:2]}/{shas[3][2:]}/{name}", tip)
     repo.git("checkout", "-q", "main")
     repo.git("tag", REF_TAG, shas[0])
     _tag(repo, "rel-" + REF_TAG[2:], shas[1], hostile("tagmsg"))
@@ -296,6 +302,12 @@ def _exercise(watch, name: str, downloads: list) -> None:
         page.uncheck("#runs-mainline")
         page.uncheck("#runs-changed")
         page.click("#runs-table tbody button.pin")
+        for toggle in page.query_selector_all("#runs-table tbody button.exp-toggle"):
+            toggle.click()
+            break
+        picks = page.locator("#runs-table tbody input.pick")
+        for k in range(min(picks.count(), 3)):
+            picks.nth(k).check()
         with page.expect_download() as info:
             page.click("#runs-csv")
         downloads.append(Path(info.value.path()).read_text(encoding="utf-8"))
@@ -308,6 +320,11 @@ def _exercise(watch, name: str, downloads: list) -> None:
         page.check("#cmp-changed")
         page.click("#cmp-swap")
         page.wait_for_timeout(400)  # the overlaid plots load their data script
+        page.evaluate(
+            "() => { location.hash = '#sel=' + window.mlpagesRuns.rows.slice(0, 8)"
+            ".map(r => r.s.slice(0, 12)).join(','); }"
+        )
+        page.wait_for_selector("body[data-many-plots]")
 
 
 def test_every_page_is_inert_and_shows_payloads_as_text(hostile_site, browser, watch):
@@ -351,7 +368,7 @@ def test_every_page_is_inert_and_shows_payloads_as_text(hostile_site, browser, w
     )  # fmt: skip
     missing = [t for t in tags if hostile(t)[:40] not in text]
     literals = (IMG, SCRIPT, SVG, TEMPLATE, LINK, STAGE, REF_BRANCH, REF_TAG, REF_PATHLIKE,
-                AUTHOR, PLOT_FILE)  # fmt: skip
+                AUTHOR, PLOT_FILE, f"[{EXP_NAME}]")  # fmt: skip
     missing += [t for t in literals if t not in text]
     assert missing == []
     # CSV export: formula-looking cells are prefixed with ' (OWASP), payloads stay text.

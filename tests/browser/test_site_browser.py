@@ -98,7 +98,8 @@ def test_runs_table_sorts_filters_and_exports(site, watch):
     with watch.page.expect_download() as download:
         watch.page.click("#runs-csv")
     rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text())))
-    assert rows[0][:2] == ["commit", "message"] and "metrics.json:auc" in rows[0]
+    assert rows[0][:4] == ["commit", "experiment", "baseline", "message"]
+    assert "metrics.json:auc" in rows[0]
     assert len(rows) == 1 + 6
     # One row left: no column varies, so "changed columns only" hides every value column.
     watch.page.fill("#runs-filter", shas[1][:10])

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -53,6 +54,11 @@ STAND_INS = {
         "github-script",
     )
 }
+# Not stand-ins: the mlpages action of this checkout, as the workflows `mlpages init` writes
+# reference it (`mlpages init --action acme/mlpages@<sha>`), whatever ref they pin: the files
+# the action runs, copied (act copies an action's folder at every use: not the whole checkout).
+LOCAL_ACTIONS = {"acme/mlpages": HERE.parents[1]}
+ACTION_FILES = ("action.yml", "pyproject.toml", "scripts/action.sh", "scripts/ct.sh")
 REPOSITORY, FORK = "acme/widgets", "mallory/widgets"
 BOT = "github-actions[bot]"
 # Long values: act masks every secret value wherever it occurs in its log, even inside words.
@@ -237,17 +243,32 @@ def action_references(clone: Path) -> set[str]:
                 )
             else:
                 remote.add(uses)
+                mapped = LOCAL_ACTIONS.get(uses.partition("@")[0])
+                if mapped:  # the actions that action uses, in turn
+                    pending += sorted(mapped.glob("action.y*ml"))
     return remote
 
 
-def local_repositories(clone: Path) -> list[str]:
+def copy_action(name: str, folder: Path) -> Path:
+    """The files of LOCAL_ACTIONS[name] that the action runs, copied into ``folder``."""
+    target = folder / name
+    for rel in ACTION_FILES:
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(LOCAL_ACTIONS[name] / rel, target / rel)
+    return target
+
+
+def local_repositories(clone: Path, actions: Path | None = None) -> list[str]:
     """act's ``--local-repository`` values; refuses actions that have no stand-in (act would
-    try to download them)."""
+    try to download them). LOCAL_ACTIONS are copied into ``actions`` (default: used as is)."""
     mapped, missing = [], []
     for uses in sorted(action_references(clone)):
         name, _, ref = uses.partition("@")
-        if name in STAND_INS and ref:
-            mapped.append(f"{uses}={STAND_INS[name]}")
+        local = STAND_INS.get(name)
+        if name in LOCAL_ACTIONS:
+            local = copy_action(name, actions) if actions else LOCAL_ACTIONS[name]
+        if local and ref:
+            mapped.append(f"{uses}={local}")
         else:
             missing.append(uses)
     if missing:
@@ -291,7 +312,9 @@ def parse_log(
         elif level in ("error", "fatal", "warning"):
             job["lines"].append(f"<{level}> {message}")
         step_id = record.get("stepID") or []
-        if record.get("command") == "summary":
+        # A composite action's summary is reported for its inner step and again for the step
+        # using it: GitHub shows it once, for the workflow's step (as outputs, below).
+        if record.get("command") == "summary" and len(step_id) <= 1:
             job["summaries"].append(str(record.get("content", "")))
         if record.get("command") == "set-output" and len(step_id) == 1:
             job["outputs"].setdefault(step_id[0], {})[record.get("name", "")] = record.get(
@@ -390,7 +413,7 @@ def run_workflow(world: World, workflow: str, event: Event, *, timeout: float = 
         "--json",
         "--verbose",  # "skipped" records for jobs that did not run
     ]  # fmt: skip
-    for mapping in local_repositories(clone):
+    for mapping in local_repositories(clone, scratch / "actions"):
         command += ["--local-repository", mapping]
     for key, value in step_env.items():
         command += ["--env", f"{key}={value}"]

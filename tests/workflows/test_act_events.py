@@ -34,6 +34,7 @@ from harness import (
 )
 from helpers.ci_project import DVC_YAML, PARAMS, TRAIN_PY, raw_data
 
+from mlpages import __version__
 from mlpages.compare.markdown import MARKER
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,14 +67,19 @@ def project_files() -> dict[str, str]:
         "src/train.py": TRAIN_PY,
         "dvc.yaml": dvc_yaml,
         "params.yaml": PARAMS.format(features="[x1, x2]"),
-        "pyproject.toml": '[project]\nname = "widgets"\nversion = "0"\n',
+        # The workflows run this repository's action (`uses: ./`), so the project carries it
+        # as the action's checkout would: action.yml, its scripts and mlpages's [project]
+        # name and version, which the test venv has installed (the action installs nothing).
+        "pyproject.toml": f'[project]\nname = "mlpages"\nversion = "{__version__}"\n',
         "README.md": "# widgets\n",
         ".gitignore": "/site/\n/mlpages-diff.md\n",
         "data/raw.csv": raw_data(),
         "data/batches/b01.csv": raw_data(200, seed=11),
     }
     files["Makefile"] = (ROOT / "Makefile").read_text()
-    files["scripts/ct.sh"] = (ROOT / "scripts" / "ct.sh").read_text()
+    for script in ("ct.sh", "action.sh"):
+        files[f"scripts/{script}"] = (ROOT / "scripts" / script).read_text()
+    files["action.yml"] = (ROOT / "action.yml").read_text()
     for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
         files[f".github/workflows/{path.name}"] = path.read_text()
     return files
@@ -82,7 +88,8 @@ def project_files() -> dict[str, str]:
 def create_project(world: World) -> None:
     """The first commit on main: the project, its data in the DVC remote."""
     world.write(project_files())
-    (world.dev / "scripts" / "ct.sh").chmod(0o755)
+    for script in ("ct.sh", "action.sh"):
+        (world.dev / "scripts" / script).chmod(0o755)
     world.dvc("init", "-q")
     # The bucket and prefix docs/remote.md's policies name; the endpoint comes from the
     # repository variable AWS_ENDPOINT_URL_S3, as in the workflows.
@@ -128,23 +135,31 @@ def holds(env: Mapping[str, str], secret: str) -> bool:
 
 
 def credentials(world: World, run: ActRun) -> dict[tuple[str, str, str], set[str]]:
-    """Which credentials each `run:` step of the workflows held: (workflow, job, script) ->
-    names, read from the steps' recorded environments (act's log masks secret values)."""
+    """Which credentials each step of the workflows held: (workflow, job, what) -> names, read
+    from the steps' recorded environments (act's log masks secret values). ``what`` is a
+    `run:` step's script, or ``mlpages <command>`` for the steps of this repository's action
+    (`uses: ./`: its probe, install and run steps together); the stand-ins are left out."""
     values = {value: name for name, value in world.secrets(run.event).items()}
     held: dict[tuple[str, str, str], set[str]] = {}
     for step in run.step_envs:
-        if step.in_action:
+        if step.in_action and "MLPAGES_COMMAND" not in step.env and "ACTION_PATH" not in step.env:
             continue
+        what = step.script
+        if step.in_action:
+            what = f"mlpages {step.env.get('MLPAGES_COMMAND') or step.env['ACTION_PATH']}"
         names = {name for value, name in values.items() if holds(step.env, value)}
-        held.setdefault((step.workflow, step.job, step.script), set()).update(names)
+        held.setdefault((step.workflow, step.job, what), set()).update(names)
     return held
 
 
 def assert_push_step_only_writes(world: World, run: ActRun) -> None:
-    """The write key and the token reach no `run:` step but `make ct-push` (docs/ci.md)."""
-    for (workflow, job, script), names in credentials(world, run).items():
-        if script != "make ct-push":
-            assert not names & (WRITE | {"GITHUB_TOKEN"}), (workflow, job, script, names)
+    """The write key reaches no step but the action's ct-push, the token none but ct-push and
+    fetch-experiments (git only) (docs/ci.md)."""
+    for (workflow, job, what), names in credentials(world, run).items():
+        if what == "mlpages fetch-experiments":
+            assert not names & WRITE, (workflow, job, what, names)
+        elif what != "mlpages ct-push":
+            assert not names & (WRITE | {"GITHUB_TOKEN"}), (workflow, job, what, names)
 
 
 def run(world: World, workflow: str, event: Event) -> ActRun:
@@ -227,14 +242,14 @@ def test_training_registry_and_site(world: World):
     assert world.origin_tags() - tags == {"model@v0.2.0", "model#staging#3"}
     assert published_versions(world) == {"v0.1.0": {"prod"}, "v0.2.0": {"staging"}}
     assert credentials(world, trained) == {
-        ("train", "train", "make venv"): set(),
-        ("train", "train", "make ct-train"): READ,
-        ("train", "train", "make ct-register"): READ,
-        ("train", "train", "make ct-push"): WRITE | {"GITHUB_TOKEN"},
+        ("train", "train", "mlpages fetch-experiments"): {"GITHUB_TOKEN"},
+        ("train", "train", "mlpages ct-train"): READ,
+        ("train", "train", "mlpages ct-register"): READ,
+        ("train", "train", "mlpages ct-push"): WRITE | {"GITHUB_TOKEN"},
         # act gives a called workflow only the secrets its caller passes (none): on GitHub the
         # build job has the read key of its dvc-read environment.
-        ("pages", "build", "make venv"): set(),
-        ("pages", "build", "make ct-site"): set(),
+        ("pages", "build", "mlpages fetch-experiments"): {"GITHUB_TOKEN"},
+        ("pages", "build", "mlpages build"): set(),
     }
     graph = job_graph(trained)
     assert graph in (ROOT / "docs" / "ci.md").read_text(), graph
@@ -306,8 +321,7 @@ def test_pull_requests_same_repository_and_fork(world: World):
     assert "**Gate:** ❌ rejected" in first.jobs["diff"].summaries[0]
     assert [r.method for r in world.api.requests] == ["GET", "GET", "POST"]
     assert credentials(world, first) == {
-        ("pr", "diff", "make venv"): set(),
-        ("pr", "diff", "make ct-pr"): READ,
+        ("pr", "diff", "mlpages diff"): READ,
     }
 
     world.commit("noise and x2", {"params.yaml": PARAMS.format(features="[noise, x2]")})
@@ -392,6 +406,6 @@ def test_code_push_retrains_and_docs_push_publishes(world: World):
     assert (world.pages / "commit" / f"{docs.sha[:12]}.html").is_file()
     # A build of its own (not called by train.yml) has the read key of its environment.
     assert credentials(world, published) == {
-        ("pages", "build", "make venv"): set(),
-        ("pages", "build", "make ct-site"): READ,
+        ("pages", "build", "mlpages fetch-experiments"): {"GITHUB_TOKEN"},
+        ("pages", "build", "mlpages build"): READ,
     }

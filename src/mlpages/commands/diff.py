@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,11 @@ from mlpages.errors import (
     UnknownRevision,
 )
 from mlpages.gitread.process import try_git
+
+if TYPE_CHECKING:
+    from mlpages.compare.experiments import ExperimentTable
+    from mlpages.config import Config
+    from mlpages.models import Snapshot
 
 WORKSPACE = "workspace"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -36,6 +42,71 @@ def _experiment(root: Path, name: str) -> str | None:
     refs = try_git(root, "for-each-ref", "--format=%(objectname)", f"refs/exps/*/*/{name}")
     found = set((refs or "").split())
     return found.pop() if len(found) == 1 else None
+
+
+def experiments_on(root: Path, sha: str) -> list[tuple[str, str]]:
+    """(name, tip sha) of the DVC experiments whose baseline is ``sha``, newest first."""
+    from mlpages.history.experiments import parse_exp_ref
+
+    listed = try_git(
+        root,
+        "for-each-ref",
+        "--sort=-committerdate",
+        "--format=%(refname)%00%(objectname)",
+        f"refs/exps/{sha[:2]}/{sha[2:]}/",
+    )
+    found = []
+    for line in (listed or "").splitlines():
+        ref, _, tip = line.partition("\0")
+        parsed = parse_exp_ref(ref)
+        if parsed is not None and parsed[0] == sha and _SHA.match(tip):
+            found.append((parsed[1], tip))
+    return found
+
+
+def _experiment_table(
+    root: Path, head: Snapshot, config: Config, sources: list
+) -> ExperimentTable | None:
+    """The experiments pushed on the head commit (None for the work tree or without any)."""
+    from mlpages.compare.experiments import MAX_EXPERIMENTS, experiment_table
+    from mlpages.history.collect import snapshot_of
+
+    if not head.sha:
+        return None
+    found = experiments_on(root, head.sha)
+    if not found:
+        return None
+    snaps = [
+        (name, snapshot_of(root, tip, config, sources=sources))
+        for name, tip in found[:MAX_EXPERIMENTS]
+    ]
+    return experiment_table(config, head, snaps, total=len(found))
+
+
+def _experiments_json(root: Path, head: Snapshot, config: Config, sources: list) -> list[dict]:
+    """The experiments on the head commit for ``--format json``: name, sha, key metrics."""
+    from mlpages.models import encode_value
+
+    table = _experiment_table(root, head, config, sources)
+    if table is None:
+        return []
+    return [
+        {
+            "name": row.name,
+            "sha": row.sha,
+            "metrics": [
+                {
+                    "path": f,
+                    "key": k,
+                    "value": encode_value(c.value),  # NaN/Inf tagged, as in the diff
+                    "change": c.change,
+                    "status": c.status,
+                }
+                for (f, k), c in zip(table.metrics, row.cells, strict=True)
+            ],
+        }
+        for row in table.rows
+    ]
 
 
 def _resolve(root: Path, rev: str, shallow: bool = False) -> str:
@@ -236,6 +307,7 @@ def diff_command(
             "head": head_side.rev or WORKSPACE,
             "site_url": site_link(site_url, branch),
             "note": note,
+            "experiments": _experiments_json(root, head_snapshot, config, sources),
         }
         text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
     else:
@@ -245,6 +317,7 @@ def diff_command(
             head_label=head_side.label,
             site_url=site_link(site_url, branch),
             note=note,
+            experiments=_experiment_table(root, head_snapshot, config, sources),
         )
     if output is None:
         click.echo(text, nl=False)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from mlpages.compare.data import DataChange
 from mlpages.compare.diff import MetricDelta, ParamChange, SnapshotDiff
+from mlpages.compare.experiments import ExperimentTable
 from mlpages.compare.stages import StageChange
 from mlpages.models import Value
 from mlpages.text import human_size, utf8_text
@@ -212,6 +213,26 @@ def _summary_line(diff: SnapshotDiff) -> str:
     return "**Summary:** " + " · ".join(parts)
 
 
+def _experiments_section(table: ExperimentTable) -> _Section:
+    """The experiments pushed on the head commit: name, short sha, key metrics (Δ vs the head)."""
+    headers = ["Experiment", "Commit"] + [escape_cell(key) for _, key in table.metrics]
+    rows = []
+    for row in table.rows:
+        cells = [escape_cell(f"[{row.name}]"), code(row.sha[:7])]
+        for cell in row.cells:
+            text = escape_cell(format_value(cell.value))
+            if cell.change is not None and cell.status != "same":
+                mark = "🟢" if cell.status == "better" else "🔴"
+                sign = "+" if cell.change > 0 else ""
+                text += f" ({sign}{escape_cell(format_value(cell.change))} {mark})"
+            cells.append(text)
+        rows.append(cells)
+    title = "Experiments on the head commit"
+    if table.total > len(rows):
+        title += f" ({table.total} pushed, the {len(rows)} newest listed)"
+    return _Section(title, headers, rows)
+
+
 def _sections(diff: SnapshotDiff, base_label: str, head_label: str) -> list[_Section]:
     base_col, head_col = escape_cell(base_label), escape_cell(head_label)
     sections: list[_Section] = []
@@ -298,14 +319,18 @@ def render_markdown(
     site_url: str | None = None,
     note: str | None = None,
     limit: int = GITHUB_COMMENT_LIMIT,
+    experiments: ExperimentTable | None = None,
 ) -> str:
     """The PR comment for ``diff``: sticky marker first, never longer than ``limit``.
 
-    ``note`` is one line shown under the summary (e.g. why the pipeline did not run).
+    ``note`` is one line shown under the summary (e.g. why the pipeline did not run);
+    ``experiments``: the DVC experiments pushed on the head commit, listed last.
     """
     base_label = base_label or diff.base[:7]
     head_label = head_label or diff.head[:7]
     sections = _sections(diff, base_label, head_label)
+    if experiments is not None and experiments.rows:
+        sections.append(_experiments_section(experiments))
     shown = [len(s.rows) for s in sections]
     text = _render(diff, sections, shown, base_label, head_label, site_url, False, note)
     length = github_length(text)

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from mlpages.compare.stages import StageChange, compare_stages
 from mlpages.config import Config
+from mlpages.history.experiments import ExperimentIndex, experiments_of
 from mlpages.models import Commit, Ref, Snapshot
 from mlpages.registry.state import Registry
 from mlpages.site.urls import commit_path
@@ -107,6 +108,11 @@ class SiteData:
 
     def refs_at(self, sha: str) -> tuple[Ref, ...]:
         return self.refs_by_sha.get(sha, ())
+
+    @cached_property
+    def experiments(self) -> ExperimentIndex:
+        """The DVC experiments (``refs/exps/…``) of the history, by tip and by baseline."""
+        return experiments_of(self.history.refs, self.history.commits)
 
     def commit(self, sha: str) -> Commit:
         return self.history.commits[sha]

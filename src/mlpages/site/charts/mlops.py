@@ -119,10 +119,39 @@ def spans_from_timeline(timeline: Iterable[Any], until: int) -> list[StageSpan]:
 # --- figures -----------------------------------------------------------------------------------
 
 
-def marker_shapes(markers: Sequence[VersionMarker], layout: dict[str, Any], xs: Any) -> None:
+CLOSE_MARKERS = 0.08  # markers nearer than this share of the time axis share one label
+
+
+def label_groups(markers: Sequence[VersionMarker], span: int | None) -> list[list[int]]:
+    """Indices of markers whose labels would overlap (closer than :data:`CLOSE_MARKERS` of
+    ``span`` seconds to the previous one), in time order; every marker alone without a span."""
+    groups: list[list[int]] = []
+    for i, marker in enumerate(markers):
+        if groups and span and marker.time - markers[groups[-1][-1]].time < CLOSE_MARKERS * span:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def joined_label(labels: Sequence[str]) -> str:
+    """One label for close markers: ``v1.1.0, v1.2.0 → prod`` when they share the arrow's
+    right side, else ``a · b``."""
+    tails = {label.partition(" → ")[2] for label in labels}
+    if len(labels) > 1 and len(tails) == 1 and "" not in tails:
+        heads = ", ".join(label.partition(" → ")[0] for label in labels)
+        return f"{heads} → {tails.pop()}"
+    return " · ".join(labels)
+
+
+def marker_shapes(
+    markers: Sequence[VersionMarker], layout: dict[str, Any], xs: Any, span: int | None = None
+) -> None:
+    """A line per marker; labels of markers close in time collapse into one ("a · b"), and
+    the labels left are staggered over three heights so neighbours do not overlap."""
     shapes = layout.setdefault("shapes", [])
     annotations = layout.setdefault("annotations", [])
-    for i, marker in enumerate(markers):
+    for marker in markers:
         color, dash = MARKER_STYLE.get(marker.kind, MARKER_STYLE["register"])
         x = xs(marker)
         shapes.append(
@@ -138,13 +167,17 @@ def marker_shapes(markers: Sequence[VersionMarker], layout: dict[str, Any], xs: 
                 "layer": "below",
             }
         )
+    for level, group in enumerate(label_groups(markers, span)):
+        first = markers[group[0]]
+        color, _ = MARKER_STYLE.get(first.kind, MARKER_STYLE["register"])
+        label = joined_label([markers[i].label for i in group])
         annotations.append(
             {
-                "text": text(marker.label, 60),
-                "x": x,
+                "text": text(label, 60 + 20 * (len(group) - 1)),
+                "x": xs(first),
                 "xref": "x",
                 "yref": "paper",
-                "y": 1 - 0.07 * (i % 3),
+                "y": round(1 - 0.07 * (level % 3), 2),
                 "xanchor": "left",
                 "yanchor": "top",
                 "showarrow": False,
@@ -197,7 +230,7 @@ def trend_figure(
         if first - 86400 * 365 <= m.time <= last + 86400 * 30
         and not (m.kind == "register" and m.version and m.version in promoted)
     ]
-    marker_shapes(shown, layout, lambda m: iso(m.time))
+    marker_shapes(shown, layout, lambda m: iso(m.time), span=max(last - first, 1))
     return {"data": [trace], "layout": layout}
 
 

@@ -145,7 +145,9 @@ def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, str]])
     """Everything ``commit.html`` shows."""
     commit = site.commit(sha)
     snap = site.snapshot(sha) or Snapshot(sha=sha, has_dvc=False)
-    parent_sha = site.parent(sha)
+    exp = site.experiments.of(sha)
+    # An experiment's deltas are against its baseline (a checkpoint's parent is the previous one).
+    parent_sha = exp.baseline if exp is not None and exp.tip == sha else site.parent(sha)
     parent = site.snapshot(parent_sha)
     status, reasons = stage_status(site, parent, snap)
     validation, gate = snap.reports.get("validation"), snap.reports.get("gate")
@@ -195,14 +197,23 @@ def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, str]])
             parent is not None and gate is not None and parent.reports.get("gate") == gate
         ),
         "versions": registered_versions(site, sha),
+        "experiment": exp,
+        "vs": "baseline" if exp is not None and exp.tip == sha else "parent",
+        "siblings": [e for e in site.experiments.under(exp.baseline) if e.tip != sha] if exp else [],
+        "experiments": site.experiments.under(sha),
+        "compare_sel": "compare.html#sel="
+        + ",".join(s[:12] for s in [sha, *(e.tip for e in site.experiments.under(sha)[:7])]),
     }
 
 
 def commit_key(site: SiteData, sha: str, images: list[tuple[str, str, str]]) -> str:
     """Everything a commit page shows: its snapshot and its parent's (deltas), refs, versions."""
-    parent = site.parent(sha)
+    exp = site.experiments.of(sha)
+    parent = exp.baseline if exp is not None and exp.tip == sha else site.parent(sha)
     return fingerprint(
         sha,
+        # The experiments the page names: its siblings (an experiment) or its own (a baseline).
+        [(e.name, e.tip, e.chain) for e in site.experiments.under(exp.baseline if exp else sha)],
         SNAPSHOT_SCHEMA_VERSION,
         site.snapshot_key(sha),
         [(p, p in site.history.commits) for p in site.commit(sha).parents],
@@ -223,11 +234,12 @@ def pages(site: SiteData) -> Iterator[Page | Asset]:
             if ext != ".svg":  # the same path from many commits is one file (build.collect_pages)
                 yield Asset(image_path(image_sha, ext), partial(site.history.read_image, image_sha))
         commit = site.commit(sha)
+        exp = site.experiments.of(sha)
         yield Page(
             path=commit_path(sha),
             template="commit.html",
             context=lambda sha=sha, images=images: commit_context(site, sha, images),
             key=commit_key(site, sha, images),
-            title=f"{sha[:8]} {commit.subject}",
+            title=f"{sha[:8]} {exp.label if exp else commit.subject}",
             nav="runs",
         )

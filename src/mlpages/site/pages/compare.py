@@ -7,8 +7,6 @@ JSON; the plot data it overlays lives in small ``data/plots/<hash>.js`` files lo
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,11 +14,10 @@ from mlpages.compare.diff import compare_snapshots
 from mlpages.models import Snapshot
 from mlpages.site.charts import plots as charts
 from mlpages.site.page_core import Asset, Page, SiteData, fingerprint
-from mlpages.site.pages.runs import runs_data
+from mlpages.site.pages.plotdata import OVERLAY_ROWS, plot_assets
+from mlpages.site.pages.runs import runs_asset
 from mlpages.site.urls import compare_path
 
-OVERLAY_ROWS = 400  # rows per plot file shipped to the picker (evenly down-sampled)
-OVERLAY_TEMPLATES = {"linear", "simple", "smooth", "scatter", "scatter_jitter"}
 
 
 def branch_comparisons(site: SiteData) -> list[dict[str, Any]]:
@@ -89,76 +86,29 @@ def branch_context(site: SiteData, item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _downsample(rows: tuple, limit: int) -> list:
-    if len(rows) <= limit:
-        return list(rows)
-    step = len(rows) / limit
-    return [rows[int(i * step)] for i in range(limit)]
-
-
-def overlay_payload(snap: Snapshot) -> dict[str, Any] | None:
-    """The plot data of a commit the picker can overlay (line-like templates, table data)."""
-    defs = []
-    files: dict[str, Any] = {}
-    for plot in snap.plots:
-        if plot.template not in OVERLAY_TEMPLATES:
-            continue
-        tables = [
-            f
-            for f in plot.files
-            if snap.plot_data.get(f, None) and snap.plot_data[f].kind == "table"
-        ]
-        if not tables:
-            continue
-        defs.append(
-            {
-                "id": plot.id,
-                "template": plot.template,
-                "x": plot.x,
-                "y": [list(pair) for pair in plot.y],
-                "files": tables,
-                "title": plot.title or plot.id,
-            }
-        )
-        for f in tables:
-            data = snap.plot_data[f]
-            files[f] = {"c": list(data.columns), "r": _downsample(data.rows, OVERLAY_ROWS)}
-    return {"defs": defs, "files": files} if defs else None
-
-
-def plot_assets(site: SiteData) -> tuple[dict[str, str], list[Asset]]:
-    """sha -> data file hash, and the deduplicated ``data/plots/<hash>.js`` files."""
-    index: dict[str, str] = {}
-    assets: dict[str, Asset] = {}
-    for sha in site.history.order:
-        snap = site.snapshot(sha)
-        payload = overlay_payload(snap) if snap else None
-        if payload is None:
-            continue
-        # A JavaScript file, not JSON: NaN and Infinity are valid literals there, so the payload
-        # needs no NaN clean-up pass (the slow part with thousands of rows).
-        text = json.dumps(payload, separators=(",", ":"), sort_keys=True)
-        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-        index[sha] = digest
-        if digest not in assets:
-            # ensure_ascii keeps U+2028/2029 out; the file is a JSON literal assigned to a key.
-            body = (
-                "window.mlpagesPlots=window.mlpagesPlots||{};"
-                f"window.mlpagesPlots[{json.dumps(digest)}]={text};\n"
-            )
-            assets[digest] = Asset(f"data/plots/{digest}.js", body.encode())
-    return index, list(assets.values())
+def latest_selection(site: SiteData) -> str:
+    """``compare.html#sel=…`` of the newest baseline and (up to 7 of) its experiments, or ""."""
+    index = site.experiments
+    if not index.experiments:
+        return ""
+    baseline = max(index.by_baseline, key=lambda sha: site.commit(sha).commit_time)
+    shas = [baseline, *(e.tip for e in index.under(baseline)[:7])]
+    return "compare.html#sel=" + ",".join(sha[:12] for sha in shas)
 
 
 def pages(site: SiteData) -> Iterator[Page | Asset]:
     """``compare.html`` (the picker and the list of branches) and one page per branch."""
     branches = branch_comparisons(site)
-    index, assets = plot_assets(site)
+    _, assets = plot_assets(site)
     yield from assets
     yield Page(
         path="compare.html",
         template="compare.html",
-        context=lambda: {"branches": branches, "runs": runs_data(site), "plot_index": index},
+        context=lambda: {
+            "branches": branches,
+            "runs_js": runs_asset(site).path,
+            "latest_sel": latest_selection(site),
+        },
         title="Compare",
         nav="compare",
     )

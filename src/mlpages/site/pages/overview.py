@@ -11,6 +11,7 @@ from mlpages.reports import as_list, gate_view, validation_view
 from mlpages.site.charts import mlops as charts_mlops
 from mlpages.site.page_core import Page, SiteData
 from mlpages.site.pages.commit import metrics_rows
+from mlpages.site.pages.overview_experiments import best_experiments
 
 KEY_METRICS = 6
 MAX_PROBLEM_COMMITS = 15
@@ -163,6 +164,7 @@ def overview_context(site: SiteData) -> dict[str, Any]:
         "problems": open_problems(site),
         "figures": figures,
         "plotly": bool(figures),
+        "experiments": best_experiments(site, key_metrics(site)),
         "branches": sorted(branches, key=lambda b: -b["commit"].commit_time)[:12],
         "commit_count": len(site.history.commits),
         "default_branch": site.history.default_branch,

@@ -5,8 +5,9 @@
   var data = window.mlpages.runsData();
   var selectA = document.getElementById("cmp-a"), selectB = document.getElementById("cmp-b");
   if (!data || !selectA || !selectB) return;
-  var plotIndex = JSON.parse(document.getElementById("plot-index").textContent);
   var cols = data.columns, rows = data.rows, bySha = data.bySha;
+  var plotIndex = {};
+  rows.forEach(function (row) { if (row.pl) plotIndex[row.s] = row.pl; });
   var fmt = window.mlpages.formatValue;
   var changedOnly = document.getElementById("cmp-changed");
   var tbody = document.querySelector("#cmp-table tbody");
@@ -17,6 +18,7 @@
   function label(row) {
     var refs = row.r.map(function (r) { return r[0]; }).join(", ");
     var subject = row.m.length > 70 ? row.m.slice(0, 69) + "…" : row.m;
+    if (row.x !== undefined) return row.s.slice(0, 8) + " [" + row.x + "] experiment on " + row.b.slice(0, 8);
     return row.s.slice(0, 8) + (refs ? " [" + refs + "]" : "") + " " + subject;
   }
   rows.forEach(function (row) {
@@ -122,11 +124,15 @@
     });
   }
   var current = 0;
-  function update() {
+  function update(quiet) {
     var a = rows[bySha[selectA.value]], b = rows[bySha[selectB.value]];
     if (!a || !b) return;
     current += 1;
-    history.replaceState(null, "", "#a=" + a.s.slice(0, 12) + "&b=" + b.s.slice(0, 12));
+    // The compare-many view owns #sel=…: the pair picker leaves it alone until it is used.
+    if (quiet !== true) {
+      history.replaceState(null, "", "#a=" + a.s.slice(0, 12) + "&b=" + b.s.slice(0, 12));
+      window.dispatchEvent(new HashChangeEvent("hashchange")); // the compare-many view closes
+    }
     renderTable(a, b);
     renderPlots(a, b, current);
   }
@@ -142,11 +148,11 @@
     var parent = rows[bySha[b]].p;
     selectB.value = b;
     selectA.value = pick(hash.a) || (parent && bySha[parent] !== undefined ? parent : rows[Math.min(1, rows.length - 1)].s);
-    update();
+    update(hash.sel !== undefined);
   }
-  selectA.addEventListener("change", update);
-  selectB.addEventListener("change", update);
-  changedOnly.addEventListener("change", update);
+  selectA.addEventListener("change", function () { update(); });
+  selectB.addEventListener("change", function () { update(); });
+  changedOnly.addEventListener("change", function () { update(); });
   document.getElementById("cmp-swap").addEventListener("click", function () {
     var a = selectA.value; selectA.value = selectB.value; selectB.value = a; update();
   });

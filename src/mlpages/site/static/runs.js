@@ -1,5 +1,6 @@
 // The runs table: rows from the page's JSON, only the visible ones in the DOM (virtual scrolling).
-// Every repository string goes into the page through textContent, never as markup.
+// Every repository string goes into the page through textContent, never as markup. DVC experiments
+// (rows with .x = name, .b = baseline sha) follow their baseline, behind a toggle in its row.
 (function () {
   "use strict";
   var data = window.mlpages.runsData();
@@ -17,22 +18,32 @@
   rows.forEach(function (row) {
     var parts = [row.s, row.m, row.a, date(row.t)];
     row.r.forEach(function (ref) { parts.push(ref[0]); });
+    if (row.x !== undefined) parts.push("[" + row.x + "]", "experiment");
     row.v.forEach(function (v) { if (v !== null) parts.push(String(v)); });
     row.hay = parts.join("\u0001").toLowerCase();
   });
-  var state = { sort: null, dir: 1, filter: "", changed: false, mainline: false, baseline: null };
-  var view = [], shown = [], lastRange = "";
+  var MAX_SELECTED = 8;
+  var parentLabel = data.experiments ? "Δ vs parent (experiments: vs their baseline)" : "Δ vs parent";
+  var kids = {}, tops = [];
+  rows.forEach(function (row, i) {
+    var b = row.b !== undefined ? bySha[row.b] : undefined;
+    if (b !== undefined && rows[b].b === undefined) (kids[b] = kids[b] || []).push(i); else tops.push(i);
+  });
+  var state = { sort: null, dir: 1, filter: "", changed: false, mainline: false, baseline: null, open: {}, sel: [] };
+  tops.forEach(function (i) { if (rows[i].open) state.open[i] = true; });
+  var view = [], scope = [], shown = [], lastRange = "", refocus = null;
 
   function date(t) { return new Date(t * 1000).toISOString().slice(0, 16).replace("T", " "); }
   function isNum(v) { return typeof v === "number"; }
   function reference(i) {
     if (state.baseline !== null) return state.baseline === i ? null : rows[state.baseline];
+    if (rows[i].b !== undefined && bySha[rows[i].b] !== undefined) return rows[bySha[rows[i].b]];
     var p = rows[i].p;
     return p !== null && bySha[p] !== undefined ? rows[bySha[p]] : null;
   }
   function sortValue(row, key) {
     if (key === "sha") return row.s;
-    if (key === "msg") return row.m.toLowerCase();
+    if (key === "msg") return (row.x !== undefined ? "[" + row.x + "]" : row.m).toLowerCase();
     if (key === "author") return row.a.toLowerCase();
     if (key === "date") return row.t;
     return row.v[key];
@@ -46,39 +57,63 @@
     if (isNum(b)) return 1;
     return String(a).localeCompare(String(b)) * state.dir;
   }
+  function matches(row, tokens) {
+    for (var t = 0; t < tokens.length; t++) if (row.hay.indexOf(tokens[t]) === -1) return false;
+    return true;
+  }
+  function sortRows(list) {
+    if (state.sort === null) return list;
+    var key = state.sort;
+    return list.sort(function (x, y) {
+      var c = compare(sortValue(rows[x], key), sortValue(rows[y], key));
+      return c !== 0 ? c : x - y;
+    });
+  }
+  // view: the rows drawn, in order; scope: every row of the kept groups (collapsed experiments
+  // too), which "changed columns only" and the CSV count.
   function recompute() {
     var tokens = state.filter.toLowerCase().split(/\s+/).filter(Boolean);
-    view = [];
-    for (var i = 0; i < rows.length; i++) {
+    var groups = [];
+    tops.forEach(function (i) {
       var row = rows[i];
-      if (state.mainline && !row.ml) continue;
-      var ok = true;
-      for (var t = 0; t < tokens.length && ok; t++) ok = row.hay.indexOf(tokens[t]) !== -1;
-      if (ok) view.push(i);
-    }
-    if (state.sort !== null) {
-      var key = state.sort;
-      view.sort(function (x, y) {
-        var c = compare(sortValue(rows[x], key), sortValue(rows[y], key));
-        return c !== 0 ? c : x - y;
-      });
-    }
+      if (state.mainline && !row.ml) return;
+      var own = matches(row, tokens), list = kids[i] || [];
+      var hits = list.filter(function (k) { return matches(rows[k], tokens); });
+      if (!own && !hits.length) return;
+      groups.push({ top: i, kids: own ? list.slice() : hits, forced: !own && tokens.length > 0 });
+    });
+    var order = sortRows(groups.map(function (g) { return g.top; }));
+    var byTop = {};
+    groups.forEach(function (g) { byTop[g.top] = g; });
+    view = []; scope = [];
+    var experiments = 0;
+    order.forEach(function (i) {
+      var g = byTop[i], list = sortRows(g.kids);
+      view.push(i); scope.push(i);
+      experiments += list.length;
+      list.forEach(function (k) { scope.push(k); if (state.open[i] || g.forced) view.push(k); });
+    });
     shown = [];
     for (var c = 0; c < cols.length; c++) {
       if (!state.changed) { shown.push(c); continue; }
       var first, seen = false, varies = false;
-      for (var j = 0; j < view.length && !varies; j++) {
-        var v = rows[view[j]].v[c];
+      for (var j = 0; j < scope.length && !varies; j++) {
+        var v = rows[scope[j]].v[c];
         if (!seen) { first = v; seen = true; } else if (v !== first) varies = true;
       }
       if (varies) shown.push(c);
     }
     document.getElementById("runs-count").textContent =
-      view.length + " of " + rows.length + " commits" + (state.changed ? " · " + shown.length + " of " + cols.length + " columns" : "");
+      (scope.length - experiments) + " of " + tops.length + " commits" +
+      (rows.length > tops.length ? " · " + experiments + " of " + (rows.length - tops.length) + " experiments" : "") +
+      (state.changed ? " · " + shown.length + " of " + cols.length + " columns" : "");
     renderHead();
     lastRange = "";
     renderBody();
+    document.dispatchEvent(new CustomEvent("mlpages:runs-view"));
   }
+  // The rows the table shows, collapsed experiments included (the explore panel plots them).
+  window.mlpages.runsScope = function () { return scope.slice(); };
   function th(text, key, cls) {
     var el = document.createElement("th");
     el.textContent = text;
@@ -115,13 +150,20 @@
     if (cls) el.className = cls;
     return el;
   }
-  function renderRow(i) {
+  function renderRow(i, k) {
     var row = rows[i], ref = reference(i), tr = document.createElement("tr");
-    if (state.baseline === i) tr.className = "baseline";
+    var isExp = row.x !== undefined && kids[bySha[row.b]] !== undefined;
+    tr.className = (state.baseline === i ? "baseline" : "") + (isExp ? " exp" : "") + (row.nx ? " has-exps" : "");
+    tr.setAttribute("data-row", String(i));
     var pinCell = td(null, "sticky-col"), pin = document.createElement("button");
     pin.type = "button"; pin.className = "pin"; pin.textContent = "◎";
     pin.title = "Use as the baseline for Δ"; pin.setAttribute("data-row", String(i));
-    pinCell.appendChild(pin); tr.appendChild(pinCell);
+    var pick = document.createElement("input");
+    pick.type = "checkbox"; pick.className = "pick"; pick.setAttribute("data-row", String(i));
+    pick.checked = state.sel.indexOf(i) !== -1;
+    pick.disabled = !pick.checked && state.sel.length >= MAX_SELECTED;
+    pick.setAttribute("aria-label", "Select " + (row.x !== undefined ? "[" + row.x + "]" : row.s.slice(0, 8)) + " to compare");
+    pinCell.appendChild(pick); pinCell.appendChild(pin); tr.appendChild(pinCell);
     var shaCell = td(null, "sha"), link = document.createElement("a");
     link.href = "commit/" + row.s.slice(0, 12) + ".html"; link.className = "sha"; link.textContent = row.s.slice(0, 8);
     shaCell.appendChild(link);
@@ -132,8 +174,28 @@
     }
     tr.appendChild(shaCell);
     var msg = td(null, "msg");
-    row.r.forEach(function (r) { var b = document.createElement("span"); b.className = "badge ref-" + r[1]; b.textContent = r[0]; msg.appendChild(b); });
-    msg.appendChild(document.createTextNode(row.m)); msg.title = row.m;
+    if (isExp) {
+      var siblings = kids[bySha[row.b]], last = k === view.length - 1 || rows[view[k + 1]].b !== row.b;
+      var glyph = document.createElement("span");
+      glyph.className = "tree"; glyph.textContent = last ? "└─" : "├─"; glyph.setAttribute("aria-hidden", "true");
+      msg.appendChild(glyph);
+      var name = document.createElement("span");
+      name.className = "exp-name"; name.textContent = "[" + row.x + "]";
+      msg.appendChild(name);
+      if (row.ck) { var ck = document.createElement("span"); ck.className = "muted small"; ck.textContent = " " + row.ck + " checkpoints"; msg.appendChild(ck); }
+      msg.title = "experiment " + row.x + " on " + row.b.slice(0, 8) + " (" + siblings.length + " on this baseline)";
+    } else {
+      if (row.nx) {
+        var toggle = document.createElement("button"), open = !!state.open[i];
+        toggle.type = "button"; toggle.className = "exp-toggle"; toggle.setAttribute("data-toggle", String(i));
+        toggle.setAttribute("aria-expanded", open ? "true" : "false");
+        toggle.setAttribute("aria-label", (open ? "Hide " : "Show ") + row.nx + " experiments of " + row.s.slice(0, 8));
+        toggle.textContent = (open ? "▾ " : "▸ ") + row.nx;
+        msg.appendChild(toggle);
+      }
+      row.r.forEach(function (r) { var b = document.createElement("span"); b.className = "badge ref-" + r[1]; b.textContent = r[0]; msg.appendChild(b); });
+      msg.appendChild(document.createTextNode(row.m)); msg.title = row.m;
+    }
     tr.appendChild(msg);
     tr.appendChild(td(row.a, "muted"));
     tr.appendChild(td(date(row.t), "muted"));
@@ -170,16 +232,23 @@
     var head = thead.offsetHeight || 2 * ROW;
     var top = Math.max(0, Math.floor((wrap.scrollTop - head) / ROW) - OVERSCAN);
     var count = Math.ceil(wrap.clientHeight / ROW) + 2 * OVERSCAN;
+    // Scrolled far down, then filtered to a few rows: draw the last rows, not an empty range.
+    top = Math.min(top, Math.max(0, view.length - count));
     var end = Math.min(view.length, top + count);
     var range = top + ":" + end;
     if (range === lastRange) return;
     lastRange = range;
     var fragment = document.createDocumentFragment();
     fragment.appendChild(spacer(top * ROW));
-    for (var k = top; k < end; k++) fragment.appendChild(renderRow(view[k]));
+    for (var k = top; k < end; k++) fragment.appendChild(renderRow(view[k], k));
     fragment.appendChild(spacer((view.length - end) * ROW));
     tbody.textContent = "";
     tbody.appendChild(fragment);
+    if (refocus !== null) {
+      var again = tbody.querySelector('[data-toggle="' + refocus + '"]');
+      refocus = null;
+      if (again) again.focus();
+    }
   }
   function csvCell(value) {
     var s = value === null || value === undefined ? "" : String(value);
@@ -187,11 +256,11 @@
     return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
   }
   function downloadCsv() {
-    var header = ["commit", "message", "author", "date", "refs"].concat(shown.map(function (c) { return cols[c].f + ":" + cols[c].k; }));
+    var header = ["commit", "experiment", "baseline", "message", "author", "date", "refs"].concat(shown.map(function (c) { return cols[c].f + ":" + cols[c].k; }));
     var lines = [header.map(csvCell).join(",")];
-    view.forEach(function (i) {
-      var row = rows[i];
-      var cells = [row.s, row.m, row.a, date(row.t), row.r.map(function (r) { return r[0]; }).join(" ")];
+    scope.forEach(function (i) {
+      var row = rows[i], exp = row.x !== undefined;
+      var cells = [row.s, exp ? row.x : "", exp ? row.b : "", row.m, row.a, date(row.t), row.r.map(function (r) { return r[0]; }).join(" ")];
       shown.forEach(function (c) { cells.push(row.v[c]); });
       lines.push(cells.map(csvCell).join(","));
     });
@@ -204,7 +273,7 @@
   function setBaseline(i) {
     state.baseline = i;
     var label = document.getElementById("runs-baseline"), clear = document.getElementById("runs-clear-baseline");
-    label.textContent = i === null ? "Δ vs parent" : "Δ vs baseline " + rows[i].s.slice(0, 8);
+    label.textContent = i === null ? parentLabel : "Δ vs baseline " + rows[i].s.slice(0, 8);
     clear.hidden = i === null;
     lastRange = ""; renderBody();
   }
@@ -215,9 +284,43 @@
     if (state.sort === key) state.dir = -state.dir; else { state.sort = key; state.dir = typeof key === "number" ? -1 : 1; }
     recompute();
   });
+  function compareLink() {
+    var link = document.getElementById("runs-compare");
+    document.getElementById("runs-selected").textContent = String(state.sel.length);
+    var ready = state.sel.length >= 2;
+    link.setAttribute("aria-disabled", ready ? "false" : "true");
+    link.href = "compare.html" + (state.sel.length ? "#sel=" + state.sel.map(function (i) { return rows[i].s.slice(0, 12); }).join(",") : "");
+  }
   tbody.addEventListener("click", function (event) {
     var pin = event.target.closest("button.pin");
-    if (pin) { var i = Number(pin.getAttribute("data-row")); setBaseline(state.baseline === i ? null : i); }
+    if (pin) { var i = Number(pin.getAttribute("data-row")); setBaseline(state.baseline === i ? null : i); return; }
+    var toggle = event.target.closest("button.exp-toggle");
+    if (toggle) {
+      var t = Number(toggle.getAttribute("data-toggle"));
+      state.open[t] = !state.open[t];
+      refocus = t;
+      recompute(); expandLabel();
+    }
+  });
+  tbody.addEventListener("change", function (event) {
+    var box = event.target.closest("input.pick");
+    if (!box) return;
+    var i = Number(box.getAttribute("data-row")), at = state.sel.indexOf(i);
+    if (box.checked && at === -1 && state.sel.length < MAX_SELECTED) state.sel.push(i);
+    if (!box.checked && at !== -1) state.sel.splice(at, 1);
+    compareLink();
+    lastRange = ""; renderBody();
+  });
+  document.getElementById("runs-compare").addEventListener("click", function (event) {
+    if (state.sel.length < 2) event.preventDefault();
+  });
+  var expandAll = document.getElementById("runs-expand-all");
+  function allOpen() { return tops.every(function (i) { return !rows[i].nx || state.open[i]; }); }
+  function expandLabel() { if (expandAll) expandAll.textContent = allOpen() ? "Collapse all experiments" : "Expand all experiments"; }
+  if (expandAll) expandAll.addEventListener("click", function () {
+    var open = !allOpen();
+    tops.forEach(function (i) { if (rows[i].nx) state.open[i] = open; });
+    recompute(); expandLabel();
   });
   var timer = null;
   document.getElementById("runs-filter").addEventListener("input", function (event) {
@@ -243,6 +346,8 @@
       document.getElementById("runs-filter").focus();
     }
   });
+  document.getElementById("runs-baseline").textContent = parentLabel;
   recompute();
+  compareLink(); expandLabel();
   document.body.setAttribute("data-runs-ready", "1");
 })();

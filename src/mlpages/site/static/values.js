@@ -4,13 +4,12 @@
   "use strict";
   var mlpages = window.mlpages = window.mlpages || {};
   var cached;
-  // {columns, rows, bySha: sha -> row index, default_branch}, or null without #runs-data.
+  // {columns, rows, bySha: sha -> row index, default_branch}, or null when the page did not load
+  // data/runs-<hash>.js (window.mlpagesRuns).
   mlpages.runsData = function () {
     if (cached !== undefined) return cached;
-    var source = document.getElementById("runs-data");
-    cached = null;
-    if (!source) return cached;
-    cached = JSON.parse(source.textContent);
+    cached = window.mlpagesRuns || null;
+    if (!cached) return cached;
     cached.bySha = {};
     cached.rows.forEach(function (row, i) { cached.bySha[row.s] = i; });
     return cached;
