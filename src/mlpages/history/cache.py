@@ -77,6 +77,7 @@ class StageTable:
         # commit, and every one can be decoded again from ``docs``.
         self._objects: dict[str, Stage] = BoundedDict(30_000)
         self._ids: dict[int, tuple[Stage, str]] = BoundedDict(30_000)
+        self.tuples: dict[tuple[str, ...], tuple[Stage, ...]] = BoundedDict(64)
 
     def id_of(self, stage: Stage) -> str:
         """The id of a stage object, registering it when new."""
@@ -105,6 +106,16 @@ class _StageView(Mapping[str, Stage]):
 
     def __getitem__(self, key: str) -> Stage:
         return self.table.get(key)
+
+    def tuple_of(self, ids: list[str]) -> tuple[Stage, ...]:
+        """The stages of a snapshot; most commits leave dvc.lock as it was: remembered."""
+        key = tuple(ids)
+        memo = self.table.tuples
+        found = memo.get(key)
+        if found is None:
+            get = self.table.get
+            found = memo[key] = tuple(get(i) for i in key)
+        return found
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.table.docs)

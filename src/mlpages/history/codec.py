@@ -319,7 +319,9 @@ def _rows_finite(rows: Any) -> bool:
 def snapshot_from_doc(data: bytes, stages: dict[str, Stage]) -> Snapshot:
     """Inverse of :func:`snapshot_doc`; raises KeyError for an unknown stage id."""
     raw = _loads(data)
-    return _build(raw, tuple(stages[i] for i in raw["stages"]))
+    tuple_of = getattr(stages, "tuple_of", None)  # a memo of whole stage lists, when offered
+    found = tuple_of(raw["stages"]) if tuple_of else tuple(stages[i] for i in raw["stages"])
+    return _build(raw, found)
 
 
 def stage_from_doc(data: bytes) -> Stage:
