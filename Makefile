@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 DEMO_DIR ?= mlpages-demo
 
-.PHONY: demo test test-fast lint pytest venv pipeline data site bench bench-remote ci-local clean
+.PHONY: demo test test-fast lint pytest venv pipeline data site bench bench-remote bench-scale ci-local clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q src  # as an installed package has them (PYTHONDONTWRITEBYTECODE)
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -55,13 +56,18 @@ ct-train ct-register ct-push ct-pr ct-promote ct-rollback ct-site: $(STAMP)
 ci-local: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 tests/test_ci_local.py tests/test_workflows.py tests/workflows
 
-bench: $(STAMP)
+bench: $(STAMP) bench-scale
 	$(BIN)/python benchmarks/bench_history.py
 	$(BIN)/python benchmarks/bench_site.py
 
 ## DVC-cached outputs in an HTTP remote with 20 ms latency: mlpages build vs dvc fetch -A + exp show.
 bench-remote: $(STAMP)
 	$(BIN)/python benchmarks/bench_remote.py
+
+## Long histories (issue 18): the MDOcean-shaped repository (generated once, cached under
+## benchmarks/out/scale/repos), 10,000 commits, and the 300-commit pipeline vs `dvc exp show -A`.
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/bench_scale.py
 
 clean:
 	rm -rf site $(DEMO_DIR) .mlpages-cache

@@ -286,7 +286,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--branches", type=int, default=3)
     parser.add_argument("--plot-rows", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--shape", choices=("synthetic", "mdocean"), default="synthetic", help="see synth_mdocean"
+    )
     args = parser.parse_args(argv)
+    if args.shape == "mdocean":  # out is the cache folder; the repository is out/mdocean-v*/repo
+        from synth_mdocean import mdocean_repo
+
+        info = mdocean_repo(args.out, args.commits, stages=args.stages, seed=args.seed)
+        print(f"{info.path}: {info.total_commits} commits, {info.seconds:.1f} s", file=sys.stderr)
+        return 0
     info = make_synthetic_repo(
         args.out,
         args.commits,

@@ -11,6 +11,13 @@ import click
 from mlpages.commands.options import repo_argument
 
 
+def default_jobs() -> int:
+    """The CPUs this process may use, at most 4 (more gains little: git and writing are serial)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    cpus = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return max(1, min(cpus, 4))
+
+
 def _interactive() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
@@ -36,7 +43,14 @@ def _interactive() -> bool:
 @click.option(
     "--title", default="", help="Site title (default: config title, then the folder name)."
 )
-def build(repo: Path, out: Path, strict: bool, base_url: str, title: str) -> None:
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes reading the history (default: the CPUs, at most 4); same site for any.",
+)
+def build(repo: Path, out: Path, strict: bool, base_url: str, title: str, jobs: int | None) -> None:
     """Build the static report site from the repository's git history."""
     from mlpages.config import load_config
     from mlpages.errors import StrictFailure
@@ -58,7 +72,10 @@ def build(repo: Path, out: Path, strict: bool, base_url: str, title: str) -> Non
             if done >= total:
                 bar.__exit__(None, None, None)
 
-    report = build_site(repo, out, config, title=title, base_url=base_url, progress=progress)
+    jobs = jobs if jobs is not None else default_jobs()
+    report = build_site(
+        repo, out, config, title=title, base_url=base_url, progress=progress, jobs=jobs
+    )
     click.echo(
         f"Built {report.pages} pages from {report.commits} commits into {report.out} "
         f"in {report.seconds['total']:.1f}s ({report.rendered} rendered, {report.written} files "

@@ -7,6 +7,8 @@ inputs as provenance.
 
 from __future__ import annotations
 
+import functools
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -35,17 +37,57 @@ class DataChange:
     new_nfiles: int | None = None
 
 
-def _is_data_dep(path: str, produced: set[str], params_files: set[str]) -> bool:
+def _inside_produced(path: str, folders: set[str]) -> bool:
+    """Whether an ancestor folder of ``path`` is in ``folders`` (outputs without trailing /)."""
+    at = path.find("/")
+    while at >= 0:
+        if path[:at] in folders:
+            return True
+        at = path.find("/", at + 1)
+    return False
+
+
+def _is_data_dep(
+    path: str, produced: set[str], params_files: set[str], folders: set[str] | None = None
+) -> bool:
     if path in produced or path in params_files:
         return False
-    if any(path.startswith(out.rstrip("/") + "/") for out in produced):
+    if folders is None:
+        folders = {out.rstrip("/") for out in produced}
+    if _inside_produced(path, folders):
         return False
+    return not _code_or_config(path)
+
+
+@functools.lru_cache(maxsize=65536)
+def _code_or_config(path: str) -> bool:
     suffix = PurePosixPath(path).suffix.lower()
-    return suffix not in CODE_SUFFIXES and suffix not in CONFIG_SUFFIXES
+    return suffix in CODE_SUFFIXES or suffix in CONFIG_SUFFIXES
+
+
+# The inputs of recent snapshots, by identity (many compare pages share one base commit).
+_RECENT: OrderedDict[int, tuple[Snapshot, dict[str, tuple[str, HashInfo]]]] = OrderedDict()
+_RECENT_LIMIT = 64
 
 
 def data_inputs(snapshot: Snapshot) -> dict[str, tuple[str, HashInfo]]:
-    """Data a pipeline reads: ``.dvc`` outputs, and unproduced stage deps not code or config."""
+    """Data a pipeline reads: ``.dvc`` outputs, and unproduced stage deps not code or config.
+
+    The returned mapping is shared between callers asking about the same snapshot object:
+    read it, do not change it.
+    """
+    known = _RECENT.get(id(snapshot))
+    if known is not None and known[0] is snapshot:
+        _RECENT.move_to_end(id(snapshot))
+        return known[1]
+    inputs = _data_inputs(snapshot)
+    _RECENT[id(snapshot)] = (snapshot, inputs)
+    if len(_RECENT) > _RECENT_LIMIT:
+        _RECENT.popitem(last=False)
+    return inputs
+
+
+def _data_inputs(snapshot: Snapshot) -> dict[str, tuple[str, HashInfo]]:
     inputs: dict[str, tuple[str, HashInfo]] = {
         info.path: ("tracked", info) for info in snapshot.tracked
     }
@@ -54,9 +96,10 @@ def data_inputs(snapshot: Snapshot) -> dict[str, tuple[str, HashInfo]]:
     params_files = {p.split(":", 1)[0] for s in snapshot.stages for p in s.params if ":" in p}
     params_files |= {k.split(":", 1)[0] for s in snapshot.stages for k, _ in s.lock_params}
     params_files |= set(snapshot.params)
+    folders = {out.rstrip("/") for out in produced}
     for stage in snapshot.stages:
         for dep in stage.lock_deps:
-            if dep.path not in inputs and _is_data_dep(dep.path, produced, params_files):
+            if dep.path not in inputs and _is_data_dep(dep.path, produced, params_files, folders):
                 inputs[dep.path] = ("dep", dep)
     return inputs
 

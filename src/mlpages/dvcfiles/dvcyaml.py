@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from mlpages.dvcfiles.dvcyaml_split import SectionCache, load_split
 from mlpages.dvcfiles.lockentry import cmd_text
 from mlpages.dvcfiles.paths import dirname, join
 from mlpages.dvcfiles.plots import live_section, plot_def, top_plots
@@ -148,6 +149,21 @@ def _build_stage(
     return stage, plots
 
 
+def _built_stage(
+    name: str, spec: dict[str, Any], dvcfile: str, folder: str, built: SectionCache | None
+) -> tuple[Stage, list[PlotDef]]:
+    """:func:`_build_stage`, once per shared spec object of the section cache."""
+    if built is None:
+        return _build_stage(name, spec, dvcfile, folder)
+    key = (id(spec), name, dvcfile)
+    hit = built.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1], hit[2]
+    stage, plots = _build_stage(name, spec, dvcfile, folder)
+    built[key] = (spec, stage, plots)
+    return stage, plots
+
+
 def _load_context(
     raw: dict[str, Any],
     folder: str,
@@ -195,13 +211,20 @@ def parse_dvc_yaml(
     *,
     max_nodes: int = MAX_YAML_NODES,
     max_stages: int = MAX_STAGES,
+    sections: SectionCache | None = None,
 ) -> DvcYaml:
     """Parse a dvc.yaml at repo-relative ``path``; ``read_file`` supplies vars/params files.
 
     The file, each vars file and what templating makes of them each get ``max_nodes``;
-    ``max_stages`` bounds the stages after foreach/matrix expansion.
+    ``max_stages`` bounds the stages after foreach/matrix expansion. ``sections`` caches parsed
+    and built stage sections across versions of a file without templating.
     """
-    raw, problems = load_yaml_text(data, path, max_nodes, binary="dvc.yaml is not text")
+    raw = load_split(data, max_nodes, sections) if sections is not None else None
+    built = sections if raw is not None else None
+    if raw is None:
+        raw, problems = load_yaml_text(data, path, max_nodes, binary="dvc.yaml is not text")
+    else:
+        problems = ()
     if problems:
         return DvcYaml(path=path, problems=problems)
     if raw is None:
@@ -215,7 +238,7 @@ def parse_dvc_yaml(
     found: list[Problem] = []
     try:
         return _parse_dvc_yaml_mapping(
-            raw, path, read_file or (lambda _p: None), budget, reads, found
+            raw, path, read_file or (lambda _p: None), budget, reads, found, built
         )
     except TooLargeError as exc:
         # Keep what was read: a later commit with other vars files must be parsed again.
@@ -241,9 +264,10 @@ class _Resolver:
     templated: bool  # vars/params files were read: every value may hold ${}
     path: str
     problems: list[Problem]
+    plain: bool = False  # known to hold no ${} anywhere
 
     def __call__(self, obj: Any, where: str, local: dict[str, Any] | None = None) -> Any:
-        if not self.templated and not has_template(obj):
+        if self.plain or (not self.templated and not has_template(obj)):
             return obj
         try:
             return interpolate(obj, local or self.context, self.budget)
@@ -304,18 +328,22 @@ def _parse_dvc_yaml_mapping(
     budget: Budget,
     reads: list[str],
     problems: list[Problem],
+    built: SectionCache | None = None,
 ) -> DvcYaml:
-    """The stages and top-level sections; ``reads`` and ``problems`` are filled as it goes."""
+    """The stages and top-level sections; ``reads`` and ``problems`` are filled as it goes.
+
+    ``built`` (specs straight from the section cache, no templating) remembers built stages.
+    """
     folder = dirname(path)
     context: dict[str, Any] = {}
-    if has_template(raw):
+    if built is None and has_template(raw):
         context, files = _load_context(raw, folder, read_file, problems, path, budget.max_nodes)
         reads.extend(files)
-    resolve = _Resolver(context, budget, bool(reads), path, problems)
+    resolve = _Resolver(context, budget, bool(reads), path, problems, plain=built is not None)
     stages: list[Stage] = []
     plots: list[PlotDef] = []
     for name, spec in _expand_stages(raw.get("stages"), resolve):
-        stage, stage_plots = _build_stage(name, spec, path, folder)
+        stage, stage_plots = _built_stage(name, spec, path, folder, built)
         stages.append(stage)
         plots.extend(stage_plots)
     params = _paths(resolve(raw.get("params"), "params"), folder)

@@ -21,13 +21,37 @@ _FALLBACK = object()
 _MD5 = re.compile(r"[0-9a-f]{32}(\.dir)?\Z")
 _INT = re.compile(r"-?(0|[1-9][0-9]*)\Z")
 _FLOAT = re.compile(r"-?[0-9]+\.[0-9]+\Z")
-_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./@=+,()-]*( [A-Za-z0-9_./@=+,()-]+)*\Z")
+# Plain text YAML reads as a string; a leading dot is fine unless a float follows (.5, .inf).
+_PLAIN = re.compile(
+    r"([A-Za-z_/]|\.(?![0-9_]|inf\Z|nan\Z|Inf\Z|NaN\Z|INF\Z|NAN\Z))"
+    r"[A-Za-z0-9_./@=+,()-]*( [A-Za-z0-9_./@=+,()-]+)*\Z"
+)
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_/][A-Za-z0-9_./@=+-]*\Z")
 _YAML_WORDS = frozenset(("yes", "no", "true", "false", "on", "off", "null"))
 
 
+def _folded(raw: str) -> Any:
+    """A scalar DVC's dumper folded over several lines (``raw`` holds the line breaks)."""
+    if raw[0] in "'\"":  # quoted: YAML folds it (escapes, doubled quotes); one small call
+        try:
+            value = load_yaml(raw)
+        except Exception:
+            return _FALLBACK
+        return value if isinstance(value, str) else _FALLBACK
+    pieces = [piece.strip() for piece in raw.split("\n")]
+    if any(not piece or piece[0] == "#" for piece in pieces[1:]):
+        return _FALLBACK
+    joined = " ".join(pieces)  # a plain scalar folds each line break into one space
+    if ": " in joined or " #" in joined or joined.endswith(":"):
+        return _FALLBACK
+    value = _scalar(joined)
+    return value if isinstance(value, str) else _FALLBACK
+
+
 def _scalar(raw: str) -> Any:
     """A YAML plain/single-quoted scalar as PyYAML's safe loader reads it, or _FALLBACK."""
+    if "\n" in raw:
+        return _folded(raw)
     if _MD5.match(raw):
         return raw
     if _INT.match(raw) and len(raw) <= 4300:  # longer: int() refuses it (CVE-2020-10735)
@@ -166,6 +190,42 @@ def _read_line(state: _Section, line: str) -> bool:
     return _key_line(state, kv[0], kv[1], indent)
 
 
+def _scalar_column(body: str, indent: int) -> int | None:
+    """The column a continuation of this line's scalar must be indented past (None: no scalar)."""
+    if body.startswith("- "):
+        item = body[2:]
+        if ": " in item:
+            return indent + 2 if not item.endswith(":") else None
+        return indent if item.strip() else None
+    if body.endswith(":") or ": " not in body:
+        return None
+    return indent
+
+
+def _logical_lines(lines: list[str]) -> list[str] | None:
+    """Lines with the continuation lines of folded scalars joined to theirs (by "\\n").
+
+    None when a blank line is followed by more text (a scalar with a line break): use YAML.
+    """
+    out: list[str] = []
+    column: int | None = None
+    blank = False
+    for line in lines:
+        body = line.lstrip(" ")
+        if not body:
+            blank = True
+            continue
+        if blank:
+            return None
+        indent = len(line) - len(body)
+        if column is not None and indent > column:
+            out[-1] += "\n" + line
+            continue
+        out.append(line)
+        column = _scalar_column(body, indent)
+    return out
+
+
 def parse_lock_section_fast(part: bytes) -> tuple[str, LockEntry] | None:
     """Parse one stage section in the exact layout DVC writes; None means "use YAML"."""
     try:
@@ -179,8 +239,11 @@ def parse_lock_section_fast(part: bytes) -> tuple[str, LockEntry] | None:
     name = first[2:-1]
     if not _PLAIN_KEY.match(name):
         return None
+    logical = _logical_lines(lines[1:])
+    if logical is None:
+        return None
     state = _Section()
-    for line in lines[1:]:
+    for line in logical:
         if not _read_line(state, line):
             return None
     state.finish_pending()

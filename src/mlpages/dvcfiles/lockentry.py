@@ -38,6 +38,20 @@ def cmd_text(cmd: Any) -> str:
     return "" if cmd is None else str(cmd)
 
 
+_HASHES: dict[HashInfo, HashInfo] = {}
+_HASHES_LIMIT = 500_000
+
+
+def intern_hash(info: HashInfo) -> HashInfo:
+    """One shared object per distinct value (a long history repeats each entry many times)."""
+    found = _HASHES.get(info)
+    if found is None:
+        if len(_HASHES) >= _HASHES_LIMIT:
+            _HASHES.clear()
+        _HASHES[info] = found = info
+    return found
+
+
 def parse_hash_entry(raw: Any, base: str = ".") -> HashInfo | None:
     """A deps/outs item of dvc.lock or a .dvc file; ``base`` is joined to its path."""
     if not isinstance(raw, dict) or not isinstance(raw.get("path"), str | int | float):
@@ -46,13 +60,15 @@ def parse_hash_entry(raw: Any, base: str = ".") -> HashInfo | None:
     other = next((str(raw[k]) for k in HASH_KEYS[1:] if raw.get(k) is not None), None)
     size, nfiles = raw.get("size"), raw.get("nfiles")
     hash_name = raw.get("hash")
-    return HashInfo(
-        path=join(base, str(raw["path"])),
-        md5=str(md5) if md5 is not None else None,
-        hash_name=str(hash_name) if isinstance(hash_name, str) else None,
-        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        nfiles=nfiles if isinstance(nfiles, int) and not isinstance(nfiles, bool) else None,
-        other=other,
+    return intern_hash(
+        HashInfo(
+            path=join(base, str(raw["path"])),
+            md5=str(md5) if md5 is not None else None,
+            hash_name=str(hash_name) if isinstance(hash_name, str) else None,
+            size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+            nfiles=nfiles if isinstance(nfiles, int) and not isinstance(nfiles, bool) else None,
+            other=other,
+        )
     )
 
 

@@ -29,7 +29,7 @@ from mlpages.dvcfiles.lockentry import LockFile, lock_only_stage, merge_lock
 from mlpages.dvcfiles.paths import dirname, join
 from mlpages.dvcfiles.structured import one_line
 from mlpages.history.cache import BoundedDict
-from mlpages.history.loader import NO_OUTS, FileLoader, Loaded, OutIndex
+from mlpages.history.loader import NO_OUTS, FileLoader, Loaded, OutIndex, out_index
 from mlpages.history.views import FileView
 from mlpages.models import Artifact, HashInfo, PlotData, PlotDef, Problem, Snapshot, Stage, Value
 from mlpages.objects.store import DvcObjects
@@ -81,6 +81,7 @@ class SnapshotBuilder:
         ] = {}
         self._lock: dict[tuple[str, str], LockFile] = BoundedDict(64)
         self._sections: dict[bytes, Any] = BoundedDict(20_000)
+        self._yaml_sections: dict[Any, Any] = BoundedDict(20_000)
         self._dvcfile: dict[tuple[str, str], tuple[tuple[HashInfo, ...], tuple[Problem, ...]]] = {}
         self._artifacts: dict[
             tuple[str, str], tuple[tuple[Artifact, ...], tuple[Problem, ...]]
@@ -118,6 +119,7 @@ class SnapshotBuilder:
             read_file,
             max_nodes=self.max_nodes,
             max_stages=self.config.max_stages,
+            sections=self._yaml_sections,
         )
         reads = tuple((p, self._blob_id_at(view, p)) for p in parsed.reads)
         versions = self._yaml.setdefault(key, [])
@@ -189,7 +191,7 @@ class SnapshotBuilder:
         dvc = self._read_dvc_files(view, files)
         problems.extend(dvc.problems)
         stages, plots = self._stages_with_locks(dvc.yamls, dvc.locks)
-        outs = OutIndex([o for s in stages for o in s.lock_outs] + dvc.tracked)
+        outs = out_index(stages, dvc.tracked)
         log = _ProblemLog(problems, {o.path for st in stages if not st.locked for o in st.outs})
         params = self._collect_params(view, dvc.yamls, stages, outs, log.note)
         metrics = self._collect_metrics(view, dvc.yamls, stages, outs, log.note)

@@ -28,8 +28,9 @@ from mlpages.models import SNAPSHOT_SCHEMA_VERSION, Snapshot, Stage
 # (7: md5s checked and objects verified; snapshots of earlier builds may hold leaked bytes;
 # 8: work-tree confinement, YAML node and stage budgets; 9: images over max_file_bytes are
 # too-large problems; 10: one YAML loader for every file, so a YAML plot file with a bad value
-# is a yaml-error, not bad-type, and a too deep .dvc / artifacts.yaml / dvc.lock unsupported).
-PARSER_VERSION = 10
+# is a yaml-error, not bad-type, and a too deep .dvc / artifacts.yaml / dvc.lock unsupported;
+# 11: stage documents written by orjson, UTF-8 instead of \u escapes, so their ids changed).
+PARSER_VERSION = 11
 # Bump when the tables change (it names the file, so old files are simply ignored).
 CACHE_FORMAT = 4
 # A snapshot row or stage body larger than this is not cached (SQLite refuses blobs over 1 GB;
@@ -76,6 +77,7 @@ class StageTable:
         # commit, and every one can be decoded again from ``docs``.
         self._objects: dict[str, Stage] = BoundedDict(30_000)
         self._ids: dict[int, tuple[Stage, str]] = BoundedDict(30_000)
+        self.tuples: dict[tuple[str, ...], tuple[Stage, ...]] = BoundedDict(64)
 
     def id_of(self, stage: Stage) -> str:
         """The id of a stage object, registering it when new."""
@@ -104,6 +106,16 @@ class _StageView(Mapping[str, Stage]):
 
     def __getitem__(self, key: str) -> Stage:
         return self.table.get(key)
+
+    def tuple_of(self, ids: list[str]) -> tuple[Stage, ...]:
+        """The stages of a snapshot; most commits leave dvc.lock as it was: remembered."""
+        key = tuple(ids)
+        memo = self.table.tuples
+        found = memo.get(key)
+        if found is None:
+            get = self.table.get
+            found = memo[key] = tuple(get(i) for i in key)
+        return found
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.table.docs)
@@ -204,14 +216,20 @@ class SnapshotCache:
         None when the row or one of its stages is over ``max_row_bytes``: it is not cached.
         """
         ids = tuple(self.stages.id_of(s) for s in snapshot.stages)
-        if any(len(self.stages.docs[i]) > self.max_row_bytes for i in ids):
-            return None
         zdoc = zlib.compress(snapshot_doc(snapshot, list(ids)), 1)
+        return (zdoc, ids) if self.store_doc(snapshot.sha, zdoc, ids, missing) else None
+
+    def store_doc(
+        self, sha: str, zdoc: bytes, ids: tuple[str, ...], missing: Iterable[tuple[str, bool]]
+    ) -> bool:
+        """Queue a compressed document whose stages are in ``stages``; False: too big to cache."""
         if len(zdoc) > self.max_row_bytes:
-            return None
+            return False
+        if any(len(self.stages.docs[i]) > self.max_row_bytes for i in ids):
+            return False
         self._pending.append(
             (
-                snapshot.sha,
+                sha,
                 zdoc,
                 json.dumps([list(m) for m in missing]),
                 json.dumps(list(dict.fromkeys(ids))),
@@ -219,7 +237,7 @@ class SnapshotCache:
         )
         if len(self._pending) >= 500:
             self.flush()
-        return zdoc, ids
+        return True
 
     def flush(self) -> None:
         """Write queued rows (and stages not stored yet) in one transaction.

@@ -10,10 +10,18 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
+import re
 from typing import Any
 
+try:  # installed with dvc-data; the standard library's json when it is not there
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None  # type: ignore[assignment]
+
+from mlpages.dvcfiles.lockentry import intern_hash
 from mlpages.models import (
     SNAPSHOT_SCHEMA_VERSION,
     Artifact,
@@ -175,8 +183,8 @@ def stage_from_json(raw: dict[str, Any]) -> Stage:
         desc=raw.get("desc", ""),
         locked=raw.get("locked", False),
         lock_cmd=raw.get("lock_cmd"),
-        lock_deps=tuple(HashInfo(**h) for h in raw.get("lock_deps", ())),
-        lock_outs=tuple(HashInfo(**h) for h in raw.get("lock_outs", ())),
+        lock_deps=tuple(intern_hash(HashInfo(**h)) for h in raw.get("lock_deps", ())),
+        lock_outs=tuple(intern_hash(HashInfo(**h)) for h in raw.get("lock_outs", ())),
         lock_params=tuple((k, _dec(v)) for k, v in raw.get("lock_params", ())),
     )
 
@@ -232,14 +240,50 @@ def _build(raw: dict[str, Any], stages: tuple[Stage, ...]) -> Snapshot:
 # --- the cached form: the documented JSON with stages by id ------------------------------------
 
 
+def _dumps_tagged(raw: Any) -> bytes:
+    """Compact JSON of a document whose non-finite floats are tagged already.
+
+    orjson when it can (it would write NaN as null: callers tag them first); json for what
+    orjson refuses (integers over 64 bits).
+    """
+    if orjson is not None:
+        try:
+            return orjson.dumps(raw)
+        except (TypeError, orjson.JSONEncodeError):
+            pass
+    return json.dumps(raw, separators=(",", ":"), allow_nan=False).encode()
+
+
+# orjson reads an integer over 64 bits as a float: such documents go to json.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
+def _loads(data: bytes) -> Any:
+    """JSON with tagged floats decoded (orjson when there is no tag to decode)."""
+    if orjson is not None and b'"$float"' not in data and not _LONG_NUMBER.search(data):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:  # e.g. integers over 64 bits, lone surrogates
+            pass
+    return json.loads(data, object_hook=_float_tag_hook)
+
+
 def stage_doc(stage: Stage) -> tuple[str, bytes]:
-    """(id, JSON bytes) of a stage; the id is derived from the content."""
-    body = json.dumps(stage_to_json(stage), separators=(",", ":"), allow_nan=False).encode()
+    """(id, JSON bytes) of a stage; the id is derived from the content.
+
+    ``stage_to_json`` tags every non-finite float (they can only be in ``lock_params``).
+    """
+    body = _dumps_tagged(stage_to_json(stage))
     return hashlib.sha1(body).hexdigest()[:20], body
 
 
 def snapshot_doc(snapshot: Snapshot, stage_ids: list[str]) -> bytes:
     """The documented JSON of a snapshot, its ``stages`` replaced by stage ids."""
+    if orjson is not None and _all_finite(snapshot):  # nothing to tag: orjson as it is
+        try:
+            return orjson.dumps(snapshot_to_json(snapshot, stages=stage_ids, tag_floats=False))
+        except (TypeError, orjson.JSONEncodeError):  # e.g. an integer over 64 bits
+            pass
     quick = json.dumps(
         snapshot_to_json(snapshot, stages=stage_ids, tag_floats=False), separators=(",", ":")
     )
@@ -249,12 +293,37 @@ def snapshot_doc(snapshot: Snapshot, stage_ids: list[str]) -> bytes:
     return json.dumps(raw, separators=(",", ":"), allow_nan=False).encode()
 
 
+def _finite(value: Any) -> bool:
+    return value.__class__ is not float or math.isfinite(value)
+
+
+def _all_finite(s: Snapshot) -> bool:
+    """No NaN/Inf in the values ``tag_floats=False`` leaves untagged (orjson writes them null)."""
+    for group in (s.params, s.metrics):
+        for values in group.values():
+            if not all(map(_finite, values.values())):
+                return False
+    return all(_rows_finite(data.rows) for data in s.plot_data.values())
+
+
+def _rows_finite(rows: Any) -> bool:
+    """No NaN/Inf in a table: one C-level fsum when the cells are all numbers."""
+    try:
+        return math.isfinite(math.fsum(itertools.chain.from_iterable(rows)))
+    except TypeError:  # text or empty cells: look at each
+        return all(all(map(_finite, row)) for row in rows)
+    except (ValueError, OverflowError):  # inf - inf, or a sum past the float range
+        return False
+
+
 def snapshot_from_doc(data: bytes, stages: dict[str, Stage]) -> Snapshot:
     """Inverse of :func:`snapshot_doc`; raises KeyError for an unknown stage id."""
-    raw = json.loads(data, object_hook=_float_tag_hook)
-    return _build(raw, tuple(stages[i] for i in raw["stages"]))
+    raw = _loads(data)
+    tuple_of = getattr(stages, "tuple_of", None)  # a memo of whole stage lists, when offered
+    found = tuple_of(raw["stages"]) if tuple_of else tuple(stages[i] for i in raw["stages"])
+    return _build(raw, found)
 
 
 def stage_from_doc(data: bytes) -> Stage:
     """Inverse of :func:`stage_doc`."""
-    return stage_from_json(json.loads(data, object_hook=_float_tag_hook))
+    return stage_from_json(_loads(data))

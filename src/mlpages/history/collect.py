@@ -15,20 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlpages.config import Config
-from mlpages.dvcfiles.data import plot_kind
 from mlpages.errors import NotADvcRepository, UnknownRevision
 from mlpages.gitread.reader import GitReader, RepoLocation, locate_repo
 from mlpages.history.build import SnapshotBuilder
 from mlpages.history.cache import SnapshotCache, StageTable, decode_doc
 from mlpages.history.codec import snapshot_doc
+from mlpages.history.parallel import BLOCK, build_in_workers, can_fork
 from mlpages.history.views import GitView, TreeIndex, WorkTreeView
+from mlpages.history.walk import build_each
 from mlpages.models import Commit, Problem, Ref, Snapshot
 from mlpages.objects.dvcconfig import cache_dir_of
 from mlpages.objects.local import subproject_cache_dirs
 from mlpages.objects.store import DvcObjects, ObjectSource, default_sources, source_problems
 
 Progress = Callable[[str, int, int], None]  # (phase "history", done, total)
-CHUNK = 64  # commits per read-ahead batch
 REMOTE_PASSES = 3  # snapshot passes that fetch missing DVC objects from the remotes
 SHALLOW_MESSAGE = (
     "this is a shallow clone: history is truncated, so older commits are missing. "
@@ -74,6 +74,19 @@ class Snapshots(Mapping[str, Snapshot]):
             found = decode_doc(self._docs[sha], self.stages)  # KeyError when unknown
             self._objects[sha] = found
         return found
+
+    def has_problems(self, sha: str) -> bool:
+        """Whether the snapshot lists problems, without decoding a cached one."""
+        zdoc = self._docs.get(sha) if sha not in self._objects else None
+        if zdoc is None:
+            return bool(self[sha].problems)
+        doc = zlib.decompress(zdoc)
+        # The top-level "problems" is the last key but schema_version (a string value cannot
+        # hold the raw bytes: its quotes are escaped).
+        at = doc.rfind(b',"problems":')
+        if at < 0:
+            return bool(self[sha].problems)
+        return doc[at + 12 : at + 14] != b"[]"
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._order)
@@ -152,21 +165,6 @@ class RepoHistory:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-
-
-def _prefetch(
-    reader: GitReader, index: TreeIndex, roots: list[str], hot: set[str], config: Config
-) -> None:
-    """Bulk-read the trees and the blobs at ``hot`` paths of the next commits."""
-    index.prefetch(roots)
-    blobs: list[str] = []
-    for root in roots:
-        blobs.extend(sha for _, sha in index.dvc_files(root))
-        for path in hot:
-            entry = reader.lookup(root, path)
-            if entry is not None and entry.is_blob:
-                blobs.append(entry.sha)
-    reader.prefetch_blobs(blobs, config.max_file_bytes)
 
 
 def _open_cache(
@@ -288,36 +286,33 @@ def _compute(
     snapshots: Snapshots,
     progress: Progress | None,
     total: int,
+    jobs: int = 1,
 ) -> list[str]:
-    """Build the snapshots of ``todo`` (newest first), reading ahead a chunk of commits at once.
+    """Build the snapshots of ``todo`` (newest first), in this process or in ``jobs`` workers.
 
     Returns the commits whose snapshot missed some DVC object.
     """
-    index = TreeIndex(reader)
     incomplete: list[str] = []
-    hot: set[str] = set()
-    # The first commit alone (it teaches which paths are read), then CHUNK at a time.
-    for start in [0, *range(1, len(todo), CHUNK)]:
-        chunk = todo[start : start + CHUNK] if start else todo[:1]
-        if start:  # read ahead what the previous commits needed (one round trip each)
-            _prefetch(reader, index, [commits[sha].tree for sha in chunk], hot, builder.config)
-        hot = set()
-        for sha in chunk:
-            view = GitView(reader, index, commits[sha].tree)
-            snapshot, missing = builder.build(sha, view)
-            if missing:
+    if cache is not None and jobs > 1 and len(todo) >= 2 * BLOCK and can_fork():
+        rows = build_in_workers(reader.root, builder, commits, todo, cache, jobs)
+        for sha, zdoc, ids, missing in rows:
+            if missing:  # a worker's wishes die with it: the remotes are told here
                 incomplete.append(sha)
-            stored = cache.store(snapshot, missing) if cache is not None else None
-            if stored is not None:  # keep the compact document; decode on access
-                snapshots.add(sha, None, *stored)
-            else:
-                snapshots.add(sha, snapshot)
-            # Images are never read while snapshotting (only their size): keeping
-            # them out of the read-ahead keeps their bytes out of memory.
-            hot |= {p for p in view.paths_read if plot_kind(p) != "image"}
+                builder.loader.objects.want(missing)
+            snapshots.add(sha, None, zdoc, ids)
             if progress is not None and len(snapshots) % 100 == 0:
                 progress("history", len(snapshots), total)
-        reader.blob_memo.clear()
+        return incomplete
+    for sha, snapshot, missing in build_each(reader, builder, commits, todo):
+        if missing:
+            incomplete.append(sha)
+        stored = cache.store(snapshot, missing) if cache is not None else None
+        if stored is not None:  # keep the compact document; decode on access
+            snapshots.add(sha, None, *stored)
+        else:
+            snapshots.add(sha, snapshot)
+        if progress is not None and len(snapshots) % 100 == 0:
+            progress("history", len(snapshots), total)
     return incomplete
 
 
@@ -328,6 +323,7 @@ def _snapshots(
     cache: SnapshotCache | None,
     progress: Progress | None,
     config: Config,
+    jobs: int = 1,
 ) -> tuple[Snapshots, int]:
     """Every commit's snapshot, cached ones as they are; and how many were computed."""
     builder = SnapshotBuilder(config, objects)
@@ -342,7 +338,9 @@ def _snapshots(
     snapshots = Snapshots(cache.stages if cache is not None else StageTable())
     total = len(graph.order)
     with objects.deferring():  # the remotes' objects are fetched together, between passes
-        retry = _compute(reader, builder, graph.commits, todo, cache, snapshots, progress, total)
+        retry = _compute(
+            reader, builder, graph.commits, todo, cache, snapshots, progress, total, jobs
+        )
         for _ in range(REMOTE_PASSES):  # files, then those inside directories fetched in pass 1
             if not retry or not objects.fetch_wanted():
                 break
@@ -381,8 +379,12 @@ def collect(
     *,
     sources: Sequence[ObjectSource] | None = None,
     use_cache: bool = True,
+    jobs: int = 1,
 ) -> RepoHistory:
-    """Read every commit reachable from any ref and build (or load) its snapshot."""
+    """Read every commit reachable from any ref and build (or load) its snapshot.
+
+    ``jobs`` > 1 builds long histories in that many forked processes (same result).
+    """
     location = locate_repo(Path(repo))
     objects = _objects_of(location.root, config, sources)
     problems: list[Problem] = []
@@ -394,7 +396,7 @@ def collect(
         cache_dir = default_cache_dir(location, config)
         cache = _open_cache(cache_dir, config, StageTable(), problems) if use_cache else None
         try:
-            snapshots, computed = _snapshots(reader, graph, objects, cache, progress, config)
+            snapshots, computed = _snapshots(reader, graph, objects, cache, progress, config, jobs)
         finally:
             if cache is not None:
                 _close_cache(cache, cache_dir, problems)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from mlpages.config import Config
 from mlpages.history.cache import BoundedDict
 from mlpages.history.views import FileView, Refused, TooLarge
-from mlpages.models import HashInfo, Problem
+from mlpages.models import HashInfo, Problem, Stage
 from mlpages.objects.objectid import is_md5
 from mlpages.objects.store import DvcObjects
 from mlpages.worktree import OUTSIDE
@@ -55,6 +55,21 @@ class OutIndex:
 
 
 NO_OUTS = OutIndex([])
+_INDEXES: dict[tuple, tuple[list[Stage], OutIndex]] = {}
+
+
+def out_index(stages: list[Stage], tracked: list[HashInfo]) -> OutIndex:
+    """The outputs of a revision's stages and .dvc files; the same index for the same objects
+    (consecutive commits of a long history share their stages, so it is built once)."""
+    key = (tuple(map(id, stages)), tuple(tracked))
+    hit = _INDEXES.get(key)
+    if hit is not None:
+        return hit[1]
+    index = OutIndex([o for s in stages for o in s.lock_outs] + list(tracked))
+    if len(_INDEXES) >= 8:
+        del _INDEXES[next(iter(_INDEXES))]
+    _INDEXES[key] = (list(stages), index)  # the stages are held: their ids stay theirs
+    return index
 
 
 def _missing_blob(path: str) -> Loaded:

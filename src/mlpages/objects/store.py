@@ -175,6 +175,13 @@ class DvcObjects:
             for remote in remotes:
                 remote.deferring = False
 
+    def want(self, objects: Iterable[tuple[str, bool]]) -> None:
+        """Record objects for the next :meth:`fetch_wanted` (those a forked worker missed)."""
+        pairs = list(objects)
+        for remote in self._remotes():
+            for md5, legacy in pairs:
+                remote.wanted.setdefault(md5, legacy)
+
     def fetch_wanted(self) -> bool:
         """Fetch what the remotes recorded while deferring, in parallel; True if any arrived."""
         arrived = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from mlpages.site.pages import (
     runs,
     validation,
 )
-from mlpages.site.render import Progress, render_site, static_files
+from mlpages.site.render import Progress, render_pages, static_files
 from mlpages.site.write import check_out, previous_manifest, write_site
 
 # Every page family, in build order; each module's pages(site) -> Iterable[Page | Asset].
@@ -90,9 +91,10 @@ def gather(
     title: str = "",
     base_url: str = "",
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> SiteData:
     """Read the repository's history and registry into a :class:`SiteData` (no writing)."""
-    history = collect(repo, config, progress=progress)
+    history = collect(repo, config, progress=progress, jobs=jobs)
     newest = max((c.commit_time for c in history.commits.values()), default=0)
     return SiteData(
         history=history,
@@ -123,6 +125,15 @@ def collect_pages(site: SiteData) -> list[Page | Asset]:
     return unique
 
 
+def _timed(stream: Iterator[tuple[str, bytes]], report: BuildReport) -> Iterator[tuple[str, bytes]]:
+    """The pages of ``stream``; ``report.seconds["render"]``: from the start to the last one."""
+    started = time.perf_counter()
+    report.seconds["render"] = 0.0
+    for pair in stream:
+        yield pair
+    report.seconds["render"] = time.perf_counter() - started
+
+
 def build_site(
     repo: Path,
     out: Path,
@@ -132,8 +143,12 @@ def build_site(
     base_url: str = "",
     progress: Progress | None = None,
     site: SiteData | None = None,
+    jobs: int = 1,
 ) -> BuildReport:
-    """Build the static site of ``repo`` into ``out``; see docs/site.md."""
+    """Build the static site of ``repo`` into ``out``; see docs/site.md.
+
+    ``jobs`` processes read a long history (the site is the same bytes for any number).
+    """
     repo = Path(repo)
     out = Path(out)
     check_out(out, repo)
@@ -141,27 +156,27 @@ def build_site(
     started = time.perf_counter()
     if site is None:
         config = config if config is not None else load_config(repo)
-        site = gather(repo, config, title=title, base_url=base_url, progress=progress)
+        site = gather(
+            repo, config, title=title, base_url=base_url, progress=progress, jobs=jobs
+        )
     report.seconds["gather"] = time.perf_counter() - started
     report.commits = len(site.history.commits)
-    report.problem_commits = sorted(
-        sha for sha, snap in site.history.snapshots.items() if snap.problems
-    )
+    snapshots = site.history.snapshots
+    report.problem_commits = sorted(sha for sha in snapshots if snapshots.has_problems(sha))
     report.repo_problems = len(site.history.problems)
     report.repo_problem_messages = [f"{p.kind}: {p.message}" for p in site.history.problems]
     mark = time.perf_counter()
     items = collect_pages(site)
     report.seconds["model"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    files, manifest, report.rendered_paths = render_site(
-        site, items, previous_manifest(out), NAV, progress
+    files, manifest, stream, report.rendered_paths = render_pages(
+        site, items, previous_manifest(out), NAV, progress, jobs
     )
-    report.rendered = len(report.rendered_paths)
     report.pages = sum(1 for i in items if isinstance(i, Page))
-    report.seconds["render"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    written = write_site(out, files, static_files(), manifest)
+    # Pages are written as they are rendered ("render" is both; "write" the rest and the swap).
+    written = write_site(out, files, static_files(), manifest, stream=_timed(stream, report))
+    report.rendered = len(report.rendered_paths)
     report.written, report.unchanged = written.written, written.unchanged
-    report.seconds["write"] = time.perf_counter() - mark
+    report.seconds["write"] = time.perf_counter() - mark - report.seconds["render"]
     report.seconds["total"] = time.perf_counter() - started
     return report

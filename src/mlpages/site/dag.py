@@ -95,12 +95,31 @@ def _ancestors(path: str) -> list[str]:
 
 
 _EDGE_MEMO: dict[tuple, list[tuple[str, str]]] = {}
+_SHAPES: dict[tuple, tuple[tuple[Stage, ...], tuple]] = {}
+MEMO_LIMIT = 2048  # distinct pipeline shapes remembered (a long history has a few hundred)
+
+
+def _bounded_put(memo: dict, key: tuple, value: object) -> None:
+    if len(memo) >= MEMO_LIMIT:
+        del memo[next(iter(memo))]
+    memo[key] = value
+
+
+def pipeline_shape(stages: tuple[Stage, ...]) -> tuple:
+    """(key, deps, out paths) of every stage; the same stage objects give the same tuple."""
+    ids = tuple(map(id, stages))
+    hit = _SHAPES.get(ids)
+    if hit is not None:
+        return hit[1]
+    shape = tuple((s.key, s.deps, tuple(o.path for o in s.outs)) for s in stages)
+    _bounded_put(_SHAPES, ids, (tuple(stages), shape))  # held: the ids stay theirs
+    return shape
 
 
 def stage_edges(stages: tuple[Stage, ...]) -> list[tuple[str, str]]:
     """(producer, consumer) pairs: a stage depends on a path another stage outputs (or on a
     folder holding it, or on a file inside an output folder)."""
-    shape = tuple((s.key, s.deps, tuple(o.path for o in s.outs)) for s in stages)
+    shape = pipeline_shape(stages)
     memo = _EDGE_MEMO.get(shape)
     if memo is not None:
         return memo
@@ -122,9 +141,7 @@ def stage_edges(stages: tuple[Stage, ...]) -> list[tuple[str, str]]:
                 producers |= exact.get(folder, set())
         order = [k for k, _, _ in shape if k in producers and k != key]
         edges.extend((producer, key) for producer in order)
-    if len(_EDGE_MEMO) > 256:
-        _EDGE_MEMO.clear()
-    _EDGE_MEMO[shape] = edges
+    _bounded_put(_EDGE_MEMO, shape, edges)
     return edges
 
 
@@ -262,6 +279,11 @@ def _edge_path(
     return d + f"{y2 - 1:.1f}", ((x1 + x2) / 2 + 6, (y1 + y2) / 2 + 4), side
 
 
+_LAYOUT_MEMO: dict[tuple, DagLayout] = {}
+_QUICK_MEMO: dict[tuple, tuple[tuple[Stage, ...], DagLayout]] = {}
+_LAYOUT_MEMO_LIMIT = 512
+
+
 def layout_dag(
     stages: tuple[Stage, ...], status: dict[str, str] | None = None, limit: int | None = None
 ) -> DagLayout:
@@ -269,8 +291,31 @@ def layout_dag(
 
     With ``limit`` and more stages than that, the layout is condensed to the stages whose status
     is not ``same`` and their neighbours; the hidden ones are counted on dashed edges.
+    Layouts are memoised on what they depend on (pipeline shape, statuses, limit): the commits of
+    a long history share a few hundred shapes.
     """
     status = status or {}
+    marks = tuple(sorted(status.items()))
+    quick = (tuple(map(id, stages)), marks, limit)  # the same stage objects: the same layout
+    hit = _QUICK_MEMO.get(quick)
+    if hit is not None:
+        return hit[1]
+    memo_key = (pipeline_shape(stages), tuple(s.frozen for s in stages), marks, limit)
+    found = _LAYOUT_MEMO.get(memo_key)
+    if found is None:
+        found = _layout(stages, status, limit)
+        _remember(_LAYOUT_MEMO, memo_key, found)
+    _remember(_QUICK_MEMO, quick, (stages, found))  # holding the stages keeps their ids theirs
+    return found
+
+
+def _remember(memo: dict, key: tuple, value: object) -> None:
+    if len(memo) >= _LAYOUT_MEMO_LIMIT:
+        del memo[next(iter(memo))]
+    memo[key] = value
+
+
+def _layout(stages: tuple[Stage, ...], status: dict[str, str], limit: int | None) -> DagLayout:
     keys = [s.key for s in stages]
     full_edges = stage_edges(stages)
     weighted = [(s, t, 0) for s, t in full_edges]

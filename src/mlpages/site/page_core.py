@@ -209,7 +209,7 @@ class SiteData:
                 return ()
             old = {s.key: s for s in base.stages}
             new_keys = {s.key for s in head.stages}
-            differ = [s for s in head.stages if old.get(s.key) != s]
+            differ = [s for s in head.stages if old.get(s.key) is not s and old.get(s.key) != s]
             keep = {s.key for s in differ}
             gone = [s for s in base.stages if s.key in keep or s.key not in new_keys]
             memo[key] = compare_stages(

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from mlpages import __version__, text
 from mlpages.site.page_core import Asset, FileData, Page, SiteData, fingerprint
+from mlpages.site.render_pool import MIN_PAGES, can_fork, render_in_workers
 from mlpages.site.values import format_delta, format_value, json_for_script
 from mlpages.site.urls import commit_path, relative_url
 
@@ -70,9 +71,31 @@ def environment() -> Any:
         plural=plural,
         size=human_size,
     )
+    env.globals["dag_svg"] = _dag_drawer(env)
     # A constant, not repository text: Markup keeps its quotes as they are.
     env.globals["csp"] = Markup(CONTENT_SECURITY_POLICY)
     return env
+
+
+def _dag_drawer(env: Any) -> Callable[[Any, str], Any]:
+    """``dag_svg(layout, label)``: the SVG of a DAG layout, drawn once per (layout, label)."""
+    from markupsafe import Markup
+
+    drawn: dict[tuple[int, str], tuple[Any, Any]] = {}
+
+    def dag_svg(layout: Any, label: str) -> Any:
+        key = (id(layout), label)
+        hit = drawn.get(key)
+        if hit is not None and hit[0] is layout:
+            return hit[1]
+        # The template autoescapes every value: its output is safe markup.
+        svg = Markup(env.get_template("_partials/dag_svg.html").render(layout=layout, label=label))
+        if len(drawn) >= 512:
+            del drawn[next(iter(drawn))]
+        drawn[key] = (layout, svg)  # the layout is held: its id stays its own
+        return svg
+
+    return dag_svg
 
 
 def human_size(size: int | None) -> str:
@@ -129,16 +152,33 @@ def _code_stamp() -> str:
     return digest.hexdigest()[:24]
 
 
-def render_site(
+def _render_page(env: Any, item: Page, common: dict[str, Any]) -> bytes:
+    template = env.get_template(item.template)
+    context = {
+        "plotly": False,  # a page drawing figures says so: plotly.js and plots.js load
+        **item.resolve_context(),
+        "page_path": item.path,
+        "page_title": item.title,
+        "page_nav": item.nav,
+        **common,
+    }
+    return text.utf8_text(template.render(context)).encode("utf-8")
+
+
+def render_pages(
     site: SiteData,
     items: Iterable[Page | Asset],
     previous: dict[str, Any],
     nav_entries: Sequence[tuple[str, str, str]],
     progress: Progress | None = None,
-) -> tuple[dict[str, FileData], dict[str, Any], list[str]]:
-    """Render pages: path -> :data:`FileData`. Returns the manifest and the rendered paths.
+    jobs: int = 1,
+) -> tuple[dict[str, FileData], dict[str, Any], Iterator[tuple[str, bytes]], list[str]]:
+    """Files that need no rendering (assets, reused pages), the manifest, the pages to render as
+    (path, bytes) pairs rendered as they are iterated, and the list of rendered paths (it fills
+    up as the pairs are taken: a writer can put each page down and forget it).
 
     ``nav_entries`` are (nav id, label, site path); an entry appears only when its page is built.
+    ``jobs`` > 1 renders in that many forked processes (the same bytes).
     """
     env = environment()
     items = list(items)
@@ -151,8 +191,8 @@ def render_site(
     files: dict[str, FileData] = {}
     keys: dict[str, str] = {}
     rendered: list[str] = []
-    pages = [i for i in items if isinstance(i, Page)]
-    for index, item in enumerate(items):
+    todo: list[Page] = []
+    for item in items:
         if isinstance(item, Asset):
             files[item.path] = item.data
             continue
@@ -161,22 +201,45 @@ def render_site(
             if old_keys.get(item.path) == item.key:
                 files[item.path] = None
                 continue
-        template = env.get_template(item.template)
-        context = {
-            "plotly": False,  # a page drawing figures says so: plotly.js and plots.js load
-            **item.resolve_context(),
-            "page_path": item.path,
-            "page_title": item.title,
-            "page_nav": item.nav,
-            "nav": nav,
-            "site": site,
-            "site_title": site.title,
-            "plotly_js": plotly_path,
-            "generated": site.generated,
-        }
-        files[item.path] = text.utf8_text(template.render(context)).encode("utf-8")
-        rendered.append(item.path)
-        if progress and (len(rendered) % 25 == 0 or index == len(items) - 1):
-            progress("render", len(rendered), len(pages))
+        todo.append(item)
+    common = {
+        "nav": nav,
+        "site": site,
+        "site_title": site.title,
+        "plotly_js": plotly_path,
+        "generated": site.generated,
+    }
+
+    def render(page: Page) -> bytes:
+        return _render_page(env, page, common)
+
+    pages = sum(1 for i in items if isinstance(i, Page))
+    if jobs > 1 and len(todo) >= MIN_PAGES and can_fork():
+        done: Iterable[tuple[Page, bytes]] = render_in_workers(todo, render, jobs)
+    else:
+        done = ((page, render(page)) for page in todo)
+    def stream() -> Iterator[tuple[str, bytes]]:
+        for page, data in done:
+            rendered.append(page.path)
+            if progress and (len(rendered) % 25 == 0 or len(rendered) == len(todo)):
+                progress("render", len(rendered), pages)
+            yield page.path, data
+
     manifest = {"mlpages": __version__, "stamp": stamp, "keys": keys}
+    return files, manifest, stream(), rendered
+
+
+def render_site(
+    site: SiteData,
+    items: Iterable[Page | Asset],
+    previous: dict[str, Any],
+    nav_entries: Sequence[tuple[str, str, str]],
+    progress: Progress | None = None,
+    jobs: int = 1,
+) -> tuple[dict[str, FileData], dict[str, Any], list[str]]:
+    """Render pages: path -> :data:`FileData`. Returns the manifest and the rendered paths."""
+    files, manifest, stream, rendered = render_pages(
+        site, items, previous, nav_entries, progress, jobs
+    )
+    files.update(stream)
     return files, manifest, rendered

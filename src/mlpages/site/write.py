@@ -9,11 +9,12 @@ temp and backup folders of builds that died are cleaned up by the next one.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,8 +158,13 @@ def write_site(
     files: dict[str, FileData],
     static: dict[str, Path],
     manifest: dict[str, Any],
+    stream: Iterable[tuple[str, bytes]] = (),
 ) -> WriteResult:
-    """Write everything to a temp folder next to ``out``, then swap it in."""
+    """Write everything to a temp folder next to ``out``, then swap it in.
+
+    ``stream`` pairs (pages rendered as they are taken) are written one by one after ``files``:
+    no page stays in memory once written.
+    """
     with _os_errors(out):
         out.parent.mkdir(parents=True, exist_ok=True)
         clear_stale_folders(out)
@@ -169,7 +175,7 @@ def write_site(
         with contextlib.ExitStack() as held:  # folder locks, released once the site is in place
             _hold_lock(held, tmp)
             try:
-                result = _write_files(out, tmp, files, static)
+                result = _write_files(out, tmp, files, static, stream)
                 (tmp / MANIFEST).write_text(json.dumps(manifest, sort_keys=True))
                 (tmp / ".nojekyll").write_bytes(b"")
                 if out.exists():
@@ -197,13 +203,20 @@ def _same_file(old: Path, size: int, data: Callable[[], bytes]) -> bool:
 
 
 def _write_files(
-    out: Path, tmp: Path, files: dict[str, FileData], static: dict[str, Path]
+    out: Path,
+    tmp: Path,
+    files: dict[str, FileData],
+    static: dict[str, Path],
+    stream: Iterable[tuple[str, bytes]] = (),
 ) -> WriteResult:
     """Every file into ``tmp``; one unchanged since the previous build is hard-linked."""
     written = unchanged = 0
     made_dirs: set[Path] = set()
-    entries: list[tuple[str, FileData, Path | None]] = [(p, d, None) for p, d in files.items()]
-    entries += [(p, None, s) for p, s in static.items()]
+    entries: Iterable[tuple[str, FileData, Path | None]] = itertools.chain(
+        ((p, d, None) for p, d in files.items()),
+        ((p, None, s) for p, s in static.items()),
+        ((p, d, None) for p, d in stream),
+    )
     for rel, data, source in entries:
         target = tmp / rel
         if target.parent not in made_dirs:

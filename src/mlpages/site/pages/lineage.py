@@ -9,6 +9,7 @@ from mlpages.site.page_core import Page, SiteData
 from mlpages.site.dag import anchor_id, layout_dag
 
 MAX_HISTORY = 12  # changes listed per stage (newest first); the total is counted
+OPEN_STAGES = 12  # pipelines up to this many stages show every stage's details open
 
 
 def stage_history(site: SiteData) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
@@ -74,6 +75,7 @@ def lineage_context(site: SiteData) -> dict[str, Any]:
             }
             for s in stages
         ],
+        "open_stages": len(stages) <= OPEN_STAGES,
         "tracked": head.tracked if head else (),
         "provenance": model_provenance(site),
     }
