@@ -129,8 +129,7 @@ def _timed(stream: Iterator[tuple[str, bytes]], report: BuildReport) -> Iterator
     """The pages of ``stream``; ``report.seconds["render"]``: from the start to the last one."""
     started = time.perf_counter()
     report.seconds["render"] = 0.0
-    for pair in stream:
-        yield pair
+    yield from stream
     report.seconds["render"] = time.perf_counter() - started
 
 
@@ -156,9 +155,7 @@ def build_site(
     started = time.perf_counter()
     if site is None:
         config = config if config is not None else load_config(repo)
-        site = gather(
-            repo, config, title=title, base_url=base_url, progress=progress, jobs=jobs
-        )
+        site = gather(repo, config, title=title, base_url=base_url, progress=progress, jobs=jobs)
     report.seconds["gather"] = time.perf_counter() - started
     report.commits = len(site.history.commits)
     snapshots = site.history.snapshots

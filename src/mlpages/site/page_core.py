@@ -196,7 +196,7 @@ class SiteData:
         return commit_path(sha)
 
     def stage_changes(self, base_sha: str, head_sha: str) -> tuple[StageChange, ...]:
-        """``compare.stages.compare_stages`` of two commits, memoised (commit pages and lineage share it).
+        """``compare.stages.compare_stages`` of two commits, memoised (commit and lineage pages).
 
         Only stages whose lock entry differs are handed to the comparison: on a large pipeline
         most stages are equal objects, and equal stages can never be reported as changed.
