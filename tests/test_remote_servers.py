@@ -22,15 +22,13 @@ import yaml
 from bs4 import BeautifulSoup
 from helpers.cli import mlpages
 from helpers.dvc import dvc
+from helpers.gcsserver import fake_gcs_binary, gcs_object, start_gcs_server
 from helpers.git import RepoBuilder, git, tool_env
 from helpers.servers import (
     Server,
     azure_connection_string,
     azurite_binary,
-    fake_gcs_binary,
-    gcs_object,
     start_azurite_server,
-    start_gcs_server,
     start_http_server,
     start_sftp_server,
     start_webdav_server,
