@@ -37,6 +37,7 @@ from helpers.servers import (
 from mlpages.objects.dvcconfig import RemoteConfig
 from mlpages.objects.objectid import object_relpath
 from mlpages.objects.remote import DvcRemote
+from mlpages.objects.remote_errors import describe_failure
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("remote_servers")]
 
@@ -311,3 +312,17 @@ def test_a_stopped_gcs_emulator_named_by_the_environment_is_one_quick_failure(
     assert time.monotonic() - started < 10
     assert remote.unavailable is not None and "unreachable" in remote.unavailable
     assert server.url.removeprefix("http://") in remote.unavailable
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_gcs_refusals_are_credentials_refused(status: int):
+    """What gcsfs raises for GCS's refusals (its own response check) reads as refused credentials.
+
+    The emulator checks no credentials, so these are gcsfs's errors for GCS's documented answers.
+    """
+    from gcsfs.retry import validate_response
+
+    body = json.dumps({"error": {"code": status, "message": "Invalid Credentials"}}).encode()
+    with pytest.raises(Exception) as raised:
+        validate_response(status, body, "dvc/store/files/md5/ab/cd")
+    assert describe_failure(raised.value).startswith("credentials refused"), raised.value
