@@ -275,6 +275,8 @@ def test_site_runs_nest_the_experiments_under_main(demo, watch) -> None:
     nested = [t.strip("├─└ ") for t in texts[baseline + 1 : baseline + 1 + len(EXPERIMENTS)]]
     assert sorted(nested) == sorted(f"[{name}]" for name, _ in EXPERIMENTS), texts
     assert f"{len(EXPERIMENTS)} experiments" in text(watch.page.locator("#runs-count"))
+    # DVC's bookkeeping ref (refs/exps/exec/EXEC_HEAD, left on the baseline) is no badge
+    assert "EXEC_HEAD" not in text(watch.page.locator("#runs-table"))
     assert watch.errors == []
 
 
