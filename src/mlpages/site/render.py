@@ -137,7 +137,7 @@ def static_files() -> dict[str, Path]:
     return out
 
 
-def _code_stamp() -> str:
+def code_stamp() -> str:
     """A hash of the whole mlpages package (code, templates, static files): a change re-renders all.
 
     The whole package, not ``site/``: pages depend on compare, text, models and config too, and
@@ -185,7 +185,7 @@ def render_pages(
     built = {item.path for item in items}
     nav = [(nav_id, label, path) for nav_id, label, path in nav_entries if path in built]
     plotly_path, _ = plotly_asset()
-    stamp = fingerprint(site.stamp, _code_stamp(), nav, plotly_path)
+    stamp = fingerprint(site.stamp, code_stamp(), nav, plotly_path)
     same_stamp = previous.get("stamp") == stamp
     old_keys: dict[str, str] = previous.get("keys", {}) if same_stamp else {}
     files: dict[str, FileData] = {}
@@ -218,6 +218,7 @@ def render_pages(
         done: Iterable[tuple[Page, bytes]] = render_in_workers(todo, render, jobs)
     else:
         done = ((page, render(page)) for page in todo)
+
     def stream() -> Iterator[tuple[str, bytes]]:
         for page, data in done:
             rendered.append(page.path)
