@@ -24,7 +24,8 @@
 # Settings (environment): MLPAGES_ARTIFACT (default: model_artifact in the config, else the first
 # `type: model` artifact of dvc.yaml), MLPAGES_STAGING_STAGE (staging), MLPAGES_PROD_STAGE (the
 # config's production_stage, else prod), MLPAGES_BUMP (minor), GIT_REMOTE (origin), REASON,
-# BASE_SHA, HEAD_REF, SITE_URL, DIFF_FILE (mlpages-diff.md), VERSION, PR_FROM_FORK; push:
+# BASE_SHA, HEAD_REF, PR_HEAD_SHA (the experiments listed), SITE_URL, DIFF_FILE (mlpages-diff.md),
+# VERSION, PR_FROM_FORK; push:
 # GITHUB_TOKEN (optional; sent as an HTTP header for GITHUB_SERVER_URL only); train: CT_EVENT
 # (push | schedule | workflow_dispatch; other values: the trigger decides), CT_BEFORE (the commit
 # before a push), CT_CODE_PATHS (src params.yaml dvc.yaml), CT_MONITOR_STAGE (monitor), CT_TRIGGER
@@ -450,6 +451,8 @@ cmd_pr() {
   [ -n "${BASE_SHA:-}" ] && args+=("$BASE_SHA")
   [ -n "${SITE_URL:-}" ] && args+=(--site-url "$SITE_URL")
   [ -n "${HEAD_REF:-}" ] && args+=(--branch "$HEAD_REF")
+  # The checkout is GitHub's test merge: the experiments were run on the PR's head commit.
+  [ -n "${PR_HEAD_SHA:-}" ] && args+=(--experiments-of "$PR_HEAD_SHA")
   [ -n "$note" ] && args+=(--note "$note")
   mlpages diff "${args[@]}" --output "$DIFF_FILE"
   if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then

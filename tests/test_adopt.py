@@ -172,6 +172,13 @@ def test_init_adapts_to_the_s3_ct_project(origins, tmp_path):
     pr = yaml.safe_load((repo / ".github/workflows/mlpages-pr.yml").read_text())
     guard = "github.event.pull_request.head.repo.full_name == github.repository && secrets."
     assert all(guard in v for k, v in pr["jobs"]["diff"]["steps"][-1]["env"].items() if "KEY" in k)
+    # The experiments fetch holds the job's read-only token, the step running PR code none.
+    assert pr["jobs"]["diff"]["permissions"] == {"contents": "read"}
+    pr_steps = {s.get("with", {}).get("command"): s for s in pr["jobs"]["diff"]["steps"]}
+    assert pr_steps["fetch-experiments"]["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
+    assert "github.token" not in str(pr_steps["diff"]) and "GITHUB_TOKEN" not in str(
+        pr_steps["diff"]
+    )
     assert (repo / ".gto").read_text().endswith("stages: [dev, staging, prod]\n")
     config = yaml.safe_load((repo / "mlpages.yaml").read_text())
     assert config == {"default_branch": "main", "model_artifact": "model"}  # no metrics run yet

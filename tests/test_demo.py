@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from helpers.git import git
 
-from mlpages.demo.sandbox import prepare
-from mlpages.demo.story import DemoPlan, run_demo
+from mlpages.demo.sandbox import ANALYST, prepare
+from mlpages.demo.story import EXPERIMENTS, DemoPlan, run_demo
 from mlpages.errors import DemoError
+from mlpages.safe_yaml import load_yaml
 
 # one xdist group: the module-scoped demo below is played once, in one worker
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
@@ -60,6 +61,8 @@ def test_output_tells_the_story(demo: tuple[Path, str]) -> None:
     assert "week 06: validation stopped the batch" in out
     assert "quarantined week_06.csv" in out
     assert "rolled prod back from" in out
+    for name, _ in EXPERIMENTS:
+        assert f"experiment {name} (" in out
     assert f"Repository: {root / 'repo'}" in out
 
 
@@ -109,6 +112,35 @@ def test_monitor_flags_the_drift_and_pipeline_is_clean(demo: tuple[Path, str]) -
         "schema_break",
         "concept_drift",
     }
+
+
+def test_experiments_on_mains_newest_commit_with_fixed_dates(demo: tuple[Path, str]) -> None:
+    """`dvc exp run -n NAME -S …` on main's tip: refs/exps/, the overrides, the sandbox's clock."""
+    repo = demo[0] / "repo"
+    head = git(repo, "rev-parse", "main").strip()
+    refs = git(repo, "for-each-ref", "--format=%(refname)", f"refs/exps/{head[:2]}/{head[2:]}")
+    assert sorted(refs.split()) == sorted(
+        f"refs/exps/{head[:2]}/{head[2:]}/{name}" for name, _ in EXPERIMENTS
+    )
+    head_time = int(git(repo, "log", "-1", "--format=%ct", head))
+    for name, overrides in EXPERIMENTS:
+        ref = f"refs/exps/{head[:2]}/{head[2:]}/{name}"
+        assert git(repo, "rev-parse", f"{ref}~1").strip() == head  # one commit on its baseline
+        params = load_yaml(git(repo, "show", f"{ref}:params.yaml"))
+        for override in overrides:
+            dotted, value = override.split("=")
+            node = params
+            for key in dotted.split("."):
+                node = node[key]
+            assert str(node) == value, (name, dotted)
+        # DVC stamps wall-clock time; the story re-stamps at its clock, days after the baseline.
+        dates = git(repo, "log", "-1", "--format=%at %ct %an", ref).split(maxsplit=2)
+        assert int(dates[0]) == int(dates[1]) and 0 < int(dates[1]) - head_time < 7 * 86400
+        assert dates[2].strip() == ANALYST["name"]
+        assert git(repo, "show", f"{ref}:reports/gate.json") != git(
+            repo, "show", "main:reports/gate.json"
+        )
+    assert git(repo, "status", "--porcelain") == ""  # the work tree is main's again
 
 
 def test_site_is_built(demo: tuple[Path, str]) -> None:
@@ -228,6 +260,23 @@ def test_site_monitoring_shows_the_drift_alert(demo, watch) -> None:
     triggers = rows(watch, "table.triggers:not(.all) tbody tr")
     trigger = next(t for t in triggers if f" {drifted} " in t)
     assert " retrain drift " in trigger and "credit-model v1.1.0 gate blessed" in trigger
+    assert watch.errors == []
+
+
+@pytest.mark.browser
+def test_site_runs_nest_the_experiments_under_main(demo, watch) -> None:
+    watch.open(demo[0] / "site" / "runs.html")
+    watch.page.wait_for_selector("body[data-runs-ready]")
+    texts = watch.page.evaluate(
+        "() => [...document.querySelectorAll('#runs-table tbody tr[data-row] td.msg')]"
+        ".map(td => td.textContent.trim())"
+    )
+    baseline = next(i for i, t in enumerate(texts) if f"week {WEEKS:02d}: " in t)
+    nested = [t.strip("├─└ ") for t in texts[baseline + 1 : baseline + 1 + len(EXPERIMENTS)]]
+    assert sorted(nested) == sorted(f"[{name}]" for name, _ in EXPERIMENTS), texts
+    assert f"{len(EXPERIMENTS)} experiments" in text(watch.page.locator("#runs-count"))
+    # DVC's bookkeeping ref (refs/exps/exec/EXEC_HEAD, left on the baseline) is no badge
+    assert "EXEC_HEAD" not in text(watch.page.locator("#runs-table"))
     assert watch.errors == []
 
 

@@ -89,6 +89,28 @@ def test_pr_comment_lists_the_experiments_pushed_on_the_head(real_dvc_exp_repo):
     assert "0.94118 (+0.05229 🟢)" in fast  # eval.acc 0.94118 vs the head's 0.88889
 
 
+def test_pr_test_merge_lists_the_experiments_of_the_pr_head(real_dvc_exp_repo):
+    """CI checks out GitHub's test merge (a commit with no experiments of its own): the action
+    passes the pull request's head sha with --experiments-of, and the comment lists its runs."""
+    from helpers.cli import mlpages
+
+    repo = real_dvc_exp_repo
+    base, head = repo.baselines
+    tree = git(repo.clone, "rev-parse", f"{head}^{{tree}}").strip()
+    merge = git(repo.clone, "commit-tree", tree, "-p", base, "-p", head, "-m", "Merge").strip()
+    plain = mlpages("diff", base, merge, cwd=repo.clone, ok={0}).stdout
+    assert "Experiments on the head commit" not in plain
+    text = mlpages("diff", base, merge, "--experiments-of", head, cwd=repo.clone, ok={0}).stdout
+    section = text[text.index("#### Experiments on the head commit") :]
+    names = sorted(
+        line.split(" | ")[0] for line in section.splitlines() if line.startswith("| \\[")
+    )
+    assert names == ["| \\[fast-lr\\]", "| \\[long-run\\]", "| \\[wide-net\\]"]
+    unknown = mlpages("diff", base, merge, "--experiments-of", "f" * 40, cwd=repo.clone, ok={0})
+    assert "Experiments on the head commit" not in unknown.stdout
+    assert "--experiments-of" in unknown.stderr and "no such commit" in unknown.stderr
+
+
 def test_diff_json_lists_the_experiments_too(real_dvc_exp_repo):
     import json
 

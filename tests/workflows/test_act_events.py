@@ -315,12 +315,24 @@ def test_pull_requests_same_repository_and_fork(world: World):
         "train on the noise feature only", {"params.yaml": PARAMS.format(features="[noise]")}
     )
     world.push("noise-only")
+    # A real experiment on the PR's head commit, its ref pushed as `dvc exp push` pushes it:
+    # the comment lists it although the job's checkout is the test merge (head-sha) and the
+    # checkout fetches no refs/exps (the fetch-experiments step does).
+    head = world.head()
+    world.dvc("exp", "run", "-q", "-n", "weak-c", "-S", "train.C=0.1")
+    world.push(f"refs/exps/{head[:2]}/{head[2:]}/weak-c")
+    world.run(world.dev, "git", "reset", "-q", "--hard")
+    world.dvc("checkout", "-q", "--force")
     opened = world.pull_request_event(5, "noise-only", action="opened")
     assert world.started(opened) == [CI, PR]
     first = sticky_round(world, opened, edits=0)
     assert "**Gate:** ❌ rejected" in first.jobs["diff"].summaries[0]
+    experiments = first.jobs["diff"].summaries[0].split("#### Experiments on the head commit", 1)
+    assert len(experiments) == 2 and "| \\[weak-c\\] |" in experiments[1], experiments[-1]
     assert [r.method for r in world.api.requests] == ["GET", "GET", "POST"]
     assert credentials(world, first) == {
+        # the job's token (read-only on GitHub: contents: read) in the git-only fetch alone
+        ("pr", "diff", "mlpages fetch-experiments"): {"GITHUB_TOKEN"},
         ("pr", "diff", "mlpages diff"): READ,
     }
 
@@ -328,6 +340,8 @@ def test_pull_requests_same_repository_and_fork(world: World):
     world.push("noise-only")
     second = sticky_round(world, world.pull_request_event(5, "noise-only"), edits=1)
     assert second.jobs["diff"].summaries != first.jobs["diff"].summaries
+    # the new head commit has no experiments of its own
+    assert "Experiments on the head commit" not in second.jobs["diff"].summaries[0]
     assert [r.method for r in world.api.requests] == ["GET", "GET", "POST", "GET", "GET", "PATCH"]
     assert (human.body, human.edits) == (f"{MARKER} quoted by alice", 0)
 

@@ -65,15 +65,17 @@ def experiments_on(root: Path, sha: str) -> list[tuple[str, str]]:
 
 
 def _experiment_table(
-    root: Path, head: Snapshot, config: Config, sources: list
+    root: Path, head: Snapshot, config: Config, sources: list, of: str | None = None
 ) -> ExperimentTable | None:
-    """The experiments pushed on the head commit (None for the work tree or without any)."""
+    """The experiments pushed on the head commit, or on commit ``of`` (None without any, and
+    for the work tree unless ``of`` is given)."""
     from mlpages.compare.experiments import MAX_EXPERIMENTS, experiment_table
     from mlpages.history.collect import snapshot_of
 
-    if not head.sha:
+    baseline = of or head.sha
+    if not baseline:
         return None
-    found = experiments_on(root, head.sha)
+    found = experiments_on(root, baseline)
     if not found:
         return None
     snaps = [
@@ -83,11 +85,14 @@ def _experiment_table(
     return experiment_table(config, head, snaps, total=len(found))
 
 
-def _experiments_json(root: Path, head: Snapshot, config: Config, sources: list) -> list[dict]:
-    """The experiments on the head commit for ``--format json``: name, sha, key metrics."""
+def _experiments_json(
+    root: Path, head: Snapshot, config: Config, sources: list, of: str | None = None
+) -> list[dict]:
+    """The experiments on the head commit (or ``of``) for ``--format json``: name, sha, key
+    metrics."""
     from mlpages.models import encode_value
 
-    table = _experiment_table(root, head, config, sources)
+    table = _experiment_table(root, head, config, sources, of)
     if table is None:
         return []
     return [
@@ -107,6 +112,16 @@ def _experiments_json(root: Path, head: Snapshot, config: Config, sources: list)
         }
         for row in table.rows
     ]
+
+
+def _commit_or_warn(root: Path, rev: str | None) -> str | None:
+    """The commit of ``rev`` (``--experiments-of``); a warning and None when there is none."""
+    if not rev:
+        return None
+    sha = try_git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    if not sha:
+        click.echo(f"mlpages: warning: --experiments-of {rev!r}: no such commit", err=True)
+    return sha or None
 
 
 def _resolve(root: Path, rev: str, shallow: bool = False) -> str:
@@ -243,6 +258,14 @@ def site_link(site_url: str | None, branch: str | None) -> str | None:
 )
 @click.option("--note", default=None, help="One line shown under the summary of the markdown.")
 @click.option(
+    "--experiments-of",
+    "experiments_of",
+    default=None,
+    metavar="REV",
+    help="List the DVC experiments of commit REV instead of HEAD's (CI: a pull request's head "
+    "commit, when the checkout is GitHub's test merge). An unknown REV lists none.",
+)
+@click.option(
     "--output",
     "output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -257,6 +280,7 @@ def diff_command(
     site_url: str | None,
     branch: str | None,
     note: str | None,
+    experiments_of: str | None,
     output: Path | None,
 ) -> None:
     """Compare metrics, params, stages, data and the gate between BASE and HEAD.
@@ -282,6 +306,7 @@ def diff_command(
     sources = default_sources(root, config)  # one remote client for both sides
     base_snapshot = snapshot_of(root, base_side.rev, config, sources=sources)
     head_snapshot = snapshot_of(root, head_side.rev, config, sources=sources)
+    exp_base = _commit_or_warn(root, experiments_of)
     for problem in source_problems(sources):  # e.g. an unreachable remote, no S3 libraries
         click.echo(f"mlpages: warning: {problem.message}", err=True)
     if not (base_snapshot.has_dvc or head_snapshot.has_dvc):
@@ -307,7 +332,7 @@ def diff_command(
             "head": head_side.rev or WORKSPACE,
             "site_url": site_link(site_url, branch),
             "note": note,
-            "experiments": _experiments_json(root, head_snapshot, config, sources),
+            "experiments": _experiments_json(root, head_snapshot, config, sources, exp_base),
         }
         text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
     else:
@@ -317,7 +342,7 @@ def diff_command(
             head_label=head_side.label,
             site_url=site_link(site_url, branch),
             note=note,
-            experiments=_experiment_table(root, head_snapshot, config, sources),
+            experiments=_experiment_table(root, head_snapshot, config, sources, exp_base),
         )
     if output is None:
         click.echo(text, nl=False)

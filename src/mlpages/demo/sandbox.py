@@ -76,6 +76,22 @@ class Sandbox:
         self.git("commit", "-q", "--allow-empty", "-m", message, person=person)
         return self.git("rev-parse", "HEAD").strip()
 
+    def restamp(self, ref: str, person: dict[str, str] = PERSON) -> str:
+        """Re-commit the tip of ``ref`` (same tree, parents, message) at the sandbox's clock.
+
+        ``dvc exp run`` commits through dulwich, which ignores ``GIT_AUTHOR_DATE`` and
+        ``GIT_COMMITTER_DATE`` and stamps the wall-clock time: without this, every rerun of the
+        demo would give the experiments new commit ids.
+        """
+        tip = self.git("rev-parse", ref).strip()
+        tree = self.git("rev-parse", f"{tip}^{{tree}}").strip()
+        parents = self.git("rev-list", "--parents", "-n", "1", tip).split()[1:]
+        message = self.git("log", "-1", "--format=%B", tip).rstrip("\n")
+        flags = [flag for parent in parents for flag in ("-p", parent)]
+        fixed = self.git("commit-tree", tree, *flags, "-m", message, person=person).strip()
+        self.git("update-ref", ref, fixed, tip)
+        return fixed
+
     def read_json(self, path: str) -> dict[str, Any]:
         file = self.repo / path
         return json.loads(file.read_text()) if file.is_file() else {}

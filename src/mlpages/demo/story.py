@@ -28,6 +28,11 @@ START_EPOCH = 1_704_704_400  # Monday 2024-01-08 09:00 UTC: the morning after we
 HOUR, DAY, WEEK = 3600, 86400, 7 * 86400
 BOOTSTRAP_WEEKS = 3
 MIN_WEEKS = 8
+# The analyst's experiments on main's newest commit: (name, `dvc exp run -S` overrides).
+EXPERIMENTS = (
+    ("strong-reg", ("train.logistic_regression.C=0.3",)),
+    ("forest-50", ("train.model=random_forest", "train.random_forest.n_estimators=50")),
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class DemoPlan:
     concept_week: int = 11
     experiment_after: int = 7
     pull_request_after: int = 12
+    experiments: bool = True  # `dvc exp run` on main's newest commit at the end
 
     @classmethod
     def for_weeks(cls, weeks: int, rows: int = 1500, seed: int = 20240101) -> DemoPlan:
@@ -214,6 +220,28 @@ class Story:
         box.git("checkout", "-q", "main", person=ANALYST)
         box.run("dvc", "checkout", "-q", person=ANALYST)
 
+    def experiments(self) -> None:
+        """The analyst tunes the newest baseline of main with ``dvc exp run -n NAME -S …``.
+
+        The runs share the cache (only train, evaluate and gate rerun); each experiment is kept
+        under ``refs/exps/`` (the sandbox has no git remote, so there is nothing to ``dvc exp
+        push`` to), re-stamped at the sandbox's clock, and the work tree is reset after each run.
+        """
+        box = self.box
+        baseline = box.git("rev-parse", "HEAD").strip()
+        box.at(self.week_time(self.plan.weeks) + 2 * DAY)
+        for name, overrides in EXPERIMENTS:
+            flags = [flag for value in overrides for flag in ("-S", value)]
+            box.run("dvc", "exp", "run", "-q", "-n", name, *flags, person=ANALYST)
+            auc = box.read_json("reports/metrics.json").get("test", {}).get("roc_auc")
+            verdict = box.read_json("reports/gate.json").get("verdict", "?")
+            box.restamp(f"refs/exps/{baseline[:2]}/{baseline[2:]}/{name}", person=ANALYST)
+            box.git("reset", "-q", "--hard", person=ANALYST)
+            box.run("dvc", "checkout", "-q", "--force", person=ANALYST)
+            self.say(
+                f"experiment {name} ({', '.join(overrides)}): test roc_auc {auc}, gate {verdict}"
+            )
+
     def play(self) -> None:
         plan = self.plan
         self.bootstrap()
@@ -234,6 +262,8 @@ class Story:
                 )
             if week == plan.weeks - 1 and len(self.versions) >= 2:
                 self.rollback(week)
+        if plan.experiments:
+            self.experiments()
 
 
 def _bump_minor(version: str) -> str:

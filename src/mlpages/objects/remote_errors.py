@@ -181,6 +181,11 @@ def endpoint_of(scheme: str, url: str, settings: dict) -> tuple[str, int] | None
 
     if scheme == "s3":
         url = str(settings.get("endpointurl") or "")
+    elif scheme == "gs":  # gcsfs retries a refused connection for ≈ 35 s
+        emulator = os.environ.get("STORAGE_EMULATOR_HOST", "")
+        if emulator and emulator != "default" and "://" not in emulator:
+            emulator = f"http://{emulator}"  # as gcsfs reads it
+        url = str(settings.get("endpointurl") or (emulator if emulator != "default" else ""))
     elif scheme == "azure":
         found = re.search(r"BlobEndpoint=([^;]+)", str(settings.get("connection_string") or ""))
         url = found.group(1) if found else str(settings.get("account_url") or "")

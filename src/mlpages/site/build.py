@@ -130,8 +130,7 @@ def _timed(stream: Iterator[tuple[str, bytes]], report: BuildReport) -> Iterator
     """The pages of ``stream``; ``report.seconds["render"]``: from the start to the last one."""
     started = time.perf_counter()
     report.seconds["render"] = 0.0
-    for pair in stream:
-        yield pair
+    yield from stream
     report.seconds["render"] = time.perf_counter() - started
 
 

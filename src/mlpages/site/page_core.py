@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from mlpages.compare.stages import StageChange, compare_stages
 from mlpages.config import Config
-from mlpages.history.experiments import ExperimentIndex, experiments_of
+from mlpages.history.experiments import ExperimentIndex, experiments_of, parse_exp_ref
 from mlpages.models import Commit, Ref, Snapshot
 from mlpages.registry.state import Registry
 from mlpages.site.urls import commit_path
@@ -98,10 +98,13 @@ class SiteData:
     def refs_by_sha(self) -> dict[str, tuple[Ref, ...]]:
         """Refs per commit, without GTO stage-assignment tags (``model#prod#3``): they stay on
         the commit after the stage moved on, so as badges they would mislead; the registry
-        pages show stages as they are."""
+        pages show stages as they are. Nor DVC's bookkeeping under ``refs/exps/`` (the
+        ``refs/exps/exec/EXEC_HEAD`` a workspace ``dvc exp run`` leaves on its baseline)."""
         out: dict[str, list[Ref]] = {}
         for ref in self.history.refs:
             if ref.kind == "tag" and "#" in ref.short:
+                continue
+            if ref.kind == "exp" and parse_exp_ref(ref.name) is None:
                 continue
             out.setdefault(ref.sha, []).append(ref)
         return {sha: tuple(sorted(refs, key=_ref_order)) for sha, refs in out.items()}
@@ -196,7 +199,7 @@ class SiteData:
         return commit_path(sha)
 
     def stage_changes(self, base_sha: str, head_sha: str) -> tuple[StageChange, ...]:
-        """``compare.stages.compare_stages`` of two commits, memoised (commit pages and lineage share it).
+        """``compare.stages.compare_stages`` of two commits, memoised (commit and lineage pages).
 
         Only stages whose lock entry differs are handed to the comparison: on a large pipeline
         most stages are equal objects, and equal stages can never be reported as changed.

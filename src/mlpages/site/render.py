@@ -12,8 +12,8 @@ from typing import Any
 from mlpages import __version__, text
 from mlpages.site.page_core import Asset, FileData, Page, SiteData, fingerprint
 from mlpages.site.render_pool import MIN_PAGES, can_fork, render_in_workers
-from mlpages.site.values import format_delta, format_value, json_for_script
 from mlpages.site.urls import commit_path, relative_url
+from mlpages.site.values import format_delta, format_value, json_for_script
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -89,8 +89,10 @@ def _dag_drawer(env: Any) -> Callable[[Any, str], Any]:
         hit = drawn.get(key)
         if hit is not None and hit[0] is layout:
             return hit[1]
-        # The template autoescapes every value: its output is safe markup.
-        svg = Markup(env.get_template("_partials/dag_svg.html").render(layout=layout, label=label))
+        # The template autoescapes every value: its output is safe markup. Its file ends in a
+        # newline (end-of-file-fixer) that the page did not have where the SVG was inline.
+        drawing = env.get_template("_partials/dag_svg.html").render(layout=layout, label=label)
+        svg = Markup(drawing.removesuffix("\n"))
         if len(drawn) >= 512:
             del drawn[next(iter(drawn))]
         drawn[key] = (layout, svg)  # the layout is held: its id stays its own

@@ -11,10 +11,10 @@ from typing import Any
 from mlpages.compare.diff import compare_metrics, compare_params
 from mlpages.models import SNAPSHOT_SCHEMA_VERSION, Snapshot
 from mlpages.reports import gate_view, validation_view
-from mlpages.site.unchanged import record_image
-from mlpages.site.page_core import Asset, Page, SiteData, fingerprint
 from mlpages.site.charts import plots as charts
 from mlpages.site.dag import anchor_id, layout_dag
+from mlpages.site.page_core import Asset, Page, SiteData, fingerprint
+from mlpages.site.unchanged import record_image
 from mlpages.site.urls import commit_path
 from mlpages.site.values import format_value
 
@@ -204,7 +204,9 @@ def commit_context(site: SiteData, sha: str, images: list[tuple[str, str, str]])
         "versions": registered_versions(site, sha),
         "experiment": exp,
         "vs": "baseline" if exp is not None and exp.tip == sha else "parent",
-        "siblings": [e for e in site.experiments.under(exp.baseline) if e.tip != sha] if exp else [],
+        "siblings": [e for e in site.experiments.under(exp.baseline) if e.tip != sha]
+        if exp
+        else [],
         "experiments": site.experiments.under(sha),
         "compare_sel": "compare.html#sel="
         + ",".join(s[:12] for s in [sha, *(e.tip for e in site.experiments.under(sha)[:7])]),

@@ -19,7 +19,6 @@ from mlpages.site.pages.runs import runs_asset
 from mlpages.site.urls import compare_path
 
 
-
 def branch_comparisons(site: SiteData) -> list[dict[str, Any]]:
     """Every branch other than the default one, with its head and merge-base."""
     out = []

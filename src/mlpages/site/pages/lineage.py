@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from mlpages.site.page_core import Page, SiteData
 from mlpages.site.dag import anchor_id, layout_dag
+from mlpages.site.page_core import Page, SiteData
 
 MAX_HISTORY = 12  # changes listed per stage (newest first); the total is counted
 OPEN_STAGES = 12  # pipelines up to this many stages show every stage's details open

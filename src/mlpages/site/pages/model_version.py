@@ -17,7 +17,6 @@ from mlpages.site.page_core import SiteData
 from mlpages.site.urls import slug
 from mlpages.site.values import delta_of, flat_values, format_delta, format_value, judge
 
-
 MAX_METRIC_ROWS = 200
 SHOWN_METRIC_ROWS = 12  # the rest of the side-by-side table is folded
 

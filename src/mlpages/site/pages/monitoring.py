@@ -17,10 +17,10 @@ from mlpages.site.charts.monitoring import (
     model_label,
     performance_figure,
     prediction_distribution_figure,
-    validation_figure,
 )
 from mlpages.site.page_core import Page, SiteData, fingerprint
 from mlpages.site.values import format_value
+
 
 def parse_batch(raw: Any) -> BatchPoint | None:
     """One entry of ``monitoring.json`` ``batches`` as a :class:`BatchPoint` (None if unusable)."""
