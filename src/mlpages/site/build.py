@@ -29,8 +29,9 @@ from mlpages.site.pages import (
     runs,
     validation,
 )
-from mlpages.site.render import Progress, render_pages, static_files
-from mlpages.site.write import check_out, previous_manifest, write_site
+from mlpages.site.render import Progress, code_stamp, plotly_asset, render_pages, static_files
+from mlpages.site.unchanged import manifest_entries, site_key, unchanged
+from mlpages.site.write import check_out, clear_stale_folders, previous_manifest, write_site
 
 # Every page family, in build order; each module's pages(site) -> Iterable[Page | Asset].
 PAGE_FAMILIES = (
@@ -163,15 +164,27 @@ def build_site(
     report.repo_problems = len(site.history.problems)
     report.repo_problem_messages = [f"{p.kind}: {p.message}" for p in site.history.problems]
     mark = time.perf_counter()
+    previous = previous_manifest(out)
+    key = site_key(site, code_stamp(), plotly_asset()[0])
+    same = unchanged(out, previous, site, key)
+    if same is not None:  # nothing to render, link or swap: the site is as a clean build has it
+        clear_stale_folders(out)  # what builds killed earlier left next to it
+        report.pages, report.unchanged = same
+        report.seconds["model"] = report.seconds["render"] = report.seconds["write"] = 0.0
+        report.seconds["total"] = time.perf_counter() - started
+        return report
     items = collect_pages(site)
     report.seconds["model"] = time.perf_counter() - mark
     mark = time.perf_counter()
     files, manifest, stream, report.rendered_paths = render_pages(
-        site, items, previous_manifest(out), NAV, progress, jobs
+        site, items, previous, NAV, progress, jobs
     )
     report.pages = sum(1 for i in items if isinstance(i, Page))
+    static = static_files()
+    paths = [*(i.path for i in items), *static]
+    manifest.update(manifest_entries(site, key, report.pages, paths))
     # Pages are written as they are rendered ("render" is both; "write" the rest and the swap).
-    written = write_site(out, files, static_files(), manifest, stream=_timed(stream, report))
+    written = write_site(out, files, static, manifest, stream=_timed(stream, report))
     report.rendered = len(report.rendered_paths)
     report.written, report.unchanged = written.written, written.unchanged
     report.seconds["write"] = time.perf_counter() - mark - report.seconds["render"]

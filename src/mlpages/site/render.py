@@ -49,6 +49,7 @@ def environment() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates do not change during a build: no stat per page
     )
 
     @jinja2.pass_context
@@ -139,7 +140,7 @@ def static_files() -> dict[str, Path]:
     return out
 
 
-def _code_stamp() -> str:
+def code_stamp() -> str:
     """A hash of the whole mlpages package (code, templates, static files): a change re-renders all.
 
     The whole package, not ``site/``: pages depend on compare, text, models and config too, and
@@ -187,7 +188,7 @@ def render_pages(
     built = {item.path for item in items}
     nav = [(nav_id, label, path) for nav_id, label, path in nav_entries if path in built]
     plotly_path, _ = plotly_asset()
-    stamp = fingerprint(site.stamp, _code_stamp(), nav, plotly_path)
+    stamp = fingerprint(site.stamp, code_stamp(), nav, plotly_path)
     same_stamp = previous.get("stamp") == stamp
     old_keys: dict[str, str] = previous.get("keys", {}) if same_stamp else {}
     files: dict[str, FileData] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import posixpath
 import re
@@ -28,6 +29,7 @@ def commit_path(sha: str) -> str:
     return f"commit/{sha[:12]}.html"
 
 
+@functools.lru_cache(maxsize=8192)  # stage and branch names recur on every page
 def slug(name: str) -> str:
     """A file-name-safe slug for a repository-controlled name (branch, stage), one per name.
 

@@ -66,12 +66,36 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``json_safe`` could only turn tuples into lists here (which ``json.dumps`` does
+    itself): every dict key a ``str``; floats are left to ``allow_nan=False`` to catch. Lists of
+    scalars (a figure's points) are checked by their set of types, without a call per item."""
+    if isinstance(value, dict):
+        return all(type(k) is str for k in value) and all(_plain(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        kinds = set(map(type, value))
+        return kinds <= _SCALARS or all(_plain(v) for v in value)
+    return True
+
+
 _SCRIPT_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
 
 
 def json_for_script(value: Any) -> str:
     """Compact JSON that is safe inside ``<script type="application/json">`` (no break-out)."""
-    text = json.dumps(json_safe(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text = None
+    if _plain(value):  # the same text as through json_safe, unless a float is NaN or infinite
+        try:
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except ValueError:
+            text = None
+    if text is None:
+        text = json.dumps(
+            json_safe(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
     return text.translate(_SCRIPT_ESCAPES).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 

@@ -49,6 +49,24 @@ def num(value: Any) -> float | int | None:
     return round(value, max(digits, 0)) if digits > 0 else float(round(value))
 
 
+def nums(values: Any) -> list[float | int | None]:
+    """``[num(v) for v in values]``, with floats (the bulk of a plot table) rounded inline."""
+    out: list[float | int | None] = []
+    append = out.append
+    log10, floor, isfinite = math.log10, math.floor, math.isfinite
+    for value in values:
+        if type(value) is not float:
+            append(num(value))
+        elif not isfinite(value):
+            append(None)
+        elif value == 0:
+            append(0.0)
+        else:
+            digits = _SIGNIFICANT - 1 - floor(log10(abs(value)))
+            append(round(value, digits) if digits > 0 else float(round(value)))
+    return out
+
+
 def text(value: Any, limit: int = 200) -> str:
     """Repository text made inert for plotly.js labels (entities for ``&<>``), truncated."""
     raw = value if isinstance(value, str) else label_of(value)

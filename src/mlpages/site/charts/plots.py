@@ -28,6 +28,7 @@ from mlpages.site.charts.base import (
     label_of,
     note,
     num,
+    nums,
     text,
 )
 
@@ -114,10 +115,10 @@ def _trace_name(s: Series, all_series: Sequence[Series], prefix: str | None) -> 
 
 def _numeric_or_labels(values: Sequence[Any]) -> list[Any]:
     """Numbers when every present value is numeric, else escaped category labels."""
-    present = [v for v in values if v is not None and v != ""]
-    numbers = [num(v) for v in present]
-    if present and all(n is not None for n in numbers):
-        return [num(v) for v in values]
+    numbers = nums(values)  # num(None) and num("") are None
+    present = [n for v, n in zip(values, numbers, strict=True) if v is not None and v != ""]
+    if present and None not in present:
+        return numbers
     return [None if v is None else text(label_of(v), 80) for v in values]
 
 
@@ -145,7 +146,7 @@ def _line_traces(
     for i, s in enumerate(series):
         color = PALETTE[(offset + i) % len(PALETTE)]
         name = _trace_name(s, series, prefix)
-        xs, ys = _numeric_or_labels(s.x), [num(v) for v in s.y]
+        xs, ys = _numeric_or_labels(s.x), nums(s.y)
         line: dict[str, Any] = {"color": color, "width": 2}
         if dash:
             line["dash"] = dash

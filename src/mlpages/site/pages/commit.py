@@ -14,6 +14,7 @@ from mlpages.reports import gate_view, validation_view
 from mlpages.site.charts import plots as charts
 from mlpages.site.dag import anchor_id, layout_dag
 from mlpages.site.page_core import Asset, Page, SiteData, fingerprint
+from mlpages.site.unchanged import record_image
 from mlpages.site.urls import commit_path
 from mlpages.site.values import format_value
 
@@ -118,7 +119,11 @@ def _images(site: SiteData, snap: Snapshot) -> list[tuple[str, str, str]]:
             continue
         ext = (data.image_ext or "").lower()
         ext = ext if ext.startswith(".") else f".{ext}"
-        if ext in IMAGE_TYPES and site.history.has_image(data.image_sha):
+        if ext not in IMAGE_TYPES:
+            continue
+        present = site.history.has_image(data.image_sha)
+        record_image(site, data.image_sha, present)
+        if present:
             images.append((path, data.image_sha, ext))
     return images
 
