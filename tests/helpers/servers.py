@@ -53,6 +53,18 @@ class Counters:
             self.gets.append(path)
             self.bytes_sent += size
 
+    def serve(self, path: str, size: int) -> bool:
+        """Count a download and say whether to send it: the check and the count are one step,
+        so parallel requests cannot all pass ``admit`` before the first one is counted."""
+        with self.lock:
+            if self.die_after is not None and len(self.gets) >= self.die_after:
+                self.dead = True
+            if self.dead:
+                return False
+            self.gets.append(path)
+            self.bytes_sent += size
+            return True
+
 
 @dataclass
 class Server:
@@ -115,8 +127,9 @@ def start_http_server(
             if not self._gate():
                 return
             target = Path(self.translate_path(self.path))
-            if target.is_file():
-                counters.served(self.path, target.stat().st_size)
+            if target.is_file() and not counters.serve(self.path, target.stat().st_size):
+                self.close_connection = True  # died between admitting and sending
+                return
             super().do_GET()
 
     class Quiet(ThreadingHTTPServer):
