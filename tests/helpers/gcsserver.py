@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from helpers.servers import Counters, Server, free_port
+from helpers.servers import LogCounters, Server, free_port
 
 GCS_BUCKET = "dvc"
 
@@ -95,7 +95,7 @@ def gcs_object(server: Server, key: str, data: bytes | None = None) -> bytes:
     )
 
 
-class GcsCounters(Counters):
+class GcsCounters(LogCounters):
     """Downloads (``alt=media`` GETs answered 200) read from fake-gcs-server's access log."""
 
     LINE = re.compile(
@@ -103,28 +103,12 @@ class GcsCounters(Counters):
         r' HTTP/[0-9.]+\\" 200'
     )
 
-    def __init__(self, log: Path) -> None:
-        super().__init__()
-        self.log = log
-        self.offset = 0
-
-    def reset(self) -> None:
-        self.offset = self.log.stat().st_size if self.log.exists() else 0
-
-    @property  # type: ignore[override]
-    def gets(self) -> list[str]:
+    def downloads(self, text: str) -> list[str]:
         from urllib.parse import unquote
 
-        with self.log.open("rb") as log:
-            log.seek(self.offset)
-            text = log.read().decode("utf-8", "replace")
         sent = []
         for match in self.LINE.finditer(text):
             bucket_and_key = match.group(1).split("/storage/v1/b/", 1)[1]
             bucket, key = bucket_and_key.split("/o/", 1)
             sent.append(f"/{bucket}/{unquote(key)}")
         return sent
-
-    @gets.setter
-    def gets(self, value: list[str]) -> None:
-        return

@@ -352,24 +352,42 @@ def start_azurite_server(log_dir: Path) -> Server:
     return server
 
 
-class AzuriteCounters(Counters):
-    """Downloads read from azurite's debug log (request id → URL, then a download line)."""
+class LogCounters(Counters):
+    """Downloads read from a server's own log, from where it ended at the last reset."""
 
-    def __init__(self, debug: Path) -> None:
+    def __init__(self, log: Path) -> None:
         super().__init__()
-        self.debug = debug
+        self.log = log
         self.offset = 0
 
     def reset(self) -> None:
-        self.offset = self.debug.stat().st_size if self.debug.exists() else 0
+        self.offset = self.log.stat().st_size if self.log.exists() else 0
+
+    def new_log_text(self) -> str:
+        """What the server logged since the last reset."""
+        if not self.log.exists():
+            return ""
+        with self.log.open("rb") as log:
+            log.seek(self.offset)
+            return log.read().decode("utf-8", "replace")
 
     @property  # type: ignore[override]
     def gets(self) -> list[str]:
-        if not self.debug.exists():
-            return []
-        with self.debug.open("rb") as log:
-            log.seek(self.offset)
-            text = log.read().decode("utf-8", "replace")
+        return self.downloads(self.new_log_text())
+
+    @gets.setter
+    def gets(self, value: list[str]) -> None:
+        return  # read from the log, never set
+
+    def downloads(self, text: str) -> list[str]:
+        """The paths the log ``text`` shows handed out."""
+        raise NotImplementedError
+
+
+class AzuriteCounters(LogCounters):
+    """Downloads read from azurite's debug log (request id → URL, then a download line)."""
+
+    def downloads(self, text: str) -> list[str]:
         urls: dict[str, str] = {}
         sent = []
         for line in text.splitlines():
@@ -385,7 +403,3 @@ class AzuriteCounters(Counters):
             elif "downloadBlockBlobOrAppendBlob()" in line and request in urls:
                 sent.append(urls[request])
         return sent
-
-    @gets.setter
-    def gets(self, value: list[str]) -> None:
-        return
