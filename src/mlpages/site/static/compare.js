@@ -12,8 +12,6 @@
   var changedOnly = document.getElementById("cmp-changed");
   var tbody = document.querySelector("#cmp-table tbody");
   var plots = document.getElementById("cmp-plots");
-  var loaded = {};
-  window.mlpagesPlots = window.mlpagesPlots || {};
 
   function label(row) {
     var refs = row.r.map(function (r) { return r[0]; }).join(", ");
@@ -58,18 +56,7 @@
     document.getElementById("cmp-summary").textContent =
       changed + " of " + cols.length + " params and metrics differ between " + a.s.slice(0, 8) + " and " + b.s.slice(0, 8) + ".";
   }
-  function load(sha, done) {
-    var hash = plotIndex[sha];
-    if (!hash) { done(null); return; }
-    if (window.mlpagesPlots[hash]) { done(window.mlpagesPlots[hash]); return; }
-    if (loaded[hash]) { loaded[hash].push(done); return; }
-    loaded[hash] = [done];
-    var script = document.createElement("script");
-    script.src = "data/plots/" + hash + ".js";
-    script.onload = function () { loaded[hash].forEach(function (fn) { fn(window.mlpagesPlots[hash] || null); }); };
-    script.onerror = function () { loaded[hash].forEach(function (fn) { fn(null); }); };
-    document.head.appendChild(script);
-  }
+  function load(sha, done) { window.mlpages.loadPlots(plotIndex[sha], done); }
   function series(payload, def) {
     var out = [];
     var pairs = def.y.length ? def.y : def.files.map(function (f) { return [f, null]; });

@@ -14,8 +14,6 @@
   // Tableau 10: distinguishable, and the same run keeps its colour on every chart.
   var COLORS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7"];
   var DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"];
-  var loading = {};
-  window.mlpagesPlots = window.mlpagesPlots || {};
 
   function esc(s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"); }
   function el(tag, text, cls) {
@@ -103,18 +101,7 @@
     document.getElementById("many-summary").textContent = sel.length + " runs · " + differ.length +
       " of " + (differ.length + same.length) + " params and metrics differ (listed first; Δ against the first run)";
   }
-  function load(i, done) {
-    var hash = rows[i].pl;
-    if (!hash) { done(null); return; }
-    if (window.mlpagesPlots[hash]) { done(window.mlpagesPlots[hash]); return; }
-    if (loading[hash]) { loading[hash].push(done); return; }
-    loading[hash] = [done];
-    var script = document.createElement("script");
-    script.src = "data/plots/" + hash + ".js";
-    script.onload = function () { loading[hash].forEach(function (fn) { fn(window.mlpagesPlots[hash] || null); }); };
-    script.onerror = function () { loading[hash].forEach(function (fn) { fn(null); }); };
-    document.head.appendChild(script);
-  }
+  function load(i, done) { window.mlpages.loadPlots(rows[i].pl, done); }
   function loadAll(sel, done) {
     var out = new Array(sel.length), left = sel.length;
     if (!left) { done(out); return; }

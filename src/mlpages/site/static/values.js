@@ -1,5 +1,6 @@
-// Shared by runs.js and compare.js: the page's runs JSON, parsed once, and how values and deltas
-// read, the same rule as the pages written in Python (a missing value is "—").
+// Shared by runs.js, compare.js and compare_many.js: the page's runs JSON, parsed once, the
+// per-commit plot data loader, and how values and deltas read, the same rule as the pages
+// written in Python (a missing value is "—").
 (function () {
   "use strict";
   var mlpages = window.mlpages = window.mlpages || {};
@@ -13,6 +14,26 @@
     cached.bySha = {};
     cached.rows.forEach(function (row, i) { cached.bySha[row.s] = i; });
     return cached;
+  };
+  // The plot data of one commit: data/plots/<hash>.js sets window.mlpagesPlots[hash]. One script
+  // element per hash however many charts ask; done(payload), or done(null) when it cannot load.
+  var pending = {};
+  mlpages.loadPlots = function (hash, done) {
+    var plots = window.mlpagesPlots = window.mlpagesPlots || {};
+    if (!hash) { done(null); return; }
+    if (plots[hash]) { done(plots[hash]); return; }
+    if (pending[hash]) { pending[hash].push(done); return; }
+    pending[hash] = [done];
+    var settle = function () {
+      var waiting = pending[hash];
+      delete pending[hash];
+      waiting.forEach(function (fn) { fn(plots[hash] || null); });
+    };
+    var script = document.createElement("script");
+    script.src = "data/plots/" + hash + ".js";
+    script.onload = settle;
+    script.onerror = settle;
+    document.head.appendChild(script);
   };
   // 5 significant digits for fractions, integers as they are.
   mlpages.formatValue = function (v) {
